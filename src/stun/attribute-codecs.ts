@@ -9,6 +9,7 @@ import {
   MAX_USERNAME_BYTES,
 } from './constants.js';
 import type { AttributeName, AttributeValues, PasswordAlgorithm, TransportAddress } from './attribute-types.js';
+import { read16, read32, read64, write16, write32, write64 } from './bytes.js';
 import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from './ip.js';
 
 /** Raised by a value codec; message.ts turns it into a StunDecodeError with the offset. */
@@ -27,10 +28,6 @@ function fail(detail: string): never {
   throw new AttributeValueError(detail);
 }
 
-function view(bytes: Uint8Array): DataView {
-  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
 function expectLength(value: Uint8Array, length: number): void {
   if (value.length !== length) fail(`length ${value.length}, expected ${length}`);
 }
@@ -39,7 +36,7 @@ function expectLength(value: Uint8Array, length: number): void {
 function decodeAddressBytes(value: Uint8Array): { family: 4 | 6; port: number; ip: Uint8Array } {
   if (value.length < 4) fail(`length ${value.length} is too short for an address`);
   const family = value[1];
-  const port = view(value).getUint16(2);
+  const port = read16(value, 2);
   if (family === ADDRESS_FAMILY_IPV4) {
     expectLength(value, 8);
     return { family: 4, port, ip: value.slice(4, 8) };
@@ -54,7 +51,7 @@ function decodeAddressBytes(value: Uint8Array): { family: 4 | 6; port: number; i
 function encodeAddressBytes(family: 4 | 6, port: number, ip: Uint8Array): Uint8Array {
   const out = new Uint8Array(4 + ip.length);
   out[1] = family === 4 ? ADDRESS_FAMILY_IPV4 : ADDRESS_FAMILY_IPV6;
-  view(out).setUint16(2, port);
+  write16(out, 2, port);
   out.set(ip, 4);
   return out;
 }
@@ -76,17 +73,13 @@ const plainAddress: ValueCodec<TransportAddress> = {
   },
 };
 
-// RFC 8489 §14.2: port XOR the cookie's top 16 bits; IPv4 XOR the cookie; IPv6 XOR cookie ‖ transaction ID.
-function xorMask(transactionId: Uint8Array): Uint8Array {
-  const mask = new Uint8Array(16);
-  view(mask).setUint32(0, MAGIC_COOKIE);
-  mask.set(transactionId, 4);
-  return mask;
-}
+const COOKIE_BYTES = Uint8Array.of(MAGIC_COOKIE >>> 24, (MAGIC_COOKIE >>> 16) & 0xff, (MAGIC_COOKIE >>> 8) & 0xff, MAGIC_COOKIE & 0xff);
 
+// RFC 8489 §14.2: port XOR the cookie's top 16 bits; IPv4 XOR the cookie; IPv6 XOR cookie ‖ transaction ID.
 function xorBytes(ip: Uint8Array, transactionId: Uint8Array): Uint8Array {
-  const mask = xorMask(transactionId);
-  return ip.map((byte, i) => byte ^ mask[i]!);
+  const out = new Uint8Array(ip.length);
+  for (let i = 0; i < ip.length; i++) out[i] = ip[i]! ^ (i < 4 ? COOKIE_BYTES[i]! : transactionId[i - 4]!);
+  return out;
 }
 
 const xorAddress: ValueCodec<TransportAddress> = {
@@ -147,12 +140,12 @@ const exactly = (n: number) => (length: number) => (length === n ? undefined : `
 const uint32: ValueCodec<number> = {
   decode(value) {
     expectLength(value, 4);
-    return view(value).getUint32(0);
+    return read32(value, 0);
   },
   encode(value) {
     if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) fail(`${value} is not a 32-bit unsigned integer`);
     const out = new Uint8Array(4);
-    view(out).setUint32(0, value);
+    write32(out, 0, value);
     return out;
   },
 };
@@ -160,12 +153,12 @@ const uint32: ValueCodec<number> = {
 const uint64: ValueCodec<bigint> = {
   decode(value) {
     expectLength(value, 8);
-    return view(value).getBigUint64(0);
+    return read64(value, 0);
   },
   encode(value) {
     if (value < 0n || value >= 1n << 64n) fail(`${value} is not a 64-bit unsigned integer`);
     const out = new Uint8Array(8);
-    view(out).setBigUint64(0, value);
+    write64(out, 0, value);
     return out;
   },
 };
@@ -184,12 +177,12 @@ const flag: ValueCodec<true> = {
 const uint16ThenReserved: ValueCodec<number> = {
   decode(value) {
     expectLength(value, 4);
-    return view(value).getUint16(0);
+    return read16(value, 0);
   },
   encode(value) {
     if (!Number.isInteger(value) || value < 0 || value > 0xffff) fail(`${value} is not a 16-bit unsigned integer`);
     const out = new Uint8Array(4);
-    view(out).setUint16(0, value);
+    write16(out, 0, value);
     return out;
   },
 };
@@ -212,7 +205,7 @@ const CHANGE_PORT = 0x02;
 const changeRequest: ValueCodec<AttributeValues['CHANGE-REQUEST']> = {
   decode(value) {
     expectLength(value, 4);
-    const flags = view(value).getUint32(0);
+    const flags = read32(value, 0);
     return { changeIp: (flags & CHANGE_IP) !== 0, changePort: (flags & CHANGE_PORT) !== 0 };
   },
   encode({ changeIp, changePort }) {
@@ -246,12 +239,12 @@ const unknownAttributes: ValueCodec<number[]> = {
   decode(value) {
     if (value.length % 2 !== 0) fail(`length ${value.length} is not a multiple of 2`);
     const types: number[] = [];
-    for (let i = 0; i < value.length; i += 2) types.push(view(value).getUint16(i));
+    for (let i = 0; i < value.length; i += 2) types.push(read16(value, i));
     return types;
   },
   encode(types) {
     const out = new Uint8Array(types.length * 2);
-    types.forEach((type, i) => view(out).setUint16(i * 2, type));
+    types.forEach((type, i) => write16(out, i * 2, type));
     return out;
   },
 };
@@ -286,8 +279,8 @@ function decodeAlgorithms(value: Uint8Array): PasswordAlgorithm[] {
   let offset = 0;
   while (offset < value.length) {
     if (offset + 4 > value.length) fail('truncated algorithm entry');
-    const algorithm = view(value).getUint16(offset);
-    const length = view(value).getUint16(offset + 2);
+    const algorithm = read16(value, offset);
+    const length = read16(value, offset + 2);
     const padded = (length + 3) & ~3;
     if (offset + 4 + padded > value.length) fail('algorithm parameters run past the attribute');
     algorithms.push({ algorithm, parameters: value.slice(offset + 4, offset + 4 + length) });
@@ -301,8 +294,8 @@ function encodeAlgorithms(algorithms: PasswordAlgorithm[]): Uint8Array {
   const out = new Uint8Array(size);
   let offset = 0;
   for (const entry of algorithms) {
-    view(out).setUint16(offset, entry.algorithm);
-    view(out).setUint16(offset + 2, entry.parameters.length);
+    write16(out, offset, entry.algorithm);
+    write16(out, offset + 2, entry.parameters.length);
     out.set(entry.parameters, offset + 4);
     offset += 4 + ((entry.parameters.length + 3) & ~3);
   }

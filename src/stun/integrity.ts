@@ -43,14 +43,15 @@ const CRC32_TABLE = (() => {
 })();
 
 /** CRC-32 as in ISO/IEC 13239 / ITU-T V.42, the polynomial FINGERPRINT uses (RFC 8489 §14.7). */
-export function crc32(data: Uint8Array): number {
+export function crc32(data: Uint8Array, end = data.length): number {
   let crc = 0xffffffff;
-  for (let i = 0; i < data.length; i++) crc = CRC32_TABLE[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8);
+  for (let i = 0; i < end; i++) crc = CRC32_TABLE[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8);
   return (crc ^ 0xffffffff) >>> 0;
 }
 
-export function fingerprintOf(data: Uint8Array): number {
-  return (crc32(data) ^ FINGERPRINT_XOR) >>> 0;
+/** FINGERPRINT over the first `end` bytes of `data` (all of it by default). */
+export function fingerprintOf(data: Uint8Array, end = data.length): number {
+  return (crc32(data, end) ^ FINGERPRINT_XOR) >>> 0;
 }
 
 /** Constant-time comparison, so integrity checks leak nothing through timing. */

@@ -6,20 +6,28 @@
 
 export type IpFamily = 4 | 6;
 
-const IPV4_PATTERN = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
-
+/** Dotted-quad only: four decimal parts 0-255, no leading zeros (they read as octal elsewhere). */
 export function parseIpv4(text: string): Uint8Array | undefined {
-  const match = IPV4_PATTERN.exec(text);
-  if (!match) return undefined;
   const bytes = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const part = match[i + 1]!;
-    if (part.length > 1 && part.startsWith('0')) return undefined; // no octal-looking forms
-    const value = Number(part);
-    if (value > 255) return undefined;
-    bytes[i] = value;
+  let part = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const code = i < text.length ? text.charCodeAt(i) : 46; // a final '.' closes the last part
+    if (code >= 48 && code <= 57) {
+      if (digits === 1 && value === 0) return undefined;
+      value = value * 10 + (code - 48);
+      if (++digits > 3 || value > 255) return undefined;
+    } else if (code === 46) {
+      if (digits === 0 || part > 3) return undefined;
+      bytes[part++] = value;
+      value = 0;
+      digits = 0;
+    } else {
+      return undefined;
+    }
   }
-  return bytes;
+  return part === 4 ? bytes : undefined;
 }
 
 export function parseIpv6(text: string): Uint8Array | undefined {
@@ -109,4 +117,9 @@ export function sameIp(a: string, b: string): boolean {
   const pb = parseIp(b);
   if (!pa || !pb || pa.family !== pb.family) return a === b;
   return pa.bytes.every((byte, i) => byte === pb.bytes[i]);
+}
+
+/** "1.2.3.4:5" or "[2001:db8::1]:5", the usual way to write a transport address. */
+export function formatTransportAddress(address: { address: string; port: number }): string {
+  return address.address.includes(':') ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
 }

@@ -10,6 +10,7 @@ import {
 import type { AttributeName, AttributeValues, StunAttribute } from './attribute-types.js';
 import { AttributeValueError, attributeNameOf, decodeAttributeValue, encodeAttributeValue } from './attribute-codecs.js';
 import { StunDecodeError, StunEncodeError } from './errors.js';
+import { read16, read32, write16, write32 } from './bytes.js';
 import { bytesEqual, fingerprintOf, hmacSha1, hmacSha256 } from './integrity.js';
 
 /** A STUN message (RFC 8489 §5). Attributes stay in wire order; duplicates and unknowns survive. */
@@ -67,7 +68,7 @@ export function looksLikeStun(bytes: Uint8Array): boolean {
   return (
     bytes.length >= HEADER_LENGTH &&
     (bytes[0]! & 0xc0) === 0 &&
-    new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(4) === MAGIC_COOKIE
+    read32(bytes, 4) === MAGIC_COOKIE
   );
 }
 
@@ -81,19 +82,18 @@ export function decodeMessage(input: Uint8Array, options: DecodeOptions = {}): D
     throw new StunDecodeError('truncated-header', input.length, `${input.length} bytes is shorter than the 20-byte header`);
   }
   const bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
-  const data = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const type = data.getUint16(0);
+  const type = read16(bytes, 0);
   if ((type & 0xc000) !== 0) {
     throw new StunDecodeError('not-stun', 0, 'the two most significant bits must be zero (RFC 8489 §5)');
   }
-  const length = data.getUint16(2);
+  const length = read16(bytes, 2);
   if (length % 4 !== 0) {
     throw new StunDecodeError('length-not-aligned', 2, `message length ${length} is not a multiple of 4`);
   }
   if (HEADER_LENGTH + length !== bytes.length) {
     throw new StunDecodeError('length-mismatch', 2, `header says ${length} bytes of attributes, datagram has ${bytes.length - HEADER_LENGTH}`);
   }
-  const magicCookie = data.getUint32(4);
+  const magicCookie = read32(bytes, 4);
   const transactionId = bytes.slice(8, 8 + TRANSACTION_ID_LENGTH);
   const { stunClass, method } = splitMessageType(type);
   const attributes: StunAttribute[] = [];
@@ -101,16 +101,12 @@ export function decodeMessage(input: Uint8Array, options: DecodeOptions = {}): D
   const context = { transactionId };
 
   let offset = HEADER_LENGTH;
-  let sawFingerprint = false;
   while (offset < bytes.length) {
-    if (sawFingerprint) {
-      throw new StunDecodeError('attribute-after-fingerprint', offset, 'FINGERPRINT must be the last attribute (RFC 8489 §14.7)');
-    }
     if (offset + ATTRIBUTE_HEADER_LENGTH > bytes.length) {
       throw new StunDecodeError('truncated-attribute', offset, 'attribute header runs past the end');
     }
-    const attributeType = data.getUint16(offset);
-    const valueLength = data.getUint16(offset + 2);
+    const attributeType = read16(bytes, offset);
+    const valueLength = read16(bytes, offset + 2);
     const valueStart = offset + ATTRIBUTE_HEADER_LENGTH;
     const paddedEnd = valueStart + ((valueLength + 3) & ~3);
     const name = attributeNameOf(attributeType);
@@ -118,8 +114,13 @@ export function decodeMessage(input: Uint8Array, options: DecodeOptions = {}): D
       throw new StunDecodeError('truncated-attribute', offset, `value of ${valueLength} bytes runs past the end`, name ?? hexType(attributeType));
     }
     const value = bytes.subarray(valueStart, valueStart + valueLength);
-    const paddingBytes = bytes.subarray(valueStart + valueLength, paddedEnd);
-    const padding = paddingBytes.some((byte) => byte !== 0) ? paddingBytes.slice() : undefined;
+    let padding: Uint8Array | undefined;
+    for (let i = valueStart + valueLength; i < paddedEnd; i++) {
+      if (bytes[i] !== 0) {
+        padding = bytes.slice(valueStart + valueLength, paddedEnd);
+        break;
+      }
+    }
 
     let attribute: StunAttribute;
     if (name === undefined) {
@@ -139,12 +140,13 @@ export function decodeMessage(input: Uint8Array, options: DecodeOptions = {}): D
     attributeOffsets.push(offset);
 
     if (name === 'FINGERPRINT') {
-      sawFingerprint = true;
-      if (verifyFingerprint) {
-        const expected = fingerprintOf(withLength(bytes.subarray(0, offset), paddedEnd - HEADER_LENGTH));
-        if (expected !== (attribute.value as number)) {
-          throw new StunDecodeError('fingerprint-mismatch', offset, 'the CRC-32 does not match; the datagram was corrupted or is not STUN');
-        }
+      if (paddedEnd !== bytes.length) {
+        throw new StunDecodeError('attribute-after-fingerprint', paddedEnd, 'FINGERPRINT must be the last attribute (RFC 8489 §14.7)');
+      }
+      // Being last, FINGERPRINT is already counted by the header's length field, so the CRC
+      // runs over the received bytes as they are.
+      if (verifyFingerprint && fingerprintOf(bytes, offset) !== (attribute.value as number)) {
+        throw new StunDecodeError('fingerprint-mismatch', offset, 'the CRC-32 does not match; the datagram was corrupted or is not STUN');
       }
     }
     offset = paddedEnd;
@@ -155,7 +157,7 @@ export function decodeMessage(input: Uint8Array, options: DecodeOptions = {}): D
 /** A copy of `prefix` whose header length field says `length` (RFC 8489 §14.5 and §14.7). */
 function withLength(prefix: Uint8Array, length: number): Uint8Array {
   const copy = prefix.slice();
-  new DataView(copy.buffer).setUint16(2, length);
+  write16(copy, 2, length);
   return copy;
 }
 
@@ -167,14 +169,20 @@ function attributeType(attribute: StunAttribute): number {
   return attribute.name === 'UNKNOWN' ? attribute.type : AttributeType[attribute.name];
 }
 
-/** Writes a message. Attributes are written as given; integrity and fingerprint are appended last, in RFC order. */
+/**
+ * Writes a message. Attributes are written as given; integrity and fingerprint are appended
+ * last, in RFC order. The output is allocated once at its final size and the HMACs and CRC are
+ * computed in place over it, which keeps encoding cheap on the server's hot path.
+ */
 export function encodeMessage(message: StunMessage, options: EncodeOptions = {}): Buffer {
   if (message.transactionId.length !== TRANSACTION_ID_LENGTH) {
     throw new StunEncodeError(`transaction ID has ${message.transactionId.length} bytes, expected ${TRANSACTION_ID_LENGTH}`);
   }
   const context = { transactionId: message.transactionId };
-  const parts: Uint8Array[] = [];
-  for (const attribute of message.attributes) {
+  const values: Uint8Array[] = new Array(message.attributes.length);
+  let bodyLength = 0;
+  for (let i = 0; i < message.attributes.length; i++) {
+    const attribute = message.attributes[i]!;
     let value: Uint8Array;
     if (attribute.name === 'UNKNOWN') {
       value = attribute.value;
@@ -186,61 +194,65 @@ export function encodeMessage(message: StunMessage, options: EncodeOptions = {})
         throw error;
       }
     }
-    parts.push(attributeBytes(attributeType(attribute), value, attribute.padding));
+    if (value.length > 0xffff) throw new StunEncodeError(`attribute ${attribute.name} value is ${value.length} bytes, over 65535`);
+    values[i] = value;
+    bodyLength += ATTRIBUTE_HEADER_LENGTH + ((value.length + 3) & ~3);
   }
-  let body = concat(parts);
-  const header = (bodyLength: number): Uint8Array => {
-    const out = new Uint8Array(HEADER_LENGTH);
-    const view = new DataView(out.buffer);
-    view.setUint16(0, messageType(message.class, message.method));
-    view.setUint16(2, bodyLength);
-    view.setUint32(4, message.magicCookie ?? MAGIC_COOKIE);
-    out.set(message.transactionId, 8);
-    return out;
-  };
-  // RFC 8489 §14.5/§14.6: the HMAC covers the message up to the attribute, with the length
-  // field already counting the integrity attribute itself.
+  const integrityLength = options.integrityKey ? ATTRIBUTE_HEADER_LENGTH + 20 : 0;
+  const sha256Length = options.integritySha256Key ? ATTRIBUTE_HEADER_LENGTH + 32 : 0;
+  const fingerprintLength = options.fingerprint ? ATTRIBUTE_HEADER_LENGTH + 4 : 0;
+  const totalBody = bodyLength + integrityLength + sha256Length + fingerprintLength;
+  if (totalBody > 0xffff) throw new StunEncodeError(`attributes take ${totalBody} bytes, more than the 65535 the header can say`);
+
+  // A plain Uint8Array while writing (Buffer's subarray and write methods cost more), wrapped
+  // as a Buffer once at the end.
+  const out = new Uint8Array(HEADER_LENGTH + totalBody);
+  write16(out, 0, messageType(message.class, message.method));
+  write32(out, 4, (message.magicCookie ?? MAGIC_COOKIE) >>> 0);
+  out.set(message.transactionId, 8);
+  let offset = HEADER_LENGTH;
+  for (let i = 0; i < values.length; i++) {
+    const attribute = message.attributes[i]!;
+    const value = values[i]!;
+    write16(out, offset, attribute.name === 'UNKNOWN' ? attribute.type : AttributeType[attribute.name]);
+    write16(out, offset + 2, value.length);
+    out.set(value, offset + ATTRIBUTE_HEADER_LENGTH);
+    const padded = (value.length + 3) & ~3;
+    const padding = attribute.padding;
+    if (padding && padding.length === padded - value.length) out.set(padding, offset + ATTRIBUTE_HEADER_LENGTH + value.length);
+    offset += ATTRIBUTE_HEADER_LENGTH + padded;
+  }
+  // RFC 8489 §14.5/§14.6/§14.7: each HMAC or CRC covers the message up to its attribute, with
+  // the header's length field already counting that attribute.
   if (options.integrityKey) {
-    const covered = concat([header(body.length + 24), body]);
-    body = concat([body, attributeBytes(AttributeType['MESSAGE-INTEGRITY'], hmacSha1(options.integrityKey, covered))]);
+    offset = appendMac(out, offset, AttributeType['MESSAGE-INTEGRITY'], hmacSha1(options.integrityKey, coveredPrefix(out, offset, 20)));
   }
   if (options.integritySha256Key) {
-    const covered = concat([header(body.length + 36), body]);
-    body = concat([body, attributeBytes(AttributeType['MESSAGE-INTEGRITY-SHA256'], hmacSha256(options.integritySha256Key, covered))]);
+    offset = appendMac(out, offset, AttributeType['MESSAGE-INTEGRITY-SHA256'], hmacSha256(options.integritySha256Key, coveredPrefix(out, offset, 32)));
   }
   if (options.fingerprint) {
-    const covered = concat([header(body.length + 8), body]);
-    const value = new Uint8Array(4);
-    new DataView(value.buffer).setUint32(0, fingerprintOf(covered));
-    body = concat([body, attributeBytes(AttributeType.FINGERPRINT, value)]);
+    write16(out, 2, offset + ATTRIBUTE_HEADER_LENGTH + 4 - HEADER_LENGTH);
+    const crc = fingerprintOf(out, offset);
+    write16(out, offset, AttributeType.FINGERPRINT);
+    write16(out, offset + 2, 4);
+    write32(out, offset + ATTRIBUTE_HEADER_LENGTH, crc);
+    offset += ATTRIBUTE_HEADER_LENGTH + 4;
   }
-  if (body.length > 0xffff) throw new StunEncodeError(`attributes take ${body.length} bytes, more than the 65535 the header can say`);
-  const out = Buffer.allocUnsafe(HEADER_LENGTH + body.length);
-  out.set(header(body.length), 0);
-  out.set(body, HEADER_LENGTH);
-  return out;
+  write16(out, 2, totalBody);
+  return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
 }
 
-function attributeBytes(type: number, value: Uint8Array, padding?: Uint8Array): Uint8Array {
-  if (value.length > 0xffff) throw new StunEncodeError(`attribute ${hexType(type)} value is ${value.length} bytes, over 65535`);
-  const paddedLength = (value.length + 3) & ~3;
-  const out = new Uint8Array(ATTRIBUTE_HEADER_LENGTH + paddedLength);
-  const view = new DataView(out.buffer);
-  view.setUint16(0, type);
-  view.setUint16(2, value.length);
-  out.set(value, ATTRIBUTE_HEADER_LENGTH);
-  if (padding && padding.length === paddedLength - value.length) out.set(padding, ATTRIBUTE_HEADER_LENGTH + value.length);
-  return out;
+/** Sets the header length to end after an attribute of `valueLength` at `offset`, and returns the bytes before it. */
+function coveredPrefix(out: Uint8Array, offset: number, valueLength: number): Uint8Array {
+  write16(out, 2, offset + ATTRIBUTE_HEADER_LENGTH + valueLength - HEADER_LENGTH);
+  return out.subarray(0, offset);
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
+function appendMac(out: Uint8Array, offset: number, type: number, mac: Uint8Array): number {
+  write16(out, offset, type);
+  write16(out, offset + 2, mac.length);
+  out.set(mac, offset + ATTRIBUTE_HEADER_LENGTH);
+  return offset + ATTRIBUTE_HEADER_LENGTH + mac.length;
 }
 
 /** The first attribute with this name, typed; undefined when absent. */

@@ -1,0 +1,78 @@
+/**
+ * The server side of bench/signaling.bench.ts, in a child process of its own so that its RSS
+ * is its alone and it has its own fd limit. mode 'signaling' runs startSignalingServer with its
+ * defaults; mode 'bare' runs the baseline: a `ws` server that pairs sockets by the URL's ?room=
+ * and forwards each frame to the partner, with no protocol, validation or state beyond the pair.
+ *
+ * IPC: child → {type:'listening', port}; parent → {cmd:'measure'} → child {type:'measure', rss, stats};
+ * parent → {cmd:'stop'} → the child closes and exits. It also exits by itself after `deadlineMs`.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { startSignalingServer } from '../src/signaling/index.js';
+
+interface ServerConfig {
+  mode: 'signaling' | 'bare';
+  deadlineMs: number;
+}
+
+const config = JSON.parse(process.argv[2] ?? '{}') as ServerConfig;
+setTimeout(() => process.exit(1), config.deadlineMs).unref();
+
+interface Running {
+  port: number;
+  stats(): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+async function startBare(): Promise<Running> {
+  const http = createServer();
+  const wss = new WebSocketServer({ server: http, perMessageDeflate: false, handleProtocols: (protocols) => [...protocols][0] ?? false });
+  const waiting = new Map<string, WebSocket>();
+  let relayed = 0;
+  wss.on('connection', (ws, request) => {
+    const room = new URL(request.url ?? '/', 'http://x').searchParams.get('room') ?? '';
+    const first = waiting.get(room);
+    let partner: WebSocket | undefined;
+    if (first === undefined) {
+      waiting.set(room, ws);
+    } else {
+      waiting.delete(room);
+      partner = first;
+      first.emit('paired', ws);
+    }
+    ws.once('paired', (other: WebSocket) => (partner = other));
+    ws.on('message', (data, isBinary) => {
+      if (partner === undefined) return;
+      partner.send(data, { binary: isBinary });
+      relayed++;
+    });
+  });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (http.address() as AddressInfo).port,
+    stats: async () => ({ connections: wss.clients.size, relayed }),
+    close: async () => {
+      for (const ws of wss.clients) ws.terminate();
+      await new Promise((resolve) => wss.close(resolve));
+      http.closeAllConnections();
+      await new Promise((resolve) => http.close(resolve));
+    },
+  };
+}
+
+function measureRss(): number {
+  (globalThis as { gc?: () => void }).gc?.();
+  return process.memoryUsage().rss;
+}
+
+const running: Running = config.mode === 'bare' ? await startBare() : await startSignalingServer({ host: '127.0.0.1', port: 0 });
+process.send?.({ type: 'listening', port: running.port, rss: measureRss() });
+process.on('message', (message: { cmd: string }) => {
+  if (message.cmd === 'measure') {
+    void running.stats().then((stats) => process.send?.({ type: 'measure', rss: measureRss(), stats }));
+  } else if (message.cmd === 'stop') {
+    void running.close().finally(() => process.exit(0));
+  }
+});
