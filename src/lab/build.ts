@@ -1,0 +1,120 @@
+/**
+ * buildLab: spec → running namespaces. Bring-up runs in four phases, each parallel across
+ * namespaces: (1) create all namespaces (one `ip -batch`), (2) per namespace: sysctls, link
+ * creation (one `ip -n NS -batch`), nft ruleset, (3) per namespace: addresses, up, routes.
+ * Phase 2 only needs every namespace to exist; phase 3 needs every veth to exist. Then (4) the
+ * bridge comes up once its ports are up (see NamespacePlan.finalSetup), and finally every link
+ * must have carrier and an active qdisc, so the first datagram a client sends is not lost.
+ */
+import { randomInt } from 'node:crypto';
+import { destroyLab } from './destroy.js';
+import { LabCommandError } from './errors.js';
+import { addNamespace, addNamespaces, ipBatch, ipCommand, listNamespaces, loadNftRuleset, setSysctls, waitForLinks, type LinkReadiness } from './namespaces.js';
+import { assertLabPrerequisites } from './preflight.js';
+import { newLabId, normalizeLabSpec, type LabSpec } from './spec.js';
+import { planLab, type Lab, type LabPlan, type NamespacePlan } from './topology.js';
+
+export interface BuildOptions {
+  /**
+   * 'parallel' (default) batches commands per namespace and runs namespaces concurrently.
+   * 'sequential' runs every command as its own process, one at a time: the benchmark baseline.
+   */
+  strategy?: 'parallel' | 'sequential';
+  /** Check root and tools first (cached after the first success). Default true. */
+  preflight?: boolean;
+  /** Lab id used in namespace names. Default: random. */
+  id?: string;
+  /** Seed for addr-dependent port hashing. Default: random per lab. */
+  hashSeed?: number;
+}
+
+let prerequisitesChecked = false;
+
+async function bringUpParallel(plan: LabPlan): Promise<void> {
+  await addNamespaces(plan.namespaces.map((ns) => ns.name));
+  await Promise.all(
+    plan.namespaces.map(async (ns) => {
+      await setSysctls(ns.name, ns.sysctls);
+      await Promise.all([ipBatch(ns.name, ns.links), ns.nftRuleset === undefined ? undefined : loadNftRuleset(ns.name, ns.nftRuleset)]);
+    }),
+  );
+  await Promise.all(plan.namespaces.map((ns) => ipBatch(ns.name, ns.setup)));
+  await Promise.all(
+    plan.namespaces
+      .filter((ns) => ns.finalSetup.length > 0)
+      .map(async (ns) => {
+        await assertLinksReady(ns.name, 'oper-up', finalLinks(ns));
+        await ipBatch(ns.name, ns.finalSetup);
+      }),
+  );
+  await Promise.all(plan.namespaces.map((ns) => assertLinksReady(ns.name, 'can-send')));
+}
+
+async function bringUpSequential(plan: LabPlan): Promise<void> {
+  for (const ns of plan.namespaces) await addNamespace(ns.name);
+  const each = async (step: (ns: NamespacePlan) => Promise<void>): Promise<void> => {
+    for (const ns of plan.namespaces) await step(ns);
+  };
+  await each(async (ns) => {
+    for (const pair of ns.sysctls) await setSysctls(ns.name, [pair]);
+    for (const command of ns.links) await ipCommand(ns.name, command);
+    if (ns.nftRuleset !== undefined) await loadNftRuleset(ns.name, ns.nftRuleset);
+  });
+  await each(async (ns) => {
+    for (const command of ns.setup) await ipCommand(ns.name, command);
+  });
+  await each(async (ns) => {
+    if (ns.finalSetup.length === 0) return;
+    await assertLinksReady(ns.name, 'oper-up', finalLinks(ns));
+    for (const command of ns.finalSetup) await ipCommand(ns.name, command);
+  });
+  await each((ns) => assertLinksReady(ns.name, 'can-send'));
+}
+
+/** Links brought up by finalSetup (`link set NAME up`), which cannot be up before it runs. */
+function finalLinks(ns: NamespacePlan): string[] {
+  return ns.finalSetup.filter((command) => command[0] === 'link' && command[1] === 'set').map((command) => command[2]!);
+}
+
+async function assertLinksReady(namespace: string, readiness: LinkReadiness, except: readonly string[] = []): Promise<void> {
+  const waiting = await waitForLinks(namespace, { readiness, except });
+  if (waiting.length > 0) throw new LabCommandError(['ip', '-n', namespace, 'link', 'show'], `links not ${readiness} after bring-up: ${waiting.join(', ')}`);
+}
+
+/**
+ * Builds a lab. On any failure, whatever was created is removed before the error is rethrown.
+ * Throws LabSpecError for a bad spec, LabPreflightError when the machine cannot run labs, and
+ * LabCommandError when a system command fails.
+ */
+export async function buildLab(spec: LabSpec, options: BuildOptions = {}): Promise<Lab> {
+  const normalized = normalizeLabSpec(spec);
+  if ((options.preflight ?? true) && !prerequisitesChecked) {
+    await assertLabPrerequisites();
+    prerequisitesChecked = true;
+  }
+  const plan = planLab(normalized, options.id ?? newLabId(), { hashSeed: options.hashSeed ?? randomInt(1, 0x7fffffff) });
+  // Never adopt (and on failure delete) a namespace that belongs to another lab.
+  const existing = new Set(await listNamespaces());
+  const taken = plan.lab.namespaces.filter((name) => existing.has(name));
+  if (taken.length > 0) {
+    throw new LabCommandError(['ip', 'netns', 'add', taken[0]!], `namespace ${taken.join(', ')} already exists; use another lab id`);
+  }
+  try {
+    if ((options.strategy ?? 'parallel') === 'parallel') await bringUpParallel(plan);
+    else await bringUpSequential(plan);
+  } catch (error) {
+    await destroyLab(plan.lab).catch(() => undefined);
+    throw error;
+  }
+  return plan.lab;
+}
+
+/** Builds a lab, runs `body` with it, and always destroys it afterwards. */
+export async function withLab<T>(spec: LabSpec, body: (lab: Lab) => Promise<T>, options: BuildOptions = {}): Promise<T> {
+  const lab = await buildLab(spec, options);
+  try {
+    return await body(lab);
+  } finally {
+    await destroyLab(lab);
+  }
+}
