@@ -4,6 +4,7 @@
  * real kernel NAT against these tables, and later nat-probe's own classifier and traversal
  * results are checked against them too.
  */
+import { directConnectionExpected } from '../nat/compatibility.js';
 import type { NatType } from './nat-types.js';
 
 /** RFC 4787 §4.1 / RFC 5780 §4.3: on what the external mapping depends. */
@@ -77,20 +78,6 @@ function classicName(mapping: MappingBehaviour, filtering: FilteringBehaviour, t
 }
 
 /**
- * Can packets from peer X reach peer Y's server-reflexive address once both keep sending to each
- * other? Y's NAT must deliver X's packets at the mapping Y advertised:
- * - Y's mapping must be endpoint-independent, or the port Y advertised (learnt from the STUN
- *   server) is not the one it uses toward X, and the advertised one admits only the server;
- * - then EIF admits anyone; ADF admits X because Y has sent to X's address from that mapping;
- *   APDF admits X only if X's packets come from the port Y sends to, i.e. X's mapping is EIM too.
- */
-function reaches(from: NatBehaviour, to: NatBehaviour): boolean {
-  if (to.mapping !== 'endpoint-independent') return false;
-  if (to.filtering !== 'address-and-port-dependent') return true;
-  return from.mapping === 'endpoint-independent';
-}
-
-/**
  * Hole-punching ground truth: does direct UDP work between A (behind `cgn` if given) and B, when
  * both learn their mapped address from a STUN server, exchange them, send to each other and
  * answer any source? One direction is enough: the first packet that gets through opens a
@@ -98,12 +85,11 @@ function reaches(from: NatBehaviour, to: NatBehaviour): boolean {
  *
  * LAB-NOTES.md measured: PR↔PR, R↔PR, FC↔anything, R↔S, AD↔R, AD↔FC work; PR↔S, S↔S, AD↔PR,
  * firewall↔S fail; PR behind a PR CGN ↔ PR works; anything behind a symmetric CGN ↔ PR or S fails.
- * Every other pair is derived from the rule in `reaches` (which reproduces all of those).
+ * Every other pair is derived from nat-probe's hole-punching theory (src/nat/compatibility.ts),
+ * the same rule `detect` uses to say which peers need TURN; it reproduces all of those.
  */
 export function expectDirectSuccess(a: NatType, b: NatType, cgn?: NatType): boolean {
-  const left = effectiveBehaviour(a, cgn);
-  const right = EXPECTED_BEHAVIOUR[b];
-  return reaches(left, right) || reaches(right, left);
+  return directConnectionExpected(effectiveBehaviour(a, cgn), EXPECTED_BEHAVIOUR[b]);
 }
 
 /**
