@@ -1,0 +1,834 @@
+/**
+ * The connectivity-check scheduler (RFC 8445 §6.1.4, §7.2, §8.1), pure and clock-driven.
+ *
+ * It never touches a socket. It decides when each check goes out and calls the injected
+ * `sendCheck(pair, attempt)`; the agent reports what happened through `onResponse`, `onFailure`,
+ * `onRoleConflict` and `onIncomingCheck`. Everything waits on the injected Clock, so tests drive
+ * it with FakeClock.
+ *
+ * Timing model:
+ * - Pacing: a new transaction (ordinary, triggered or nomination check) starts at most once per
+ *   Ta (§14.2). Retransmissions are not paced; they follow their own timers (RFC 8489 §6.2.1).
+ * - In-flight cap: at most `maxInFlight` open transactions. It stands in for the RTO formula of
+ *   §14.3 (RTO = MAX(500 ms, Ta·(Waiting+In-Progress))), whose purpose is the same: retransmissions
+ *   of many open checks must not add up to more than about one packet per Ta.
+ * - Retransmission: RTO from measured RTTs per remote IP (RFC 8489 §6.2.1 / RFC 6298), doubled on
+ *   each retransmission, at most Rc requests, then Rm·RTO of silence means failure.
+ * - Bounds: a check that has not succeeded `pairTimeoutMs` after its first request Failed
+ *   ('timeout'); the whole run ends `overallTimeoutMs` after start().
+ *
+ * Modes:
+ * - connect: stop when a pair is selected. A controlling agent nominates (regular nomination,
+ *   §8.1.1): once a pair is valid it waits until no higher-priority pair is still pending, or at most
+ *   `nominationWaitMs`, then repeats the best valid pair's check with USE-CANDIDATE; when that check
+ *   succeeds the pair is selected. A controlled agent selects the pair the peer nominates (§7.3.1.5).
+ * - survey: check every pair to completion and report each outcome; nothing is nominated. Both
+ *   peers of a survey should run in survey mode.
+ *
+ * Defaults (SCHEDULER_DEFAULTS) against the RFCs:
+ * - Ta 50 ms: RFC 8445 §14.2's default. `taMs: 5` is allowed for nat-probe's diagnostic runs (lab,
+ *   LAN, many pairs), because a survey of hundreds of pairs at 50 ms takes tens of seconds just to
+ *   start them; 5 ms is §14.2's floor for all agents together, so lower values are refused and
+ *   concurrent agents (trials) must divide it between them.
+ * - maxInFlight 10, initial RTO 500 ms (RFC 8489 §6.2.1), Rc 7, Rm 16 as in RFC 8489.
+ * - pairTimeoutMs 10 s instead of the 39.5 s a full RFC 8489 transaction may last; overall 30 s.
+ */
+import type { Clock, TimerHandle } from '../transport/clock.js';
+import { prflxPriorityFor, type Candidate, type TransportAddress } from './candidate.js';
+import type {
+  Checklist,
+  IncomingCheck,
+  IncomingCheckResult,
+  PairFailure,
+  PairFailureReason,
+  PairState,
+  PairView,
+} from './checklist.js';
+import { IceOptionError } from './errors.js';
+import type { CandidatePair, IceRole } from './pair.js';
+import { RtoEstimator } from './rto.js';
+
+export type IceMode = 'connect' | 'survey';
+
+/** How a run ended. */
+export type IceOutcome =
+  /** connect: a pair was nominated and selected. */
+  | 'connected'
+  /** connect: every pair was checked and none can be selected. */
+  | 'failed'
+  /** survey: every pair was checked. */
+  | 'surveyed'
+  /** The overall time bound ran out first. */
+  | 'timeout'
+  /** stop() was called. */
+  | 'stopped';
+
+/** What the agent needs to build one Binding request (RFC 8445 §7.1). */
+export interface CheckAttempt {
+  /** 1 for a transaction's first request; 2, 3, … for its retransmissions. */
+  readonly attempt: number;
+  /** Transaction number: retransmissions reuse the STUN transaction ID of attempt 1 (RFC 8489 §6.2.1); a new number needs a new ID. */
+  readonly transaction: number;
+  /** Sent from the triggered-check queue (§7.3.1.4). */
+  readonly triggered: boolean;
+  /** Include USE-CANDIDATE (§7.1.2): this is the controlling agent's nomination. */
+  readonly useCandidate: boolean;
+  /** The PRIORITY attribute (§7.1.1): the local candidate's priority as peer-reflexive. */
+  readonly priority: number;
+  /** Send ICE-CONTROLLING or ICE-CONTROLLED (§7.1.3) accordingly. */
+  readonly role: IceRole;
+  /** The RTO the transaction started with. */
+  readonly rtoMs: number;
+}
+
+export interface CheckResponse {
+  /**
+   * Measured RTT. Pass it only when you know which request the response answers; otherwise leave it
+   * out and the scheduler measures from its clock, skipping retransmitted transactions (Karn).
+   */
+  readonly rttMs?: number;
+  /** XOR-MAPPED-ADDRESS of the success response; may reveal a local peer-reflexive candidate (§7.2.5.3.1). */
+  readonly mappedAddress?: TransportAddress;
+}
+
+export interface FailureDetail {
+  readonly detail?: string;
+  /** STUN error code, for 'error-response'. */
+  readonly errorCode?: number;
+}
+
+export type IceSchedulerEvent =
+  | {
+      readonly type: 'check-sent';
+      readonly atMs: number;
+      readonly pairId: string;
+      readonly attempt: number;
+      readonly transaction: number;
+      readonly triggered: boolean;
+      readonly useCandidate: boolean;
+      readonly rtoMs: number;
+    }
+  | {
+      readonly type: 'pair-state';
+      readonly atMs: number;
+      readonly pairId: string;
+      readonly from: PairState;
+      readonly to: PairState;
+      readonly failure?: PairFailure;
+    }
+  | { readonly type: 'pair-added'; readonly atMs: number; readonly pairId: string }
+  | {
+      readonly type: 'candidate-learned';
+      readonly atMs: number;
+      readonly side: 'local' | 'remote';
+      readonly candidate: Candidate;
+      readonly pairId: string;
+    }
+  | {
+      readonly type: 'role-changed';
+      readonly atMs: number;
+      readonly from: IceRole;
+      readonly to: IceRole;
+      readonly reason: 'role-conflict-response' | 'set-role';
+    }
+  | { readonly type: 'nominating'; readonly atMs: number; readonly pairId: string }
+  | { readonly type: 'nominated'; readonly atMs: number; readonly pairId: string; readonly validPair: CandidatePair }
+  | {
+      readonly type: 'completed';
+      readonly atMs: number;
+      readonly outcome: IceOutcome;
+      readonly selectedPairId?: string;
+      readonly counts: Readonly<Record<PairState, number>>;
+    };
+
+export type IceSchedulerListener = (event: IceSchedulerEvent) => void;
+
+export interface SchedulerOptions {
+  readonly clock: Clock;
+  /** Default 'connect'. */
+  readonly mode?: IceMode;
+  /** Sends one Binding request for the pair (from pair.localBase to pair.remote). Must not throw for network errors; report them with onFailure. */
+  readonly sendCheck: (pair: CandidatePair, attempt: CheckAttempt) => void;
+  /**
+   * Ta, the pacing interval between new transactions. Default 50 ms, the value RFC 8445 §14.2 says
+   * agents SHOULD use. A diagnostic run on a known-good LAN or in the NAT lab may go down to 5 ms,
+   * the floor §14.2 sets for all transactions of all agents together; values below 5 ms are
+   * rejected. Several concurrent agents in one process must share that 5 ms budget (raise each
+   * agent's Ta accordingly).
+   */
+  readonly taMs?: number;
+  /** Open transactions at most. Default 10 (= 500 ms initial RTO / 50 ms Ta, see the file comment). */
+  readonly maxInFlight?: number;
+  /** Initial RTO per remote IP. Default 500 ms (RFC 8489 §6.2.1: SHOULD be ≥ 500 ms). */
+  readonly initialRtoMs?: number;
+  /** Floor of the measured RTO. Default 100 ms (see RtoOptions.minRtoMs). */
+  readonly minRtoMs?: number;
+  /** Ceiling of the measured RTO. Default 60,000 ms. */
+  readonly maxRtoMs?: number;
+  /** Rc: requests per transaction. Default 7 (RFC 8489 §6.2.1). */
+  readonly maxAttempts?: number;
+  /** Rm: after the last request, wait Rm·RTO before failing. Default 16 (RFC 8489 §6.2.1). */
+  readonly lastAttemptWaitFactor?: number;
+  /**
+   * Bound on one check, from its first request. Default 10,000 ms. The full RFC 8489 schedule
+   * (Rc=7, Rm=16, RTO 500 ms) takes 39.5 s; a diagnostic gives up sooner, after ~5 retransmissions.
+   */
+  readonly pairTimeoutMs?: number;
+  /** Bound on the whole run, from start(). Default 30,000 ms. */
+  readonly overallTimeoutMs?: number;
+  /**
+   * connect, controlling: after the first valid pair, how long to wait for a higher-priority pair
+   * before nominating the best valid one. RFC 8445 §8.1.1 leaves this stopping criterion open.
+   * Default 1,000 ms. Nomination happens at once when no higher-priority pair is still pending.
+   */
+  readonly nominationWaitMs?: number;
+  /** 487 responses tolerated per pair before it Fails with 'role-conflict'. Default 3. */
+  readonly maxRoleConflictsPerPair?: number;
+  /**
+   * False while the peer may still trickle candidates (RFC 8838); the run then does not end as
+   * 'failed' or 'surveyed' until endOfRemoteCandidates(). Default true.
+   */
+  readonly remoteCandidatesComplete?: boolean;
+  readonly listener?: IceSchedulerListener;
+}
+
+/** The defaults above, in one place for documentation and reports. */
+export const SCHEDULER_DEFAULTS = {
+  mode: 'connect' as IceMode,
+  taMs: 50,
+  maxInFlight: 10,
+  initialRtoMs: 500,
+  minRtoMs: 100,
+  maxRtoMs: 60_000,
+  maxAttempts: 7,
+  lastAttemptWaitFactor: 16,
+  pairTimeoutMs: 10_000,
+  overallTimeoutMs: 30_000,
+  nominationWaitMs: 1_000,
+  maxRoleConflictsPerPair: 3,
+} as const;
+
+/** RFC 8445 §14.2: no more than one transaction per 5 ms across all agents. */
+export const MIN_TA_MS = 5;
+
+/** One pair's outcome, for reports. Times are ms since start(). */
+export interface PairReport {
+  readonly pairId: string;
+  readonly local: Candidate;
+  readonly remote: Candidate;
+  readonly priority: bigint;
+  readonly state: PairState;
+  readonly failure?: PairFailure;
+  readonly valid: boolean;
+  readonly nominated: boolean;
+  /** Binding requests sent for this pair, retransmissions included. */
+  readonly requestsSent: number;
+  readonly rttMs?: number;
+  readonly firstCheckAtMs?: number;
+  readonly succeededAtMs?: number;
+}
+
+interface Transaction {
+  readonly pairId: string;
+  readonly pair: CandidatePair;
+  readonly id: number;
+  readonly nomination: boolean;
+  readonly triggered: boolean;
+  readonly startedAt: number;
+  readonly deadline: number;
+  readonly initialRtoMs: number;
+  readonly stats: PairStats;
+  attempts: number;
+  lastSentAt: number;
+  /** Wait after the next request (doubles each time). */
+  interval: number;
+  /** When the next retransmission is due, or (after the last request) when the transaction fails. */
+  nextAt: number;
+  finalWait: boolean;
+}
+
+interface PairStats {
+  requestsSent: number;
+  roleConflicts: number;
+  rttMs?: number;
+  firstCheckAt?: number;
+  succeededAt?: number;
+}
+
+export class IceScheduler {
+  readonly checklist: Checklist;
+  private readonly clock: Clock;
+  private readonly mode: IceMode;
+  private readonly sendCheck: SchedulerOptions['sendCheck'];
+  private readonly taMs: number;
+  private readonly maxInFlight: number;
+  private readonly rtoOptions: { initialRtoMs: number; minRtoMs: number; maxRtoMs: number };
+  private readonly maxAttempts: number;
+  private readonly lastAttemptWaitFactor: number;
+  private readonly pairTimeoutMs: number;
+  private readonly overallTimeoutMs: number;
+  private readonly nominationWaitMs: number;
+  private readonly maxRoleConflicts: number;
+  private remoteComplete: boolean;
+
+  private readonly listeners: IceSchedulerListener[] = [];
+  private readonly inflight = new Map<string, Transaction>();
+  /** Transactions cancelled by a triggered check (§7.3.1.4): their late responses still count until this time. */
+  private readonly cancelled = new Map<string, number>();
+  private readonly estimators = new Map<string, RtoEstimator>();
+  private readonly stats = new Map<string, PairStats>();
+
+  private phase: 'idle' | 'running' | 'finished' = 'idle';
+  private finalOutcome: IceOutcome | undefined;
+  private selected: string | undefined;
+  private nominating: string | undefined;
+  private nominationDueAt: number | undefined;
+  private nominationDirty = false;
+  private startedAt: number;
+  private overallDeadline = Number.POSITIVE_INFINITY;
+  private nextSlotAt = 0;
+  private nextTransaction = 1;
+  private workMayExist = true;
+  private pumping = false;
+  private pumpAgain = false;
+  private timer: TimerHandle | undefined;
+  private timerAt: number | undefined;
+
+  constructor(checklist: Checklist, options: SchedulerOptions) {
+    const d = SCHEDULER_DEFAULTS;
+    this.checklist = checklist;
+    this.clock = options.clock;
+    this.mode = options.mode ?? d.mode;
+    this.sendCheck = options.sendCheck;
+    this.taMs = options.taMs ?? d.taMs;
+    this.maxInFlight = options.maxInFlight ?? d.maxInFlight;
+    this.rtoOptions = {
+      initialRtoMs: options.initialRtoMs ?? d.initialRtoMs,
+      minRtoMs: options.minRtoMs ?? d.minRtoMs,
+      maxRtoMs: options.maxRtoMs ?? d.maxRtoMs,
+    };
+    this.maxAttempts = options.maxAttempts ?? d.maxAttempts;
+    this.lastAttemptWaitFactor = options.lastAttemptWaitFactor ?? d.lastAttemptWaitFactor;
+    this.pairTimeoutMs = options.pairTimeoutMs ?? d.pairTimeoutMs;
+    this.overallTimeoutMs = options.overallTimeoutMs ?? d.overallTimeoutMs;
+    this.nominationWaitMs = options.nominationWaitMs ?? d.nominationWaitMs;
+    this.maxRoleConflicts = options.maxRoleConflictsPerPair ?? d.maxRoleConflictsPerPair;
+    this.remoteComplete = options.remoteCandidatesComplete ?? true;
+    if (options.listener !== undefined) this.listeners.push(options.listener);
+    this.validate();
+    new RtoEstimator(this.rtoOptions); // validates the RTO bounds up front
+    this.startedAt = this.clock.now();
+    checklist.observe({
+      onStateChange: (view, from, to) => {
+        if (this.listeners.length === 0) return;
+        const atMs = this.elapsed();
+        const pairId = view.pair.id;
+        this.emit(
+          view.failure === undefined
+            ? { type: 'pair-state', atMs, pairId, from, to }
+            : { type: 'pair-state', atMs, pairId, from, to, failure: view.failure },
+        );
+      },
+      onPairAdded: (view) => this.emit({ type: 'pair-added', atMs: this.elapsed(), pairId: view.pair.id }),
+    });
+  }
+
+  get role(): IceRole {
+    return this.checklist.role;
+  }
+
+  get running(): boolean {
+    return this.phase === 'running';
+  }
+
+  /** Undefined until the run has ended. */
+  get outcome(): IceOutcome | undefined {
+    return this.finalOutcome;
+  }
+
+  /** The selected (nominated) pair in connect mode. */
+  get selectedPair(): PairView | undefined {
+    return this.selected === undefined ? undefined : this.checklist.get(this.selected);
+  }
+
+  get inFlight(): number {
+    return this.inflight.size;
+  }
+
+  /** Adds a listener; returns a function that removes it. */
+  addListener(listener: IceSchedulerListener): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const index = this.listeners.indexOf(listener);
+      if (index >= 0) this.listeners.splice(index, 1);
+    };
+  }
+
+  /** Sets the initial states (§6.1.2.6) and sends the first check now; the next ones follow every Ta. */
+  start(): void {
+    if (this.phase !== 'idle') return;
+    this.phase = 'running';
+    this.startedAt = this.clock.now();
+    this.overallDeadline = this.startedAt + this.overallTimeoutMs;
+    this.nextSlotAt = this.startedAt;
+    this.checklist.unfreezeInitial();
+    this.pump();
+  }
+
+  /** Ends the run now; checks in progress Fail as 'cancelled'. */
+  stop(): void {
+    this.finish('stopped');
+  }
+
+  /**
+   * A success response for the pair's outstanding check (§7.2.5.3). Returns false when no check of
+   * that pair is outstanding (a late or unexpected response), which the agent may ignore.
+   */
+  onResponse(pairId: string, response: CheckResponse = {}): boolean {
+    if (this.phase !== 'running') return false;
+    const now = this.clock.now();
+    const tx = this.inflight.get(pairId);
+    if (tx === undefined) {
+      const until = this.cancelled.get(pairId);
+      if (until === undefined || now > until) return false;
+    }
+    this.cancelled.delete(pairId);
+    const stats = tx?.stats ?? this.statsFor(pairId);
+    if (tx !== undefined) {
+      this.inflight.delete(pairId);
+      const measured = response.rttMs ?? (tx.attempts === 1 ? now - tx.lastSentAt : undefined);
+      if (measured !== undefined) {
+        this.estimatorFor(tx.pair).sample(measured);
+        stats.rttMs = measured;
+      }
+    } else if (response.rttMs !== undefined) {
+      stats.rttMs = response.rttMs;
+    }
+    this.workMayExist = true;
+    if (tx?.nomination === true) {
+      this.nominating = undefined;
+      const view = this.checklist.markNominated(pairId);
+      this.emit({ type: 'nominated', atMs: this.elapsed(), pairId, validPair: view.validPair! });
+      if (this.mode === 'connect') this.select(pairId);
+      this.pump();
+      return true;
+    }
+    const result = this.checklist.markSucceeded(pairId, response.mappedAddress ? { mappedAddress: response.mappedAddress } : {});
+    stats.succeededAt ??= now;
+    if (result.learnedLocal !== undefined) {
+      this.emit({ type: 'candidate-learned', atMs: this.elapsed(), side: 'local', candidate: result.learnedLocal, pairId });
+    }
+    this.nominationDirty = true;
+    if (result.view.nominated) {
+      // Controlled agent: USE-CANDIDATE had arrived before this check succeeded (§7.3.1.5).
+      this.emit({ type: 'nominated', atMs: this.elapsed(), pairId, validPair: result.validPair });
+      if (this.mode === 'connect') this.select(pairId);
+    }
+    this.pump();
+    return true;
+  }
+
+  /** The pair's outstanding check failed for `reason` (§7.2.5.2, §7.2.5.4). Returns false when none was outstanding. */
+  onFailure(pairId: string, reason: PairFailureReason, detail: FailureDetail = {}): boolean {
+    if (this.phase !== 'running') return false;
+    const tx = this.inflight.get(pairId);
+    if (tx === undefined) return false;
+    this.failTransaction(tx, { reason, ...detail });
+    this.pump();
+    return true;
+  }
+
+  /**
+   * A 487 Role Conflict response to the pair's check (§7.2.5.1): switch role, and check the pair
+   * again through the triggered-check queue. After `maxRoleConflictsPerPair` conflicts the pair
+   * Fails with 'role-conflict' instead.
+   */
+  onRoleConflict(pairId: string): boolean {
+    if (this.phase !== 'running') return false;
+    const tx = this.inflight.get(pairId);
+    if (tx === undefined) return false;
+    const stats = tx.stats;
+    stats.roleConflicts++;
+    if (stats.roleConflicts > this.maxRoleConflicts) {
+      this.failTransaction(tx, { reason: 'role-conflict', errorCode: 487, detail: `487 Role Conflict ${stats.roleConflicts} times` });
+      this.pump();
+      return true;
+    }
+    this.inflight.delete(pairId);
+    if (tx.nomination) this.nominating = undefined;
+    this.changeRole(this.role === 'controlling' ? 'controlled' : 'controlling', 'role-conflict-response');
+    this.checklist.requeue(pairId);
+    this.workMayExist = true;
+    this.pump();
+    return true;
+  }
+
+  /**
+   * An authenticated Binding request arrived (§7.3.1). Call it after answering the request (and
+   * after resolving any role conflict, see resolveRoleConflict). Queues the triggered check, learns
+   * peer-reflexive remote candidates and, for a controlled agent, records USE-CANDIDATE.
+   */
+  onIncomingCheck(check: IncomingCheck): IncomingCheckResult {
+    const result = this.checklist.handleIncomingCheck(check);
+    const pairId = result.view.pair.id;
+    if (result.learnedRemote !== undefined) {
+      this.emit({ type: 'candidate-learned', atMs: this.elapsed(), side: 'remote', candidate: result.learnedRemote, pairId });
+    }
+    if (result.previousState === 'In-Progress') {
+      // §7.3.1.4: the check in progress is cancelled: no more retransmissions and no failure on
+      // timeout, but a response to it still counts until the transaction would have timed out.
+      const tx = this.inflight.get(pairId);
+      if (tx !== undefined) {
+        this.inflight.delete(pairId);
+        this.cancelled.set(pairId, tx.deadline);
+        if (tx.nomination) this.nominating = undefined;
+      }
+    }
+    if (result.nominatedNow && result.view.validPair !== undefined) {
+      this.emit({ type: 'nominated', atMs: this.elapsed(), pairId, validPair: result.view.validPair });
+      if (this.mode === 'connect' && this.phase === 'running') this.select(pairId);
+    }
+    this.workMayExist = true;
+    this.pump();
+    return result;
+  }
+
+  /** Switches role, e.g. after resolveRoleConflict decided so for an incoming request (§7.3.1.1). */
+  setRole(role: IceRole): void {
+    this.changeRole(role, 'set-role');
+    this.pump();
+  }
+
+  /** A trickled remote candidate (RFC 8838); returns the pairs added. */
+  addRemoteCandidate(candidate: Candidate): CandidatePair[] {
+    const added = this.checklist.addRemoteCandidate(candidate);
+    this.workMayExist = true;
+    this.pump();
+    return added;
+  }
+
+  /** The peer signalled end-of-candidates: the run may now end as 'failed' or 'surveyed'. */
+  endOfRemoteCandidates(): void {
+    this.remoteComplete = true;
+    this.pump();
+  }
+
+  /** Every pair's outcome so far, highest priority first. */
+  report(): PairReport[] {
+    return this.checklist.pairs().map((view) => {
+      const stats = this.stats.get(view.pair.id);
+      const rel = (t: number | undefined): number | undefined => (t === undefined ? undefined : t - this.startedAt);
+      const firstCheckAtMs = rel(stats?.firstCheckAt);
+      const succeededAtMs = rel(stats?.succeededAt);
+      return {
+        pairId: view.pair.id,
+        local: view.pair.local,
+        remote: view.pair.remote,
+        priority: view.pair.priority,
+        state: view.state,
+        ...(view.failure !== undefined ? { failure: view.failure } : {}),
+        valid: view.validPair !== undefined,
+        nominated: view.nominated,
+        requestsSent: stats?.requestsSent ?? 0,
+        ...(stats?.rttMs !== undefined ? { rttMs: stats.rttMs } : {}),
+        ...(firstCheckAtMs !== undefined ? { firstCheckAtMs } : {}),
+        ...(succeededAtMs !== undefined ? { succeededAtMs } : {}),
+      };
+    });
+  }
+
+  /** The RTO the next transaction to this remote address would start with. */
+  rtoFor(remote: TransportAddress): number {
+    return this.estimators.get(remote.address)?.rtoMs ?? this.rtoOptions.initialRtoMs;
+  }
+
+  // ---- the pump: everything time-driven happens here ------------------------------------
+
+  private pump(): void {
+    if (this.phase !== 'running') return;
+    if (this.pumping) {
+      // Re-entered from sendCheck or a listener: finish the current step first, then step again.
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      do {
+        this.pumpAgain = false;
+        this.step();
+      } while (this.pumpAgain && this.phase === 'running');
+    } finally {
+      this.pumping = false;
+    }
+    this.armTimer();
+  }
+
+  private step(): void {
+    const now = this.clock.now();
+    if (now >= this.overallDeadline) {
+      this.finish('timeout');
+      return;
+    }
+    this.serviceTransactions(now);
+    if (this.phase !== 'running') return;
+    this.considerNomination(now);
+    this.maybeStartCheck(now);
+    this.checkCompletion();
+  }
+
+  private serviceTransactions(now: number): void {
+    for (const tx of this.inflight.values()) {
+      if (this.phase !== 'running') return;
+      if (now >= tx.deadline) {
+        this.failTransaction(tx, { reason: 'timeout', detail: `no response within ${this.pairTimeoutMs} ms (${tx.attempts} requests)` });
+      } else if (now >= tx.nextAt) {
+        if (tx.finalWait) {
+          this.failTransaction(tx, { reason: 'timeout', detail: `no response to ${tx.attempts} requests (RFC 8489 §6.2.1 Rc/Rm)` });
+        } else {
+          this.transmit(tx, now);
+        }
+      }
+    }
+  }
+
+  private maybeStartCheck(now: number): void {
+    if (now < this.nextSlotAt || this.inflight.size >= this.maxInFlight || !this.workMayExist) return;
+    for (;;) {
+      const next = this.checklist.takeNextCheck();
+      if (next === undefined) {
+        this.workMayExist = false;
+        return;
+      }
+      // A nomination queued before a role switch is void: only a controlling agent nominates.
+      if (next.useCandidate && this.role !== 'controlling') continue;
+      this.startTransaction(next.pair, next.triggered, next.useCandidate, now);
+      this.nextSlotAt = now + this.taMs;
+      return;
+    }
+  }
+
+  private startTransaction(pair: CandidatePair, triggered: boolean, nomination: boolean, now: number): void {
+    const rto = this.estimatorFor(pair).rtoMs;
+    const stats = this.statsFor(pair.id);
+    stats.firstCheckAt ??= now;
+    const tx: Transaction = {
+      pairId: pair.id,
+      pair,
+      id: this.nextTransaction++,
+      nomination,
+      triggered,
+      startedAt: now,
+      deadline: now + this.pairTimeoutMs,
+      initialRtoMs: rto,
+      stats,
+      attempts: 0,
+      lastSentAt: now,
+      interval: rto,
+      nextAt: now,
+      finalWait: false,
+    };
+    this.inflight.set(pair.id, tx);
+    this.cancelled.delete(pair.id);
+    this.transmit(tx, now);
+  }
+
+  /** Sends the transaction's next request and schedules the one after (RFC 8489 §6.2.1). */
+  private transmit(tx: Transaction, now: number): void {
+    tx.attempts++;
+    tx.lastSentAt = now;
+    if (tx.attempts < this.maxAttempts) {
+      tx.nextAt = now + tx.interval;
+      tx.interval *= 2;
+    } else {
+      tx.nextAt = now + this.lastAttemptWaitFactor * tx.initialRtoMs;
+      tx.finalWait = true;
+    }
+    tx.stats.requestsSent++;
+    const attempt: CheckAttempt = {
+      attempt: tx.attempts,
+      transaction: tx.id,
+      triggered: tx.triggered,
+      useCandidate: tx.nomination,
+      priority: prflxPriorityFor(tx.pair.local),
+      role: this.role,
+      rtoMs: tx.initialRtoMs,
+    };
+    this.emit({
+      type: 'check-sent',
+      atMs: this.elapsed(),
+      pairId: tx.pairId,
+      attempt: tx.attempts,
+      transaction: tx.id,
+      triggered: tx.triggered,
+      useCandidate: tx.nomination,
+      rtoMs: tx.initialRtoMs,
+    });
+    try {
+      this.sendCheck(tx.pair, attempt);
+    } catch (error) {
+      if (this.inflight.get(tx.pairId) === tx) {
+        this.failTransaction(tx, { reason: 'send-error', detail: error instanceof Error ? error.message : String(error) });
+      }
+    }
+  }
+
+  private failTransaction(tx: Transaction, failure: PairFailure): void {
+    this.inflight.delete(tx.pairId);
+    if (tx.nomination) this.nominating = undefined;
+    this.checklist.markFailed(tx.pairId, failure);
+    this.workMayExist = true;
+    this.nominationDirty = true;
+  }
+
+  /** Regular nomination by a controlling agent in connect mode (§8.1.1). */
+  private considerNomination(now: number): void {
+    if (this.mode !== 'connect' || this.role !== 'controlling' || this.nominating !== undefined || this.selected !== undefined) {
+      this.nominationDueAt = undefined;
+      return;
+    }
+    const due = this.nominationDueAt !== undefined && now >= this.nominationDueAt;
+    if (!due && !this.nominationDirty) return;
+    this.nominationDirty = false;
+    const best = this.checklist.bestValidPair();
+    if (best === undefined) {
+      this.nominationDueAt = undefined;
+      return;
+    }
+    // Pending pairs are compared by their own priority: an approximation of the valid pair they
+    // would produce, exact unless a check reveals a peer-reflexive local candidate.
+    if (due || !this.checklist.hasPendingAbove(best.pair.priority)) {
+      this.nominationDueAt = undefined;
+      this.nominating = best.pair.id;
+      this.checklist.enqueueNomination(best.pair.id);
+      this.workMayExist = true;
+      this.emit({ type: 'nominating', atMs: this.elapsed(), pairId: best.pair.id });
+    } else {
+      this.nominationDueAt ??= now + this.nominationWaitMs;
+    }
+  }
+
+  private checkCompletion(): void {
+    if (this.phase !== 'running' || this.inflight.size > 0 || !this.remoteComplete) return;
+    if (!this.checklist.isSettled()) return;
+    if (this.mode === 'survey') {
+      this.finish('surveyed');
+      return;
+    }
+    if (this.nominating !== undefined || this.nominationDueAt !== undefined) return;
+    // connect: nothing left to check. A controlling agent with a valid pair nominates it (see
+    // considerNomination); a controlled agent with one waits for the peer's nomination until the
+    // overall bound. Without any valid pair the run has failed.
+    if (this.checklist.bestValidPair() === undefined) this.finish('failed');
+  }
+
+  private select(pairId: string): void {
+    this.selected = pairId;
+    this.finish('connected');
+  }
+
+  private finish(outcome: IceOutcome): void {
+    if (this.phase !== 'running') return;
+    this.phase = 'finished';
+    this.finalOutcome = outcome;
+    const reason: PairFailureReason = outcome === 'timeout' ? 'overall-timeout' : 'cancelled';
+    for (const tx of [...this.inflight.values()]) {
+      this.inflight.delete(tx.pairId);
+      // A nomination check runs on a pair that already Succeeded; it stays Succeeded.
+      if (!tx.nomination) this.checklist.markFailed(tx.pairId, { reason, detail: `run ended (${outcome}) while the check was in progress` });
+    }
+    this.cancelled.clear();
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = undefined;
+    this.emit({
+      type: 'completed',
+      atMs: this.elapsed(),
+      outcome,
+      ...(this.selected !== undefined ? { selectedPairId: this.selected } : {}),
+      counts: this.checklist.counts(),
+    });
+  }
+
+  private armTimer(): void {
+    if (this.phase !== 'running') return;
+    const now = this.clock.now();
+    let wake = this.overallDeadline;
+    for (const tx of this.inflight.values()) wake = Math.min(wake, tx.nextAt, tx.deadline);
+    if (this.nominationDueAt !== undefined) wake = Math.min(wake, this.nominationDueAt);
+    if (this.workMayExist && this.inflight.size < this.maxInFlight && this.checklist.hasWork()) {
+      wake = Math.min(wake, Math.max(now, this.nextSlotAt));
+    }
+    if (this.timer !== undefined && this.timerAt === wake) return;
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timerAt = wake;
+    this.timer = this.clock.setTimeout(this.onTimer, wake - now);
+  }
+
+  /** One callback for every wake-up, so re-arming the timer allocates no closure. */
+  private readonly onTimer = (): void => {
+    this.timer = undefined;
+    this.timerAt = undefined;
+    this.pump();
+  };
+
+  private changeRole(role: IceRole, reason: 'role-conflict-response' | 'set-role'): void {
+    const from = this.checklist.role;
+    if (from === role) return;
+    this.checklist.setRole(role);
+    this.nominationDirty = true;
+    this.workMayExist = true;
+    if (role === 'controlled') {
+      this.nominating = undefined;
+      this.nominationDueAt = undefined;
+    }
+    this.emit({ type: 'role-changed', atMs: this.elapsed(), from, to: role, reason });
+  }
+
+  /** One estimator per remote IP, as RFC 8489 §6.2.1 caches RTO per server address. */
+  private estimatorFor(pair: CandidatePair): RtoEstimator {
+    // Keyed by the address string as given (not lower-cased: that would allocate per check); an
+    // IPv6 literal spelled two ways merely gets two estimators.
+    const key = pair.remote.address;
+    let estimator = this.estimators.get(key);
+    if (estimator === undefined) {
+      estimator = new RtoEstimator(this.rtoOptions);
+      this.estimators.set(key, estimator);
+    }
+    return estimator;
+  }
+
+  private statsFor(pairId: string): PairStats {
+    let stats = this.stats.get(pairId);
+    if (stats === undefined) {
+      stats = { requestsSent: 0, roleConflicts: 0 };
+      this.stats.set(pairId, stats);
+    }
+    return stats;
+  }
+
+  private elapsed(): number {
+    return this.clock.now() - this.startedAt;
+  }
+
+  private emit(event: IceSchedulerEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
+
+  private validate(): void {
+    const positive = (name: string, value: number): void => {
+      if (!(value > 0) || !Number.isFinite(value)) throw new IceOptionError(`${name} must be a positive number of milliseconds, got ${value}.`);
+    };
+    if (!(this.taMs >= MIN_TA_MS) || !Number.isFinite(this.taMs)) {
+      throw new IceOptionError(`Ta ${this.taMs} ms is below the ${MIN_TA_MS} ms floor of RFC 8445 §14.2; use taMs ≥ ${MIN_TA_MS} (default 50).`);
+    }
+    if (!Number.isInteger(this.maxInFlight) || this.maxInFlight < 1) throw new IceOptionError(`maxInFlight must be an integer ≥ 1, got ${this.maxInFlight}.`);
+    if (!Number.isInteger(this.maxAttempts) || this.maxAttempts < 1) throw new IceOptionError(`maxAttempts (Rc) must be an integer ≥ 1, got ${this.maxAttempts}.`);
+    if (!Number.isInteger(this.maxRoleConflicts) || this.maxRoleConflicts < 0) {
+      throw new IceOptionError(`maxRoleConflictsPerPair must be an integer ≥ 0, got ${this.maxRoleConflicts}.`);
+    }
+    positive('lastAttemptWaitFactor', this.lastAttemptWaitFactor);
+    positive('pairTimeoutMs', this.pairTimeoutMs);
+    positive('overallTimeoutMs', this.overallTimeoutMs);
+    if (!(this.nominationWaitMs >= 0)) throw new IceOptionError(`nominationWaitMs must be ≥ 0, got ${this.nominationWaitMs}.`);
+  }
+}
