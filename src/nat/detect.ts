@@ -99,6 +99,8 @@ class DetectRun {
   private finished = 0;
   private filteringServer: ServerState | undefined;
   private hairpinStarted = false;
+  /** The fastest answer so far; behaviour RTOs derive from it. */
+  private fastestRttMs: number | undefined;
   /** Aborts discovery of servers that stay silent long after another server answered. */
   private readonly stragglers = new AbortController();
   private stragglerTimerArmed = false;
@@ -181,8 +183,20 @@ class DetectRun {
     return { maxAttempts: 4, finalWaitMultiplier: 8, signal: this.stragglers.signal };
   }
 
+  /**
+   * Behaviour probes start once an RTT is known. The RTO is twice the fastest round trip seen
+   * (the first answer often carries start-up delay), floored at minRtoMs, and capped so that a
+   * full negative — sends at 0, R, 3R, 7R, then a wait of 8R — still fits before the deadline.
+   */
   private behaviourRetransmit() {
-    return { rtoMs: this.rtt.rtoMs, maxAttempts: this.options.attempts ?? 4, finalWaitMultiplier: 8 };
+    const attempts = this.options.attempts ?? 4;
+    const finalWaitMultiplier = 8;
+    const minRto = this.options.minRtoMs ?? 10;
+    const spanInRtos = 2 ** (attempts - 1) - 1 + finalWaitMultiplier;
+    const remaining = (this.options.timeoutMs ?? 5000) - this.elapsed();
+    const cap = Math.max(minRto, (remaining * 0.9) / spanInRtos);
+    const fromRtt = this.fastestRttMs === undefined ? this.rtt.rtoMs : 2 * this.fastestRttMs;
+    return { rtoMs: Math.min(cap, Math.max(minRto, fromRtt)), maxAttempts: attempts, finalWaitMultiplier };
   }
 
   private onDiscoveryAnswer(server: ServerState, observation: ProbeObservation, mappingSockets: ProbeSocket[]): void {
@@ -360,6 +374,9 @@ class DetectRun {
     };
     this.observations.push(observation);
     this.finished++;
+    if (outcome.kind === 'answered' && outcome.attempts === 1 && observation.test !== 'hairpin') {
+      this.fastestRttMs = Math.min(this.fastestRttMs ?? Infinity, outcome.rttMs);
+    }
     this.checkAnswerSource(server, observation);
     this.emit({ type: 'probe-result', at: this.elapsed(), observation });
     return observation;

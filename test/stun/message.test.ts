@@ -95,7 +95,7 @@ describe('encode and decode', () => {
     expect(verifyMessageIntegritySha256(message, key)).toBe('ok');
     expect(verifyMessageIntegrity(message, shortTermKey('other'))).toBe('mismatch');
     const tampered = Buffer.from(bytes);
-    tampered[26] ^= 1; // inside USERNAME; the fingerprint check is off so the HMAC check is reached
+    tampered[26]! ^= 1; // inside USERNAME; the fingerprint check is off so the HMAC check is reached
     expect(verifyMessageIntegrity(decodeMessage(tampered, { verifyFingerprint: false }), key)).toBe('mismatch');
   });
 
@@ -152,7 +152,7 @@ describe('strict decoding', () => {
 
   it('rejects a corrupted FINGERPRINT and anything after FINGERPRINT', () => {
     const corrupted = valid();
-    corrupted[corrupted.length - 1] ^= 0xff;
+    corrupted[corrupted.length - 1]! ^= 0xff;
     expect(decodeError(corrupted).reason).toBe('fingerprint-mismatch');
 
     const trailing = Buffer.concat([valid(), Buffer.from([0x80, 0x22, 0, 0])]);

@@ -1,0 +1,63 @@
+import type { DetectEvent } from '../events.js';
+import type { DetectFamilyReport } from '../report/detect-report.js';
+
+/** What the live detect view shows, folded from the event stream by a pure reducer. */
+export interface DetectViewState {
+  readonly family: 4 | 6 | undefined;
+  readonly phase: 'starting' | 'discovery' | 'behaviour' | 'done';
+  readonly sent: number;
+  readonly finished: number;
+  readonly answered: number;
+  readonly unanswered: number;
+  readonly servers: ReadonlyArray<{ label: string; rttMs?: number; answered: boolean }>;
+  readonly elapsedMs: number;
+  readonly results: readonly DetectFamilyReport[];
+}
+
+export const initialDetectViewState: DetectViewState = {
+  family: undefined,
+  phase: 'starting',
+  sent: 0,
+  finished: 0,
+  answered: 0,
+  unanswered: 0,
+  servers: [],
+  elapsedMs: 0,
+  results: [],
+};
+
+export function reduceDetectEvent(state: DetectViewState, event: DetectEvent): DetectViewState {
+  switch (event.type) {
+    case 'detect-phase':
+      return { ...state, family: event.family, phase: event.phase, elapsedMs: event.at };
+    case 'probe-sent': {
+      const known = state.servers.some((s) => s.label === event.server);
+      return {
+        ...state,
+        sent: state.sent + 1,
+        elapsedMs: event.at,
+        servers: known ? state.servers : [...state.servers, { label: event.server, answered: false }],
+      };
+    }
+    case 'probe-result': {
+      const { outcome, server } = event.observation;
+      const answered = outcome.kind === 'answered';
+      return {
+        ...state,
+        finished: state.finished + 1,
+        answered: state.answered + (answered ? 1 : 0),
+        unanswered: state.unanswered + (outcome.kind === 'timeout' ? 1 : 0),
+        elapsedMs: event.at,
+        servers: state.servers.map((s) =>
+          s.label === server && answered && !s.answered ? { ...s, answered: true, rttMs: outcome.kind === 'answered' ? outcome.rttMs : undefined } : s,
+        ),
+      };
+    }
+    default:
+      return state;
+  }
+}
+
+export function withResults(state: DetectViewState, results: readonly DetectFamilyReport[]): DetectViewState {
+  return { ...state, phase: 'done', results };
+}

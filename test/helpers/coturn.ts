@@ -1,0 +1,169 @@
+/**
+ * Real coturn for interop tests and benchmarks: finds the binaries, starts `turnserver` as a
+ * STUN-only RFC 5780 server on free ports, waits until it answers a Binding request (bounded),
+ * and stops it by the PID it started.
+ *
+ * Free of vitest imports, so benchmarks can use it too. Suites gate on the binaries with
+ * `toolGate` and `skipUnlessTools` (re-exported from ./tools.ts).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StunMethod, newTransactionId } from '../../src/stun/index.js';
+import { StunTransactions, UdpEndpoint } from '../../src/transport/index.js';
+import { findTool } from './tools.js';
+
+export { findTool, skipUnlessTools, toolGate, type ToolGate } from './tools.js';
+
+export interface CoturnOptions {
+  /** Addresses for `-L`; two give coturn RFC 5780 support (alternate port = port + 1). */
+  listen: string[];
+  /** Listening port; default a port P with P and P + 1 free (UDP) on every listen address. */
+  port?: number;
+  /**
+   * Also listen on TCP. Default false (`--no-tcp`): the suites speak UDP, and coturn's TCP
+   * listeners can collide with ephemeral TCP ports in use on the host, which makes it retry
+   * the bind for seconds before its UDP listeners come up.
+   */
+  tcp?: boolean;
+  /** Extra turnserver arguments. */
+  extraArgs?: string[];
+  /** How long to wait for the first Binding answer. Default 5000 ms. */
+  readyWithinMs?: number;
+}
+
+export interface Coturn {
+  port: number;
+  /** The RFC 5780 alternate port (coturn uses port + 1). */
+  altPort: number;
+  pid: number;
+  listen: string[];
+  /** The last lines coturn printed, for failure messages. */
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+/** A port P such that P and P + 1 are free for UDP on every address (checked by binding). */
+export async function freePortPair(addresses: readonly string[], attempts = 20): Promise<number> {
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    const held: UdpEndpoint[] = [];
+    try {
+      const first = await UdpEndpoint.bind({ address: addresses[0]! });
+      held.push(first);
+      const port = first.local.port;
+      if (port >= 0xffff) continue;
+      for (const address of addresses) {
+        for (const candidate of [port, port + 1]) {
+          if (address === addresses[0] && candidate === port) continue;
+          held.push(await UdpEndpoint.bind({ address, port: candidate }));
+        }
+      }
+      return port;
+    } catch {
+      // taken; try another
+    } finally {
+      await Promise.all(held.map((endpoint) => endpoint.close()));
+    }
+  }
+  throw new Error(`no UDP port pair free on ${addresses.join(', ')} after ${attempts} attempts`);
+}
+
+const MAX_LOG_LINES = 200;
+
+/**
+ * Starts coturn as a STUN-only server and resolves once it answers a Binding request. When the
+ * port is ours to pick and coturn does not come up, tries again on another pair (at most 3 times).
+ */
+export async function startCoturn(options: CoturnOptions): Promise<Coturn> {
+  const attempts = options.port === undefined ? 3 : 1;
+  let lastError: unknown;
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    try {
+      return await startCoturnOnce(options, options.port ?? (await freePortPair(options.listen)));
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  throw lastError;
+}
+
+async function startCoturnOnce(options: CoturnOptions, port: number): Promise<Coturn> {
+  const binary = findTool('turnserver');
+  if (binary === undefined) throw new Error('turnserver not found on PATH; install coturn');
+  const scratch = mkdtempSync(join(tmpdir(), 'nat-probe-coturn-'));
+  const args = [
+    '-n', // ignore /etc/turnserver.conf (Debian's sets no-rfc5780 and syslog)
+    ...options.listen.flatMap((address) => ['-L', address]),
+    '-p', String(port),
+    '--stun-only',
+    '--no-tls',
+    '--no-dtls',
+    '--no-cli',
+    ...(options.tcp === true ? [] : ['--no-tcp']),
+    '--log-file', 'stdout',
+    '--pidfile', join(scratch, 'turnserver.pid'),
+    ...(options.extraArgs ?? []),
+  ];
+  const child: ChildProcess = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const pid = child.pid;
+  if (pid === undefined) throw new Error(`could not start ${binary}`);
+
+  const lines: string[] = [];
+  const collect = (chunk: Buffer): void => {
+    for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') lines.push(line);
+    if (lines.length > MAX_LOG_LINES) lines.splice(0, lines.length - MAX_LOG_LINES);
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let hasExited = false;
+  void exited.then(() => (hasExited = true));
+  // Safety net if the test process ends without calling stop(): kill only our own child.
+  const killOnExit = (): void => {
+    if (!hasExited) child.kill('SIGKILL');
+  };
+  process.once('exit', killOnExit);
+
+  const stop = async (): Promise<void> => {
+    process.off('exit', killOnExit);
+    if (!hasExited) {
+      child.kill('SIGTERM');
+      const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 3000).unref());
+      if ((await Promise.race([exited.then(() => 'exited' as const), timer])) === 'timeout') {
+        child.kill('SIGKILL');
+        await exited;
+      }
+    }
+    rmSync(scratch, { recursive: true, force: true });
+  };
+  const logs = (): string => lines.join('\n');
+
+  try {
+    await waitForBinding(options.listen[0]!, port, options.readyWithinMs ?? 5000, exited);
+  } catch (error) {
+    await stop();
+    throw new Error(`coturn did not answer on ${options.listen[0]}:${port}: ${(error as Error).message}\n--- coturn output ---\n${logs()}`);
+  }
+  return { port, altPort: port + 1, pid, listen: options.listen, logs, stop };
+}
+
+async function waitForBinding(address: string, port: number, boundMs: number, exited: Promise<void>): Promise<void> {
+  const endpoint = await UdpEndpoint.bind({ address: address.includes(':') ? '::1' : '127.0.0.1' });
+  const transactions = new StunTransactions(endpoint);
+  try {
+    const answered = transactions.request(
+      { class: 'request', method: StunMethod.binding, transactionId: newTransactionId(), attributes: [] },
+      { address, port },
+      // Retransmit every 50 ms until coturn's sockets are up; the deadline bounds the wait.
+      { rtoMs: 50, maxAttempts: Math.ceil(boundMs / 50), finalWaitMultiplier: 1, deadlineMs: boundMs },
+    );
+    const died = exited.then(() => {
+      throw new Error('turnserver exited before answering');
+    });
+    await Promise.race([answered, died]);
+  } finally {
+    transactions.close();
+    await endpoint.close();
+  }
+}
