@@ -8,4 +8,5 @@ if (!existsSync(fileURLToPath(entry))) {
   process.stderr.write('nat-probe: dist/ is missing. Run `npm install` (or `npm run build`) in the checkout first.\n');
   process.exit(2);
 }
-await import(entry.href);
+const { runAsProcess } = await import(entry.href);
+await runAsProcess(process.argv.slice(2));

@@ -89,6 +89,5 @@ export class UdpEndpoint {
   }
 }
 
-export function formatAddress(address: { address: string; port: number }): string {
-  return address.address.includes(':') ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
-}
+/** Kept as the transport's name for the shared formatter. */
+export { formatTransportAddress as formatAddress } from '../stun/index.js';
