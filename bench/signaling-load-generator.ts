@@ -1,34 +1,47 @@
 /**
  * Load generator for bench/signaling.bench.ts, run as a child process (its sockets count against
  * its own fd limit, not the server's). It opens `peers` WebSockets to 127.0.0.1 in `rooms` pairs,
- * then sends candidates between paired peers at a fixed offered rate for a fixed time and
- * measures one-way relay latency (sender and receiver share this process's clock).
+ * then runs load phases: candidates between paired peers at a fixed offered rate for a fixed
+ * time, measuring one-way relay latency (sender and receiver share this process's clock).
  *
- * mode 'signaling' speaks the nat-probe protocol (join, seq, acks); mode 'bare' sends the very
- * same frames to a bare relay that pairs by the URL's ?room= and forwards bytes unparsed.
+ * mode 'signaling' speaks the nat-probe protocol like SignalingClient (join, seq, acks riding on
+ * outgoing messages, else after 32 messages or 5 s); mode 'bare' sends the same candidate frames
+ * to a bare relay that pairs by the URL's ?room= and forwards bytes unparsed.
  *
- * IPC: parent → {cmd:'go'}; child → {type:'connected'}, {type:'result'}, {type:'failed'}.
+ * IPC: parent → {cmd:'go'} | {cmd:'stop'}; child → {type:'connected'}, {type:'result'}, {type:'failed'}.
  * Bounded: every phase has a deadline, and the process exits by itself after `deadlineMs`.
  */
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
+
+export interface LoadPhase {
+  name: string;
+  /** Offered load, messages per second across all pairs. */
+  rate: number;
+  durationMs: number;
+  /**
+   * Messages each sender sends back to back (one write) before the next sender's turn.
+   * 1: strict round-robin, one message per peer at a time; trickle ICE sends candidates in bursts.
+   */
+  burst: number;
+  /** False for a warm-up phase: run, but report nothing. */
+  measured: boolean;
+}
 
 export interface GeneratorConfig {
   url: string;
   mode: 'signaling' | 'bare';
   peers: number;
   rooms: number;
-  /** Offered load, messages per second across all pairs. */
-  rate: number;
-  durationMs: number;
+  phases: LoadPhase[];
   /** Handshakes in flight at once. */
   connectConcurrency: number;
   /** The process exits after this long, whatever happens. */
   deadlineMs: number;
 }
 
-export interface GeneratorResult {
-  connectMs: number;
+export interface PhaseResult {
+  name: string;
   sent: number;
   received: number;
   /** Received messages per second, first send to last receive. */
@@ -36,12 +49,21 @@ export interface GeneratorResult {
   p50: number;
   p99: number;
   max: number;
+  /** This process's CPU time (user + system) during the phase, in ms. */
+  cpuMs: number;
+}
+
+export interface GeneratorResult {
+  connectMs: number;
+  phases: PhaseResult[];
   errors: number;
   firstError: string | undefined;
 }
 
 const SUBPROTOCOL = 'nat-probe-signaling.v1';
-const ACK_EVERY = 16;
+/** Same acknowledgement policy as SignalingClient's defaults. */
+const ACK_EVERY = 32;
+const ACK_DELAY_MS = 5_000;
 const TICK_MS = 2;
 const DRAIN_MS = 3_000;
 
@@ -53,12 +75,15 @@ interface Peer {
   nextSeq: number;
   lastInSeq: number;
   unacked: number;
+  firstUnackedAt: number;
 }
 
 const peers: Peer[] = [];
-const capacity = Math.ceil((config.rate * config.durationMs) / 1000) + 1_000;
+const capacity = Math.max(...config.phases.map((phase) => Math.ceil((phase.rate * phase.durationMs) / 1000))) + 1_000;
 const sendTimes = new Float64Array(capacity);
 const latencies = new Float64Array(capacity);
+/** Message ids are per phase; a late message from an earlier phase is recognised by its phase tag. */
+let phaseTag = 0;
 let received = 0;
 let lastReceiveAt = 0;
 let errors = 0;
@@ -69,13 +94,23 @@ function fail(reason: string): never {
   process.exit(1);
 }
 
+function sendAck(peer: Peer): void {
+  peer.unacked = 0;
+  peer.ws.send(`{"type":"ack","seq":0,"ack":${peer.lastInSeq}}`);
+}
+
 function onFrame(peer: Peer, text: string): void {
   const marker = text.indexOf('candidate:');
   if (marker >= 0) {
-    const id = Number.parseInt(text.slice(marker + 10, text.indexOf(' ', marker)), 10);
-    const now = performance.now();
-    latencies[received++] = now - sendTimes[id]!;
-    lastReceiveAt = now;
+    // The foundation is "<phase tag>x<message id>", which stays within RFC 8839's ice-chars.
+    const tagEnd = text.indexOf('x', marker);
+    const tag = Number.parseInt(text.slice(marker + 10, tagEnd), 10);
+    if (tag === phaseTag) {
+      const id = Number.parseInt(text.slice(tagEnd + 1, text.indexOf(' ', tagEnd)), 10);
+      const now = performance.now();
+      latencies[received++] = now - sendTimes[id]!;
+      lastReceiveAt = now;
+    }
   } else if (text.includes('"type":"error"')) {
     errors++;
     firstError ??= text;
@@ -84,10 +119,8 @@ function onFrame(peer: Peer, text: string): void {
     const seq = Number.parseInt(text.slice(7), 10);
     if (seq > 0) {
       peer.lastInSeq = seq;
-      if (++peer.unacked >= ACK_EVERY) {
-        peer.unacked = 0;
-        peer.ws.send(`{"type":"ack","seq":0,"ack":${seq}}`);
-      }
+      if (peer.unacked++ === 0) peer.firstUnackedAt = performance.now();
+      if (peer.unacked >= ACK_EVERY) sendAck(peer);
     }
   }
 }
@@ -96,7 +129,7 @@ function connect(index: number): Promise<void> {
   const room = `r${index >> 1}`;
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`${config.url}?room=${room}`, SUBPROTOCOL, { perMessageDeflate: false });
-    const peer: Peer = { ws, nextSeq: 1, lastInSeq: 0, unacked: 0 };
+    const peer: Peer = { ws, nextSeq: 1, lastInSeq: 0, unacked: 0, firstUnackedAt: 0 };
     peers[index] = peer;
     ws.once('error', reject);
     ws.once('open', () => {
@@ -125,25 +158,41 @@ async function connectAll(): Promise<number> {
   return performance.now() - started;
 }
 
+/** The delayed half of the ack policy: ack what has waited ACK_DELAY_MS. */
+function startAckSweeper(): NodeJS.Timeout {
+  return setInterval(() => {
+    const before = performance.now() - ACK_DELAY_MS;
+    for (const peer of peers) if (peer.unacked > 0 && peer.firstUnackedAt < before) sendAck(peer);
+  }, 250);
+}
+
 /** Sends at the offered rate: each tick tops the count up to rate × elapsed. */
-function runLoad(): Promise<{ sent: number; firstSendAt: number }> {
+function runLoad(phase: LoadPhase): Promise<{ sent: number; startedAt: number }> {
   return new Promise((resolve) => {
     const startedAt = performance.now();
     let sent = 0;
+    let turn = 0;
     const timer = setInterval(() => {
       const now = performance.now();
-      const elapsed = Math.min(now - startedAt, config.durationMs);
-      const due = Math.min(capacity, Math.floor((config.rate * elapsed) / 1000));
-      for (; sent < due; sent++) {
-        // Round-robin over every peer, so each sends to its partner (index ^ 1) in turn.
-        const peer = peers[sent % config.peers]!;
-        const seq = peer.nextSeq++;
-        sendTimes[sent] = performance.now();
-        peer.ws.send(`{"type":"candidate","seq":${seq},"candidate":"candidate:${sent} 1 udp 2130706431 10.0.0.1 5000 typ host"}`);
+      const elapsed = Math.min(now - startedAt, phase.durationMs);
+      const due = Math.min(capacity, Math.floor((phase.rate * elapsed) / 1000));
+      while (sent < due) {
+        // Senders take turns over every peer; each sends to its partner (index ^ 1).
+        const peer = peers[turn++ % config.peers]!;
+        const socket = (peer.ws as unknown as { _socket: { cork(): void; uncork(): void } })._socket;
+        socket.cork(); // a burst leaves in one write, as a browser's would
+        for (const end = Math.min(due, sent + phase.burst); sent < end; sent++) {
+          const seq = peer.nextSeq++;
+          const ack = config.mode === 'signaling' && peer.unacked > 0 ? `"ack":${peer.lastInSeq},` : '';
+          peer.unacked = 0;
+          sendTimes[sent] = performance.now();
+          peer.ws.send(`{${ack}"type":"candidate","seq":${seq},"candidate":"candidate:${phaseTag}x${sent} 1 udp 2130706431 10.0.0.1 5000 typ host"}`);
+        }
+        socket.uncork();
       }
-      if (now - startedAt >= config.durationMs) {
+      if (now - startedAt >= phase.durationMs) {
         clearInterval(timer);
-        resolve({ sent, firstSendAt: startedAt });
+        resolve({ sent, startedAt });
       }
     }, TICK_MS);
   });
@@ -154,25 +203,44 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
-async function main(): Promise<void> {
-  const connectMs = await connectAll();
-  process.send?.({ type: 'connected', connectMs });
-  await new Promise<void>((resolve) => process.once('message', () => resolve()));
-  const { sent, firstSendAt } = await runLoad();
+async function runPhase(phase: LoadPhase): Promise<PhaseResult> {
+  phaseTag++;
+  received = 0;
+  const cpuBefore = process.cpuUsage();
+  const { sent, startedAt } = await runLoad(phase);
   const drainUntil = performance.now() + DRAIN_MS;
   while (received < sent && performance.now() < drainUntil) await new Promise((resolve) => setTimeout(resolve, 10));
+  const cpu = process.cpuUsage(cpuBefore);
   const sorted = latencies.slice(0, received).sort();
-  const result: GeneratorResult = {
-    connectMs,
+  return {
+    name: phase.name,
     sent,
     received,
-    throughput: received / ((lastReceiveAt - firstSendAt) / 1000),
+    throughput: received / ((lastReceiveAt - startedAt) / 1000),
     p50: percentile(sorted, 50),
     p99: percentile(sorted, 99),
     max: sorted.length === 0 ? Number.NaN : sorted[sorted.length - 1]!,
-    errors,
-    firstError,
+    cpuMs: (cpu.user + cpu.system) / 1000,
   };
+}
+
+async function main(): Promise<void> {
+  const connectMs = await connectAll();
+  process.send?.({ type: 'connected', connectMs });
+  await new Promise<void>((resolve) => {
+    process.on('message', (message: { cmd: string }) => {
+      if (message.cmd === 'go') resolve();
+      if (message.cmd === 'stop') process.exit(0);
+    });
+  });
+  const sweeper = config.mode === 'signaling' ? startAckSweeper() : undefined;
+  const phases: PhaseResult[] = [];
+  for (const phase of config.phases) {
+    const result = await runPhase(phase);
+    if (phase.measured) phases.push(result);
+  }
+  clearInterval(sweeper);
+  const result: GeneratorResult = { connectMs, phases, errors, firstError };
   process.send?.({ type: 'result', result });
   for (const peer of peers) peer?.ws.terminate();
   setTimeout(() => process.exit(0), 100).unref();

@@ -8,6 +8,7 @@
  * parent → {cmd:'stop'} → the child closes and exits. It also exits by itself after `deadlineMs`.
  */
 import { createServer } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { startSignalingServer } from '../src/signaling/index.js';
@@ -71,7 +72,11 @@ const running: Running = config.mode === 'bare' ? await startBare() : await star
 process.send?.({ type: 'listening', port: running.port, rss: measureRss() });
 process.on('message', (message: { cmd: string }) => {
   if (message.cmd === 'measure') {
-    void running.stats().then((stats) => process.send?.({ type: 'measure', rss: measureRss(), stats }));
+    const cpu = process.cpuUsage();
+    const loop = performance.eventLoopUtilization();
+    void running.stats().then((stats) =>
+      process.send?.({ type: 'measure', rss: measureRss(), cpuMs: (cpu.user + cpu.system) / 1000, loopActiveMs: loop.active, stats }),
+    );
   } else if (message.cmd === 'stop') {
     void running.close().finally(() => process.exit(0));
   }

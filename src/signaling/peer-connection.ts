@@ -1,0 +1,356 @@
+/**
+ * One WebSocket on the server: checks, decodes and dispatches its frames, and writes what the
+ * bus delivers for its peer. Frames are handled one at a time, in arrival order (the store is
+ * asynchronous, and sequence checks must see the previous frame's effect).
+ */
+import type { RawData, WebSocket } from 'ws';
+import {
+  CloseCode,
+  CONTROL_SEQ,
+  decodeClientFrame,
+  isClientStreamMessage,
+  PROTOCOL_VERSION,
+  withSeq,
+  type ClientStreamMessage,
+  type JoinMessage,
+  type SignalingErrorCode,
+} from './protocol.js';
+import type { SignalingHub } from './signaling-hub.js';
+import { SerialQueue } from './serial-queue.js';
+import type { AcceptOutcome, BusEvent, OutboundEntry } from './store.js';
+import { TokenBucket } from './token-bucket.js';
+import { WriteBatcher } from './write-batching.js';
+
+type ConnectionState = 'awaiting-join' | 'joined' | 'closed';
+
+interface ErrorExtras {
+  path?: (string | number)[];
+  rejectedSeq?: number;
+  expectedSeq?: number;
+  retryAfterMs?: number;
+  fatal?: boolean;
+}
+
+/**
+ * What the other peer gets: the validated message with `from` added, and `seq` and `ack` (which
+ * belong to this hop) left out. Setting them to undefined drops them from JSON without a copy;
+ * the message is not used afterwards.
+ */
+function relayBody(from: string, message: ClientStreamMessage): string {
+  const relayed = message as unknown as { seq?: number; ack?: number; from?: string };
+  relayed.seq = undefined;
+  relayed.ack = undefined;
+  relayed.from = from;
+  return JSON.stringify(relayed);
+}
+
+export class PeerConnection {
+  state: ConnectionState = 'awaiting-join';
+  peerId: string | undefined;
+  /** Set by any frame or pong; cleared by each heartbeat visit. */
+  alive = true;
+  readonly openedAt: number;
+
+  private readonly bucket: TokenBucket;
+  private readonly batcher: WriteBatcher;
+  private readonly queue: SerialQueue;
+  /** Mirror of the store's last accepted client seq for this peer, for rate-limit replies. */
+  private lastInSeq = 0;
+  /** Accepted client stream messages not yet acknowledged to the client. */
+  private unackedIn = 0;
+  /** After a rate-limit or gap error, later out-of-order frames are dropped silently until the expected one comes. */
+  private awaitingRetransmit = false;
+  /** One `rate-limited` error per burst of refused control frames. */
+  private throttleReported = false;
+  /** Highest server stream seq written to this socket: replay and live delivery never repeat one. */
+  private lastSentSeq = 0;
+  /** While a resume replays the outbox, live deliveries wait here so that order holds. */
+  private heldDuringReplay: OutboundEntry[] | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private disconnectReason = 'connection-lost';
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly hub: SignalingHub,
+  ) {
+    this.openedAt = hub.clock.now();
+    this.bucket = new TokenBucket(hub.options.rateLimit, hub.clock);
+    this.batcher = new WriteBatcher(ws);
+    this.queue = new SerialQueue((error) => {
+      this.hub.counters.internalErrors++;
+      this.sendError('internal-error', `The server failed to handle a frame (${error instanceof Error ? error.message : String(error)}).`);
+    });
+    ws.on('message', (data, isBinary) => this.onFrame(data, isBinary));
+    ws.on('pong', () => {
+      this.alive = true;
+    });
+    ws.on('close', () => this.onClosed());
+    // ws emits 'close' after 'error'; handling it there is enough.
+    ws.on('error', () => undefined);
+  }
+
+  /** Heartbeat visit: ping a live connection; close one that did not answer the last ping. */
+  heartbeat(now: number): void {
+    if (this.state === 'closed') return;
+    if (this.state === 'awaiting-join' && now - this.openedAt >= this.hub.options.joinTimeoutMs) {
+      this.dropConnection('join-timeout', `No join within ${this.hub.options.joinTimeoutMs} ms; send join first.`, CloseCode.joinTimeout);
+      return;
+    }
+    if (!this.alive) {
+      this.disconnectReason = 'heartbeat-timeout';
+      this.ws.terminate();
+      this.onClosed();
+      return;
+    }
+    this.alive = false;
+    this.ws.ping();
+    if (this.unackedIn > 0) this.sendAck();
+  }
+
+  /** Server shutdown: tell the client, then close. */
+  shutdown(): void {
+    if (this.state === 'closed') return;
+    this.sendError('server-shutdown', 'The signaling server is shutting down; reconnect later.', { fatal: true });
+    this.ws.close(CloseCode.goingAway, 'server shutdown');
+  }
+
+  /** Refuses a connection that did not negotiate the protocol's subprotocol. */
+  refuseProtocol(offered: string): void {
+    this.state = 'closed';
+    this.sendError(
+      'unsupported-protocol',
+      `This server speaks WebSocket subprotocol "${this.hub.subprotocol}" only (offered: "${offered}"); upgrade nat-probe on both ends.`,
+      { fatal: true },
+    );
+    this.ws.close(CloseCode.protocolError, 'unsupported protocol');
+  }
+
+  private onFrame(data: RawData, isBinary: boolean): void {
+    this.alive = true;
+    if (this.state === 'closed') return;
+    this.hub.counters.framesReceived++;
+    const bytes = Array.isArray(data) ? data.reduce((sum, part) => sum + part.length, 0) : data.byteLength;
+    const limit = this.hub.options.maxPayloadBytes;
+    if (bytes > limit) {
+      // ws's own maxPayload (a multiple of this limit) guards memory; this check gives the clear error.
+      this.sendError('message-too-large', `A frame of ${bytes} bytes exceeds the limit of ${limit} bytes; send smaller messages.`, { fatal: true });
+      this.ws.close(CloseCode.messageTooBig, 'message too large');
+      return;
+    }
+    this.queue.run(() => this.handleFrame(data, isBinary));
+  }
+
+  /** Returns a promise only when it waits on the store; the queue holds later frames until then. */
+  private handleFrame(data: RawData, isBinary: boolean): void | Promise<void> {
+    if (this.state === 'closed') return;
+    if (isBinary) {
+      this.sendError('binary-not-supported', 'Send JSON as text frames, not binary frames.');
+      return;
+    }
+    const text = Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8');
+    if (!this.bucket.tryTake()) {
+      this.onThrottled(text);
+      return;
+    }
+    this.throttleReported = false;
+    const decoded = decodeClientFrame(text);
+    if (!decoded.ok) {
+      this.sendError(decoded.code, decoded.message, decoded.path === undefined ? {} : { path: decoded.path });
+      return;
+    }
+    const message = decoded.message;
+    if (message.type === 'join') return this.onJoin(message);
+    if (this.state !== 'joined' || this.peerId === undefined) {
+      this.sendError('not-joined', `Send join before ${message.type}.`);
+      return;
+    }
+    if (message.type === 'ack') return this.hub.store.acknowledgeOutbound(this.peerId, message.ack);
+    if (isClientStreamMessage(message)) return this.onStreamMessage(this.peerId, message);
+  }
+
+  private onThrottled(text: string): void {
+    this.hub.counters.rateLimited++;
+    const retryAfterMs = this.bucket.msUntilNextToken();
+    const decoded = decodeClientFrame(text);
+    if (decoded.ok && this.state === 'joined' && isClientStreamMessage(decoded.message)) {
+      // Only the frame the server expects next is worth an error: the client re-sends from it.
+      // Later ones would be gaps anyway, so they are dropped without a word.
+      if (decoded.message.seq === this.lastInSeq + 1) {
+        this.awaitingRetransmit = true;
+        this.sendError('rate-limited', `Too many messages; re-send from seq ${decoded.message.seq} in ${retryAfterMs} ms.`, {
+          rejectedSeq: decoded.message.seq,
+          retryAfterMs,
+        });
+      }
+      return;
+    }
+    if (decoded.ok && decoded.message.type === 'ack') return; // acks are cumulative; the next one covers it
+    if (this.throttleReported) return;
+    this.throttleReported = true;
+    this.sendError('rate-limited', `Too many messages; wait ${retryAfterMs} ms.`, { retryAfterMs });
+  }
+
+  private async onJoin(message: JoinMessage): Promise<void> {
+    if (this.state === 'joined') {
+      this.sendError('already-joined', `This connection already joined as ${this.peerId}; open another connection to join another room.`);
+      return;
+    }
+    const joined = message.resume === undefined ? await this.hub.createSession(message) : await this.hub.resumeSession(message);
+    if (!joined.ok) {
+      this.sendError(joined.code, joined.message);
+      return;
+    }
+    if (this.state === 'closed') {
+      // The socket died while the store was working: treat it as an ordinary disconnect.
+      this.hub.onPeerDisconnected(joined.peerId, 'connection-lost');
+      return;
+    }
+    this.state = 'joined';
+    this.peerId = joined.peerId;
+    this.lastInSeq = joined.lastInSeq;
+    this.lastSentSeq = joined.resumed ? (message.ack ?? 0) : 0;
+    this.heldDuringReplay = [];
+    this.unsubscribe = this.hub.bus.subscribe(joined.peerId, (event) => this.onBusEvent(event));
+    this.hub.counters.joins++;
+    this.sendControl({
+      type: 'joined',
+      seq: CONTROL_SEQ,
+      v: PROTOCOL_VERSION,
+      room: message.room,
+      peerId: joined.peerId,
+      resumeToken: joined.resumeToken,
+      peers: joined.peers,
+      ack: joined.lastInSeq,
+      resumed: joined.resumed,
+    });
+    this.sendControl(this.hub.configMessage());
+    // Re-send what the peer missed while away (on a fresh join: anything queued before the
+    // subscription above), then what the bus delivered meanwhile.
+    const missed = await this.hub.store.pendingOutbound(joined.peerId, this.lastSentSeq);
+    for (const entry of missed) this.writeEntry(entry);
+    const held = this.heldDuringReplay;
+    this.heldDuringReplay = undefined;
+    for (const entry of held) this.writeEntry(entry);
+    if (!joined.resumed) await this.hub.announceJoin(joined.peerId, joined.peers);
+  }
+
+  private onStreamMessage(peerId: string, message: ClientStreamMessage): Promise<void> {
+    const { seq, type } = message;
+    const inbound = { seq, ack: message.ack, body: type === 'bye' ? undefined : relayBody(peerId, message) };
+    return this.hub.store
+      .acceptStreamMessage(peerId, inbound, this.hub.clock.now(), this.hub.options.maxPendingMessages)
+      .then((outcome) => this.afterStreamMessage(peerId, seq, type, outcome));
+  }
+
+  private afterStreamMessage(peerId: string, seq: number, type: ClientStreamMessage['type'], outcome: AcceptOutcome): void | Promise<void> {
+    switch (outcome.kind) {
+      case 'duplicate':
+        this.hub.counters.duplicatesDropped++;
+        return;
+      case 'gap':
+        if (!this.awaitingRetransmit) {
+          this.awaitingRetransmit = true;
+          this.sendError('sequence-gap', `Expected seq ${outcome.expected} but got ${seq}; re-send from ${outcome.expected}.`, {
+            expectedSeq: outcome.expected,
+          });
+        }
+        return;
+      case 'unknown-peer':
+        return; // the session was just dropped; the bus is closing this connection
+      case 'accepted':
+        break;
+    }
+    this.lastInSeq = seq;
+    this.awaitingRetransmit = false;
+    if (++this.unackedIn >= this.hub.options.ackEvery) this.sendAck();
+    if (type === 'bye') {
+      this.leave(peerId);
+      return;
+    }
+    if (outcome.partners === 0) {
+      this.sendError('no-peer', `No other peer is in the room, so ${type} (seq ${seq}) was dropped; wait for peer-joined.`);
+      return;
+    }
+    this.hub.counters.messagesRelayed++;
+    for (const { peerId: partner, entry } of outcome.queued) this.hub.bus.publish(partner, { kind: 'deliver', entry });
+    if (outcome.overflowed.length > 0) return this.hub.dropUnacknowledging(outcome.overflowed);
+  }
+
+  /** `bye`: the session ends now, with no grace period. */
+  private leave(peerId: string): void {
+    this.sendAck();
+    this.detach();
+    this.state = 'closed';
+    void this.hub.endSession(peerId, 'bye');
+    this.ws.close(CloseCode.normal, 'bye');
+  }
+
+  private onBusEvent(event: BusEvent): void {
+    if (event.kind === 'deliver') {
+      if (this.heldDuringReplay !== undefined) this.heldDuringReplay.push(event.entry);
+      else this.writeEntry(event.entry);
+      return;
+    }
+    // The session ended elsewhere (resumed on another connection, room idle, too many pending).
+    this.dropConnection(event.code as SignalingErrorCode, event.message, event.closeCode);
+  }
+
+  private writeEntry(entry: OutboundEntry): void {
+    if (entry.seq <= this.lastSentSeq) return;
+    this.lastSentSeq = entry.seq;
+    // Piggyback the acknowledgement this peer is owed, instead of a separate ack frame later.
+    const ack = this.unackedIn > 0 ? this.lastInSeq : undefined;
+    this.unackedIn = 0;
+    this.sendText(withSeq(entry.seq, entry.body, ack));
+  }
+
+  /** Closes this connection without a grace period: its session is gone or lives on elsewhere. */
+  private dropConnection(code: SignalingErrorCode, message: string, closeCode: number): void {
+    if (this.state === 'closed') return;
+    this.detach();
+    this.state = 'closed';
+    this.sendError(code, message, { fatal: true });
+    this.ws.close(closeCode, code);
+  }
+
+  private onClosed(): void {
+    const wasJoined = this.state === 'joined';
+    this.state = 'closed';
+    this.detach();
+    this.hub.forget(this);
+    if (wasJoined && this.peerId !== undefined) this.hub.onPeerDisconnected(this.peerId, this.disconnectReason);
+  }
+
+  private detach(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+  }
+
+  private sendAck(): void {
+    this.unackedIn = 0;
+    this.sendControl({ type: 'ack', seq: CONTROL_SEQ, ack: this.lastInSeq });
+  }
+
+  private sendError(code: SignalingErrorCode, message: string, extras: ErrorExtras = {}): void {
+    this.hub.countError(code);
+    this.sendControl({ type: 'error', seq: CONTROL_SEQ, code, message, ...extras });
+  }
+
+  private sendControl(message: object): void {
+    this.sendText(JSON.stringify(message));
+  }
+
+  private sendText(text: string): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    if (this.ws.bufferedAmount > this.hub.options.maxBufferedBytes) {
+      // The client reads slower than we write: cut it loose rather than buffer without bound.
+      // Its session keeps its outbox and can resume.
+      this.disconnectReason = 'connection-lost';
+      this.ws.terminate();
+      this.onClosed();
+      return;
+    }
+    this.batcher.hold();
+    this.ws.send(text);
+  }
+}
