@@ -47,6 +47,88 @@ export interface VerdictEvent {
 
 export type DetectEvent = ProbeSentEvent | ProbeResultEvent | ServerReportEvent | DetectPhaseEvent | VerdictEvent;
 
-export type NatProbeEvent = DetectEvent;
+/*
+ * Peer and trial events. The ICE agent and the peer session (src/ice, src/peer) emit the
+ * `ice-*` and `peer-*` events; the trials runner emits `trial-*`. Addresses are written as
+ * "ip:port" strings so every consumer prints them alike.
+ */
+
+/** A local or remote candidate became known (gathered, signalled, or learned as peer-reflexive). */
+export interface IceCandidateEvent {
+  type: 'ice-candidate';
+  at: number;
+  /** Which trial this belongs to (0 for a single `peer` run). */
+  trial: number;
+  side: 'local' | 'remote';
+  candidateType: 'host' | 'srflx' | 'prflx' | 'relay';
+  address: string;
+  priority: number;
+}
+
+export type PairState = 'frozen' | 'waiting' | 'in-progress' | 'succeeded' | 'failed';
+
+/** A candidate pair changed state (RFC 8445 §6.1.2.6). */
+export interface IcePairEvent {
+  type: 'ice-pair';
+  at: number;
+  trial: number;
+  pairId: string;
+  local: string;
+  remote: string;
+  localType: IceCandidateEvent['candidateType'];
+  remoteType: IceCandidateEvent['candidateType'];
+  state: PairState;
+  attempts: number;
+  rttMs?: number;
+  failureReason?: string;
+  nominated?: boolean;
+}
+
+/** The agent's overall state. */
+export interface IceStateEvent {
+  type: 'ice-state';
+  at: number;
+  trial: number;
+  state: 'gathering' | 'checking' | 'connected' | 'failed' | 'closed' | 'consent-lost';
+  selectedPairId?: string;
+}
+
+/** One peer session finished (connected or not). */
+export interface PeerDoneEvent {
+  type: 'peer-done';
+  at: number;
+  trial: number;
+  connected: boolean;
+  timeToConnectMs?: number;
+  selectedPairType?: string;
+  failureReason?: string;
+}
+
+export interface TrialStartedEvent {
+  type: 'trial-started';
+  at: number;
+  trial: number;
+}
+
+/** One pairing of two fresh peers finished. */
+export interface TrialDoneEvent {
+  type: 'trial-done';
+  at: number;
+  trial: number;
+  connected: boolean;
+  timeToConnectMs?: number;
+  /** e.g. "host/host", "srflx/prflx". */
+  pairType?: string;
+  failureReason?: string;
+  /** Trials finished so far and planned in all, for progress bars. */
+  finished: number;
+  planned: number;
+  succeeded: number;
+}
+
+export type PeerEvent = IceCandidateEvent | IcePairEvent | IceStateEvent | PeerDoneEvent;
+export type TrialEvent = TrialStartedEvent | TrialDoneEvent;
+
+export type NatProbeEvent = DetectEvent | PeerEvent | TrialEvent;
 
 export type EventListener<E = NatProbeEvent> = (event: E) => void;
