@@ -9,8 +9,8 @@ import {
   MAX_USERNAME_BYTES,
 } from './constants.js';
 import type { AttributeName, AttributeValues, PasswordAlgorithm, TransportAddress } from './attribute-types.js';
-import { read16, read32, read64, write16, write32, write64 } from './bytes.js';
-import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from './ip.js';
+import { copyOf, read16, read32, read64, write16, write32, write64 } from './bytes.js';
+import { formatIpv4, formatIpv6, parseIpv4, parseIpv4Into, parseIpv6 } from './ip.js';
 
 /** Raised by a value codec; message.ts turns it into a StunDecodeError with the offset. */
 export class AttributeValueError extends Error {}
@@ -21,6 +21,11 @@ interface CodecContext {
 
 interface ValueCodec<V> {
   decode(value: Uint8Array, context: CodecContext): V;
+  /**
+   * Optional fast path reading the value in place (no subarray), for attributes found in every
+   * STUN answer. Must accept exactly what `decode` accepts.
+   */
+  decodeAt?(bytes: Uint8Array, start: number, length: number, context: CodecContext): V;
   encode(value: V, context: CodecContext): Uint8Array;
 }
 
@@ -39,11 +44,11 @@ function decodeAddressBytes(value: Uint8Array): { family: 4 | 6; port: number; i
   const port = read16(value, 2);
   if (family === ADDRESS_FAMILY_IPV4) {
     expectLength(value, 8);
-    return { family: 4, port, ip: value.slice(4, 8) };
+    return { family: 4, port, ip: copyOf(value, 4, 8) };
   }
   if (family === ADDRESS_FAMILY_IPV6) {
     expectLength(value, 20);
-    return { family: 6, port, ip: value.slice(4, 20) };
+    return { family: 6, port, ip: copyOf(value, 4, 20) };
   }
   return fail(`unknown address family 0x${(family ?? 0).toString(16)}`);
 }
@@ -82,14 +87,36 @@ function xorBytes(ip: Uint8Array, transactionId: Uint8Array): Uint8Array {
   return out;
 }
 
+const COOKIE_HIGH = MAGIC_COOKIE >>> 16;
+
 const xorAddress: ValueCodec<TransportAddress> = {
+  decodeAt(bytes, start, length, context) {
+    // IPv4 in place, with no intermediate arrays: this runs for every STUN answer.
+    if (length === 8 && bytes[start + 1] === ADDRESS_FAMILY_IPV4) {
+      return {
+        family: 4,
+        port: read16(bytes, start + 2) ^ COOKIE_HIGH,
+        address: `${bytes[start + 4]! ^ 0x21}.${bytes[start + 5]! ^ 0x12}.${bytes[start + 6]! ^ 0xa4}.${bytes[start + 7]! ^ 0x42}`,
+      };
+    }
+    return xorAddress.decode(bytes.subarray(start, start + length), context);
+  },
   decode(value, { transactionId }) {
     const { family, port, ip } = decodeAddressBytes(value);
     const clear = xorBytes(ip, transactionId);
-    return { family, port: port ^ (MAGIC_COOKIE >>> 16), address: family === 4 ? formatIpv4(clear) : formatIpv6(clear) };
+    return { family, port: port ^ COOKIE_HIGH, address: family === 4 ? formatIpv4(clear) : formatIpv6(clear) };
   },
   encode(address, { transactionId }) {
-    return encodeAddressBytes(address.family, address.port ^ (MAGIC_COOKIE >>> 16), xorBytes(ipBytes(address), transactionId));
+    if (address.family === 4) {
+      const out = new Uint8Array(8);
+      if (!parseIpv4Into(address.address, out, 4)) fail(`"${address.address}" is not an IPv4 address`);
+      if (!Number.isInteger(address.port) || address.port < 0 || address.port > 0xffff) fail(`port ${address.port} is out of range`);
+      out[1] = ADDRESS_FAMILY_IPV4;
+      write16(out, 2, address.port ^ COOKIE_HIGH);
+      for (let i = 0; i < 4; i++) out[4 + i]! ^= COOKIE_BYTES[i]!;
+      return out;
+    }
+    return encodeAddressBytes(address.family, address.port ^ COOKIE_HIGH, xorBytes(ipBytes(address), transactionId));
   },
 };
 
@@ -125,7 +152,7 @@ function opaque(lengthRule?: (length: number) => string | undefined): ValueCodec
     decode(value) {
       const problem = lengthRule?.(value.length);
       if (problem) fail(problem);
-      return value.slice();
+      return copyOf(value);
     },
     encode(value) {
       const problem = lengthRule?.(value.length);
@@ -138,6 +165,10 @@ function opaque(lengthRule?: (length: number) => string | undefined): ValueCodec
 const exactly = (n: number) => (length: number) => (length === n ? undefined : `length ${length}, expected ${n}`);
 
 const uint32: ValueCodec<number> = {
+  decodeAt(bytes, start, length) {
+    if (length !== 4) fail(`length ${length}, expected 4`);
+    return read32(bytes, start);
+  },
   decode(value) {
     expectLength(value, 4);
     return read32(value, 0);
@@ -283,7 +314,7 @@ function decodeAlgorithms(value: Uint8Array): PasswordAlgorithm[] {
     const length = read16(value, offset + 2);
     const padded = (length + 3) & ~3;
     if (offset + 4 + padded > value.length) fail('algorithm parameters run past the attribute');
-    algorithms.push({ algorithm, parameters: value.slice(offset + 4, offset + 4 + length) });
+    algorithms.push({ algorithm, parameters: copyOf(value, offset + 4, offset + 4 + length) });
     offset += 4 + padded;
   }
   return algorithms;
@@ -369,6 +400,18 @@ export function attributeNameOf(type: number): AttributeName | undefined {
 
 export function decodeAttributeValue<N extends AttributeName>(name: N, value: Uint8Array, context: CodecContext): AttributeValues[N] {
   return (CODECS[name] as ValueCodec<AttributeValues[N]>).decode(value, context);
+}
+
+/** Decodes the value at bytes[start, start + length), in place when the codec can. */
+export function decodeAttributeValueAt<N extends AttributeName>(
+  name: N,
+  bytes: Uint8Array,
+  start: number,
+  length: number,
+  context: CodecContext,
+): AttributeValues[N] {
+  const codec = CODECS[name] as ValueCodec<AttributeValues[N]>;
+  return codec.decodeAt ? codec.decodeAt(bytes, start, length, context) : codec.decode(bytes.subarray(start, start + length), context);
 }
 
 export function encodeAttributeValue<N extends AttributeName>(name: N, value: AttributeValues[N], context: CodecContext): Uint8Array {

@@ -30,3 +30,13 @@ export function write64(bytes: Uint8Array, offset: number, value: bigint): void 
   write32(bytes, offset, Number(value >> 32n));
   write32(bytes, offset + 4, Number(value & 0xffffffffn));
 }
+
+/**
+ * A plain copy of bytes[start, end). Needed because Buffer#slice returns a view of the same
+ * memory, unlike Uint8Array#slice; decoded values must never alias the datagram.
+ */
+export function copyOf(bytes: Uint8Array, start = 0, end = bytes.length): Uint8Array {
+  const out = new Uint8Array(end - start);
+  for (let i = start; i < end; i++) out[i - start] = bytes[i]!;
+  return out;
+}

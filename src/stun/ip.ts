@@ -9,25 +9,31 @@ export type IpFamily = 4 | 6;
 /** Dotted-quad only: four decimal parts 0-255, no leading zeros (they read as octal elsewhere). */
 export function parseIpv4(text: string): Uint8Array | undefined {
   const bytes = new Uint8Array(4);
+  return parseIpv4Into(text, bytes, 0) ? bytes : undefined;
+}
+
+/** Parses a dotted quad straight into `out` at `offset` (the codec's hot path); false if malformed. */
+export function parseIpv4Into(text: string, out: Uint8Array, offset: number): boolean {
+  const bytes = out;
   let part = 0;
   let value = 0;
   let digits = 0;
   for (let i = 0; i <= text.length; i++) {
     const code = i < text.length ? text.charCodeAt(i) : 46; // a final '.' closes the last part
     if (code >= 48 && code <= 57) {
-      if (digits === 1 && value === 0) return undefined;
+      if (digits === 1 && value === 0) return false;
       value = value * 10 + (code - 48);
-      if (++digits > 3 || value > 255) return undefined;
+      if (++digits > 3 || value > 255) return false;
     } else if (code === 46) {
-      if (digits === 0 || part > 3) return undefined;
-      bytes[part++] = value;
+      if (digits === 0 || part > 3) return false;
+      bytes[offset + part++] = value;
       value = 0;
       digits = 0;
     } else {
-      return undefined;
+      return false;
     }
   }
-  return part === 4 ? bytes : undefined;
+  return part === 4;
 }
 
 export function parseIpv6(text: string): Uint8Array | undefined {

@@ -8,9 +8,9 @@ import {
   isComprehensionRequired,
 } from './constants.js';
 import type { AttributeName, AttributeValues, StunAttribute } from './attribute-types.js';
-import { AttributeValueError, attributeNameOf, decodeAttributeValue, encodeAttributeValue } from './attribute-codecs.js';
+import { AttributeValueError, attributeNameOf, decodeAttributeValueAt, encodeAttributeValue } from './attribute-codecs.js';
 import { StunDecodeError, StunEncodeError } from './errors.js';
-import { read16, read32, write16, write32 } from './bytes.js';
+import { copyOf, read16, read32, write16, write32 } from './bytes.js';
 import { bytesEqual, fingerprintOf, hmacSha1, hmacSha256 } from './integrity.js';
 
 /** A STUN message (RFC 8489 §5). Attributes stay in wire order; duplicates and unknowns survive. */
@@ -81,7 +81,9 @@ export function decodeMessage(input: Uint8Array, options: DecodeOptions = {}): D
   if (input.length < HEADER_LENGTH) {
     throw new StunDecodeError('truncated-header', input.length, `${input.length} bytes is shorter than the 20-byte header`);
   }
-  const bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
+  // Read in place (a Buffer indexes as fast as a Uint8Array); copies use copyOf, because
+  // Buffer#slice would alias the input instead of copying it.
+  const bytes = input;
   const type = read16(bytes, 0);
   if ((type & 0xc000) !== 0) {
     throw new StunDecodeError('not-stun', 0, 'the two most significant bits must be zero (RFC 8489 §5)');
@@ -94,7 +96,7 @@ export function decodeMessage(input: Uint8Array, options: DecodeOptions = {}): D
     throw new StunDecodeError('length-mismatch', 2, `header says ${length} bytes of attributes, datagram has ${bytes.length - HEADER_LENGTH}`);
   }
   const magicCookie = read32(bytes, 4);
-  const transactionId = bytes.slice(8, 8 + TRANSACTION_ID_LENGTH);
+  const transactionId = copyOf(bytes, 8, 8 + TRANSACTION_ID_LENGTH);
   const { stunClass, method } = splitMessageType(type);
   const attributes: StunAttribute[] = [];
   const attributeOffsets: number[] = [];
@@ -113,21 +115,20 @@ export function decodeMessage(input: Uint8Array, options: DecodeOptions = {}): D
     if (paddedEnd > bytes.length) {
       throw new StunDecodeError('truncated-attribute', offset, `value of ${valueLength} bytes runs past the end`, name ?? hexType(attributeType));
     }
-    const value = bytes.subarray(valueStart, valueStart + valueLength);
     let padding: Uint8Array | undefined;
     for (let i = valueStart + valueLength; i < paddedEnd; i++) {
       if (bytes[i] !== 0) {
-        padding = bytes.slice(valueStart + valueLength, paddedEnd);
+        padding = copyOf(bytes, valueStart + valueLength, paddedEnd);
         break;
       }
     }
 
     let attribute: StunAttribute;
     if (name === undefined) {
-      attribute = { name: 'UNKNOWN', type: attributeType, value: value.slice() };
+      attribute = { name: 'UNKNOWN', type: attributeType, value: copyOf(bytes, valueStart, valueStart + valueLength) };
     } else {
       try {
-        attribute = { name, value: decodeAttributeValue(name, value, context) } as StunAttribute;
+        attribute = { name, value: decodeAttributeValueAt(name, bytes, valueStart, valueLength, context) } as StunAttribute;
       } catch (error) {
         if (error instanceof AttributeValueError) {
           throw new StunDecodeError('bad-attribute-value', offset, error.message, name);
@@ -156,7 +157,7 @@ export function decodeMessage(input: Uint8Array, options: DecodeOptions = {}): D
 
 /** A copy of `prefix` whose header length field says `length` (RFC 8489 §14.5 and §14.7). */
 function withLength(prefix: Uint8Array, length: number): Uint8Array {
-  const copy = prefix.slice();
+  const copy = copyOf(prefix);
   write16(copy, 2, length);
   return copy;
 }
@@ -204,9 +205,9 @@ export function encodeMessage(message: StunMessage, options: EncodeOptions = {})
   const totalBody = bodyLength + integrityLength + sha256Length + fingerprintLength;
   if (totalBody > 0xffff) throw new StunEncodeError(`attributes take ${totalBody} bytes, more than the 65535 the header can say`);
 
-  // A plain Uint8Array while writing (Buffer's subarray and write methods cost more), wrapped
-  // as a Buffer once at the end.
-  const out = new Uint8Array(HEADER_LENGTH + totalBody);
+  // Buffer.alloc is pooled and zeroed; wrapping an ArrayBuffer with Buffer.from afterwards
+  // cost more than the whole encode. Writes go through plain indexing (bytes.ts).
+  const out = Buffer.alloc(HEADER_LENGTH + totalBody);
   write16(out, 0, messageType(message.class, message.method));
   write32(out, 4, (message.magicCookie ?? MAGIC_COOKIE) >>> 0);
   out.set(message.transactionId, 8);
@@ -239,7 +240,7 @@ export function encodeMessage(message: StunMessage, options: EncodeOptions = {})
     offset += ATTRIBUTE_HEADER_LENGTH + 4;
   }
   write16(out, 2, totalBody);
-  return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+  return out;
 }
 
 /** Sets the header length to end after an attribute of `valueLength` at `offset`, and returns the bytes before it. */

@@ -193,6 +193,23 @@ function decodeMessageNoFp(bytes: Buffer): Buffer {
   return stripped;
 }
 
+describe('decoded values never alias the datagram', () => {
+  it('copies transaction ID, opaque values, unknown attributes and padding out of a Buffer', () => {
+    const wire = Buffer.from(
+      encodeMessage({
+        class: 'request',
+        method: 1,
+        transactionId: newTransactionId(),
+        attributes: [attr('DATA', Uint8Array.of(1, 2, 3)), { name: 'UNKNOWN', type: 0xc0de, value: Uint8Array.of(9, 9) }],
+      }),
+    );
+    const message = decodeMessage(wire);
+    const before = JSON.stringify([...message.transactionId, ...(message.attributes[0]!.value as Uint8Array), ...(message.attributes[1]!.value as Uint8Array)]);
+    wire.fill(0xff, 8);
+    expect(JSON.stringify([...message.transactionId, ...(message.attributes[0]!.value as Uint8Array), ...(message.attributes[1]!.value as Uint8Array)])).toBe(before);
+  });
+});
+
 describe('getAttribute', () => {
   it('returns the first of duplicates and undefined when absent', () => {
     const message = { class: 'request' as const, method: 1, transactionId: newTransactionId(), attributes: [attr('NONCE', 'x'), attr('NONCE', 'y')] };
