@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { buildLab, destroyLab, EXPECTED_BEHAVIOUR, labAvailable, NAT_TYPES, type Lab, type NatType } from '../src/lab/index.js';
+import { buildLab, destroyLab, EXPECTED_BEHAVIOUR, DETECT_CLASSIC_NAME, labAvailable, NAT_TYPES, type Lab, type NatType } from '../src/lab/index.js';
 import { startStunServer } from '../src/server/index.js';
 import { median, type BenchResult } from './harness.js';
 
@@ -68,14 +68,6 @@ function classicOf(run: Timed): string {
   return (JSON.parse(run.stdout) as { results: { verdict: { classicName: string } }[] }).results[0]!.verdict.classicName;
 }
 
-const CLASSIC: Record<string, string> = {
-  'open internet': 'open-internet',
-  firewall: 'symmetric-udp-firewall',
-  'full cone': 'full-cone',
-  'restricted cone': 'restricted-cone',
-  'port-restricted cone': 'port-restricted-cone',
-  symmetric: 'symmetric',
-};
 
 /** The baselines' times are set by fixed waits (see LAB-NOTES), so one run each is representative. */
 async function baselines(natDiscoveryRun: () => Promise<Timed>, vovidaRun: () => Promise<Timed>): Promise<{ coturnMs: number; note: string }> {
@@ -132,7 +124,7 @@ export default async function detectBench(): Promise<BenchResult[]> {
       const ns = lab.a.client.namespace;
       const host = lab.public.primaryAddress;
       const ours = await series(RUNS, () => ourDetect(`${host}:3478`, ns));
-      const expected = CLASSIC[EXPECTED_BEHAVIOUR[type as NatType].classicName];
+      const expected = DETECT_CLASSIC_NAME[EXPECTED_BEHAVIOUR[type as NatType].classicName];
       const wrong = ours.filter((run) => classicOf(run) !== expected).length;
       const baseline = await baselines(() => natDiscovery(host, 3478, ns), () => vovida(host, 3478, ns));
       results.push({

@@ -5,6 +5,7 @@
  * results are checked against them too.
  */
 import { directConnectionExpected } from '../nat/compatibility.js';
+import type { ClassicName } from '../nat/types.js';
 import type { NatType } from './nat-types.js';
 
 /** RFC 4787 §4.1 / RFC 5780 §4.3: on what the external mapping depends. */
@@ -113,3 +114,13 @@ export const MEASURED_HOLE_PUNCHING: readonly { a: NatType; b: NatType; cgn?: Na
     { a, cgn: 'symmetric' as const, b: 'symmetric' as const, direct: false },
   ]),
 ];
+
+/** The name `nat-probe detect` reports for each classic name above (its JSON `classicName`). */
+export const DETECT_CLASSIC_NAME: Readonly<Record<NatBehaviour['classicName'], ClassicName>> = {
+  'open internet': 'open-internet',
+  firewall: 'symmetric-udp-firewall',
+  'full cone': 'full-cone',
+  'restricted cone': 'restricted-cone',
+  'port-restricted cone': 'port-restricted-cone',
+  symmetric: 'symmetric',
+};

@@ -29,6 +29,7 @@ export { assertLabPrerequisites, labAvailable, type LabAvailability, type Prefli
 export { labStatus, listLabs, nftRuleset, parseConntrackLine, type LabStatus, type NamespaceStatus, type ConntrackEntry, type NftSummary } from './status.js';
 export {
   EXPECTED_BEHAVIOUR,
+  DETECT_CLASSIC_NAME,
   MEASURED_HOLE_PUNCHING,
   effectiveBehaviour,
   expectDirectSuccess,

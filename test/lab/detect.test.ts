@@ -6,7 +6,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildLab, destroyAllLabs, destroyLab, EXPECTED_BEHAVIOUR, type Lab, type LabSide, type NatType } from '../../src/lab/index.js';
+import { buildLab, destroyAllLabs, destroyLab, EXPECTED_BEHAVIOUR, DETECT_CLASSIC_NAME, type Lab, type LabSide, type NatType } from '../../src/lab/index.js';
 import type { DetectReport } from '../../src/report/detect-report.js';
 import { firstLine, runCli, spawnCli, stopProcess } from '../helpers/cli.js';
 import { labGate } from './helpers.js';
@@ -18,14 +18,6 @@ const PAIRS: [NatType, NatType][] = [
   ['port-restricted', 'addr-dependent'],
   ['symmetric', 'symmetric-sequential'],
 ];
-const CLASSIC: Record<string, string> = {
-  'open internet': 'open-internet',
-  firewall: 'symmetric-udp-firewall',
-  'full cone': 'full-cone',
-  'restricted cone': 'restricted-cone',
-  'port-restricted cone': 'port-restricted-cone',
-  symmetric: 'symmetric',
-};
 
 const runLab = await labGate('detect-in-lab suite');
 
@@ -80,7 +72,7 @@ describe.skipIf(!runLab)('nat-probe detect in the NAT lab', () => {
       expect(
         { type: side.natType, mapping: verdict.mapping, filtering: verdict.filtering, classic: verdict.classicName, ports: verdict.portAllocation.kind },
         verdict.reasons.join('\n'),
-      ).toEqual({ type: side.natType, mapping: expected.mapping, filtering: expected.filtering, classic: CLASSIC[expected.classicName], ports: expected.ports });
+      ).toEqual({ type: side.natType, mapping: expected.mapping, filtering: expected.filtering, classic: DETECT_CLASSIC_NAME[expected.classicName], ports: expected.ports });
       expect(verdict.kind).toBe(expected.translates ? 'nat' : expected.filtering === 'endpoint-independent' ? 'no-nat' : 'firewall');
       expect(verdict.confidence).toBe('high');
       if (expected.translates) expect(verdict.publicAddresses).toEqual([side.publicAddress]);
@@ -130,7 +122,7 @@ describe.skipIf(!runLab)('nat-probe detect: hairpinning and packet loss in the l
       }
       expect({ type: side.natType, classic: verdict.classicName, mapping: verdict.mapping }, verdict.reasons.join('\n')).toEqual({
         type: side.natType,
-        classic: CLASSIC[expected.classicName],
+        classic: DETECT_CLASSIC_NAME[expected.classicName],
         mapping: expected.mapping,
       });
       if (verdict.filtering !== 'unknown') expect(verdict.filtering).toBe(expected.filtering);
