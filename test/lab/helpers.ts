@@ -23,16 +23,6 @@ export async function labGate(suite: string, tools: readonly string[] = []): Pro
   return false;
 }
 
-/** Resolves when `predicate` is true, polling every `intervalMs`; rejects after `timeoutMs`. */
-export async function waitUntil(what: string, predicate: () => Promise<boolean>, options: { intervalMs?: number; timeoutMs?: number } = {}): Promise<void> {
-  const deadline = Date.now() + (options.timeoutMs ?? 5000);
-  for (;;) {
-    if (await predicate()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 20));
-  }
-}
-
 /**
  * coturn in the public namespace on both server addresses, ports 3478/3479 (RFC 5780 needs the
  * pair; `-n` ignores Debian's config, which disables RFC 5780 — see LAB-NOTES). Resolves once all
@@ -47,12 +37,15 @@ export async function startCoturn(lab: Lab, pidFile: string): Promise<ChildProce
     { stdio: 'ignore' },
   );
   const wanted = [primaryAddress, alternateAddress].flatMap((address) => [`${address}:${STUN_PORT}`, `${address}:${STUN_PORT + 1}`]);
-  await waitUntil(`coturn listening in ${namespace}`, async () => {
+  // Ready when all four sockets answer a Binding request: the fixture retransmits each request
+  // (every 100 ms, up to 1 s) and exits, so the test awaits an event, never a sleep.
+  for (let attempt = 1; ; attempt++) {
     if (child.exitCode !== null) throw new Error(`turnserver exited with ${child.exitCode}`);
-    const { stdout } = await execInNamespace(namespace, 'ss', ['-Hnul']);
-    return wanted.every((endpoint) => stdout.includes(endpoint));
-  });
-  return child;
+    const { stdout } = await execInNamespace(namespace, process.execPath, [FIXTURE, 'probe', ...wanted], { timeoutMs: 10_000 });
+    const { mapped } = JSON.parse(stdout.trim().split('\n').at(-1)!) as { mapped: (string | null)[] };
+    if (mapped.every((m) => m !== null)) return child;
+    if (attempt === 3) throw new Error(`coturn in ${namespace} did not answer on ${wanted.filter((_, i) => mapped[i] === null).join(', ')}`);
+  }
 }
 
 /** Runs the fixture to completion in the side's client namespace and returns its last JSON line. */
