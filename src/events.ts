@@ -126,7 +126,87 @@ export interface TrialDoneEvent {
   succeeded: number;
 }
 
-export type PeerEvent = IceCandidateEvent | IcePairEvent | IceStateEvent | PeerDoneEvent;
+/**
+ * One connectivity-check request went out (RFC 8445 §7.2.4): a new transaction (`attempt` 1) or a
+ * retransmission of it (RFC 8489 §6.2.1). `useCandidate` marks the controlling agent's nomination.
+ */
+export interface IceCheckSentEvent {
+  type: 'ice-check-sent';
+  at: number;
+  trial: number;
+  pairId: string;
+  /** 1 for a transaction's first request, 2, 3… for its retransmissions. */
+  attempt: number;
+  /** Sent from the triggered-check queue (§7.3.1.4). */
+  triggered: boolean;
+  useCandidate: boolean;
+  /** The retransmission timeout the transaction started with. */
+  rtoMs: number;
+}
+
+/**
+ * The agent's answer: in connect mode the nominated pair (§8.1.1), in survey mode the best valid
+ * pair (nothing is nominated there, `nominated` is false).
+ */
+export interface IceSelectedPairEvent {
+  type: 'ice-selected-pair';
+  at: number;
+  trial: number;
+  pairId: string;
+  local: string;
+  remote: string;
+  localType: IceCandidateEvent['candidateType'];
+  remoteType: IceCandidateEvent['candidateType'];
+  nominated: boolean;
+  rttMs?: number;
+  /** From the start of the checks to this selection. */
+  timeToConnectMs: number;
+}
+
+/** The agent switched role after a role conflict (RFC 8445 §7.3.1.1 for a request, §7.2.5.1 for a 487 response). */
+export interface IceRoleEvent {
+  type: 'ice-role';
+  at: number;
+  trial: number;
+  from: 'controlling' | 'controlled';
+  to: 'controlling' | 'controlled';
+  reason: 'role-conflict-request' | 'role-conflict-response';
+}
+
+/** Signaling progress of one peer session (src/peer/session.ts), in order. */
+export interface PeerPhaseEvent {
+  type: 'peer-phase';
+  at: number;
+  trial: number;
+  phase:
+    /** Connecting to the signaling server. */
+    | 'signaling'
+    /** Joined the room; `role` is decided (the first peer in the room is controlling). */
+    | 'joined'
+    /** The other peer is in the room. */
+    | 'peer-joined'
+    /** Both ICE parameters are known: the checks start. */
+    | 'checking'
+    /** This side's result went to the other peer. */
+    | 'result-sent'
+    /** The other peer's result arrived. */
+    | 'remote-result'
+    /** Signaling and sockets are closed. */
+    | 'closed';
+  room: string;
+  peerId?: string;
+  role?: 'controlling' | 'controlled';
+}
+
+export type PeerEvent =
+  | IceCandidateEvent
+  | IcePairEvent
+  | IceStateEvent
+  | IceCheckSentEvent
+  | IceSelectedPairEvent
+  | IceRoleEvent
+  | PeerPhaseEvent
+  | PeerDoneEvent;
 export type TrialEvent = TrialStartedEvent | TrialDoneEvent;
 
 export type NatProbeEvent = DetectEvent | PeerEvent | TrialEvent;

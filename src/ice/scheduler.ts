@@ -12,7 +12,8 @@
  * - In-flight cap: at most `maxInFlight` open transactions. It stands in for the RTO formula of
  *   §14.3 (RTO = MAX(500 ms, Ta·(Waiting+In-Progress))), whose purpose is the same: retransmissions
  *   of many open checks must not add up to more than about one packet per Ta.
- * - Retransmission: RTO from measured RTTs per remote IP (RFC 8489 §6.2.1 / RFC 6298), doubled on
+ * - Retransmission: RTO from measured RTTs per remote IP (RFC 8489 §6.2.1 / RFC 6298, the
+ *   transport's RttEstimator, Karn's rule: no sample from a retransmitted transaction), doubled on
  *   each retransmission, at most Rc requests, then Rm·RTO of silence means failure.
  * - Bounds: a check that has not succeeded `pairTimeoutMs` after its first request Failed
  *   ('timeout'); the whole run ends `overallTimeoutMs` after start().
@@ -34,6 +35,7 @@
  * - pairTimeoutMs 10 s instead of the 39.5 s a full RFC 8489 transaction may last; overall 30 s.
  */
 import type { Clock, TimerHandle } from '../transport/clock.js';
+import { RttEstimator } from '../transport/rtt.js';
 import { prflxPriorityFor, type Candidate, type TransportAddress } from './candidate.js';
 import type {
   Checklist,
@@ -45,8 +47,8 @@ import type {
   PairView,
 } from './checklist.js';
 import { IceOptionError } from './errors.js';
+import { roleAfterConflictResponse } from './role-conflict.js';
 import type { CandidatePair, IceRole } from './pair.js';
-import { RtoEstimator } from './rto.js';
 
 export type IceMode = 'connect' | 'survey';
 
@@ -161,7 +163,11 @@ export interface SchedulerOptions {
   readonly maxInFlight?: number;
   /** Initial RTO per remote IP. Default 500 ms (RFC 8489 §6.2.1: SHOULD be ≥ 500 ms). */
   readonly initialRtoMs?: number;
-  /** Floor of the measured RTO. Default 100 ms (see RtoOptions.minRtoMs). */
+  /**
+   * Floor of the measured RTO. Default 100 ms. RFC 6298's 1 s floor is meant for TCP; RFC 8489
+   * keeps 1 ms accuracy instead. 100 ms bounds the retransmission rate of a few checks in flight
+   * while still adapting to fast paths (a 1 ms loopback RTT would otherwise give a ~5 ms RTO).
+   */
   readonly minRtoMs?: number;
   /** Ceiling of the measured RTO. Default 60,000 ms. */
   readonly maxRtoMs?: number;
@@ -234,6 +240,8 @@ interface Transaction {
   readonly id: number;
   readonly nomination: boolean;
   readonly triggered: boolean;
+  /** The role the request carries; retransmissions repeat it (they are the same request). */
+  readonly role: IceRole;
   readonly startedAt: number;
   readonly deadline: number;
   readonly initialRtoMs: number;
@@ -275,7 +283,7 @@ export class IceScheduler {
   private readonly inflight = new Map<string, Transaction>();
   /** Transactions cancelled by a triggered check (§7.3.1.4): their late responses still count until this time. */
   private readonly cancelled = new Map<string, number>();
-  private readonly estimators = new Map<string, RtoEstimator>();
+  private readonly estimators = new Map<string, RttEstimator>();
   private readonly stats = new Map<string, PairStats>();
 
   private phase: 'idle' | 'running' | 'finished' = 'idle';
@@ -316,7 +324,6 @@ export class IceScheduler {
     this.remoteComplete = options.remoteCandidatesComplete ?? true;
     if (options.listener !== undefined) this.listeners.push(options.listener);
     this.validate();
-    new RtoEstimator(this.rtoOptions); // validates the RTO bounds up front
     this.startedAt = this.clock.now();
     checklist.observe({
       onStateChange: (view, from, to) => {
@@ -456,7 +463,9 @@ export class IceScheduler {
     }
     this.inflight.delete(pairId);
     if (tx.nomination) this.nominating = undefined;
-    this.changeRole(this.role === 'controlling' ? 'controlled' : 'controlling', 'role-conflict-response');
+    // §7.2.5.1: the role to take follows from the role the request carried, not the current one:
+    // an incoming request may already have switched this agent (§7.3.1.1) while the check was out.
+    this.changeRole(roleAfterConflictResponse(tx.role), 'role-conflict-response');
     this.checklist.requeue(pairId);
     this.workMayExist = true;
     this.pump();
@@ -617,6 +626,7 @@ export class IceScheduler {
       id: this.nextTransaction++,
       nomination,
       triggered,
+      role: this.role,
       startedAt: now,
       deadline: now + this.pairTimeoutMs,
       initialRtoMs: rto,
@@ -650,7 +660,7 @@ export class IceScheduler {
       triggered: tx.triggered,
       useCandidate: tx.nomination,
       priority: prflxPriorityFor(tx.pair.local),
-      role: this.role,
+      role: tx.role,
       rtoMs: tx.initialRtoMs,
     };
     this.emit({
@@ -785,13 +795,13 @@ export class IceScheduler {
   }
 
   /** One estimator per remote IP, as RFC 8489 §6.2.1 caches RTO per server address. */
-  private estimatorFor(pair: CandidatePair): RtoEstimator {
+  private estimatorFor(pair: CandidatePair): RttEstimator {
     // Keyed by the address string as given (not lower-cased: that would allocate per check); an
     // IPv6 literal spelled two ways merely gets two estimators.
     const key = pair.remote.address;
     let estimator = this.estimators.get(key);
     if (estimator === undefined) {
-      estimator = new RtoEstimator(this.rtoOptions);
+      estimator = new RttEstimator(this.rtoOptions);
       this.estimators.set(key, estimator);
     }
     return estimator;
@@ -825,6 +835,12 @@ export class IceScheduler {
     if (!Number.isInteger(this.maxAttempts) || this.maxAttempts < 1) throw new IceOptionError(`maxAttempts (Rc) must be an integer ≥ 1, got ${this.maxAttempts}.`);
     if (!Number.isInteger(this.maxRoleConflicts) || this.maxRoleConflicts < 0) {
       throw new IceOptionError(`maxRoleConflictsPerPair must be an integer ≥ 0, got ${this.maxRoleConflicts}.`);
+    }
+    const { initialRtoMs, minRtoMs, maxRtoMs } = this.rtoOptions;
+    if (!(minRtoMs > 0 && minRtoMs <= maxRtoMs && initialRtoMs > 0)) {
+      throw new IceOptionError(
+        `RTO bounds are inconsistent (initial ${initialRtoMs}, min ${minRtoMs}, max ${maxRtoMs} ms); use 0 < min ≤ max and a positive initial RTO.`,
+      );
     }
     positive('lastAttemptWaitFactor', this.lastAttemptWaitFactor);
     positive('pairTimeoutMs', this.pairTimeoutMs);

@@ -1,0 +1,863 @@
+/**
+ * The ICE agent (RFC 8445) with real sockets: it gathers candidates, sends and answers
+ * connectivity checks, and drives the pure checklist and scheduler with what happens on the wire.
+ *
+ *   const agent = await IceAgent.create({ role: 'controlling', mode: 'connect', bindAddress: '127.0.0.1' });
+ *   const locals = await agent.gather((c) => signal(c));          // trickles each candidate
+ *   agent.setRemoteParameters(remote);                             // { ufrag, pwd }
+ *   for (const c of remoteCandidates) agent.addRemoteCandidate(c);
+ *   agent.endOfRemoteCandidates();
+ *   agent.start();
+ *   const result = await agent.done;                               // IceResult, never rejects
+ *   await agent.close();
+ *
+ * What happens where:
+ * - Sending a check (§7.2.4): the scheduler calls sendCheck(pair, attempt); a new transaction gets
+ *   a new transaction ID and its bytes are reused for retransmissions (RFC 8489 §6.2.1).
+ * - Answering a check (§7.3.1): authenticate with the local password (401/400/420 otherwise),
+ *   resolve a role conflict (487 or switch role), answer with XOR-MAPPED-ADDRESS, then tell the
+ *   scheduler, which queues the triggered check and learns peer-reflexive candidates.
+ * - Reading a response (§7.2.5): authenticate with the remote password (an unauthenticated response
+ *   is discarded as never received, RFC 8489 §9.1.4, and counted), check that addresses are
+ *   symmetric (§7.2.5.2.1), then success, 487 or another error goes to the scheduler.
+ * - After connect-mode selection: consent freshness (RFC 7675) on the selected pair.
+ *
+ * Requests are answered from create() on, also before start() (an early check, §7.3.1.4: it is
+ * remembered and replayed into the checklist at start()). The agent never writes to the terminal;
+ * it reports through `onEvent` with the shared event types of src/events.ts.
+ */
+import type { PeerEvent } from '../events.js';
+import {
+  decodeMessage,
+  looksLikeStun,
+  newTransactionId,
+  shortTermKey,
+  StunMethod,
+  transactionKey,
+  type DecodedStunMessage,
+  type TransportAddress as StunTransportAddress,
+} from '../stun/index.js';
+import { StunTransactions, systemClock, type Clock, type RandomSource, type UdpEndpoint } from '../transport/index.js';
+import {
+  candidateEventFields,
+  emptyCounters,
+  eventPairState,
+  pairResultOf,
+  type IceCounters,
+  type IcePairResult,
+  type IceResult,
+  type IceSelectedPair,
+} from './agent-result.js';
+import {
+  FoundationAllocator,
+  familyOf,
+  formatTransportAddress,
+  prflxPriorityFor,
+  sameTransportAddress,
+  type AddressFamily,
+  type Candidate,
+  type TransportAddress,
+} from './candidate.js';
+import { encodeCheckError, encodeCheckRequest, encodeCheckSuccess, readCheckResponse, validateCheckRequest } from './check-codec.js';
+import { Checklist, type IncomingCheck, type PairFailureReason, type PairView } from './checklist.js';
+import { ConsentFreshness } from './consent.js';
+import {
+  assertIceParameters,
+  assertTieBreakerValue,
+  generateLocalParameters,
+  type IceParameters,
+  type LocalIceParameters,
+} from './credentials.js';
+import { IceOptionError, InvalidCandidateError } from './errors.js';
+import { bindHostCandidates, gatherServerReflexive, hostAddresses, type CandidateTransport, type SrflxAttempt } from './gather.js';
+import type { CandidatePair, IceRole } from './pair.js';
+import { resolveRoleConflict } from './role-conflict.js';
+import { IceScheduler, type CheckAttempt, type IceMode, type IceSchedulerEvent, type SchedulerOptions } from './scheduler.js';
+
+/** Scheduler settings an agent user may change; the agent supplies clock, mode, sendCheck and listener. */
+export type AgentSchedulerOptions = Partial<Omit<SchedulerOptions, 'clock' | 'mode' | 'sendCheck' | 'listener' | 'remoteCandidatesComplete'>>;
+
+export interface IceAgentOptions {
+  /** The role to start with (RFC 8445 §6.1.1); a role conflict may change it. */
+  readonly role: IceRole;
+  /** 'connect' nominates the best pair and stops; 'survey' checks every pair. Default 'connect'. */
+  readonly mode?: IceMode;
+  /** STUN server for server-reflexive candidates (§5.1.1.2). Default none: host candidates only. */
+  readonly stunServer?: TransportAddress;
+  /** Gather only on this address (default: every usable interface, see hostAddresses). */
+  readonly bindAddress?: string;
+  /** Gather only IPv4 or only IPv6. Default both. */
+  readonly family?: AddressFamily;
+  /** Explicit host addresses instead of the interface table (labs, tests). */
+  readonly hostAddresses?: readonly string[];
+  /** Default the system clock. */
+  readonly clock?: Clock;
+  /** Jitter for consent checks, and the tie-breaker's source when given. Default crypto / Math.random. */
+  readonly random?: RandomSource;
+  /** Fixes the tie-breaker (tests of role conflicts). Default random. */
+  readonly tieBreaker?: bigint;
+  /** Scheduler settings (SCHEDULER_DEFAULTS otherwise: Ta 50 ms, …). */
+  readonly scheduler?: AgentSchedulerOptions;
+  /** Pair limit (RFC 8445 §6.1.2.5). Default 100. */
+  readonly maxPairs?: number;
+  /** Bound on each STUN Binding transaction while gathering srflx candidates. Default 2,000 ms. */
+  readonly gatherTimeoutMs?: number;
+  /** First retransmission timeout of those transactions. Default 250 ms. */
+  readonly gatherRtoMs?: number;
+  /** Consent freshness after a connect-mode selection (RFC 7675). Default on with RFC timings; `false` turns it off. */
+  readonly consent?: false | { readonly basePeriodMs?: number; readonly consentTimeoutMs?: number };
+  /** Early checks remembered before start() (§7.3.1.4). Default 64. */
+  readonly maxEarlyChecks?: number;
+  /** Receives every ICE event. Listener errors are swallowed: they must not break the checks. */
+  readonly onEvent?: (event: PeerEvent) => void;
+  /** Copied into every event (trials number their pairings). Default 0. */
+  readonly trial?: number;
+  /** Clock time events' `at` counts from. Default the agent's creation. */
+  readonly epochMs?: number;
+}
+
+export type IceAgentState = 'new' | 'gathering' | 'ready' | 'checking' | 'connected' | 'failed' | 'closed';
+
+/** One base: a local host or relayed candidate and the transport it sends and receives on. */
+interface Base {
+  readonly key: string;
+  readonly candidate: Candidate;
+  readonly transport: CandidateTransport;
+  /** The socket, when the agent bound it itself (it closes it); relayed transports belong to their creator. */
+  readonly endpoint: UdpEndpoint | undefined;
+  detach: () => void;
+}
+
+/** One connectivity-check transaction on the wire (its retransmissions reuse `wire`). */
+interface CheckTransaction {
+  readonly number: number;
+  readonly key: string;
+  readonly wire: Buffer;
+  readonly pairId: string;
+  readonly baseKey: string;
+  readonly remote: TransportAddress;
+  readonly useCandidate: boolean;
+  firstSentAt: number;
+  lastSentAt: number;
+  sends: number;
+  unauthenticated: number;
+}
+
+interface ConsentTransaction {
+  readonly sequence: number;
+  readonly baseKey: string;
+  readonly remote: TransportAddress;
+}
+
+interface PairCounters {
+  attempts: number;
+  rttMs?: number;
+  unauthenticated: number;
+}
+
+const DEFAULT_GATHER_TIMEOUT_MS = 2_000;
+const DEFAULT_GATHER_RTO_MS = 250;
+const DEFAULT_MAX_EARLY_CHECKS = 64;
+/** Unauthenticated responses within one transaction before the pair Fails as 'integrity' (one alone could be a spoof). */
+const UNAUTHENTICATED_RESPONSES_TO_FAIL = 2;
+
+export class IceAgent {
+  readonly localParameters: LocalIceParameters;
+  /** Resolves once with the run's result (also after close()); never rejects. */
+  readonly done: Promise<IceResult>;
+
+  private readonly clock: Clock;
+  private readonly random: RandomSource;
+  private readonly mode: IceMode;
+  private readonly epochMs: number;
+  private readonly trial: number;
+  private readonly localKey: Uint8Array;
+  private readonly foundations = new FoundationAllocator();
+  private readonly bases = new Map<string, Base>();
+  private readonly locals: Candidate[] = [];
+  private readonly remotes: Candidate[] = [];
+  private readonly gatheringAttempts: SrflxAttempt[] = [];
+  private readonly counters: IceCounters = emptyCounters();
+  private readonly transactions = new Map<string, CheckTransaction>();
+  private readonly transactionsByNumber = new Map<number, CheckTransaction>();
+  /** The transaction number the scheduler currently runs for each pair. */
+  private readonly currentTransaction = new Map<string, number>();
+  private readonly pairCounters = new Map<string, PairCounters>();
+  private readonly consentTransactions = new Map<string, ConsentTransaction>();
+  private readonly earlyChecks: IncomingCheck[] = [];
+  private readonly stunClients = new Set<StunTransactions>();
+
+  private currentRole: IceRole;
+  private readonly tieBreaker: bigint;
+  private remote: (IceParameters & { key: Uint8Array }) | undefined;
+  private remoteComplete = false;
+  private scheduler: IceScheduler | undefined;
+  private consent: ConsentFreshness | undefined;
+  private lifecycle: IceAgentState = 'new';
+  private startedAt = 0;
+  private result: IceResult | undefined;
+  private resolveDone!: (result: IceResult) => void;
+  private gathering: Promise<Candidate[]> | undefined;
+  private closing: Promise<void> | undefined;
+  private lostConsent = false;
+
+  private constructor(private readonly options: IceAgentOptions) {
+    this.clock = options.clock ?? systemClock;
+    this.random = options.random ?? Math.random;
+    this.mode = options.mode ?? 'connect';
+    this.epochMs = options.epochMs ?? this.clock.now();
+    this.trial = options.trial ?? 0;
+    this.currentRole = options.role;
+    const generated = generateLocalParameters(options.random);
+    this.tieBreaker = options.tieBreaker ?? generated.tieBreaker;
+    assertTieBreakerValue(this.tieBreaker);
+    this.localParameters = { ufrag: generated.ufrag, pwd: generated.pwd, tieBreaker: this.tieBreaker };
+    this.localKey = shortTermKey(generated.pwd);
+    this.done = new Promise((resolve) => (this.resolveDone = resolve));
+  }
+
+  /** Binds one UDP socket per host address and makes the host candidates; answers checks from now on. */
+  static async create(options: IceAgentOptions): Promise<IceAgent> {
+    const agent = new IceAgent(options);
+    const addresses =
+      options.hostAddresses !== undefined
+        ? options.hostAddresses.map((address, interfaceRank) => {
+            const family = familyOf(address);
+            if (family === undefined) throw new IceOptionError(`Host address "${address}" is not an IP address.`);
+            return { address, family, interfaceRank };
+          })
+        : hostAddresses({
+            ...(options.bindAddress !== undefined ? { bindAddress: options.bindAddress } : {}),
+            ...(options.family !== undefined ? { family: options.family } : {}),
+          });
+    if (addresses.length === 0) {
+      throw new IceOptionError('No usable local address to gather host candidates on; pass bindAddress, or check the network interfaces.');
+    }
+    const hosts = await bindHostCandidates(addresses, agent.foundations);
+    for (const host of hosts) agent.addBase(host.candidate, host.endpoint, host.endpoint);
+    return agent;
+  }
+
+  get role(): IceRole {
+    return this.currentRole;
+  }
+
+  get state(): IceAgentState {
+    return this.lifecycle;
+  }
+
+  get localCandidates(): readonly Candidate[] {
+    return this.locals;
+  }
+
+  get remoteCandidates(): readonly Candidate[] {
+    return this.remotes;
+  }
+
+  /** True once consent for the selected pair expired (RFC 7675 §5.1); the agent stopped using it. */
+  get consentLost(): boolean {
+    return this.lostConsent;
+  }
+
+  /**
+   * Reports the host candidates at once, then gathers a server-reflexive candidate from each host
+   * socket of the STUN server's family (in parallel, each bounded by gatherTimeoutMs). Calls
+   * `onCandidate` for each candidate as it is found (trickle, RFC 8838) and resolves with all local
+   * candidates. Calling it again returns the same promise.
+   */
+  gather(onCandidate?: (candidate: Candidate) => void): Promise<Candidate[]> {
+    this.gathering ??= this.runGathering(onCandidate);
+    return this.gathering;
+  }
+
+  /**
+   * Adds a local candidate with its own send path, typically a TURN relayed candidate (its
+   * transport wraps the allocation). Before start() only: pairs are formed at start(). Added
+   * before gather(), it is reported with the gathered candidates; added after, the caller signals
+   * it itself (an 'ice-candidate' event is still emitted).
+   */
+  addLocalCandidate(candidate: Candidate, transport: CandidateTransport): void {
+    if (this.scheduler !== undefined) throw new IceOptionError('addLocalCandidate() must come before start(): pairs are formed when the checks start.');
+    if (candidate.type !== 'host' && candidate.type !== 'relay') {
+      throw new InvalidCandidateError(`A local ${candidate.type} candidate has no transport of its own; only host and relay candidates are bases (RFC 8445 §5.1.1.1).`);
+    }
+    if (!sameTransportAddress(candidate, transport.local)) {
+      throw new InvalidCandidateError(`The transport's address ${formatTransportAddress(transport.local)} is not the candidate's ${formatTransportAddress(candidate)}.`);
+    }
+    this.addBase(candidate, transport, undefined);
+    if (this.gathering !== undefined) this.emitCandidate('local', candidate);
+  }
+
+  /** Before start() only (the peer session decides the role after joining). */
+  setRole(role: IceRole): void {
+    if (this.scheduler !== undefined) throw new IceOptionError('setRole() must come before start(); after it, roles change only through role conflicts.');
+    this.currentRole = role;
+  }
+
+  setRemoteParameters(parameters: IceParameters): void {
+    assertIceParameters(parameters, 'remote');
+    if (this.remote !== undefined && (this.remote.ufrag !== parameters.ufrag || this.remote.pwd !== parameters.pwd)) {
+      throw new IceOptionError('The remote ICE parameters are already set; an ICE restart needs a new agent.');
+    }
+    this.remote = { ufrag: parameters.ufrag, pwd: parameters.pwd, key: shortTermKey(parameters.pwd) };
+  }
+
+  /** A remote candidate, from signaling (trickled or not). Duplicates are ignored. */
+  addRemoteCandidate(candidate: Candidate): void {
+    if (this.lifecycle === 'closed') return;
+    if (this.remotes.some((known) => sameTransportAddress(known, candidate) && known.component === candidate.component)) return;
+    this.remotes.push(candidate);
+    this.emitCandidate('remote', candidate);
+    if (this.scheduler?.running === true) this.scheduler.addRemoteCandidate(candidate);
+  }
+
+  /** The peer sent end-of-candidates (RFC 8838 §4): the run may now end as failed or surveyed. */
+  endOfRemoteCandidates(): void {
+    this.remoteComplete = true;
+    if (this.scheduler?.running === true) this.scheduler.endOfRemoteCandidates();
+  }
+
+  /**
+   * Forms the pairs and starts the checks (the first goes out now). Needs the remote parameters.
+   * Local candidates gathered after this are still signalled but not paired. `overallTimeoutMs`
+   * overrides the scheduler option for this run (a session caps it by the time it has left).
+   */
+  start(options: { readonly overallTimeoutMs?: number } = {}): void {
+    if (this.lifecycle === 'closed') throw new IceOptionError('The agent is closed.');
+    if (this.scheduler !== undefined) return;
+    if (this.remote === undefined) throw new IceOptionError('start() needs the remote ICE parameters first: call setRemoteParameters().');
+    const checklist = Checklist.fromCandidates(this.locals, this.remotes, {
+      role: this.currentRole,
+      ...(this.options.maxPairs !== undefined ? { maxPairs: this.options.maxPairs } : {}),
+    });
+    this.scheduler = new IceScheduler(checklist, {
+      ...this.options.scheduler,
+      ...(options.overallTimeoutMs !== undefined ? { overallTimeoutMs: options.overallTimeoutMs } : {}),
+      clock: this.clock,
+      mode: this.mode,
+      remoteCandidatesComplete: this.remoteComplete,
+      sendCheck: (pair, attempt) => this.sendCheck(pair, attempt),
+      listener: (event) => this.onSchedulerEvent(event),
+    });
+    this.startedAt = this.clock.now();
+    this.lifecycle = 'checking';
+    this.emit({ type: 'ice-state', at: this.at(), trial: this.trial, state: 'checking' });
+    for (const view of checklist.pairs()) this.emitPair(view);
+    this.scheduler.start();
+    for (const check of this.earlyChecks.splice(0)) {
+      if (this.scheduler.running) this.deliverIncomingCheck(check);
+    }
+  }
+
+  /** Stops checks and consent, closes the sockets the agent bound. Resolves `done` if still pending. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  // ---- gathering -------------------------------------------------------------------------
+
+  private async runGathering(onCandidate: ((candidate: Candidate) => void) | undefined): Promise<Candidate[]> {
+    if (this.lifecycle === 'new') this.lifecycle = 'gathering';
+    this.emit({ type: 'ice-state', at: this.at(), trial: this.trial, state: 'gathering' });
+    const report = (candidate: Candidate): void => {
+      this.emitCandidate('local', candidate);
+      try {
+        onCandidate?.(candidate);
+      } catch {
+        // A signaling callback's failure must not stop gathering; the session sees its own error.
+      }
+    };
+    for (const candidate of [...this.locals]) report(candidate);
+    const server = this.options.stunServer;
+    if (server !== undefined) {
+      const serverFamily = familyOf(server.address);
+      const hosts = [...this.bases.values()].filter((base) => base.candidate.type === 'host' && base.candidate.family === serverFamily);
+      await Promise.all(
+        hosts.map(async ({ endpoint, candidate }) => {
+          if (endpoint === undefined) return;
+          const transactions = new StunTransactions(endpoint, { clock: this.clock });
+          this.stunClients.add(transactions);
+          try {
+            const outcome = await gatherServerReflexive({ endpoint, candidate }, transactions, this.foundations, {
+              server,
+              clock: this.clock,
+              timeoutMs: this.options.gatherTimeoutMs ?? DEFAULT_GATHER_TIMEOUT_MS,
+              rtoMs: this.options.gatherRtoMs ?? DEFAULT_GATHER_RTO_MS,
+            });
+            this.gatheringAttempts.push(outcome.attempt);
+            if (outcome.candidate !== undefined && this.lifecycle !== 'closed') {
+              const duplicate = this.locals.some((c) => sameTransportAddress(c, outcome.candidate!) && c.type === outcome.candidate!.type);
+              if (!duplicate) {
+                this.locals.push(outcome.candidate);
+                report(outcome.candidate);
+              }
+            }
+          } finally {
+            transactions.close();
+            this.stunClients.delete(transactions);
+          }
+        }),
+      );
+    }
+    if (this.lifecycle === 'gathering') this.lifecycle = 'ready';
+    return [...this.locals];
+  }
+
+  private addBase(candidate: Candidate, transport: CandidateTransport, endpoint: UdpEndpoint | undefined): void {
+    const key = formatTransportAddress(candidate);
+    if (this.bases.has(key)) throw new InvalidCandidateError(`A local candidate at ${key} already exists.`);
+    const base: Base = { key, candidate, transport, endpoint, detach: () => undefined };
+    base.detach = transport.onDatagram((datagram) => this.receive(base, datagram.data, datagram.from));
+    this.bases.set(key, base);
+    this.locals.push(candidate);
+  }
+
+  // ---- sending checks --------------------------------------------------------------------
+
+  private sendCheck(pair: CandidatePair, attempt: CheckAttempt): void {
+    const baseKey = formatTransportAddress(pair.localBase);
+    const base = this.bases.get(baseKey);
+    if (base === undefined) throw new InvalidCandidateError(`No local socket for ${baseKey}.`);
+    const remote = this.remote!;
+    let tx = this.transactionsByNumber.get(attempt.transaction);
+    if (tx === undefined) {
+      const transactionId = newTransactionId();
+      tx = {
+        number: attempt.transaction,
+        key: transactionKey(transactionId),
+        wire: encodeCheckRequest({
+          transactionId,
+          localUfrag: this.localParameters.ufrag,
+          remoteUfrag: remote.ufrag,
+          remoteKey: remote.key,
+          priority: attempt.priority,
+          role: attempt.role,
+          tieBreaker: this.tieBreaker,
+          useCandidate: attempt.useCandidate,
+        }),
+        pairId: pair.id,
+        baseKey,
+        remote: { address: pair.remote.address, port: pair.remote.port },
+        useCandidate: attempt.useCandidate,
+        firstSentAt: this.clock.now(),
+        lastSentAt: 0,
+        sends: 0,
+        unauthenticated: 0,
+      };
+      this.transactions.set(tx.key, tx);
+      this.transactionsByNumber.set(tx.number, tx);
+      this.currentTransaction.set(pair.id, tx.number);
+    }
+    tx.sends++;
+    tx.lastSentAt = this.clock.now();
+    this.countersFor(pair.id).attempts++;
+    const sent = tx;
+    base.transport.send(sent.wire, sent.remote).catch((error: unknown) => this.onSendError(sent, error));
+  }
+
+  private onSendError(tx: CheckTransaction, error: unknown): void {
+    if (this.currentTransaction.get(tx.pairId) !== tx.number || this.scheduler?.running !== true) return;
+    const code = errnoOf(error);
+    const reason: PairFailureReason = code !== undefined && UNREACHABLE_ERRNOS.has(code) ? 'unreachable' : 'send-error';
+    this.scheduler.onFailure(tx.pairId, reason, { detail: error instanceof Error ? error.message : String(error) });
+  }
+
+  // ---- receiving -------------------------------------------------------------------------
+
+  private receive(base: Base, data: Uint8Array, from: TransportAddress): void {
+    if (this.lifecycle === 'closed') return;
+    if (!looksLikeStun(data)) {
+      // Application data (e.g. DTLS from a WebRTC peer after ICE) is not ours to read.
+      this.counters.datagramsIgnored++;
+      return;
+    }
+    let message: DecodedStunMessage;
+    try {
+      message = decodeMessage(data);
+    } catch {
+      this.counters.datagramsIgnored++;
+      return;
+    }
+    if (message.method !== StunMethod.binding) {
+      this.counters.datagramsIgnored++;
+      return;
+    }
+    if (message.class === 'request') this.onRequest(base, message, from);
+    else if (message.class === 'successResponse' || message.class === 'errorResponse') this.onResponse(base, message, from);
+    // Binding indications are keepalives (RFC 8445 §11): nothing to do.
+  }
+
+  /** RFC 8445 §7.3: authenticate, resolve role conflicts, answer, then let the checklist react. */
+  private onRequest(base: Base, request: DecodedStunMessage, from: TransportAddress): void {
+    this.counters.requestsReceived++;
+    const source: StunTransportAddress = { family: familyOf(from.address) ?? 4, address: from.address, port: from.port };
+    const verdict = validateCheckRequest(request, this.localParameters.ufrag, this.localKey);
+    if (!verdict.ok) {
+      this.counters.requestsRejected++;
+      const options = {
+        ...(verdict.authenticated ? { key: this.localKey } : {}),
+        ...(verdict.unknownAttributes !== undefined ? { unknownAttributes: verdict.unknownAttributes } : {}),
+      };
+      this.reply(base, encodeCheckError(request, verdict.code, verdict.reason, options), source);
+      return;
+    }
+    const decision = resolveRoleConflict({
+      localRole: this.currentRole,
+      localTieBreaker: this.tieBreaker,
+      remoteRole: verdict.remoteRole,
+      remoteTieBreaker: verdict.remoteTieBreaker,
+    });
+    if (decision.action === 'reject-487') {
+      this.counters.roleConflictsSent++;
+      this.reply(base, encodeCheckError(request, 487, 'Role Conflict', { key: this.localKey }), source);
+      return;
+    }
+    if (decision.action === 'switch') this.switchRole(decision.role);
+    this.reply(base, encodeCheckSuccess(request, source, this.localKey), source);
+    const check: IncomingCheck = {
+      localBase: { address: base.candidate.address, port: base.candidate.port },
+      source: { address: from.address, port: from.port },
+      priority: verdict.priority,
+      useCandidate: verdict.useCandidate,
+    };
+    if (this.scheduler === undefined) {
+      const limit = this.options.maxEarlyChecks ?? DEFAULT_MAX_EARLY_CHECKS;
+      if (this.earlyChecks.length < limit) this.earlyChecks.push(check);
+    } else if (this.scheduler.running) {
+      this.deliverIncomingCheck(check);
+    }
+  }
+
+  private deliverIncomingCheck(check: IncomingCheck): void {
+    try {
+      this.scheduler!.onIncomingCheck(check);
+    } catch (error) {
+      // A check on a base the checklist does not know (e.g. a relayed candidate added late):
+      // answered above, but it cannot take part in the checks.
+      if (!(error instanceof InvalidCandidateError)) throw error;
+    }
+  }
+
+  /** §7.3.1.1: the incoming request made this agent switch role. */
+  private switchRole(role: IceRole): void {
+    const from = this.currentRole;
+    if (from === role) return;
+    this.currentRole = role;
+    if (this.scheduler?.running === true) this.scheduler.setRole(role); // its 'role-changed' event is not re-emitted (reason 'set-role')
+    this.emit({ type: 'ice-role', at: this.at(), trial: this.trial, from, to: role, reason: 'role-conflict-request' });
+  }
+
+  /** RFC 8445 §7.2.5: a response to one of our checks (or consent requests). */
+  private onResponse(base: Base, response: DecodedStunMessage, from: TransportAddress): void {
+    const key = transactionKey(response.transactionId);
+    const consentTx = this.consentTransactions.get(key);
+    if (consentTx !== undefined) {
+      this.onConsentResponse(key, consentTx, base, response, from);
+      return;
+    }
+    const tx = this.transactions.get(key);
+    if (tx === undefined || this.remote === undefined) return; // stale, or a STUN server's answer handled by gathering
+    const scheduler = this.scheduler;
+    if (scheduler === undefined || !scheduler.running) return;
+    const verdict = readCheckResponse(response, this.remote.key);
+    if (verdict.kind === 'unauthenticated') {
+      // RFC 8489 §9.1.4: discard as if never received; a peer that keeps doing it is reported.
+      this.counters.responsesUnauthenticated++;
+      tx.unauthenticated++;
+      this.countersFor(tx.pairId).unauthenticated++;
+      if (tx.unauthenticated >= UNAUTHENTICATED_RESPONSES_TO_FAIL && this.currentTransaction.get(tx.pairId) === tx.number) {
+        this.transactions.delete(key);
+        scheduler.onFailure(tx.pairId, 'integrity', { detail: `${tx.unauthenticated} responses failed validation: ${verdict.detail}` });
+      }
+      return;
+    }
+    this.transactions.delete(key);
+    const isCurrent = this.currentTransaction.get(tx.pairId) === tx.number;
+    // §7.2.5.2.1: the response must come from where the request went, to where it came from.
+    if (base.key !== tx.baseKey || !sameTransportAddress(from, tx.remote)) {
+      if (isCurrent) {
+        scheduler.onFailure(tx.pairId, 'non-symmetric', {
+          detail: `request ${tx.baseKey} → ${formatTransportAddress(tx.remote)}, response ${formatTransportAddress(from)} → ${base.key}`,
+        });
+      }
+      return;
+    }
+    if (verdict.kind === 'error') {
+      if (!isCurrent) return;
+      if (verdict.code === 487) {
+        scheduler.onRoleConflict(tx.pairId);
+      } else if (verdict.code === 401) {
+        scheduler.onFailure(tx.pairId, 'integrity', {
+          errorCode: 401,
+          detail: `the peer answered 401 (${verdict.reason}): it could not authenticate this agent's check; the ICE ufrag/password it has for this side are wrong`,
+        });
+      } else {
+        scheduler.onFailure(tx.pairId, 'error-response', { errorCode: verdict.code, detail: `${verdict.code} ${verdict.reason}` });
+      }
+      return;
+    }
+    const now = this.clock.now();
+    // Karn: a response to a retransmitted request is no RTT sample for the RTO. The report still
+    // shows an RTT for the pair: the time since the last request, which that response most likely answers.
+    const rttMs = tx.sends === 1 ? now - tx.firstSentAt : undefined;
+    this.countersFor(tx.pairId).rttMs = rttMs ?? now - tx.lastSentAt;
+    scheduler.onResponse(tx.pairId, {
+      ...(rttMs !== undefined ? { rttMs } : {}),
+      ...(verdict.mappedAddress !== undefined ? { mappedAddress: { address: verdict.mappedAddress.address, port: verdict.mappedAddress.port } } : {}),
+    });
+  }
+
+  private reply(base: Base, wire: Buffer, to: TransportAddress): void {
+    base.transport.send(wire, { address: to.address, port: to.port }).catch(() => undefined); // the peer retransmits
+  }
+
+  // ---- scheduler events → the event stream, and the end of the run ------------------------
+
+  private onSchedulerEvent(event: IceSchedulerEvent): void {
+    switch (event.type) {
+      case 'check-sent':
+        this.emit({
+          type: 'ice-check-sent',
+          at: this.at(),
+          trial: this.trial,
+          pairId: event.pairId,
+          attempt: event.attempt,
+          triggered: event.triggered,
+          useCandidate: event.useCandidate,
+          rtoMs: event.rtoMs,
+        });
+        return;
+      case 'pair-state':
+      case 'pair-added':
+      case 'nominated':
+        if (this.scheduler !== undefined) this.emitPair(this.scheduler.checklist.get(event.pairId));
+        return;
+      case 'candidate-learned':
+        if (event.side === 'remote') this.remotes.push(event.candidate);
+        this.emitCandidate(event.side, event.candidate);
+        return;
+      case 'role-changed':
+        if (event.reason === 'role-conflict-response') {
+          this.currentRole = event.to;
+          this.emit({ type: 'ice-role', at: this.at(), trial: this.trial, from: event.from, to: event.to, reason: 'role-conflict-response' });
+        }
+        return;
+      case 'completed':
+        this.finish();
+        return;
+      case 'nominating':
+        return;
+    }
+  }
+
+  private finish(): void {
+    const scheduler = this.scheduler!;
+    const checklist = scheduler.checklist;
+    const outcome = scheduler.outcome!;
+    const view = this.mode === 'connect' ? scheduler.selectedPair : checklist.bestValidPair();
+    const pairs: IcePairResult[] = scheduler.report().map((row) => pairResultOf(row, this.pairCounters.get(row.pairId)));
+    let selectedPair: IceSelectedPair | undefined;
+    if (view?.validPair !== undefined) {
+      selectedPair = {
+        id: view.validPair.id,
+        local: view.validPair.local,
+        remote: view.validPair.remote,
+        rttMs: pairs.find((p) => p.id === view.pair.id)?.rttMs ?? 0,
+        nominated: view.nominated,
+      };
+    }
+    const timeToConnectMs = this.clock.now() - this.startedAt;
+    this.result = {
+      state: selectedPair !== undefined ? 'connected' : 'failed',
+      outcome,
+      mode: this.mode,
+      role: this.currentRole,
+      ...(selectedPair !== undefined ? { selectedPair } : {}),
+      timeToConnectMs,
+      pairs,
+      localCandidates: [...this.locals, ...checklist.localCandidates.filter((c) => c.type === 'prflx')],
+      remoteCandidates: [...this.remotes],
+      gathering: [...this.gatheringAttempts],
+      counters: { ...this.counters },
+    };
+    if (this.lifecycle !== 'closed') this.lifecycle = this.result.state;
+    if (selectedPair !== undefined) {
+      this.emit({
+        type: 'ice-selected-pair',
+        at: this.at(),
+        trial: this.trial,
+        pairId: selectedPair.id,
+        local: formatTransportAddress(selectedPair.local),
+        remote: formatTransportAddress(selectedPair.remote),
+        localType: selectedPair.local.type,
+        remoteType: selectedPair.remote.type,
+        nominated: selectedPair.nominated,
+        rttMs: selectedPair.rttMs,
+        timeToConnectMs,
+      });
+    }
+    this.emit({
+      type: 'ice-state',
+      at: this.at(),
+      trial: this.trial,
+      state: this.result.state,
+      ...(selectedPair !== undefined ? { selectedPairId: selectedPair.id } : {}),
+    });
+    if (this.mode === 'connect' && view?.validPair !== undefined && outcome === 'connected' && this.lifecycle !== 'closed') {
+      this.startConsent(view.validPair);
+    }
+    this.resolveDone(this.result);
+  }
+
+  // ---- consent freshness (RFC 7675) -------------------------------------------------------
+
+  private startConsent(pair: CandidatePair): void {
+    const settings = this.options.consent;
+    if (settings === false) return;
+    const baseKey = formatTransportAddress(pair.localBase);
+    const base = this.bases.get(baseKey);
+    if (base === undefined) return;
+    const remoteAddress: TransportAddress = { address: pair.remote.address, port: pair.remote.port };
+    this.consent = new ConsentFreshness({
+      clock: this.clock,
+      random: this.random,
+      ...(settings?.basePeriodMs !== undefined ? { basePeriodMs: settings.basePeriodMs } : {}),
+      ...(settings?.consentTimeoutMs !== undefined ? { consentTimeoutMs: settings.consentTimeoutMs } : {}),
+      // §5.1: a consent check is a Binding request with the ICE credentials, a new transaction each time.
+      sendCheck: (sequence) => {
+        const remote = this.remote;
+        if (remote === undefined || this.lifecycle === 'closed') return;
+        const transactionId = newTransactionId();
+        const key = transactionKey(transactionId);
+        this.consentTransactions.set(key, { sequence, baseKey, remote: remoteAddress });
+        const wire = encodeCheckRequest({
+          transactionId,
+          localUfrag: this.localParameters.ufrag,
+          remoteUfrag: remote.ufrag,
+          remoteKey: remote.key,
+          priority: prflxPriorityFor(pair.local),
+          role: this.currentRole,
+          tieBreaker: this.tieBreaker,
+          useCandidate: false,
+        });
+        base.transport.send(wire, remoteAddress).catch(() => undefined); // a lost check is what consent measures
+      },
+      onConsentLost: () => {
+        this.lostConsent = true;
+        this.emit({ type: 'ice-state', at: this.at(), trial: this.trial, state: 'consent-lost', selectedPairId: pair.id });
+      },
+    });
+    this.consent.start();
+  }
+
+  private onConsentResponse(key: string, tx: ConsentTransaction, base: Base, response: DecodedStunMessage, from: TransportAddress): void {
+    if (this.remote === undefined || this.consent === undefined) return;
+    const verdict = readCheckResponse(response, this.remote.key);
+    if (verdict.kind !== 'success' || base.key !== tx.baseKey || !sameTransportAddress(from, tx.remote)) return;
+    this.consentTransactions.delete(key);
+    this.consent.onResponse(tx.sequence);
+  }
+
+  // ---- shutdown --------------------------------------------------------------------------
+
+  private async shutdown(): Promise<void> {
+    if (this.scheduler?.running === true) this.scheduler.stop(); // resolves `done` through 'completed'
+    this.lifecycle = 'closed';
+    this.consent?.stop();
+    for (const client of this.stunClients) client.close();
+    this.stunClients.clear();
+    if (this.result === undefined) this.resolveDone(this.neverStartedResult());
+    const closing: Promise<void>[] = [];
+    for (const base of this.bases.values()) {
+      base.detach();
+      if (base.endpoint !== undefined) closing.push(base.endpoint.close());
+    }
+    await Promise.all(closing);
+    this.transactions.clear();
+    this.transactionsByNumber.clear();
+    this.consentTransactions.clear();
+    this.emit({ type: 'ice-state', at: this.at(), trial: this.trial, state: 'closed' });
+  }
+
+  private neverStartedResult(): IceResult {
+    return {
+      state: 'failed',
+      outcome: 'stopped',
+      mode: this.mode,
+      role: this.currentRole,
+      timeToConnectMs: this.scheduler === undefined ? 0 : this.clock.now() - this.startedAt,
+      pairs: [],
+      localCandidates: [...this.locals],
+      remoteCandidates: [...this.remotes],
+      gathering: [...this.gatheringAttempts],
+      counters: { ...this.counters },
+    };
+  }
+
+  // ---- events ----------------------------------------------------------------------------
+
+  private at(): number {
+    return this.clock.now() - this.epochMs;
+  }
+
+  private emit(event: PeerEvent): void {
+    const listener = this.options.onEvent;
+    if (listener === undefined) return;
+    try {
+      listener(event);
+    } catch {
+      // A broken listener must not break the checks.
+    }
+  }
+
+  private emitCandidate(side: 'local' | 'remote', candidate: Candidate): void {
+    this.emit({ type: 'ice-candidate', at: this.at(), trial: this.trial, side, ...candidateEventFields(candidate) });
+  }
+
+  private emitPair(view: PairView): void {
+    if (this.options.onEvent === undefined) return;
+    const counters = this.pairCounters.get(view.pair.id);
+    const pair = view.validPair ?? view.pair;
+    this.emit({
+      type: 'ice-pair',
+      at: this.at(),
+      trial: this.trial,
+      pairId: view.pair.id,
+      local: formatTransportAddress(pair.local),
+      remote: formatTransportAddress(pair.remote),
+      localType: pair.local.type,
+      remoteType: pair.remote.type,
+      state: eventPairState(view.state),
+      attempts: counters?.attempts ?? 0,
+      ...(counters?.rttMs !== undefined ? { rttMs: counters.rttMs } : {}),
+      ...(view.failure !== undefined ? { failureReason: view.failure.reason } : {}),
+      ...(view.nominated ? { nominated: true } : {}),
+    });
+  }
+
+  private countersFor(pairId: string): PairCounters {
+    let counters = this.pairCounters.get(pairId);
+    if (counters === undefined) {
+      counters = { attempts: 0, unauthenticated: 0 };
+      this.pairCounters.set(pairId, counters);
+    }
+    return counters;
+  }
+}
+
+/**
+ * Send errors that mean the path refused the datagram rather than a local fault: no route, an ICMP
+ * error remembered by the kernel, or a local firewall rule (EPERM). Linux does not report ICMP port
+ * unreachable on unconnected UDP sockets, so a closed port shows up as 'timeout' instead.
+ */
+const UNREACHABLE_ERRNOS = new Set(['EHOSTUNREACH', 'ENETUNREACH', 'ECONNREFUSED', 'EPERM']);
+
+function errnoOf(error: unknown): string | undefined {
+  for (let current = error, depth = 0; current instanceof Error && depth < 4; current = current.cause, depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && code.startsWith('E')) return code;
+  }
+  return undefined;
+}
+

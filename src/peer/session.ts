@@ -1,0 +1,390 @@
+/**
+ * One peer session: join a room on the signaling server, exchange ICE parameters and candidates
+ * with the other peer, run the ICE agent, swap results, say bye.
+ *
+ *   const result = await runPeerSession({ signalUrl, room: 'lab-42', mode: 'connect', timeoutMs: 15_000 });
+ *
+ * Roles. The peer that joined the room first (the server's `joined` listed no other peer) is
+ * controlling; the second is controlled. The server orders joins, so exactly one peer is first,
+ * and the roles are known without an extra round trip. The tie-breakers in `ice-params` still
+ * resolve a conflict should one arise (RFC 8445 §7.3.1.1), e.g. after a resumed session.
+ *
+ * Order of events (both sides):
+ *   1. connect and join (the ICE sockets are bound meanwhile);
+ *   2. the first peer waits for `peer-joined` (a stream message sent while alone is not delivered);
+ *   3. send `ice-params`, then each local candidate as it is gathered (trickle, RFC 8838), then
+ *      `end-of-candidates`; remote candidates are fed to the agent as they arrive;
+ *   4. once the remote parameters are in and local gathering is done, start the checks;
+ *   5. send this side's `result`, wait (bounded) for the other's, leave with `bye`.
+ *
+ * Pacing. A peer session is a two-agent diagnostic run, so the agent's Ta defaults to 5 ms (the
+ * floor of RFC 8445 §14.2) instead of the 50 ms default for media sessions. Both peers are
+ * nat-probe with the same default, which stands in for the Ta negotiation §14.2 asks for. Several
+ * sessions in one process (trials) share §14.2's 5 ms budget and should pass a larger `taMs`.
+ *
+ * Errors (rejections) are NatProbeErrors with stable codes: the signaling client's
+ * (`signaling-unreachable`, `room-full`, `room-token-mismatch`, …) and this module's
+ * (`peer-never-came`, `peer-left`, `peer-session-timeout`, `peer-protocol-error`). A run whose
+ * checks fail is not an error: it resolves with state 'failed' and the reasons per pair.
+ */
+import type { PeerEvent } from '../events.js';
+import { IceAgent, type AgentSchedulerOptions } from '../ice/agent.js';
+import type { IceResult } from '../ice/agent-result.js';
+import type { AddressFamily, TransportAddress } from '../ice/candidate.js';
+import type { IceRole } from '../ice/pair.js';
+import type { IceMode } from '../ice/scheduler.js';
+import { formatCandidate, parseCandidate } from '../ice/sdp-candidate.js';
+import { NatProbeError } from '../errors.js';
+import { SignalingClient, type IncomingSignalingMessage } from '../signaling/index.js';
+import { systemClock, type Clock, type TimerHandle } from '../transport/clock.js';
+import { PeerLeftError, PeerNeverCameError, PeerProtocolError, PeerSessionTimeoutError, type PeerSessionPhase } from './session-errors.js';
+import { parsePeerSummary, summarizeForPeer, type PeerSummary } from './session-summary.js';
+
+export interface PeerSessionOptions {
+  /** Signaling server URL, e.g. ws://127.0.0.1:8080/. */
+  signalUrl: string;
+  room: string;
+  /** Room secret; both peers must give the same one. */
+  token?: string;
+  /** STUN server for server-reflexive candidates. Default none (host candidates only). */
+  stunServer?: TransportAddress;
+  mode: IceMode;
+  /** Bound on the whole session, from the call to the result (waiting for the peer included). */
+  timeoutMs: number;
+  /** Default the system clock. */
+  clock?: Clock;
+  /** ICE and session events; `at` counts from the start of this session. */
+  onEvent?: (event: PeerEvent) => void;
+  /** Gather only on this address. Default every usable interface. */
+  bindAddress?: string;
+  family?: AddressFamily;
+  /** Explicit host addresses (labs, tests). */
+  hostAddresses?: readonly string[];
+  /** Copied into events. Default 0. */
+  trial?: number;
+  /** Scheduler settings. Default `{ taMs: 5 }` (see "Pacing" above); overallTimeoutMs is capped by what is left of timeoutMs. */
+  scheduler?: AgentSchedulerOptions;
+  /** How long to wait for the other peer's result after ours is sent. Default 2,000 ms (capped by timeoutMs). */
+  resultWaitMs?: number;
+  /** Bound on reaching the signaling server (each attempt). Default 5,000 ms (capped by timeoutMs). */
+  connectTimeoutMs?: number;
+  /** Reconnect attempts of the signaling client. Default 2. */
+  signalingAttempts?: number;
+}
+
+export interface PeerResult extends IceResult {
+  readonly room: string;
+  readonly peerId: string;
+  readonly remotePeerId?: string;
+  /** The other peer's own result, when it arrived in time and parsed. */
+  readonly remoteResult?: PeerSummary;
+  /** From the call until the checks started (joined, peer present, parameters exchanged, gathered). */
+  readonly signalingMs: number;
+  /** From the call until the session ended (result exchanged, bye sent). */
+  readonly totalMs: number;
+  /** Remote candidates that could not be used (mDNS names, TCP, bad syntax), with the reason. */
+  readonly skippedRemoteCandidates: readonly { readonly candidate: string; readonly reason: string }[];
+}
+
+/** Defaults, in one place for the CLI's help. */
+export const PEER_SESSION_DEFAULTS = {
+  taMs: 5,
+  resultWaitMs: 2_000,
+  connectTimeoutMs: 5_000,
+  signalingAttempts: 2,
+} as const;
+
+export async function runPeerSession(options: PeerSessionOptions): Promise<PeerResult> {
+  const session = new PeerSession(options);
+  try {
+    return await session.run();
+  } finally {
+    await session.close();
+  }
+}
+
+/** What the other peer has told us so far, and waiters for what is still to come. */
+class Inbox {
+  peerJoined: string | undefined;
+  parameters: { ufrag: string; pwd: string; from: string } | undefined;
+  result: unknown;
+  resultArrived = false;
+  left: string | undefined;
+  private readonly waiters = new Set<() => void>();
+
+  /** Resolves when `ready()` holds (checked after every message). */
+  until(ready: () => boolean): Promise<void> {
+    if (ready()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (!ready()) return;
+        this.waiters.delete(check);
+        resolve();
+      };
+      this.waiters.add(check);
+    });
+  }
+
+  changed(): void {
+    for (const waiter of [...this.waiters]) waiter();
+  }
+}
+
+class PeerSession {
+  private readonly clock: Clock;
+  private readonly startedAt: number;
+  private readonly deadlineAt: number;
+  private readonly trial: number;
+  private readonly inbox = new Inbox();
+  private readonly client: SignalingClient;
+  private agent: IceAgent | undefined;
+  private agentCreation: Promise<IceAgent> | undefined;
+  private phaseName: PeerSessionPhase = 'signaling';
+  private fatal: NatProbeError | undefined;
+  private readonly skipped: { candidate: string; reason: string }[] = [];
+  private peerId = '';
+  private role: IceRole = 'controlling';
+  private closed = false;
+
+  constructor(private readonly options: PeerSessionOptions) {
+    this.clock = options.clock ?? systemClock;
+    this.startedAt = this.clock.now();
+    this.deadlineAt = this.startedAt + options.timeoutMs;
+    this.trial = options.trial ?? 0;
+    this.client = new SignalingClient({
+      url: options.signalUrl,
+      room: options.room,
+      ...(options.token !== undefined ? { token: options.token } : {}),
+      clock: this.clock,
+      connectTimeoutMs: Math.max(1, Math.min(options.connectTimeoutMs ?? PEER_SESSION_DEFAULTS.connectTimeoutMs, options.timeoutMs)),
+      reconnect: { maxAttempts: options.signalingAttempts ?? PEER_SESSION_DEFAULTS.signalingAttempts },
+    });
+    this.client.on('message', (message) => this.onMessage(message));
+    this.client.on('close', ({ error }) => {
+      if (error !== undefined) this.fatal ??= error;
+      this.inbox.changed();
+    });
+  }
+
+  async run(): Promise<PeerResult> {
+    const o = this.options;
+    this.emitPhase('signaling');
+    // The sockets are bound while the WebSocket connects; the role is set once joined.
+    this.agentCreation = IceAgent.create({
+      role: 'controlling',
+      mode: o.mode,
+      ...(o.stunServer !== undefined ? { stunServer: o.stunServer } : {}),
+      ...(o.bindAddress !== undefined ? { bindAddress: o.bindAddress } : {}),
+      ...(o.family !== undefined ? { family: o.family } : {}),
+      ...(o.hostAddresses !== undefined ? { hostAddresses: o.hostAddresses } : {}),
+      clock: this.clock,
+      trial: this.trial,
+      epochMs: this.startedAt,
+      scheduler: { taMs: PEER_SESSION_DEFAULTS.taMs, ...o.scheduler },
+      ...(o.onEvent !== undefined ? { onEvent: o.onEvent } : {}),
+    });
+    this.agentCreation.then((agent) => (this.agent = agent)).catch(() => undefined);
+
+    const join = await this.bounded('signaling', this.client.connect());
+    this.peerId = join.peerId;
+    this.role = join.peers.length === 0 ? 'controlling' : 'controlled';
+    const agent = await this.bounded('signaling', this.agentCreation);
+    agent.setRole(this.role);
+    this.emitPhase('joined');
+
+    if (join.peers.length === 0) {
+      this.phaseName = 'waiting-for-peer';
+      await this.waitFor('waiting-for-peer', () => this.inbox.peerJoined !== undefined);
+    } else {
+      this.inbox.peerJoined ??= join.peers[0];
+    }
+    this.emitPhase('peer-joined');
+
+    const params = agent.localParameters;
+    this.client.send({ type: 'ice-params', ufrag: params.ufrag, pwd: params.pwd, tieBreaker: params.tieBreaker.toString() });
+    const gathered = agent
+      .gather((candidate) => {
+        if (!this.closed) this.client.send({ type: 'candidate', candidate: formatCandidate(candidate) });
+      })
+      .then(() => {
+        if (!this.closed) this.client.send({ type: 'end-of-candidates' });
+      });
+
+    await this.waitFor('exchanging-parameters', () => this.inbox.parameters !== undefined);
+    try {
+      agent.setRemoteParameters(this.inbox.parameters!);
+    } catch (error) {
+      throw new PeerProtocolError('its ICE parameters are invalid', { cause: error });
+    }
+    await this.bounded('gathering', gathered);
+
+    const signalingMs = this.clock.now() - this.startedAt;
+    this.phaseName = 'checking';
+    this.emitPhase('checking');
+    // The agent's own bound ends the checks in time to swap results before ours.
+    const resultWaitMs = o.resultWaitMs ?? PEER_SESSION_DEFAULTS.resultWaitMs;
+    const left = this.deadlineAt - this.clock.now();
+    const overall = Math.max(1, Math.min(o.scheduler?.overallTimeoutMs ?? Number.POSITIVE_INFINITY, left - Math.min(resultWaitMs, left / 4)));
+    agent.start({ overallTimeoutMs: overall });
+    const ice = await this.bounded('checking', agent.done, overall + 1_000);
+
+    this.client.send({ type: 'result', result: summarizeForPeer(ice) as unknown as Record<string, unknown> });
+    this.emitPhase('result-sent');
+    this.phaseName = 'exchanging-results';
+    const remoteResult = await this.remoteResult(resultWaitMs);
+    if (remoteResult !== undefined) this.emitPhase('remote-result');
+
+    const totalMs = this.clock.now() - this.startedAt;
+    this.emitDone(ice);
+    return {
+      ...ice,
+      room: o.room,
+      peerId: this.peerId,
+      ...(this.inbox.peerJoined !== undefined ? { remotePeerId: this.inbox.peerJoined } : {}),
+      ...(remoteResult !== undefined ? { remoteResult } : {}),
+      signalingMs,
+      totalMs,
+      skippedRemoteCandidates: [...this.skipped],
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const agent = this.agent ?? (await this.agentCreation?.catch(() => undefined));
+    await Promise.all([agent?.close(), this.client.close().catch(() => undefined)]);
+    this.emitPhase('closed');
+  }
+
+  // ---- incoming messages -----------------------------------------------------------------
+
+  private onMessage(message: IncomingSignalingMessage): void {
+    switch (message.type) {
+      case 'peer-joined':
+        this.inbox.peerJoined ??= message.peerId;
+        break;
+      case 'peer-left':
+        this.inbox.left = message.reason;
+        break;
+      case 'ice-params':
+        this.inbox.parameters ??= { ufrag: message.ufrag, pwd: message.pwd, from: message.from };
+        break;
+      case 'candidate':
+        this.onRemoteCandidate(message.candidate);
+        break;
+      case 'end-of-candidates':
+        this.withAgent((agent) => agent.endOfRemoteCandidates());
+        break;
+      case 'result':
+        this.inbox.result = message.result;
+        this.inbox.resultArrived = true;
+        break;
+    }
+    this.inbox.changed();
+  }
+
+  private onRemoteCandidate(line: string): void {
+    try {
+      const candidate = parseCandidate(line);
+      this.withAgent((agent) => agent.addRemoteCandidate(candidate));
+    } catch (error) {
+      // An mDNS name or a TCP candidate cannot be checked; the rest of the run goes on.
+      this.skipped.push({ candidate: line, reason: error instanceof NatProbeError ? error.code : String(error) });
+    }
+  }
+
+  /** Runs `action` on the agent now, or once it exists (candidates can arrive while sockets are still being bound). */
+  private withAgent(action: (agent: IceAgent) => void): void {
+    if (this.agent !== undefined) action(this.agent);
+    else void this.agentCreation?.then(action, () => undefined);
+  }
+
+  // ---- waiting, bounded ------------------------------------------------------------------
+
+  /** Waits for the inbox condition; the peer leaving, a fatal signaling error or the deadline end the wait. */
+  private async waitFor(phase: PeerSessionPhase, ready: () => boolean): Promise<void> {
+    this.phaseName = phase;
+    await this.bounded(
+      phase,
+      this.inbox.until(() => ready() || this.inbox.left !== undefined || this.fatal !== undefined),
+    );
+    if (ready()) return;
+    if (this.fatal !== undefined) throw this.fatal;
+    throw new PeerLeftError(this.options.room, this.inbox.left ?? 'unknown');
+  }
+
+  private async remoteResult(waitMs: number): Promise<PeerSummary | undefined> {
+    const arrived = this.inbox.until(() => this.inbox.resultArrived || this.inbox.left !== undefined || this.fatal !== undefined);
+    const bound = Math.max(0, Math.min(waitMs, this.deadlineAt - this.clock.now()));
+    await this.race(arrived, bound, () => undefined);
+    return this.inbox.resultArrived ? parsePeerSummary(this.inbox.result) : undefined;
+  }
+
+  /** `promise`, or a timeout error for `phase` when the session deadline (or `boundMs`) comes first. */
+  private bounded<T>(phase: PeerSessionPhase, promise: Promise<T>, boundMs?: number): Promise<T> {
+    this.phaseName = phase;
+    const left = Math.max(0, this.deadlineAt - this.clock.now());
+    return this.race(promise, Math.min(left, boundMs ?? left), () => {
+      throw phase === 'waiting-for-peer'
+        ? new PeerNeverCameError(this.options.room, this.clock.now() - this.startedAt)
+        : new PeerSessionTimeoutError(phase, this.options.timeoutMs);
+    });
+  }
+
+  private race<T, U>(promise: Promise<T>, boundMs: number, onTimeout: () => U): Promise<T | U> {
+    return new Promise<T | U>((resolve, reject) => {
+      let timer: TimerHandle | undefined = this.clock.setTimeout(() => {
+        timer = undefined;
+        try {
+          resolve(onTimeout());
+        } catch (error) {
+          reject(error);
+        }
+      }, boundMs);
+      promise.then(
+        (value) => {
+          if (timer !== undefined) this.clock.clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          if (timer !== undefined) this.clock.clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  // ---- events ----------------------------------------------------------------------------
+
+  private emitPhase(phase: Extract<PeerEvent, { type: 'peer-phase' }>['phase']): void {
+    this.emit({
+      type: 'peer-phase',
+      at: this.clock.now() - this.startedAt,
+      trial: this.trial,
+      phase,
+      room: this.options.room,
+      ...(this.peerId !== '' ? { peerId: this.peerId, role: this.role } : {}),
+    });
+  }
+
+  private emitDone(ice: IceResult): void {
+    const failure = ice.state === 'connected' ? undefined : (ice.pairs.find((p) => p.failureReason !== undefined)?.failureReason ?? ice.outcome);
+    this.emit({
+      type: 'peer-done',
+      at: this.clock.now() - this.startedAt,
+      trial: this.trial,
+      connected: ice.state === 'connected',
+      ...(ice.state === 'connected' ? { timeToConnectMs: ice.timeToConnectMs } : {}),
+      ...(ice.selectedPair !== undefined ? { selectedPairType: `${ice.selectedPair.local.type}/${ice.selectedPair.remote.type}` } : {}),
+      ...(failure !== undefined ? { failureReason: failure } : {}),
+    });
+  }
+
+  private emit(event: PeerEvent): void {
+    try {
+      this.options.onEvent?.(event);
+    } catch {
+      // A broken listener must not break the session.
+    }
+  }
+}

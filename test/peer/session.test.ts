@@ -1,0 +1,181 @@
+/**
+ * Peer sessions end to end on loopback: a real signaling server and STUN server in this process,
+ * two sessions (or one session and a hand-driven SignalingClient) joining the same room.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { PeerEvent } from '../../src/events.js';
+import { runPeerSession, type PeerResult, type PeerSessionOptions } from '../../src/peer/session.js';
+import { startStunServer, type StunServer } from '../../src/server/index.js';
+import { SignalingClient, startSignalingServer, type SignalingServer } from '../../src/signaling/index.js';
+import { SystemClock } from '../../src/transport/index.js';
+import { isNatProbeError } from '../../src/errors.js';
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function servers(): Promise<{ signaling: SignalingServer; stun: StunServer }> {
+  const signaling = await startSignalingServer({ host: '127.0.0.1', port: 0 });
+  cleanups.push(() => signaling.close());
+  const stun = await startStunServer({ primary: '127.0.0.1', port: 0, rateLimit: false });
+  cleanups.push(() => stun.close());
+  return { signaling, stun };
+}
+
+/** Starts a session and resolves `joined` once it has joined the room (so join order is known). */
+function session(options: PeerSessionOptions): { result: Promise<PeerResult>; joined: Promise<void>; events: PeerEvent[] } {
+  const events: PeerEvent[] = [];
+  let markJoined!: () => void;
+  const joined = new Promise<void>((resolve) => (markJoined = resolve));
+  const result = runPeerSession({
+    ...options,
+    onEvent: (event) => {
+      events.push(event);
+      if (event.type === 'peer-phase' && event.phase === 'joined') markJoined();
+    },
+  });
+  result.catch(() => markJoined());
+  return { result, joined, events };
+}
+
+async function errorOf(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
+  try {
+    await promise;
+  } catch (error) {
+    if (isNatProbeError(error)) return { code: error.code, message: error.message };
+    throw error;
+  }
+  throw new Error('expected the session to fail');
+}
+
+/** A few event-loop turns: closed sockets release their handles one turn after close() resolves. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 3; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+function udpHandles(): number {
+  return process.getActiveResourcesInfo().filter((name) => name === 'UDPWrap').length;
+}
+
+describe('runPeerSession', () => {
+  it('connects two peers through the signaling server, first joiner controlling, srflx asked of the STUN server, results swapped', async () => {
+    const { signaling, stun } = await servers();
+    const clock = new SystemClock();
+    await settle();
+    const udpBefore = udpHandles();
+    const options = { signalUrl: signaling.url, room: 'pair-1', mode: 'connect' as const, timeoutMs: 10_000, bindAddress: '127.0.0.1', stunServer: stun.addresses.primary, clock };
+    const first = session(options);
+    await first.joined;
+    const second = session(options);
+    const [a, b] = await Promise.all([first.result, second.result]);
+
+    expect(a).toMatchObject({ state: 'connected', role: 'controlling', room: 'pair-1' });
+    expect(b).toMatchObject({ state: 'connected', role: 'controlled', room: 'pair-1' });
+    expect(a.remotePeerId).toBe(b.peerId);
+    expect(b.remotePeerId).toBe(a.peerId);
+    // Each side's selected pair is the mirror of the other's.
+    expect(a.selectedPair!.local.port).toBe(b.selectedPair!.remote.port);
+    expect(a.selectedPair!.remote.port).toBe(b.selectedPair!.local.port);
+    expect(a.remoteResult).toMatchObject({ state: 'connected', role: 'controlled', selectedPair: { id: b.selectedPair!.id, nominated: true } });
+    expect(b.remoteResult).toMatchObject({ state: 'connected', role: 'controlling', selectedPair: { id: a.selectedPair!.id } });
+    // Server-reflexive gathering went to our STUN server; on loopback it maps to the base.
+    for (const result of [a, b]) {
+      expect(result.gathering).toHaveLength(1);
+      expect(result.gathering[0]).toMatchObject({ server: `127.0.0.1:${stun.addresses.primary.port}`, redundant: true });
+      expect(result.gathering[0]!.mapped).toBe(result.gathering[0]!.base);
+      expect(result.signalingMs).toBeLessThanOrEqual(result.totalMs);
+      expect(result.timeToConnectMs).toBeLessThan(result.totalMs);
+    }
+    expect(stun.stats().responses.success).toBe(2);
+    const phases = first.events.filter((e) => e.type === 'peer-phase').map((e) => (e.type === 'peer-phase' ? e.phase : ''));
+    expect(phases).toEqual(['signaling', 'joined', 'peer-joined', 'checking', 'result-sent', 'remote-result', 'closed']);
+    expect(first.events.find((e) => e.type === 'peer-done')).toMatchObject({ connected: true, selectedPairType: 'host/host' });
+    expect(first.events.some((e) => e.type === 'ice-selected-pair')).toBe(true);
+    // Nothing left behind: sockets closed, timers cleared.
+    expect(clock.pendingTimers).toBe(0);
+    await settle();
+    expect(udpHandles()).toBe(udpBefore);
+  });
+
+  it('survey mode: both peers check every pair and report each', async () => {
+    const { signaling } = await servers();
+    const options = { signalUrl: signaling.url, room: 'survey-1', mode: 'survey' as const, timeoutMs: 10_000, hostAddresses: ['127.0.0.1', '127.0.0.2'] };
+    const first = session(options);
+    await first.joined;
+    const [a, b] = await Promise.all([first.result, session(options).result]);
+    for (const result of [a, b]) {
+      expect(result).toMatchObject({ state: 'connected', outcome: 'surveyed' });
+      expect(result.pairs).toHaveLength(4);
+      expect(result.pairs.every((p) => p.state === 'Succeeded' && !p.nominated)).toBe(true);
+      expect(result.remoteResult?.pairs).toHaveLength(4);
+    }
+  });
+
+  it('fails with signaling-unreachable when no server listens', async () => {
+    const { signaling } = await servers();
+    const url = signaling.url;
+    await signaling.close();
+    const clock = new SystemClock();
+    await settle();
+    const udpBefore = udpHandles();
+    const error = await errorOf(runPeerSession({ signalUrl: url, room: 'r', mode: 'connect', timeoutMs: 3_000, bindAddress: '127.0.0.1', signalingAttempts: 1, clock }));
+    expect(error.code).toBe('signaling-unreachable');
+    expect(error.message).toMatch(/Check the URL/);
+    // The ICE sockets bound meanwhile are closed again, and no timer is left.
+    await settle();
+    expect(udpHandles()).toBe(udpBefore);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('fails with room-full for a third peer; the first two still connect', async () => {
+    const { signaling } = await servers();
+    const options = { signalUrl: signaling.url, room: 'busy', mode: 'connect' as const, timeoutMs: 10_000, bindAddress: '127.0.0.1' };
+    const first = session(options);
+    await first.joined;
+    const second = session(options);
+    await second.joined;
+    const error = await errorOf(runPeerSession(options));
+    expect(error.code).toBe('room-full');
+    expect(error.message).toMatch(/busy/);
+    const [a, b] = await Promise.all([first.result, second.result]);
+    expect([a.state, b.state]).toEqual(['connected', 'connected']);
+  });
+
+  it('fails with peer-never-came when alone in the room until the time bound', async () => {
+    const { signaling } = await servers();
+    const clock = new SystemClock();
+    const error = await errorOf(runPeerSession({ signalUrl: signaling.url, room: 'lonely', mode: 'connect', timeoutMs: 300, bindAddress: '127.0.0.1', clock }));
+    expect(error.code).toBe('peer-never-came');
+    expect(error.message).toMatch(/lonely/);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('fails with peer-left when the other peer leaves before sending its parameters', async () => {
+    const { signaling } = await servers();
+    const waiting = session({ signalUrl: signaling.url, room: 'flaky', mode: 'connect', timeoutMs: 5_000, bindAddress: '127.0.0.1' });
+    await waiting.joined;
+    const other = new SignalingClient({ url: signaling.url, room: 'flaky' });
+    await other.connect();
+    await other.close(); // bye
+    const error = await errorOf(waiting.result);
+    expect(error.code).toBe('peer-left');
+  });
+
+  it('reports a failed run (not an error) when the peer offers only unusable candidates, and says which were skipped', async () => {
+    const { signaling } = await servers();
+    const waiting = session({ signalUrl: signaling.url, room: 'mdns', mode: 'connect', timeoutMs: 5_000, bindAddress: '127.0.0.1', resultWaitMs: 200 });
+    await waiting.joined;
+    const other = new SignalingClient({ url: signaling.url, room: 'mdns' });
+    cleanups.push(() => other.close());
+    await other.connect();
+    other.send({ type: 'ice-params', ufrag: 'abcd', pwd: 'abcdefghijklmnopqrstuv', tieBreaker: '1' });
+    other.send({ type: 'candidate', candidate: 'candidate:1 1 udp 2130706431 3f1c2a8e-0c1b-4f3e-9a55-5d9a0c1e2b3f.local 50000 typ host' });
+    other.send({ type: 'end-of-candidates' });
+    const result = await waiting.result;
+    expect(result).toMatchObject({ state: 'failed', outcome: 'failed', pairs: [] });
+    expect(result.skippedRemoteCandidates).toEqual([{ candidate: expect.stringContaining('.local'), reason: 'ice-candidate-unsupported' }]);
+    expect(result.remoteResult).toBeUndefined();
+    expect(waiting.events.find((e) => e.type === 'peer-done')).toMatchObject({ connected: false });
+  });
+});
