@@ -1,7 +1,9 @@
 import { Command } from 'commander';
 import { VERSION } from '../version.js';
 import { registerDetect } from './commands/detect.js';
+import { registerPeer } from './commands/peer.js';
 import { registerServe } from './commands/serve.js';
+import { registerTrials } from './commands/trials.js';
 import type { CliIo } from './io.js';
 
 /**
@@ -22,6 +24,8 @@ export function buildProgram(io: CliIo, run: (code: Promise<number>) => void): C
     .exitOverride();
   registerDetect(program, io, run);
   registerServe(program, io, run);
+  registerPeer(program, io, run);
+  registerTrials(program, io, run);
   program.addHelpText(
     'after',
     `

@@ -1,0 +1,197 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import { NatProbeError } from '../../errors.js';
+import type { PeerEvent } from '../../events.js';
+import { parseServerSpec, resolveServer } from '../../nat/index.js';
+import { buildPeerReport, type PeerReport } from '../../report/peer-report.js';
+import { formatPeerEventLine } from '../../report/trials-lines.js';
+import type { PeerViewState } from '../../ui/peer-state.js';
+import { VERSION } from '../../version.js';
+import { ExitCode } from '../exit-codes.js';
+import { outputMode, writeLine, type CliIo } from '../io.js';
+import { integerOption } from '../options.js';
+
+export interface PeerCommandOptions {
+  signal: string;
+  room: string;
+  token?: string;
+  stun?: string;
+  survey?: boolean;
+  timeout: number;
+  bind?: string;
+  json?: boolean;
+}
+
+export const PEER_DEFAULT_TIMEOUT_MS = 15_000;
+
+/** The live views re-render at most this often; a person cannot read faster. */
+export const RENDER_INTERVAL_MS = 50;
+
+/** --signal must be a ws:// or wss:// URL. */
+export function signalUrlOption(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError(`--signal must be a WebSocket URL such as ws://127.0.0.1:8080/, got "${value}".`);
+  }
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
+    throw new InvalidArgumentError(`--signal must start with ws:// or wss://, got "${value}".`);
+  }
+  return url.href;
+}
+
+/** Room names the signaling protocol accepts (PROTOCOL.md): 1–128 of A–Z a–z 0–9 . _ ~ : - */
+export function roomOption(value: string): string {
+  if (!/^[A-Za-z0-9._~:-]{1,128}$/.test(value)) {
+    throw new InvalidArgumentError(`--room must be 1–128 characters from A–Z a–z 0–9 . _ ~ : -, got "${value}".`);
+  }
+  return value;
+}
+
+/** --stun host[:port] → an IP address and port (IPv4 preferred, as the peers gather IPv4 first). */
+export async function resolveStunOption(text: string): Promise<{ address: string; port: number }> {
+  const spec = parseServerSpec(text);
+  const resolved = (await resolveServer(spec, 4)) ?? (await resolveServer(spec, 6));
+  if (!resolved) throw new NatProbeError('no-server', `--stun "${text}" does not resolve to an address. Check the name, or give an IP address.`);
+  return { address: resolved.address.address, port: resolved.address.port };
+}
+
+export function registerPeer(program: Command, io: CliIo, run: (code: Promise<number>) => void): void {
+  program
+    .command('peer')
+    .description('Join a room as one peer, exchange candidates with the other peer, run ICE connectivity checks and report what worked')
+    .requiredOption('--signal <url>', 'signaling server (ws:// or wss://), e.g. from `nat-probe serve`', signalUrlOption)
+    .requiredOption('--room <name>', 'room to meet the other peer in; both peers give the same name', roomOption)
+    .option('--token <secret>', 'room secret: the first peer sets it, the second must give the same')
+    .option('--stun <host[:port]>', 'STUN server for a server-reflexive candidate (default: none, host candidates only)')
+    .option('--survey', 'check every candidate pair to the end, to see which pair types work (default: stop at the first nominated pair)')
+    .option('--timeout <ms>', 'time bound from joining to the verdict, waiting for the other peer included', integerOption('--timeout', 100, 600_000), PEER_DEFAULT_TIMEOUT_MS)
+    .option('--bind <address>', 'local address to bind (default: every interface)')
+    .option('--json', 'NDJSON on stdout: one line per event, then the report (schema nat-probe.peer/v1) as the last line')
+    .addHelpText(
+      'after',
+      `
+How it works:
+  Both peers join the same room on a signaling server and swap ICE parameters and candidates
+  (host, and server-reflexive with --stun). Each pairs its candidates with the other's and
+  sends STUN connectivity checks on every pair (RFC 8445). The report shows the selected pair,
+  every pair's state, RTT and attempts, and why failed pairs failed.
+
+Examples:
+  nat-probe serve                                            on a reachable host: STUN + signaling
+  nat-probe peer --signal ws://203.0.113.1:8080/ --room lab-1 --stun 203.0.113.1:3478
+  nat-probe peer --signal ws://203.0.113.1:8080/ --room lab-1 --survey --json
+
+Exit codes: 0 connected, 1 not connected, 2 usage or environment error (e.g. the signaling
+server cannot be reached, or the room already holds two peers).`,
+    )
+    .action((options: PeerCommandOptions) => run(runPeer(options, io)));
+}
+
+export async function runPeer(options: PeerCommandOptions, io: CliIo): Promise<number> {
+  const mode = outputMode(io, options.json ?? false);
+  const stunServer = options.stun !== undefined ? await resolveStunOption(options.stun) : undefined;
+  const live = mode === 'ink' ? await startLiveView(io, options.room) : undefined;
+  const onEvent = (event: PeerEvent): void => {
+    if (mode === 'json') writeLine(io.stdout, JSON.stringify(event));
+    else if (live) live.update(event);
+    else {
+      const line = formatPeerEventLine(event);
+      if (line !== undefined) writeLine(io.stdout, line);
+    }
+  };
+  const startedAt = new Date();
+  const t0 = performance.now();
+  const { runPeerSession } = await import('../../peer/session.js');
+  let report: PeerReport;
+  try {
+    const result = await runPeerSession({
+      signalUrl: options.signal,
+      room: options.room,
+      token: options.token,
+      stunServer,
+      mode: options.survey ? 'survey' : 'connect',
+      timeoutMs: options.timeout,
+      bindAddress: options.bind,
+      onEvent,
+    });
+    report = buildPeerReport(result, { version: VERSION, startedAt, durationMs: performance.now() - t0, mode: options.survey ? 'survey' : 'connect' });
+  } catch (error) {
+    await live?.abandon();
+    throw error;
+  }
+  if (mode === 'json') writeLine(io.stdout, JSON.stringify(report));
+  else if (live) await live.finish(report);
+  else writeLine(io.stdout, (await import('../../report/peer-table.js')).renderPeerTable(report));
+  return report.connected ? ExitCode.ok : ExitCode.failure;
+}
+
+interface LiveView {
+  update(event: PeerEvent): void;
+  finish(report: PeerReport): Promise<void>;
+  abandon(): Promise<void>;
+}
+
+async function startLiveView(io: CliIo, room: string): Promise<LiveView> {
+  const [{ render }, { createElement }, { PeerView }, { initialPeerViewState, reducePeerEvent, withPeerReport }] = await Promise.all([
+    import('ink'),
+    import('react'),
+    import('../../ui/PeerView.js'),
+    import('../../ui/peer-state.js'),
+  ]);
+  const title = `nat-probe peer · room ${room}`;
+  let state: PeerViewState = initialPeerViewState();
+  const instance = render(createElement(PeerView, { state, title }), { stdout: io.stdout as NodeJS.WriteStream, patchConsole: false });
+  // Fold every event at once, draw at most once per interval (checks can be sent every 5 ms).
+  let timer: NodeJS.Timeout | undefined;
+  const draw = (): void => {
+    timer = undefined;
+    instance.rerender(createElement(PeerView, { state, title }));
+  };
+  const stop = async (): Promise<void> => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+    instance.unmount();
+    await instance.waitUntilExit();
+  };
+  return {
+    update(event) {
+      state = reducePeerEvent(state, event);
+      timer ??= setTimeout(draw, RENDER_INTERVAL_MS);
+    },
+    async finish(report) {
+      state = withPeerReport(state, report);
+      draw();
+      await stop();
+    },
+    abandon: stop,
+  };
+}
+
+/**
+ * An AbortSignal that fires on the first SIGINT or SIGTERM, so a run can stop starting work and
+ * still report what it did. A second signal ends the process as the default action would.
+ * `dispose` removes the handlers; commands call it when they finish.
+ *
+ * The handlers stay installed (`on`, not `once`) until dispose: Ink's exit hook (signal-exit)
+ * kills the process on a signal when it sees no other listener, and a `once` listener is gone
+ * by the time that hook looks.
+ */
+export function interruptSignal(): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (!controller.signal.aborted) {
+      controller.abort(signal);
+      return;
+    }
+    dispose();
+    process.kill(process.pid, signal);
+  };
+  const dispose = (): void => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return { signal: controller.signal, dispose };
+}

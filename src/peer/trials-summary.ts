@@ -1,0 +1,75 @@
+/**
+ * The numbers a trials run is judged by, computed from its outcomes: success rate with a 95%
+ * Wilson interval, time to connect p50/p95/p99, which pair types carried the connections, which
+ * pair types worked when checked, and why trials failed. Pure.
+ */
+import type { CandidateType } from '../ice/candidate.js';
+import { countBy, summarizeLatencies, wilsonInterval, type LatencySummary, type ProportionInterval } from './stats.js';
+import type { TrialOutcome } from './trials-types.js';
+
+export const CANDIDATE_TYPES: readonly CandidateType[] = ['host', 'srflx', 'prflx', 'relay'];
+
+export interface TrialsSummary {
+  /** Trials finished (connected or not). */
+  readonly runs: number;
+  readonly succeeded: number;
+  readonly failed: number;
+  /** succeeded / runs; 0 with no runs. */
+  readonly successRate: number;
+  /** 95% Wilson score interval of the success rate. */
+  readonly successRateCi95: ProportionInterval;
+  /** Time to connect over connected trials; undefined when none connected. */
+  readonly timeToConnectMs: LatencySummary | undefined;
+  /** Connected trials by the selected pair's "local/remote" candidate types, commonest first. */
+  readonly byPairType: ReadonlyArray<{ readonly pairType: string; readonly trials: number; readonly share: number }>;
+  /**
+   * Connected trials whose selected pair used each candidate type on either side: the
+   * "success by pair type (host/srflx/prflx/relay)" line.
+   */
+  readonly byCandidateType: Readonly<Record<CandidateType, number>>;
+  /** Every checked pair (first peer's view) by "local/remote" type: how many were checked and how many succeeded. Most telling in survey mode. */
+  readonly pairChecks: ReadonlyArray<{ readonly pairType: string; readonly checked: number; readonly succeeded: number; readonly failed: number }>;
+  /** Failed trials by reason, commonest first. */
+  readonly failureReasons: ReadonlyArray<{ readonly reason: string; readonly count: number }>;
+}
+
+export function summarizeTrials(outcomes: readonly TrialOutcome[]): TrialsSummary {
+  const runs = outcomes.length;
+  const connected = outcomes.filter((o) => o.connected);
+  const succeeded = connected.length;
+  const byCandidateType: Record<CandidateType, number> = { host: 0, srflx: 0, prflx: 0, relay: 0 };
+  for (const outcome of connected) {
+    if (outcome.pairType === undefined) continue;
+    const used = new Set(outcome.pairType.split('/'));
+    for (const type of CANDIDATE_TYPES) if (used.has(type)) byCandidateType[type] += 1;
+  }
+  return {
+    runs,
+    succeeded,
+    failed: runs - succeeded,
+    successRate: runs === 0 ? 0 : succeeded / runs,
+    successRateCi95: wilsonInterval(succeeded, runs),
+    timeToConnectMs: summarizeLatencies(connected.flatMap((o) => (o.timeToConnectMs !== undefined ? [o.timeToConnectMs] : []))),
+    byPairType: countBy(connected, (o) => o.pairType).map(({ key, count }) => ({ pairType: key, trials: count, share: succeeded === 0 ? 0 : count / succeeded })),
+    byCandidateType,
+    pairChecks: pairChecks(outcomes),
+    failureReasons: countBy(outcomes, (o) => (o.connected ? undefined : (o.failureReason ?? 'unknown'))).map(({ key, count }) => ({ reason: key, count })),
+  };
+}
+
+function pairChecks(outcomes: readonly TrialOutcome[]): TrialsSummary['pairChecks'] {
+  const rows = new Map<string, { checked: number; succeeded: number; failed: number }>();
+  for (const outcome of outcomes) {
+    for (const pair of outcome.pairs) {
+      // A pair never sent (frozen/waiting when the run stopped) tells nothing about the path.
+      if (pair.attempts === 0) continue;
+      const key = `${pair.localType}/${pair.remoteType}`;
+      const row = rows.get(key) ?? { checked: 0, succeeded: 0, failed: 0 };
+      row.checked += 1;
+      if (pair.state === 'succeeded') row.succeeded += 1;
+      else if (pair.state === 'failed') row.failed += 1;
+      rows.set(key, row);
+    }
+  }
+  return [...rows].map(([pairType, row]) => ({ pairType, ...row })).sort((a, b) => b.checked - a.checked || a.pairType.localeCompare(b.pairType));
+}

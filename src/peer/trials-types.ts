@@ -1,0 +1,89 @@
+/**
+ * The result model of trials: what one pairing of two fresh peers produced (TrialOutcome) and
+ * the part of a peer session's result the trials code reads (PeerSessionOutcome). Reports and
+ * the dashboard read these types; nothing here does I/O.
+ */
+import type { CandidateType } from '../ice/candidate.js';
+
+/** The part of a candidate the trials code reads (src/ice/candidate.ts `Candidate` fits). */
+export interface SessionCandidate {
+  readonly type: CandidateType;
+  readonly address: string;
+  readonly port: number;
+}
+
+/** One checked pair as a session reports it. `state` may be spelled 'Succeeded' or 'succeeded'. */
+export interface SessionPair {
+  readonly id: string;
+  readonly local: SessionCandidate;
+  readonly remote: SessionCandidate;
+  readonly state: string;
+  readonly attempts: number;
+  readonly rttMs?: number;
+  readonly failureReason?: string;
+  /** Words on the failure from the agent (e.g. which response failed integrity). */
+  readonly failureDetail?: string;
+}
+
+/**
+ * What `runPeerSession` (src/peer/session.ts) resolves to, narrowed to the fields trials use, so
+ * the statistics can be tested with synthetic results and stay stable if the session adds fields.
+ */
+export interface PeerSessionOutcome {
+  readonly state: 'connected' | 'failed';
+  readonly selectedPair?: { readonly local: SessionCandidate; readonly remote: SessionCandidate; readonly rttMs?: number };
+  readonly timeToConnectMs: number;
+  readonly pairs: readonly SessionPair[];
+  readonly localCandidates: readonly SessionCandidate[];
+  readonly remoteCandidates: readonly SessionCandidate[];
+  readonly role: string;
+  readonly peerId: string;
+  readonly signalingMs: number;
+  readonly totalMs: number;
+}
+
+/** One pair, flattened for reports: addresses as "ip:port", types beside them. */
+export interface TrialPair {
+  readonly id: string;
+  readonly local: string;
+  readonly remote: string;
+  readonly localType: CandidateType;
+  readonly remoteType: CandidateType;
+  /** Lower-case RFC 8445 §6.1.2.6 state: frozen, waiting, in-progress, succeeded, failed. */
+  readonly state: string;
+  readonly attempts: number;
+  readonly rttMs?: number;
+  readonly failureReason?: string;
+  readonly failureDetail?: string;
+}
+
+/** How each of the two peers of a trial ended. */
+export interface TrialPeer {
+  readonly role?: string;
+  readonly peerId?: string;
+  readonly state: 'connected' | 'failed' | 'error';
+  readonly timeToConnectMs?: number;
+  /** Set when the session threw instead of resolving: the error's stable code, or its message. */
+  readonly error?: string;
+}
+
+/** One pairing of two fresh peers. */
+export interface TrialOutcome {
+  /** 1-based trial number (events use the same number; 0 is a single `peer` run). */
+  readonly trial: number;
+  readonly room: string;
+  /** True only when both peers connected. */
+  readonly connected: boolean;
+  /** The slower peer's time to connect: the trial has connected when both sides have. */
+  readonly timeToConnectMs?: number;
+  /** "local/remote" candidate types of the first peer's selected pair, e.g. "host/host", "srflx/prflx". */
+  readonly pairType?: string;
+  readonly selectedPair?: { readonly local: string; readonly remote: string; readonly rttMs?: number };
+  /** Why the trial failed, a stable short string (see trialFailureReason). */
+  readonly failureReason?: string;
+  /** Wall time of the trial, from starting both sessions to both settling. */
+  readonly durationMs: number;
+  /** Pairs as the first peer saw them. */
+  readonly pairs: readonly TrialPair[];
+  readonly peers: readonly [TrialPeer, TrialPeer];
+}

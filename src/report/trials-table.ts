@@ -1,0 +1,57 @@
+import Table from 'cli-table3';
+import type { TrialsReport } from './trials-report.js';
+import { formatMs } from './format.js';
+
+const PLAIN_STYLE = { head: [] as string[], border: [] as string[] };
+
+/** What each failure reason means, for people reading the summary (codes from src/ice/checklist.ts and the signaling errors). */
+export const FAILURE_REASON_HINTS: Readonly<Record<string, string>> = {
+  timeout: 'checks went unanswered: NAT filtering or a symmetric NAT on both sides; a TURN relay is needed',
+  unreachable: 'the network reported the peer unreachable (ICMP): a firewall or no route',
+  integrity: 'responses failed MESSAGE-INTEGRITY: credentials mismatched or a middlebox rewrote packets',
+  'role-conflict': 'both peers kept claiming the same ICE role (487)',
+  'non-symmetric': 'responses came from an address other than the one checked',
+  'no-candidate-pairs': 'nothing to check: no remote candidates arrived or none shared an address family',
+  'not-nominated': 'a pair worked but none was nominated before the time bound',
+  'overall-timeout': 'the session time bound expired before the checks finished; try a longer --timeout',
+  'signaling-unreachable': 'the signaling server could not be reached',
+  'trial-timeout': 'a session outlived its own timeout',
+};
+
+export function percent(ratio: number): string {
+  return `${(ratio * 100).toFixed(ratio === 1 || ratio === 0 ? 0 : 1)}%`;
+}
+
+/** The human summary printed after the per-trial lines (and after the dashboard closes). */
+export function renderTrialsTable(report: TrialsReport): string {
+  const { summary, config } = report;
+  const table = new Table({ style: PLAIN_STYLE, colWidths: [22, 66], wordWrap: true });
+  const ci = summary.successRateCi95;
+  const verdict = report.threshold.met ? 'threshold met' : 'BELOW THRESHOLD';
+  table.push(
+    ['Trials', `${summary.runs} of ${config.runs}${report.aborted ? ' (interrupted)' : ''}, concurrency ${config.concurrency}, ${config.mode} mode, ${formatMs(report.durationMs)} (${summary.trialsPerSecond} trials/s)`],
+    ['Success rate', `${percent(summary.successRate)} (${summary.succeeded}/${summary.runs}), 95% CI ${percent(ci.low)}–${percent(ci.high)} · min ${percent(report.threshold.minSuccess)}: ${verdict}`],
+    [
+      'Time to connect',
+      summary.timeToConnectMs
+        ? `p50 ${formatMs(summary.timeToConnectMs.p50)} · p95 ${formatMs(summary.timeToConnectMs.p95)} · p99 ${formatMs(summary.timeToConnectMs.p99)} (min ${formatMs(summary.timeToConnectMs.min)}, max ${formatMs(summary.timeToConnectMs.max)})`
+        : 'no trial connected',
+    ],
+    [
+      'Selected pair types',
+      summary.byPairType.length === 0 ? '—' : summary.byPairType.map((row) => `${row.pairType} ${row.trials} (${percent(row.share)})`).join(', '),
+    ],
+    ['By candidate type', (['host', 'srflx', 'prflx', 'relay'] as const).map((type) => `${type} ${summary.byCandidateType[type]}`).join(' · ')],
+  );
+  if (summary.pairChecks.length > 0) {
+    table.push(['Pairs checked', summary.pairChecks.map((row) => `${row.pairType}: ${row.checked} checked, ${row.succeeded} succeeded, ${row.failed} failed`).join('\n')]);
+  }
+  table.push([
+    'Failure reasons',
+    summary.failureReasons.length === 0
+      ? 'none'
+      : summary.failureReasons.map((row) => `${row.reason} × ${row.count}${FAILURE_REASON_HINTS[row.reason] ? ` — ${FAILURE_REASON_HINTS[row.reason]}` : ''}`).join('\n'),
+  ]);
+  table.push(['Signaling', `${config.signalUrl}${config.builtInServers ? ' (built-in)' : ''}${config.stunServer ? ` · STUN ${config.stunServer.address}:${config.stunServer.port}` : ' · no STUN'}`]);
+  return `${table.toString()}\n`;
+}

@@ -1,0 +1,42 @@
+import { Box, Text } from 'ink';
+import { PeerCandidates } from './PeerCandidates.js';
+import { PeerPairTable } from './PeerPairTable.js';
+import type { PeerViewState } from './peer-state.js';
+
+export interface PeerViewProps {
+  readonly state: PeerViewState;
+  /** Title line, e.g. "nat-probe peer · room lab-1". */
+  readonly title?: string;
+}
+
+/** Live view of `nat-probe peer`: ICE state, candidates and the pair table, then the verdict. */
+export function PeerView({ state, title = 'nat-probe peer' }: PeerViewProps) {
+  const report = state.report;
+  return (
+    <Box flexDirection="column">
+      <Text>
+        <Text bold>{title}</Text> · ICE {state.iceState} · {state.elapsedMs.toFixed(0)} ms
+      </Text>
+      <PeerCandidates candidates={state.candidates} />
+      <Box marginTop={1}>
+        <PeerPairTable pairs={state.pairs} selectedPairId={state.selectedPairId} maxRows={report ? 20 : 8} />
+      </Box>
+      {report ? (
+        <Box borderStyle="round" paddingX={1} marginTop={1} flexDirection="column">
+          {report.connected ? (
+            <Text bold color="green">
+              Connected in {report.timeToConnectMs?.toFixed(1)} ms over {report.selectedPair?.pairType} {report.selectedPair?.local} → {report.selectedPair?.remote}
+            </Text>
+          ) : (
+            <Text bold color="red">
+              Not connected: {report.failureReason}
+            </Text>
+          )}
+          <Text dimColor>
+            room {report.room} · {report.role} · signaling {report.signalingMs.toFixed(1)} ms · {report.mode} mode
+          </Text>
+        </Box>
+      ) : null}
+    </Box>
+  );
+}

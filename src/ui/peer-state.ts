@@ -1,0 +1,72 @@
+import type { IceCandidateEvent, IcePairEvent, IceStateEvent, PeerEvent, PeerPhaseEvent } from '../events.js';
+import type { PeerReport } from '../report/peer-report.js';
+
+/** One candidate as the live view lists it. */
+export interface LiveCandidate {
+  readonly side: IceCandidateEvent['side'];
+  readonly type: IceCandidateEvent['candidateType'];
+  readonly address: string;
+  readonly priority: number;
+}
+
+/** One pair row: the latest ice-pair event for that pair id. */
+export type LivePair = Omit<IcePairEvent, 'type' | 'at' | 'trial'>;
+
+/** What the live view of one peer session shows, folded from its events by a pure reducer. */
+export interface PeerViewState {
+  readonly trial: number;
+  readonly iceState: IceStateEvent['state'] | 'new';
+  /** Signaling progress (peer-phase events): signaling, joined, peer-joined, checking, … */
+  readonly phase: PeerPhaseEvent['phase'] | 'starting';
+  readonly role: 'controlling' | 'controlled' | undefined;
+  /** Connectivity-check requests sent, retransmissions included. */
+  readonly checksSent: number;
+  readonly candidates: readonly LiveCandidate[];
+  /** In the order pairs first appeared, so rows do not jump around as states change. */
+  readonly pairs: readonly LivePair[];
+  readonly selectedPairId: string | undefined;
+  readonly elapsedMs: number;
+  readonly done: { readonly connected: boolean; readonly timeToConnectMs?: number; readonly failureReason?: string } | undefined;
+  /** The final report, once the session is over. */
+  readonly report: PeerReport | undefined;
+}
+
+export function initialPeerViewState(trial = 0): PeerViewState {
+  return { trial, iceState: 'new', phase: 'starting', role: undefined, checksSent: 0, candidates: [], pairs: [], selectedPairId: undefined, elapsedMs: 0, done: undefined, report: undefined };
+}
+
+export function reducePeerEvent(state: PeerViewState, event: PeerEvent): PeerViewState {
+  switch (event.type) {
+    case 'ice-candidate': {
+      const candidate: LiveCandidate = { side: event.side, type: event.candidateType, address: event.address, priority: event.priority };
+      const known = state.candidates.some((c) => c.side === candidate.side && c.address === candidate.address && c.type === candidate.type);
+      return known ? { ...state, elapsedMs: event.at } : { ...state, elapsedMs: event.at, candidates: [...state.candidates, candidate] };
+    }
+    case 'ice-pair': {
+      const { type: _type, at: _at, trial: _trial, ...row } = event;
+      const index = state.pairs.findIndex((p) => p.pairId === event.pairId);
+      const pairs = index === -1 ? [...state.pairs, row] : state.pairs.map((p, i) => (i === index ? row : p));
+      return { ...state, elapsedMs: event.at, pairs };
+    }
+    case 'ice-state':
+      return { ...state, elapsedMs: event.at, iceState: event.state, selectedPairId: event.selectedPairId ?? state.selectedPairId };
+    case 'ice-selected-pair':
+      return { ...state, elapsedMs: event.at, selectedPairId: event.pairId };
+    case 'ice-check-sent':
+      return { ...state, elapsedMs: event.at, checksSent: state.checksSent + 1 };
+    case 'ice-role':
+      return { ...state, elapsedMs: event.at, role: event.to };
+    case 'peer-phase':
+      return { ...state, elapsedMs: event.at, phase: event.phase, role: event.role ?? state.role };
+    case 'peer-done':
+      return {
+        ...state,
+        elapsedMs: event.at,
+        done: { connected: event.connected, timeToConnectMs: event.timeToConnectMs, failureReason: event.failureReason },
+      };
+  }
+}
+
+export function withPeerReport(state: PeerViewState, report: PeerReport): PeerViewState {
+  return { ...state, report };
+}
