@@ -8,9 +8,9 @@ import {
   StunMethod,
   attr,
   encodeMessage,
-  getAttribute,
   hasAttribute,
-  unknownComprehensionRequired,
+  isComprehensionRequired,
+  type ChangeRequest,
   type DecodedStunMessage,
   type StunAttribute,
   type StunMessage,
@@ -18,8 +18,12 @@ import {
 } from '../stun/index.js';
 import type { IgnoredReason } from './events.js';
 import { otherSocket, responseSocket, type SocketRole } from './roles.js';
+import { SuccessTemplates, successAttributes, type SuccessShape } from './success-templates.js';
 
-/** What the responder needs to know about the server. */
+/**
+ * What the responder needs to know about the server. A view must not change once used: the
+ * success responses built for it are cached per view object (see success-templates.ts).
+ */
 export interface ServerView {
   /** True when the server has an alternate address and port (four sockets). */
   rfc5780: boolean;
@@ -84,57 +88,65 @@ export function answerRequest(
 
   // RFC 8489 §11 / RFC 5389 §12.2: no magic cookie means an RFC 3489 client.
   const legacy = message.magicCookie !== MAGIC_COOKIE;
-  const error = (code: number, unknown: number[] = []): Decision => errorResponse(message, requestBytes, from, receivedOn, view, legacy, code, unknown);
+  const { padding, responsePort, change, fingerprint, unknown } = scanAttributes(message.attributes);
+  if (unknown.length > 0) return errorResponse(message, requestBytes, from, receivedOn, view, legacy, 420, unknown);
 
-  const unknown = unknownComprehensionRequired(message);
-  if (unknown.length > 0) return error(420, unknown);
-
-  const padding = getAttribute(message, 'PADDING');
-  const responsePort = getAttribute(message, 'RESPONSE-PORT');
   // RFC 5780 §6.1, §7.5 and §10: PADDING with RESPONSE-PORT would let a client aim a large
   // answer at another port; the server MUST NOT process it and answers 400.
-  if (padding !== undefined && responsePort !== undefined) return error(400);
+  if (padding !== undefined && responsePort !== undefined) return errorResponse(message, requestBytes, from, receivedOn, view, legacy, 400);
   // RESPONSE-PORT 0 names no port a datagram can be sent to.
-  if (responsePort === 0) return error(400);
+  if (responsePort === 0) return errorResponse(message, requestBytes, from, receivedOn, view, legacy, 400);
 
-  const change = getAttribute(message, 'CHANGE-REQUEST');
   if (change !== undefined && !view.rfc5780) {
     // RFC 5780 §6 and §6.1: without an alternate address and port the server MUST answer any
     // CHANGE-REQUEST with 420. RFC 3489 clients (e.g. Vovida `stun`) put a CHANGE-REQUEST with
     // no flags in every request; RFC 5780 does not govern them (§3), and a no-flags request asks
     // for nothing this server cannot do, so it is answered.
     const asksForChange = change.changeIp || change.changePort;
-    if (!legacy || asksForChange) return error(420, [AttributeType['CHANGE-REQUEST']]);
+    if (!legacy || asksForChange) return errorResponse(message, requestBytes, from, receivedOn, view, legacy, 420, [AttributeType['CHANGE-REQUEST']]);
   }
 
   const sendFrom = change !== undefined && view.rfc5780 ? responseSocket(receivedOn, change) : receivedOn;
   // RFC 5780 §7.5: the answer goes to the request's source IP and the RESPONSE-PORT port.
   const to = { address: from.address, port: responsePort ?? from.port };
-  const origin = view.originKnown ? view.addressOf(sendFrom) : undefined;
-  const other = view.rfc5780 ? view.addressOf(otherSocket(receivedOn)) : undefined;
+  // RFC 8489 §6.3.1.1 (XOR-MAPPED-ADDRESS), RFC 5780 §6.1 (MAPPED-ADDRESS too, so generic ALGs
+  // can be detected, §3.6; RESPONSE-ORIGIN always; OTHER-ADDRESS only with an alternate), and
+  // for RFC 3489 clients §11.2.1 (MAPPED-, SOURCE- and CHANGED-ADDRESS): see successAttributes.
+  // RFC 8489 §7 and §14.7, RFC 5780 §6.1: echo FINGERPRINT to a client that uses it to demultiplex.
+  const shape: SuccessShape = {
+    legacy,
+    origin: view.originKnown ? view.addressOf(sendFrom) : undefined,
+    other: view.rfc5780 ? view.addressOf(otherSocket(receivedOn)) : undefined,
+    software: undefined,
+    fingerprint,
+    family: from.family,
+  };
 
-  const required: StunAttribute[] = [];
-  if (legacy) {
-    // RFC 3489 §11.2.1 (via RFC 5389 §12.2): MAPPED-ADDRESS, SOURCE-ADDRESS and CHANGED-ADDRESS;
-    // no XOR-MAPPED-ADDRESS, whose type an RFC 3489 client would reject as unknown.
-    required.push(attr('MAPPED-ADDRESS', from));
-    if (origin) required.push(attr('SOURCE-ADDRESS', origin));
-    if (other) required.push(attr('CHANGED-ADDRESS', other));
-  } else {
-    // RFC 8489 §6.3.1.1 (XOR-MAPPED-ADDRESS) and RFC 5780 §6.1: MAPPED-ADDRESS too (so generic ALGs
-    // can be detected, §3.6), RESPONSE-ORIGIN always, OTHER-ADDRESS only with an alternate.
-    required.push(attr('XOR-MAPPED-ADDRESS', from), attr('MAPPED-ADDRESS', from));
-    if (origin) required.push(attr('RESPONSE-ORIGIN', origin));
-    if (other) required.push(attr('OTHER-ADDRESS', other));
+  if (padding === undefined) {
+    // The common case, from templates: the same bytes fitWithinBudget would pick, without
+    // encoding twice (the amplification rule is the same: SOFTWARE only if it still fits).
+    const templates = templatesOf(view);
+    let trimmed: string[] = [];
+    if (view.software !== undefined) {
+      // A literal with the same fields in the same order as `shape` (no spread: one hidden class).
+      const rich: SuccessShape = { legacy, origin: shape.origin, other: shape.other, software: view.software, fingerprint, family: shape.family };
+      if (templates.sizeOf(rich, sendFrom, receivedOn) <= requestBytes) {
+        const bytes = templates.render(rich, sendFrom, receivedOn, message.magicCookie, message.transactionId, from);
+        return { action: 'respond', bytes, sendFrom, to, outcome: 'success', legacy, trimmed };
+      }
+      trimmed = ['SOFTWARE'];
+    }
+    const bytes = templates.render(shape, sendFrom, receivedOn, message.magicCookie, message.transactionId, from);
+    return { action: 'respond', bytes, sendFrom, to, outcome: 'success', legacy, trimmed };
   }
-  if (padding !== undefined) {
-    // RFC 5780 §6.1: a PADDING request MUST get PADDING back. The RFC suggests the outgoing MTU;
-    // we mirror the request's own padding (capped at maxResponsePadding), so a client that wants
-    // a fragment-sized answer pays with a fragment-sized request and a 4-byte PADDING cannot
-    // pull 1500 bytes towards a spoofed victim.
-    const length = Math.min(roundUp4(padding.length), roundDown4(view.maxResponsePadding));
-    required.push(attr('PADDING', new Uint8Array(length)));
-  }
+
+  const required = successAttributes(shape, from);
+  // RFC 5780 §6.1: a PADDING request MUST get PADDING back. The RFC suggests the outgoing MTU;
+  // we mirror the request's own padding (capped at maxResponsePadding), so a client that wants
+  // a fragment-sized answer pays with a fragment-sized request and a 4-byte PADDING cannot
+  // pull 1500 bytes towards a spoofed victim.
+  const length = Math.min(roundUp4(padding.length), roundDown4(view.maxResponsePadding));
+  required.push(attr('PADDING', new Uint8Array(length)));
 
   const response = (attributes: StunAttribute[]): StunMessage => ({
     class: 'successResponse',
@@ -150,6 +162,63 @@ export function answerRequest(
   return { action: 'respond', bytes: fitted.bytes, sendFrom, to, outcome: 'success', legacy, trimmed: fitted.trimmed };
 }
 
+/** The attributes answerRequest acts on, in one pass; the first of each wins, as with getAttribute. */
+interface RequestAttributes {
+  padding: Uint8Array | undefined;
+  responsePort: number | undefined;
+  change: ChangeRequest | undefined;
+  fingerprint: boolean;
+  /** Comprehension-required types this codec does not know (RFC 8489 §6.3.1: answer 420). */
+  unknown: number[];
+}
+
+const NONE: readonly number[] = Object.freeze([]);
+
+/** What a request without attributes (the usual 20-byte Binding request) has. */
+const NOTHING: Readonly<RequestAttributes> = Object.freeze({ padding: undefined, responsePort: undefined, change: undefined, fingerprint: false, unknown: NONE as number[] });
+
+function scanAttributes(attributes: readonly StunAttribute[]): Readonly<RequestAttributes> {
+  if (attributes.length === 0) return NOTHING;
+  const found: RequestAttributes = { padding: undefined, responsePort: undefined, change: undefined, fingerprint: false, unknown: NONE as number[] };
+  for (let i = 0; i < attributes.length; i++) {
+    const attribute = attributes[i]!;
+    switch (attribute.name) {
+      case 'PADDING':
+        found.padding ??= attribute.value;
+        break;
+      case 'RESPONSE-PORT':
+        found.responsePort ??= attribute.value;
+        break;
+      case 'CHANGE-REQUEST':
+        found.change ??= attribute.value;
+        break;
+      case 'FINGERPRINT':
+        found.fingerprint = true;
+        break;
+      case 'UNKNOWN':
+        if (isComprehensionRequired(attribute.type)) {
+          if (found.unknown === NONE) found.unknown = [];
+          found.unknown.push(attribute.type);
+        }
+        break;
+      default:
+        break;
+    }
+  }
+  return found;
+}
+
+const templatesByView = new WeakMap<ServerView, SuccessTemplates>();
+
+function templatesOf(view: ServerView): SuccessTemplates {
+  let templates = templatesByView.get(view);
+  if (templates === undefined) {
+    templates = new SuccessTemplates();
+    templatesByView.set(view, templates);
+  }
+  return templates;
+}
+
 function withSoftware(attributes: StunAttribute[], software: string | undefined): StunAttribute[] {
   return software === undefined ? attributes : [...attributes, attr('SOFTWARE', software)];
 }
@@ -162,7 +231,7 @@ function errorResponse(
   view: ServerView,
   legacy: boolean,
   code: number,
-  unknown: number[],
+  unknown: readonly number[] = [],
 ): Decision {
   const listed = [...new Set(unknown)];
   // RFC 3489 §11.2.10: an odd-length list repeats one type so the value stays 4-byte aligned.

@@ -6,7 +6,7 @@ import { resolveServerOptions, type ResolvedServerOptions, type StunServerOption
 import { SourceRateLimiter } from './rate-limiter.js';
 import { ROLE_LABELS, SOCKET_ROLES, type SocketRole } from './roles.js';
 import { bindServerSockets, type ServerSockets } from './sockets.js';
-import { copyStats, emptyStats, type StunServerStats } from './stats.js';
+import { copyStats, emptyStats, type SocketStats, type StunServerStats } from './stats.js';
 
 /** Where each socket of the server is bound; the alternates exist only with an alternate address. */
 export interface StunServerAddresses {
@@ -68,7 +68,15 @@ class RunningStunServer implements StunServer {
       software: options.software,
       maxResponsePadding: options.maxResponsePadding,
     };
-    for (const role of this.roles) sockets[role]!.onDatagram((datagram) => this.receive(role, datagram));
+    for (const role of this.roles) {
+      const socket = sockets[role]!;
+      const socketStats = this.counters.bySocket[role]!;
+      socket.onDatagram((datagram) => this.receive(role, socketStats, datagram));
+      socket.onSendFailure((error, to) => {
+        this.counters.sendFailures++;
+        if (this.options.onEvent) this.emit({ type: 'send-failed', at: this.options.clock.now(), sentFrom: role, to, message: error.message });
+      });
+    }
   }
 
   stats(): StunServerStats {
@@ -103,16 +111,20 @@ class RunningStunServer implements StunServer {
     }
   }
 
-  private receive(role: SocketRole, { data, from }: ReceivedDatagram): void {
+  /**
+   * The hot path: one call per datagram. Counters first; events (objects, clock reads) only when
+   * someone listens; the response goes out with no promise per datagram (sendDetached).
+   */
+  private receive(role: SocketRole, socketStats: SocketStats, { data, from }: ReceivedDatagram): void {
     const counters = this.counters;
+    const onEvent = this.options.onEvent;
     counters.received++;
-    counters.bySocket[role]!.received++;
-    const at = (): number => this.options.clock.now();
+    socketStats.received++;
     try {
       // Limit before decoding: a flood of junk costs a source its tokens too.
       if (this.limiter && !this.limiter.allow(from.address)) {
         counters.rateLimited++;
-        this.emit({ type: 'rate-limited', at: at(), from, receivedOn: role });
+        if (onEvent) this.emit({ type: 'rate-limited', at: this.options.clock.now(), from, receivedOn: role });
         return;
       }
       let message;
@@ -122,13 +134,13 @@ class RunningStunServer implements StunServer {
         if (!(error instanceof StunDecodeError)) throw error;
         // RFC 8489 §6.3: a malformed message is silently discarded.
         counters.malformed[error.reason] = (counters.malformed[error.reason] ?? 0) + 1;
-        this.emit({ type: 'malformed', at: at(), from, receivedOn: role, reason: error.reason, detail: error.message });
+        if (onEvent) this.emit({ type: 'malformed', at: this.options.clock.now(), from, receivedOn: role, reason: error.reason, detail: error.message });
         return;
       }
       const decision = answerRequest(message, data.length, from, role, this.view);
       if (decision.action === 'ignore') {
         counters.ignored[decision.reason]++;
-        this.emit({ type: 'ignored', at: at(), from, receivedOn: role, reason: decision.reason });
+        if (onEvent) this.emit({ type: 'ignored', at: this.options.clock.now(), from, receivedOn: role, reason: decision.reason });
         return;
       }
       counters.requests++;
@@ -140,26 +152,25 @@ class RunningStunServer implements StunServer {
         const code = decision.errorCode ?? 0;
         counters.responses.byErrorCode[code] = (counters.responses.byErrorCode[code] ?? 0) + 1;
       }
-      const socket = this.sockets[decision.sendFrom]!;
       counters.bySocket[decision.sendFrom]!.sent++;
-      socket.send(decision.bytes, decision.to).catch((error: Error) => {
-        counters.sendFailures++;
-        this.emit({ type: 'send-failed', at: at(), sentFrom: decision.sendFrom, to: decision.to, message: error.message });
-      });
-      this.emit({
-        type: 'served',
-        at: at(),
-        from,
-        receivedOn: role,
-        sentFrom: decision.sendFrom,
-        to: decision.to,
-        outcome: decision.outcome,
-        ...(decision.errorCode === undefined ? {} : { errorCode: decision.errorCode }),
-        legacy: decision.legacy,
-        requestBytes: data.length,
-        responseBytes: decision.bytes.length,
-        trimmed: decision.trimmed,
-      });
+      // A refused send is counted by the onSendFailure listener set up in the constructor.
+      this.sockets[decision.sendFrom]!.sendDetached(decision.bytes, decision.to);
+      if (onEvent) {
+        this.emit({
+          type: 'served',
+          at: this.options.clock.now(),
+          from,
+          receivedOn: role,
+          sentFrom: decision.sendFrom,
+          to: decision.to,
+          outcome: decision.outcome,
+          ...(decision.errorCode === undefined ? {} : { errorCode: decision.errorCode }),
+          legacy: decision.legacy,
+          requestBytes: data.length,
+          responseBytes: decision.bytes.length,
+          trimmed: decision.trimmed,
+        });
+      }
     } catch {
       // Never die on a datagram: whatever slipped through is a bug, counted for the operator.
       counters.internalErrors++;

@@ -28,4 +28,16 @@ describe('SourceRateLimiter', () => {
     expect(limiter.allow('a')).toBe(false); // a was kept, still empty
     expect(limiter.allow('b')).toBe(true); // b comes back with a full bucket
   });
+
+  it('keeps that order when one source sends many datagrams in a row (no re-insertion needed)', () => {
+    const limiter = new SourceRateLimiter({ ratePerSecond: 1, burst: 10, maxSources: 2 }, new FakeClock());
+    for (const source of ['a', 'b', 'b', 'b', 'a', 'a', 'a']) expect(limiter.allow(source)).toBe(true);
+    expect(limiter.allow('c')).toBe(true); // b is the least recently seen: evicted
+    expect(limiter.evicted).toBe(1);
+    expect(limiter.allow('a')).toBe(true); // a kept its bucket: 10 - 4 - 1 = 5 tokens left
+    for (let i = 0; i < 5; i++) limiter.allow('a');
+    expect(limiter.allow('a')).toBe(false);
+    expect(limiter.allow('b')).toBe(true); // b comes back with a full bucket
+    expect(limiter.trackedSources).toBe(2);
+  });
 });
