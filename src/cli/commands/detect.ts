@@ -13,10 +13,10 @@ import {
 import { buildDetectReport, type DetectReport } from '../../report/detect-report.js';
 import { startStunServer } from '../../server/index.js';
 import { formatTransportAddress } from '../../stun/index.js';
-import type { DetectViewState } from '../../ui/detect-state.js';
 import { VERSION } from '../../version.js';
 import { ExitCode } from '../exit-codes.js';
 import { outputMode, writeLine, type CliIo } from '../io.js';
+import { startLiveView, type LiveView } from '../live-view.js';
 import { collect, familyOption, integerOption } from '../options.js';
 import { NatProbeError } from '../../errors.js';
 
@@ -89,7 +89,7 @@ export async function runDetect(options: DetectCommandOptions, io: CliIo): Promi
     if (plans.length === 0) throw new NatProbeError('no-server', 'No STUN server could be resolved. Check your DNS, or give an address with --server.');
 
     // Ink and React load only for a terminal: `--json` and CI runs start faster without them.
-    const live = mode === 'ink' ? await startLiveView(io) : undefined;
+    const live = mode === 'ink' ? await startDetectView(io) : undefined;
     const onEvent = (event: DetectEvent): void => live?.update(event);
     const results: DetectResult[] = [];
     // Families run one after the other: their sockets and servers are independent, but running
@@ -117,31 +117,18 @@ export async function runDetect(options: DetectCommandOptions, io: CliIo): Promi
   }
 }
 
-interface LiveView {
-  update(event: DetectEvent): void;
-  finish(report: DetectReport): Promise<void>;
-}
-
-async function startLiveView(io: CliIo): Promise<LiveView> {
-  const [{ render }, { createElement }, { DetectView }, { initialDetectViewState, reduceDetectEvent, withResults }] = await Promise.all([
-    import('ink'),
+async function startDetectView(io: CliIo): Promise<LiveView<DetectEvent, DetectReport>> {
+  const [{ createElement }, { DetectView }, { initialDetectViewState, reduceDetectEvent, withResults }] = await Promise.all([
     import('react'),
     import('../../ui/DetectView.js'),
     import('../../ui/detect-state.js'),
   ]);
-  let state: DetectViewState = initialDetectViewState;
-  const instance = render(createElement(DetectView, { state }), { stdout: io.stdout as NodeJS.WriteStream, patchConsole: false });
-  return {
-    update(event) {
-      state = reduceDetectEvent(state, event);
-      instance.rerender(createElement(DetectView, { state }));
-    },
-    async finish(report) {
-      instance.rerender(createElement(DetectView, { state: withResults(state, report.results) }));
-      instance.unmount();
-      await instance.waitUntilExit();
-    },
-  };
+  return startLiveView(io, {
+    initial: initialDetectViewState,
+    reduce: reduceDetectEvent,
+    withReport: (state, report) => withResults(state, report.results),
+    view: (state) => createElement(DetectView, { state }),
+  });
 }
 
 function chooseFamilies(requested: 'auto' | 4 | 6, specs: readonly ServerSpec[]): Array<4 | 6> {

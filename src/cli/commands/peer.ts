@@ -4,10 +4,10 @@ import type { PeerEvent } from '../../events.js';
 import { parseServerSpec, resolveServer } from '../../nat/index.js';
 import { buildPeerReport, type PeerReport } from '../../report/peer-report.js';
 import { formatPeerEventLine } from '../../report/trials-lines.js';
-import type { PeerViewState } from '../../ui/peer-state.js';
 import { VERSION } from '../../version.js';
 import { ExitCode } from '../exit-codes.js';
 import { outputMode, writeLine, type CliIo } from '../io.js';
+import { startLiveView, type LiveView } from '../live-view.js';
 import { integerOption } from '../options.js';
 
 export interface PeerCommandOptions {
@@ -22,9 +22,6 @@ export interface PeerCommandOptions {
 }
 
 export const PEER_DEFAULT_TIMEOUT_MS = 15_000;
-
-/** The live views re-render at most this often; a person cannot read faster. */
-export const RENDER_INTERVAL_MS = 50;
 
 /** --signal must be a ws:// or wss:// URL. */
 export function signalUrlOption(value: string): string {
@@ -91,7 +88,7 @@ server cannot be reached, or the room already holds two peers).`,
 export async function runPeer(options: PeerCommandOptions, io: CliIo): Promise<number> {
   const mode = outputMode(io, options.json ?? false);
   const stunServer = options.stun !== undefined ? await resolveStunOption(options.stun) : undefined;
-  const live = mode === 'ink' ? await startLiveView(io, options.room) : undefined;
+  const live = mode === 'ink' ? await startPeerView(io, options.room) : undefined;
   const onEvent = (event: PeerEvent): void => {
     if (mode === 'json') writeLine(io.stdout, JSON.stringify(event));
     else if (live) live.update(event);
@@ -126,46 +123,19 @@ export async function runPeer(options: PeerCommandOptions, io: CliIo): Promise<n
   return report.connected ? ExitCode.ok : ExitCode.failure;
 }
 
-interface LiveView {
-  update(event: PeerEvent): void;
-  finish(report: PeerReport): Promise<void>;
-  abandon(): Promise<void>;
-}
-
-async function startLiveView(io: CliIo, room: string): Promise<LiveView> {
-  const [{ render }, { createElement }, { PeerView }, { initialPeerViewState, reducePeerEvent, withPeerReport }] = await Promise.all([
-    import('ink'),
+async function startPeerView(io: CliIo, room: string): Promise<LiveView<PeerEvent, PeerReport>> {
+  const [{ createElement }, { PeerView }, { initialPeerViewState, reducePeerEvent, withPeerReport }] = await Promise.all([
     import('react'),
     import('../../ui/PeerView.js'),
     import('../../ui/peer-state.js'),
   ]);
   const title = `nat-probe peer · room ${room}`;
-  let state: PeerViewState = initialPeerViewState();
-  const instance = render(createElement(PeerView, { state, title }), { stdout: io.stdout as NodeJS.WriteStream, patchConsole: false });
-  // Fold every event at once, draw at most once per interval (checks can be sent every 5 ms).
-  let timer: NodeJS.Timeout | undefined;
-  const draw = (): void => {
-    timer = undefined;
-    instance.rerender(createElement(PeerView, { state, title }));
-  };
-  const stop = async (): Promise<void> => {
-    if (timer !== undefined) clearTimeout(timer);
-    timer = undefined;
-    instance.unmount();
-    await instance.waitUntilExit();
-  };
-  return {
-    update(event) {
-      state = reducePeerEvent(state, event);
-      timer ??= setTimeout(draw, RENDER_INTERVAL_MS);
-    },
-    async finish(report) {
-      state = withPeerReport(state, report);
-      draw();
-      await stop();
-    },
-    abandon: stop,
-  };
+  return startLiveView(io, {
+    initial: initialPeerViewState(),
+    reduce: reducePeerEvent,
+    withReport: withPeerReport,
+    view: (state) => createElement(PeerView, { state, title }),
+  });
 }
 
 /**

@@ -6,12 +6,12 @@ import { runTrials, TRIALS_DEFAULTS, type TrialsResult } from '../../peer/trials
 import { startBuiltInServers } from '../embedded-servers.js';
 import { buildTrialsReport, DEFAULT_MIN_SUCCESS, type TrialsReport } from '../../report/trials-report.js';
 import { formatTrialEventLine } from '../../report/trials-lines.js';
-import type { TrialsViewState } from '../../ui/trials-state.js';
 import { VERSION } from '../../version.js';
 import { ExitCode } from '../exit-codes.js';
 import { outputMode, writeLine, type CliIo } from '../io.js';
+import { startLiveView, type LiveView } from '../live-view.js';
 import { integerOption } from '../options.js';
-import { interruptSignal, RENDER_INTERVAL_MS, resolveStunOption, signalUrlOption } from './peer.js';
+import { interruptSignal, resolveStunOption, signalUrlOption } from './peer.js';
 
 export interface TrialsCommandOptions {
   runs: number;
@@ -106,7 +106,7 @@ async function runTrialsUntil(options: TrialsCommandOptions, io: CliIo, stop: Ab
   const mode = outputMode(io, options.json ?? false);
   const stunServer = options.stun !== undefined ? await resolveStunOption(options.stun) : undefined;
   // Ink and React load only for a terminal: `--json` and CI runs start faster without them.
-  const live = mode === 'ink' ? await startLiveView(io, options.runs) : undefined;
+  const live = mode === 'ink' ? await startTrialsView(io, options.runs) : undefined;
   const onEvent = (event: TrialEvent | PeerEvent): void => {
     if (mode === 'json') writeLine(io.stdout, JSON.stringify(event));
     else if (live) live.update(event);
@@ -167,45 +167,16 @@ async function writeJunit(file: string, report: TrialsReport): Promise<void> {
   }
 }
 
-interface LiveView {
-  update(event: TrialEvent | PeerEvent): void;
-  finish(report: TrialsReport): Promise<void>;
-  abandon(): Promise<void>;
-}
-
-/* Events can arrive hundreds of times a second; the view folds each into its state at once but
- * re-renders at most once per RENDER_INTERVAL_MS (peer.ts), which is all a person can read. */
-
-async function startLiveView(io: CliIo, planned: number): Promise<LiveView> {
-  const [{ render }, { createElement }, { TrialsView }, { initialTrialsViewState, reduceTrialsEvent, withTrialsReport }] = await Promise.all([
-    import('ink'),
+async function startTrialsView(io: CliIo, planned: number): Promise<LiveView<TrialEvent | PeerEvent, TrialsReport>> {
+  const [{ createElement }, { TrialsView }, { initialTrialsViewState, reduceTrialsEvent, withTrialsReport }] = await Promise.all([
     import('react'),
     import('../../ui/TrialsView.js'),
     import('../../ui/trials-state.js'),
   ]);
-  let state: TrialsViewState = initialTrialsViewState(planned);
-  const instance = render(createElement(TrialsView, { state }), { stdout: io.stdout as NodeJS.WriteStream, patchConsole: false });
-  let timer: NodeJS.Timeout | undefined;
-  const draw = (): void => {
-    timer = undefined;
-    instance.rerender(createElement(TrialsView, { state }));
-  };
-  const stopDrawing = async (): Promise<void> => {
-    if (timer !== undefined) clearTimeout(timer);
-    timer = undefined;
-    instance.unmount();
-    await instance.waitUntilExit();
-  };
-  return {
-    update(event) {
-      state = reduceTrialsEvent(state, event);
-      timer ??= setTimeout(draw, RENDER_INTERVAL_MS);
-    },
-    async finish(report) {
-      state = withTrialsReport(state, report);
-      draw();
-      await stopDrawing();
-    },
-    abandon: stopDrawing,
-  };
+  return startLiveView(io, {
+    initial: initialTrialsViewState(planned),
+    reduce: reduceTrialsEvent,
+    withReport: withTrialsReport,
+    view: (state) => createElement(TrialsView, { state }),
+  });
 }
