@@ -14,6 +14,7 @@
  * The bench also reports our time to the first valid pair on both sides, which is the moment
  * libjuice calls "connected" (a check succeeded, nothing nominated yet).
  */
+import { exchange } from '../test/ice/agent-helpers.js';
 import ndc from 'node-datachannel';
 import { IceAgent } from '../src/ice/agent.js';
 import { median, percentile, type BenchResult } from './harness.js';
@@ -49,13 +50,7 @@ async function ourRun(): Promise<OurSample> {
     },
   });
   try {
-    const [aCandidates, bCandidates] = await Promise.all([a.gather(), b.gather()]);
-    a.setRemoteParameters(b.localParameters);
-    b.setRemoteParameters(a.localParameters);
-    for (const c of bCandidates) a.addRemoteCandidate(c);
-    for (const c of aCandidates) b.addRemoteCandidate(c);
-    a.endOfRemoteCandidates();
-    b.endOfRemoteCandidates();
+    await exchange(a, b);
     const t0 = performance.now();
     a.start();
     b.start();

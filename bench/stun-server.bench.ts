@@ -21,6 +21,7 @@
  * The server's CPU time per answered request (from /proc) is printed too: it does not depend on
  * whether the scheduler gave the server a core of its own.
  */
+import { supervise } from '../test/helpers/child.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -80,23 +81,10 @@ async function startServerProcess(label: string, args: string[], portOf: (announ
   const child: ChildProcess = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  let hasExited = false;
-  void exited.then(() => (hasExited = true));
-  const killOnExit = (): void => {
-    if (!hasExited) child.kill('SIGKILL');
-  };
-  process.once('exit', killOnExit);
+  const supervised = supervise(child);
+  const exited = supervised.exited;
   const stop = async (): Promise<string> => {
-    process.off('exit', killOnExit);
-    if (!hasExited) {
-      child.kill('SIGTERM');
-      const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 3000).unref());
-      if ((await Promise.race([exited.then(() => 'exited' as const), timer])) === 'timeout') {
-        child.kill('SIGKILL');
-        await exited;
-      }
-    }
+    await supervised.stop();
     return stderr;
   };
   try {

@@ -7,6 +7,7 @@
  * `toolGate` and `skipUnlessTools` (re-exported from ./tools.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { supervise } from './child.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -116,31 +117,17 @@ async function startCoturnOnce(options: CoturnOptions, port: number): Promise<Co
   };
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  let hasExited = false;
-  void exited.then(() => (hasExited = true));
-  // Safety net if the test process ends without calling stop(): kill only our own child.
-  const killOnExit = (): void => {
-    if (!hasExited) child.kill('SIGKILL');
-  };
-  process.once('exit', killOnExit);
+  // Stopped by its own PID; killed too if the test process ends without calling stop().
+  const supervised = supervise(child);
 
   const stop = async (): Promise<void> => {
-    process.off('exit', killOnExit);
-    if (!hasExited) {
-      child.kill('SIGTERM');
-      const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 3000).unref());
-      if ((await Promise.race([exited.then(() => 'exited' as const), timer])) === 'timeout') {
-        child.kill('SIGKILL');
-        await exited;
-      }
-    }
+    await supervised.stop();
     rmSync(scratch, { recursive: true, force: true });
   };
   const logs = (): string => lines.join('\n');
 
   try {
-    await waitForBinding(options.listen[0]!, port, options.readyWithinMs ?? 5000, exited);
+    await waitForBinding(options.listen[0]!, port, options.readyWithinMs ?? 5000, supervised.exited);
   } catch (error) {
     await stop();
     throw new Error(`coturn did not answer on ${options.listen[0]}:${port}: ${(error as Error).message}\n--- coturn output ---\n${logs()}`);

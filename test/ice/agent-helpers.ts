@@ -40,8 +40,8 @@ export async function loopbackAgent(options: Partial<IceAgentOptions> & Pick<Ice
   };
 }
 
-/** Gathers both, hands each the other's parameters and candidates, and starts both. */
-export async function introduce(a: IceAgent, b: IceAgent): Promise<void> {
+/** Gathers both and hands each the other's parameters and candidates, ready to start. */
+export async function exchange(a: IceAgent, b: IceAgent): Promise<void> {
   const [aCandidates, bCandidates] = await Promise.all([a.gather(), b.gather()]);
   a.setRemoteParameters(b.localParameters);
   b.setRemoteParameters(a.localParameters);
@@ -49,6 +49,11 @@ export async function introduce(a: IceAgent, b: IceAgent): Promise<void> {
   for (const c of aCandidates) b.addRemoteCandidate(c);
   a.endOfRemoteCandidates();
   b.endOfRemoteCandidates();
+}
+
+/** Gathers both, hands each the other's parameters and candidates, and starts both. */
+export async function introduce(a: IceAgent, b: IceAgent): Promise<void> {
+  await exchange(a, b);
   a.start();
   b.start();
 }
