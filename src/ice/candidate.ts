@@ -3,6 +3,7 @@
  * no I/O: gathering lives in the agent, which builds Candidate values with these helpers.
  */
 import { isIPv4, isIPv6 } from 'node:net';
+import { formatTransportAddress as formatAddressText } from '../stun/index.js';
 import { InvalidCandidateError } from './errors.js';
 
 /** RFC 8445 §5.1.1: host, server-reflexive, peer-reflexive, relayed. */
@@ -98,9 +99,9 @@ export function familyOf(address: string): AddressFamily | undefined {
 }
 
 /** `1.2.3.4:5` or `[::1]:5`: one spelling per transport address, for map keys and pair ids. */
+/** The codec's "ip:port" form, with IPv6 lower-cased so pair IDs compare equal. */
 export function formatTransportAddress(address: TransportAddress): string {
-  const host = address.address.includes(':') ? `[${address.address.toLowerCase()}]` : address.address;
-  return `${host}:${address.port}`;
+  return formatAddressText({ address: address.address.toLowerCase(), port: address.port });
 }
 
 export function sameTransportAddress(a: TransportAddress, b: TransportAddress): boolean {
