@@ -69,7 +69,15 @@ import {
   type LocalIceParameters,
 } from './credentials.js';
 import { IceOptionError, InvalidCandidateError } from './errors.js';
-import { bindHostCandidates, gatherServerReflexive, hostAddresses, type CandidateTransport, type SrflxAttempt } from './gather.js';
+import {
+  bindHostCandidates,
+  gatherServerReflexive,
+  hostAddresses,
+  relayedCandidate,
+  type CandidateTransport,
+  type RelayedAllocation,
+  type SrflxAttempt,
+} from './gather.js';
 import type { CandidatePair, IceRole } from './pair.js';
 import { resolveRoleConflict } from './role-conflict.js';
 import { IceScheduler, type CheckAttempt, type IceMode, type IceSchedulerEvent, type SchedulerOptions } from './scheduler.js';
@@ -114,7 +122,16 @@ export interface IceAgentOptions {
   readonly trial?: number;
   /** Clock time events' `at` counts from. Default the agent's creation. */
   readonly epochMs?: number;
+  /**
+   * Which local candidates take part (the W3C RTCIceTransportPolicy, webrtc-pc §4.2.1). 'relay':
+   * only relayed candidates added with addLocalCandidate are reported by gather() and paired;
+   * host sockets are still bound but never signalled, and no server-reflexive candidate is
+   * gathered. This forces the path through the TURN server. Default 'all'.
+   */
+  readonly iceTransportPolicy?: IceTransportPolicy;
 }
+
+export type IceTransportPolicy = 'all' | 'relay';
 
 export type IceAgentState = 'new' | 'gathering' | 'ready' | 'checking' | 'connected' | 'failed' | 'closed';
 
@@ -288,6 +305,18 @@ export class IceAgent {
     if (this.gathering !== undefined) this.emitCandidate('local', candidate);
   }
 
+  /**
+   * Adds the relayed candidate of a TURN allocation (RFC 8445 §5.1.1.2), built by
+   * relayedCandidate() with this agent's foundations, and returns it. `transport` is the
+   * allocation's send path; it stays the caller's to close. Before start() only.
+   */
+  addRelayedCandidate(allocation: RelayedAllocation, transport: CandidateTransport): Candidate {
+    const index = this.locals.filter((c) => c.type === 'relay').length;
+    const candidate = relayedCandidate(allocation, this.foundations, index);
+    this.addLocalCandidate(candidate, transport);
+    return candidate;
+  }
+
   /** Before start() only (the peer session decides the role after joining). */
   setRole(role: IceRole): void {
     if (this.scheduler !== undefined) throw new IceOptionError('setRole() must come before start(); after it, roles change only through role conflicts.');
@@ -326,7 +355,7 @@ export class IceAgent {
     if (this.lifecycle === 'closed') throw new IceOptionError('The agent is closed.');
     if (this.scheduler !== undefined) return;
     if (this.remote === undefined) throw new IceOptionError('start() needs the remote ICE parameters first: call setRemoteParameters().');
-    const checklist = Checklist.fromCandidates(this.locals, this.remotes, {
+    const checklist = Checklist.fromCandidates(this.usableLocals(), this.remotes, {
       role: this.currentRole,
       ...(this.options.maxPairs !== undefined ? { maxPairs: this.options.maxPairs } : {}),
     });
@@ -368,8 +397,8 @@ export class IceAgent {
         // A signaling callback's failure must not stop gathering; the session sees its own error.
       }
     };
-    for (const candidate of [...this.locals]) report(candidate);
-    const server = this.options.stunServer;
+    for (const candidate of this.usableLocals()) report(candidate);
+    const server = this.relayOnly ? undefined : this.options.stunServer;
     if (server !== undefined) {
       const serverFamily = familyOf(server.address);
       const hosts = [...this.bases.values()].filter((base) => base.candidate.type === 'host' && base.candidate.family === serverFamily);
@@ -401,7 +430,16 @@ export class IceAgent {
       );
     }
     if (this.lifecycle === 'gathering') this.lifecycle = 'ready';
-    return [...this.locals];
+    return this.usableLocals();
+  }
+
+  private get relayOnly(): boolean {
+    return this.options.iceTransportPolicy === 'relay';
+  }
+
+  /** The local candidates the transport policy lets take part: all, or the relayed ones only. */
+  private usableLocals(): Candidate[] {
+    return this.relayOnly ? this.locals.filter((c) => c.type === 'relay') : [...this.locals];
   }
 
   private addBase(candidate: Candidate, transport: CandidateTransport, endpoint: UdpEndpoint | undefined): void {
@@ -467,6 +505,11 @@ export class IceAgent {
 
   private receive(base: Base, data: Uint8Array, from: TransportAddress): void {
     if (this.lifecycle === 'closed') return;
+    if (this.relayOnly && base.candidate.type !== 'relay') {
+      // Relay policy: a host socket was never signalled, so nothing legitimate arrives on it.
+      this.counters.datagramsIgnored++;
+      return;
+    }
     if (!looksLikeStun(data)) {
       // Application data (e.g. DTLS from a WebRTC peer after ICE) is not ours to read.
       this.counters.datagramsIgnored++;
@@ -676,7 +719,7 @@ export class IceAgent {
       ...(selectedPair !== undefined ? { selectedPair } : {}),
       timeToConnectMs,
       pairs,
-      localCandidates: [...this.locals, ...checklist.localCandidates.filter((c) => c.type === 'prflx')],
+      localCandidates: [...this.usableLocals(), ...checklist.localCandidates.filter((c) => c.type === 'prflx')],
       remoteCandidates: [...this.remotes],
       gathering: [...this.gatheringAttempts],
       counters: { ...this.counters },
@@ -788,7 +831,7 @@ export class IceAgent {
       role: this.currentRole,
       timeToConnectMs: this.scheduler === undefined ? 0 : this.clock.now() - this.startedAt,
       pairs: [],
-      localCandidates: [...this.locals],
+      localCandidates: this.usableLocals(),
       remoteCandidates: [...this.remotes],
       gathering: [...this.gatheringAttempts],
       counters: { ...this.counters },

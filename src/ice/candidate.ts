@@ -131,7 +131,12 @@ export interface FoundationInputs {
   readonly baseAddress: string;
   /** IP address of the STUN/TURN server a reflexive or relayed candidate came from. */
   readonly serverAddress?: string;
-  readonly transport?: 'udp';
+  /**
+   * The transport protocol: the candidate's (always UDP here), or for a relayed candidate the one
+   * used to reach the TURN server, since §5.1.1.3 gives relayed candidates obtained over UDP and
+   * over TCP different foundations. Default 'udp'.
+   */
+  readonly transport?: 'udp' | 'tcp';
 }
 
 /** The equivalence key behind a foundation: equal keys ⇔ same foundation (§5.1.1.3). */

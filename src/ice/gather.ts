@@ -2,7 +2,7 @@
  * Candidate gathering (RFC 8445 §5.1.1): host candidates from this machine's interfaces, one UDP
  * socket each, and server-reflexive candidates from a STUN Binding request sent from each of those
  * sockets (§5.1.1.2). Relayed candidates come from the TURN client, handed to the agent with
- * their own send path (see CandidateTransport).
+ * their own send path (see CandidateTransport); relayedCandidate() builds their Candidate.
  */
 import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
 import { attr, getAttribute, newTransactionId, StunMethod, type TransportAddress as StunTransportAddress } from '../stun/index.js';
@@ -13,6 +13,7 @@ import {
   formatTransportAddress,
   interleavedLocalPreferences,
   localPreferenceOf,
+  MAX_LOCAL_PREFERENCE,
   sameTransportAddress,
   type AddressFamily,
   type Candidate,
@@ -205,4 +206,39 @@ export async function gatherServerReflexive(
   } catch (error) {
     return { attempt: { base, server, error: error instanceof Error ? error.message : String(error), redundant: false } };
   }
+}
+
+/** What a TURN allocation tells ICE about its relayed candidate (src/turn's TurnAllocation fits). */
+export interface RelayedAllocation {
+  /** XOR-RELAYED-ADDRESS: the candidate's address, and its own base (§5.1.1.1). */
+  readonly relayed: TransportAddress;
+  /** XOR-MAPPED-ADDRESS: where the TURN server saw this client; the candidate's raddr/rport (RFC 8839 §5.1). */
+  readonly mapped: TransportAddress;
+  /** The TURN server, for the foundation (§5.1.1.3) and the UDP/TCP preference. */
+  readonly server: { readonly host: string; readonly transport: 'udp' | 'tcp' };
+}
+
+/**
+ * RFC 8445 §5.1.2.2: type preference 0 for relayed candidates. The local preference must differ
+ * between candidates of one type (§5.1.2.1): `index` counts the relayed candidates the agent has
+ * already, and an allocation over TCP ranks below every UDP one (TCP adds head-of-line blocking
+ * and is the fallback for networks that block UDP).
+ */
+export function relayedCandidate(allocation: RelayedAllocation, foundations: FoundationAllocator, index: number): Candidate {
+  const family = familyOf(allocation.relayed.address);
+  if (family === undefined) throw new IceOptionError(`The relayed address "${allocation.relayed.address}" is not an IP address.`);
+  const transport = allocation.server.transport;
+  const localPreference = Math.max(0, (transport === 'udp' ? MAX_LOCAL_PREFERENCE : MAX_LOCAL_PREFERENCE >> 1) - index);
+  return {
+    foundation: foundations.foundationFor({ type: 'relay', baseAddress: allocation.relayed.address, serverAddress: allocation.server.host, transport }),
+    component: 1,
+    transport: 'udp',
+    priority: computePriority('relay', localPreference),
+    address: allocation.relayed.address,
+    port: allocation.relayed.port,
+    type: 'relay',
+    relatedAddress: allocation.mapped.address,
+    relatedPort: allocation.mapped.port,
+    family,
+  };
 }
