@@ -9,7 +9,10 @@ export type LabErrorCode =
   | 'lab-missing-tool'
   | 'lab-no-netns'
   | 'lab-bad-spec'
-  | 'lab-command-failed';
+  | 'lab-command-failed'
+  | 'lab-server-failed'
+  | 'lab-not-running'
+  | 'lab-already-running';
 
 export class LabError extends NatProbeError {
   declare readonly code: LabErrorCode;
@@ -52,5 +55,23 @@ export class LabCommandError extends LabError {
     );
     this.command = command;
     this.stderr = stderr;
+  }
+}
+
+/** A lab server (`nat-probe serve`, coturn) did not start or did not answer within its bound. */
+export class LabServerError extends LabError {
+  /** Which server: "serve" or "turnserver". */
+  readonly server: string;
+
+  constructor(server: string, message: string, options: { cause?: unknown } = {}) {
+    super('lab-server-failed', message, options);
+    this.server = server;
+  }
+}
+
+/** `lab exec`/`lab status` found no lab with the prefix, or `lab up` found one already running. */
+export class LabStateError extends LabError {
+  constructor(code: 'lab-not-running' | 'lab-already-running', message: string) {
+    super(code, message);
   }
 }

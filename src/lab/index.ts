@@ -3,7 +3,7 @@
  * segment, for validating nat-probe's classifier and traversal claims. See README.md.
  */
 export { NAT_TYPES, isNatType, isTranslating, type NatType, type TranslatingNatType } from './nat-types.js';
-export { LabError, LabPreflightError, LabSpecError, LabCommandError, type LabErrorCode } from './errors.js';
+export { LabError, LabPreflightError, LabSpecError, LabCommandError, LabServerError, LabStateError, type LabErrorCode } from './errors.js';
 export { DEFAULT_LAB_PREFIX, normalizeLabSpec, validatePrefix, type LabSpec, type NormalizedLabSpec } from './spec.js';
 export {
   planLab,
@@ -25,6 +25,17 @@ export { buildLab, withLab, type BuildOptions } from './build.js';
 export { destroyLab, destroyAllLabs, type DestroyOptions } from './destroy.js';
 export { spawnInNamespace, execInNamespace, trackedProcesses, stopTrackedProcesses } from './exec.js';
 export { listNamespaces } from './namespaces.js';
+export {
+  startLabServers,
+  LAB_STUN_PORT,
+  LAB_STUN_ALTERNATE_PORT,
+  LAB_SIGNAL_PORT,
+  LAB_TURN_PORT,
+  LAB_TURN_REALM,
+  LAB_RUN_DIR,
+  type LabServers,
+  type StartLabServersOptions,
+} from './servers.js';
 export { assertLabPrerequisites, labAvailable, type LabAvailability, type PreflightOptions } from './preflight.js';
 export { labStatus, listLabs, nftRuleset, parseConntrackLine, type LabStatus, type NamespaceStatus, type ConntrackEntry, type NftSummary } from './status.js';
 export {

@@ -1,0 +1,288 @@
+/**
+ * The lab's servers, in its public namespace: `nat-probe serve` (RFC 5780 STUN on
+ * 203.0.113.1:3478 with the alternate 203.0.113.2:3479, and WebSocket signaling on :8478) and,
+ * optionally, coturn as the TURN relay (RFC 8656) with TURN REST API credentials
+ * (`--use-auth-secret`). Both start at once; each is awaited on a readiness *event* with a bound:
+ * serve's `--json` announce line, and coturn's 401 answer to an unauthenticated Allocate.
+ */
+import type { ChildProcess, StdioOptions } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { LabCommandError, LabServerError } from './errors.js';
+import { execInNamespace, spawnInNamespace } from './exec.js';
+import type { Lab } from './topology.js';
+
+/** RFC 5780 needs two addresses × two ports; serve takes the pair 3478/3479 on .1 and .2. */
+export const LAB_STUN_PORT = 3478;
+export const LAB_STUN_ALTERNATE_PORT = 3479;
+export const LAB_SIGNAL_PORT = 8478;
+/** coturn, UDP and TCP (TURN over TCP, RFC 8656 §3.1, is a feature), clear of serve's 3478/3479. */
+export const LAB_TURN_PORT = 3480;
+export const LAB_TURN_REALM = 'nat-probe.lab';
+/** Where `lab up` keeps detached servers' logs (and state, see state.ts). */
+export const LAB_RUN_DIR = '/run/nat-probe';
+
+export interface LabServers {
+  /** "203.0.113.1:3478" (RFC 5780: alternate 203.0.113.2:3479). */
+  stun: string;
+  /** "ws://203.0.113.1:8478/" */
+  signal: string;
+  turn?: { url: string; secret: string; realm: string };
+  pids: number[];
+  /** Log files of detached servers (undefined when logs are kept in memory). */
+  logFiles?: { serve: string; turn?: string };
+  /** Kills exactly these PIDs (SIGTERM, SIGKILL after a bounded grace). Idempotent. */
+  stop(): Promise<void>;
+}
+
+export interface StartLabServersOptions {
+  /** Also start coturn. Default false. */
+  turn?: boolean;
+  /**
+   * Leave the servers running after this process exits (for `lab up`): they get their own
+   * session (no Ctrl-C from this terminal) and log to files in `logDir`. Default false.
+   */
+  detached?: boolean;
+  /** The nat-probe entry to run `serve` with. Default: bin/nat-probe.js of this package. */
+  cliPath?: string;
+  /** Directory for log (and coturn pid) files. Default: LAB_RUN_DIR when detached, else in memory. */
+  logDir?: string;
+  /** Bound on each server's readiness. Default 10 000 ms (node start-up on a loaded 2-core box). */
+  readyWithinMs?: number;
+}
+
+const PACKAGE_ROOT = new URL('../../', import.meta.url);
+/** Same relative path from src/lab (tests, tsx) and dist/lab (the CLI). */
+const DEFAULT_CLI = fileURLToPath(new URL('bin/nat-probe.js', PACKAGE_ROOT));
+const READY_PROBE = fileURLToPath(new URL('dist/lab/ready-probe.js', PACKAGE_ROOT));
+const STOP_GRACE_MS = 2000;
+const LOG_TAIL_LINES = 40;
+
+interface Started {
+  name: 'serve' | 'turnserver';
+  child: ChildProcess;
+  exited: Promise<void>;
+  logs(): string;
+}
+
+function exitedPromise(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    // A spawn failure (no `ip`) ends the process without 'exit'.
+    child.once('error', () => resolve());
+  });
+}
+
+/** Output of a server: a bounded in-memory tail, or its log file. */
+function collectLogs(child: ChildProcess, logFile: string | undefined, streams: ('stdout' | 'stderr')[]): () => string {
+  if (logFile !== undefined) return () => tail(safeRead(logFile));
+  const lines: string[] = [];
+  const collect = (chunk: Buffer): void => {
+    for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') lines.push(line);
+    if (lines.length > LOG_TAIL_LINES) lines.splice(0, lines.length - LOG_TAIL_LINES);
+  };
+  for (const stream of streams) child[stream]?.on('data', collect);
+  return () => lines.join('\n');
+}
+
+function safeRead(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function tail(text: string): string {
+  return text.split('\n').filter((line) => line.trim() !== '').slice(-LOG_TAIL_LINES).join('\n');
+}
+
+/** Resolves `promise`, or rejects after `ms` with `what` — every wait here is bounded. */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+interface ServeAnnouncement {
+  schema: string;
+  stun: { primary: string; url: string };
+  signaling: { url: string } | null;
+}
+
+/** serve is ready once it prints its `--json` announce line: by then both servers are bound. */
+async function serveReady(started: Started, boundMs: number): Promise<ServeAnnouncement> {
+  const lines = createInterface({ input: started.child.stdout! });
+  try {
+    const line = new Promise<string>((resolve) => lines.once('line', resolve));
+    const died = started.exited.then(() => {
+      throw new Error(`it exited (${started.child.exitCode ?? started.child.signalCode}) before announcing its addresses`);
+    });
+    const announcement = JSON.parse(await within(Promise.race([line, died]), boundMs, 'its announce line')) as ServeAnnouncement;
+    if (announcement.schema !== 'nat-probe.serve/v1' || announcement.signaling === null) throw new Error(`unexpected announcement ${JSON.stringify(announcement)}`);
+    return announcement;
+  } finally {
+    lines.close();
+    // serve prints nothing else on stdout; dropping our end lets a detached server outlive us.
+    started.child.stdout?.destroy();
+  }
+}
+
+/** coturn is ready once it answers an unauthenticated Allocate (a 401 challenge, RFC 8656 §7.2). */
+async function turnReady(lab: Lab, started: Started, boundMs: number): Promise<void> {
+  if (!existsSync(READY_PROBE)) throw new Error(`${READY_PROBE} is missing: run \`npm run build\``);
+  const target = `allocate:${lab.public.primaryAddress}:${LAB_TURN_PORT}`;
+  const probe = execInNamespace(lab.public.namespace, process.execPath, [READY_PROBE, String(boundMs), target], { timeoutMs: boundMs + 5000 });
+  const died = started.exited.then(() => {
+    throw new Error(`it exited (${started.child.exitCode ?? started.child.signalCode}) before answering`);
+  });
+  let stdout: string;
+  try {
+    ({ stdout } = await Promise.race([probe, died]));
+  } catch (error) {
+    if (error instanceof LabCommandError) throw new Error(`no answer to an Allocate on ${target} within ${boundMs} ms`, { cause: error });
+    throw error;
+  } finally {
+    probe.catch(() => undefined);
+  }
+  const answer = (JSON.parse(stdout.trim()) as { answers: ({ class: string; errorCode?: number } | null)[] }).answers[0];
+  // Anything but a challenge means coturn is not enforcing the REST secret it was given.
+  if (answer?.class !== 'errorResponse' || answer.errorCode !== 401) throw new Error(`it answered an unauthenticated Allocate with ${JSON.stringify(answer)}, not 401`);
+}
+
+function coturnArgs(lab: Lab, secret: string, pidFile: string): string[] {
+  const address = lab.public.primaryAddress;
+  return [
+    '-n', // ignore /etc/turnserver.conf (Debian's sets no-rfc5780 and syslog; LAB-NOTES)
+    '-L', address,
+    '--listening-port', String(LAB_TURN_PORT),
+    '--relay-ip', address,
+    '--use-auth-secret', // TURN REST API: username "expiry:user", password HMAC-SHA1(secret, username)
+    '--static-auth-secret', secret,
+    '--realm', LAB_TURN_REALM,
+    '--fingerprint',
+    '--no-tls',
+    '--no-dtls',
+    '--no-cli',
+    '--log-file', 'stdout',
+    '--pidfile', pidFile,
+  ];
+}
+
+async function stopChild(child: ChildProcess, exited: Promise<void>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  child.kill('SIGTERM');
+  const gone = await Promise.race([exited.then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), STOP_GRACE_MS).unref())]);
+  if (!gone) {
+    child.kill('SIGKILL');
+    await within(exited, STOP_GRACE_MS, `process ${child.pid} to exit after SIGKILL`).catch(() => undefined);
+  }
+}
+
+/**
+ * Starts `nat-probe serve` (STUN + signaling) and, with `turn`, coturn in lab.public.namespace,
+ * in parallel; resolves once each answers. On failure everything started is stopped and a
+ * LabServerError (code `lab-server-failed`) carries the server's last log lines.
+ */
+export async function startLabServers(lab: Lab, options: StartLabServersOptions = {}): Promise<LabServers> {
+  const detached = options.detached ?? false;
+  const boundMs = options.readyWithinMs ?? 10_000;
+  const logDir = options.logDir ?? (detached ? LAB_RUN_DIR : undefined);
+  const base = `${lab.prefix}${lab.id}`;
+  if (logDir !== undefined) mkdirSync(logDir, { recursive: true, mode: 0o700 });
+  // coturn always needs a pid file of its own: the default /var/run/turnserver.pid is shared by every instance.
+  const scratch = logDir ?? mkdtempSync(join(tmpdir(), 'nat-probe-lab-'));
+  const ns = lab.public.namespace;
+  const opened: number[] = [];
+  const logFile = (name: string): { path: string | undefined; fd: number | 'pipe' } => {
+    if (logDir === undefined) return { path: undefined, fd: 'pipe' };
+    const path = join(logDir, `${base}-${name}.log`);
+    const fd = openSync(path, 'w', 0o600);
+    opened.push(fd);
+    return { path, fd };
+  };
+
+  const started: Started[] = [];
+  const spawnServer = (name: Started['name'], command: string, args: string[], stdout: 'pipe' | 'log'): Started => {
+    const log = logFile(name);
+    const stdio: StdioOptions = ['ignore', stdout === 'pipe' ? 'pipe' : log.fd, log.fd];
+    const child = spawnInNamespace(ns, command, args, { stdio, detached });
+    // serve's stdout carries its announce line; coturn logs to stdout (`--log-file stdout`).
+    const entry: Started = { name, child, exited: exitedPromise(child), logs: collectLogs(child, log.path, stdout === 'pipe' ? ['stderr'] : ['stdout', 'stderr']) };
+    started.push(entry);
+    return entry;
+  };
+
+  const secret = randomBytes(24).toString('base64url');
+  const serveArgs = [
+    options.cliPath ?? DEFAULT_CLI,
+    'serve',
+    '--primary', lab.public.primaryAddress,
+    '--alternate', lab.public.alternateAddress,
+    '--port', String(LAB_STUN_PORT),
+    '--alternate-port', String(LAB_STUN_ALTERNATE_PORT),
+    '--signal-port', String(LAB_SIGNAL_PORT),
+    // The lab is a closed network where every client of a side shares one public IP, and a
+    // matrix runs detect and many sessions at once: a per-IP limit would read as packet loss.
+    '--rate-limit', '0',
+    '--json',
+  ];
+  const serve = spawnServer('serve', process.execPath, serveArgs, 'pipe');
+  const turnserver = options.turn === true ? spawnServer('turnserver', 'turnserver', coturnArgs(lab, secret, join(scratch, `${base}-turnserver.pid`)), 'log') : undefined;
+  for (const fd of opened) closeSync(fd); // the children hold their own copies
+
+  const crashHook = (): void => {
+    for (const entry of started) if (entry.child.exitCode === null) entry.child.kill('SIGKILL');
+  };
+  if (!detached) process.once('exit', crashHook);
+  let stopped: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopped ??= (async () => {
+      process.off('exit', crashHook);
+      await Promise.all(started.map((entry) => stopChild(entry.child, entry.exited)));
+      if (logDir === undefined) rmSync(scratch, { recursive: true, force: true });
+    })();
+    return stopped;
+  };
+
+  const readiness = async (entry: Started, ready: Promise<unknown>): Promise<void> => {
+    try {
+      await ready;
+    } catch (error) {
+      const logs = entry.logs();
+      throw new LabServerError(
+        entry.name,
+        `The lab's ${entry.name} in ${ns} did not come up: ${(error as Error).message}.${logs === '' ? '' : ` Last output: ${logs.split('\n').slice(-5).join(' | ')}`} Run \`nat-probe lab down\` and retry.`,
+        { cause: error },
+      );
+    }
+  };
+  let announcement: ServeAnnouncement | undefined;
+  try {
+    await Promise.all([
+      readiness(serve, serveReady(serve, boundMs).then((value) => (announcement = value))),
+      turnserver === undefined ? undefined : readiness(turnserver, turnReady(lab, turnserver, boundMs)),
+    ]);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  if (detached) for (const entry of started) entry.child.unref();
+
+  const pids = started.map((entry) => entry.child.pid!);
+  return {
+    stun: announcement!.stun.primary,
+    signal: announcement!.signaling!.url,
+    ...(turnserver === undefined ? {} : { turn: { url: `turn:${lab.public.primaryAddress}:${LAB_TURN_PORT}`, secret, realm: LAB_TURN_REALM } }),
+    pids,
+    ...(logDir === undefined ? {} : { logFiles: { serve: join(logDir, `${base}-serve.log`), ...(turnserver ? { turn: join(logDir, `${base}-turnserver.log`) } : {}) } }),
+    stop,
+  };
+}
