@@ -223,7 +223,7 @@ export class PeerConnection {
       ack: joined.lastInSeq,
       resumed: joined.resumed,
     });
-    this.sendControl(this.hub.configMessage());
+    this.sendControl(this.hub.configMessage(joined.peerId));
     // Re-send what the peer missed while away (on a fresh join: anything queued before the
     // subscription above), then what the bus delivered meanwhile.
     const missed = await this.hub.store.pendingOutbound(joined.peerId, this.lastSentSeq);

@@ -36,6 +36,13 @@ export interface SignalingServerOptions {
   ackEvery?: number;
   /** STUN/TURN servers announced to peers in the `config` message. Default none. */
   iceServers?: IceServer[];
+  /**
+   * Per-peer ICE servers, appended to `iceServers` in each peer's `config`: how ephemeral TURN
+   * credentials are handed out (TURN REST API, one username per peer and expiry). Called once per
+   * join with the peer's id. The signaling layer knows nothing of TURN (DESIGN.md): the CLI
+   * injects this. A throw is logged as no extra servers, never a failed join. Default none.
+   */
+  iceServersFor?: (peerId: string) => IceServer[];
   /** Time source for heartbeats, grace periods, idle rooms and rate limits. Default the system clock. */
   clock?: Clock;
   /** Room/session state. Default a new MemorySignalingStore. */
@@ -44,9 +51,10 @@ export interface SignalingServerOptions {
   bus?: SignalingBus;
 }
 
-export type ResolvedServerOptions = Required<Omit<SignalingServerOptions, 'path' | 'iceServers' | 'rateLimit'>> & {
+export type ResolvedServerOptions = Required<Omit<SignalingServerOptions, 'path' | 'iceServers' | 'iceServersFor' | 'rateLimit'>> & {
   path: string | undefined;
   iceServers: IceServer[] | undefined;
+  iceServersFor: ((peerId: string) => IceServer[]) | undefined;
   rateLimit: Required<RateLimitOptions>;
 };
 
@@ -86,6 +94,7 @@ export function resolveServerOptions(options: SignalingServerOptions): ResolvedS
     maxBufferedBytes: options.maxBufferedBytes ?? d.maxBufferedBytes,
     ackEvery: options.ackEvery ?? d.ackEvery,
     iceServers: options.iceServers,
+    iceServersFor: options.iceServersFor,
     clock: options.clock ?? systemClock,
     store: options.store ?? new MemorySignalingStore(),
     bus: options.bus ?? new MemorySignalingBus(),

@@ -13,6 +13,7 @@ import {
   ROOM_CAPACITY,
   SIGNALING_SUBPROTOCOL,
   type ConfigMessage,
+  type IceServer,
   type JoinMessage,
   type SignalingErrorCode,
 } from './protocol.js';
@@ -197,8 +198,10 @@ export class SignalingHub {
     for (const other of removed.remaining) await this.deliver(other, body);
   }
 
-  configMessage(): ConfigMessage {
+  /** The `config` sent after `peerId`'s join: the limits, and the static plus per-peer ICE servers. */
+  configMessage(peerId: string): ConfigMessage {
     const o = this.options;
+    const iceServers = [...(o.iceServers ?? []), ...this.iceServersFor(peerId)];
     return {
       type: 'config',
       seq: CONTROL_SEQ,
@@ -206,8 +209,19 @@ export class SignalingHub {
       resumeGraceMs: o.resumeGraceMs,
       maxPayloadBytes: o.maxPayloadBytes,
       rateLimit: { ...o.rateLimit },
-      ...(o.iceServers === undefined ? {} : { iceServers: o.iceServers }),
+      ...(o.iceServers === undefined && o.iceServersFor === undefined ? {} : { iceServers }),
     };
+  }
+
+  private iceServersFor(peerId: string): IceServer[] {
+    if (this.options.iceServersFor === undefined) return [];
+    try {
+      return this.options.iceServersFor(peerId);
+    } catch {
+      // A broken credential source must not stop peers from joining: they go on without TURN.
+      this.countError('ice-servers-failed');
+      return [];
+    }
   }
 
   countError(code: string): void {
