@@ -154,3 +154,160 @@ async function waitForBinding(address: string, port: number, boundMs: number, ex
     await endpoint.close();
   }
 }
+
+/* ---------- TURN-enabled coturn (issue 4): long-term users or a REST-API shared secret ---------- */
+
+export interface CoturnTurnOptions {
+  /** Listening address (`-L`) and relay address (`--relay-ip`). Default 127.0.0.1. */
+  listen?: string;
+  /** Static long-term users (`--lt-cred-mech --user name:password`). */
+  users?: Array<{ name: string; password: string }>;
+  /** TURN REST API secret (`--use-auth-secret --static-auth-secret`). */
+  secret?: string;
+  /** Realm (`--realm`). Default "nat-probe.test". */
+  realm?: string;
+  /** Also listen on TCP (same port). Default true. */
+  tcp?: boolean;
+  /** Extra turnserver arguments (e.g. `--user-quota 1`). */
+  extraArgs?: string[];
+  /** `--verbose`: coturn logs each session's life (refreshed, deleted), for waitForLog. Default false. */
+  verbose?: boolean;
+  readyWithinMs?: number;
+}
+
+export interface CoturnTurn extends Coturn {
+  realm: string;
+  /** `turn:ADDRESS:PORT` (add `?transport=tcp` for TCP). */
+  url: string;
+  /**
+   * Resolves when coturn prints a line matching `pattern` (already printed or printed later),
+   * rejects after `boundMs`: how tests see what happens inside the server without polling.
+   * Most lines need `verbose: true`.
+   */
+  waitForLog(pattern: RegExp, boundMs: number): Promise<string>;
+}
+
+/** A port free for UDP (port and port + 1, see freePortPair) and for TCP on `address`. */
+async function freeTurnPort(address: string, tcp: boolean): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const port = await freePortPair([address]);
+    if (!tcp || (await tcpPortFree(address, port))) return port;
+  }
+  throw new Error(`no port free for both UDP and TCP on ${address}`);
+}
+
+async function tcpPortFree(address: string, port: number): Promise<boolean> {
+  const { createServer } = await import('node:net');
+  return new Promise<boolean>((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen({ host: address, port, exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * Starts coturn as a TURN server on one loopback address: relays on that address, loopback
+ * peers allowed (the tests' echo peers live on 127.0.0.1), no TLS/DTLS/CLI. Relay ports come
+ * from coturn's own range (49152–65535); it skips ports already in use.
+ */
+export async function startCoturnTurn(options: CoturnTurnOptions = {}): Promise<CoturnTurn> {
+  const listen = options.listen ?? '127.0.0.1';
+  const realm = options.realm ?? 'nat-probe.test';
+  const tcp = options.tcp ?? true;
+  const auth: string[] = [];
+  if (options.secret !== undefined) auth.push('--use-auth-secret', '--static-auth-secret', options.secret);
+  if (options.users !== undefined && options.users.length > 0) {
+    if (options.secret === undefined) auth.push('--lt-cred-mech');
+    for (const user of options.users) auth.push('--user', `${user.name}:${user.password}`);
+  }
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freeTurnPort(listen, tcp);
+    try {
+      const started = await startTurnOnce(listen, port, tcp, [
+        '--realm', realm,
+        '--relay-ip', listen,
+        '--allow-loopback-peers',
+        '--no-multicast-peers',
+        '--no-rfc5780',
+        ...(options.verbose === true ? ['--verbose'] : []),
+        ...auth,
+        ...(options.extraArgs ?? []),
+      ], options.readyWithinMs ?? 5000);
+      return { ...started, realm, url: `turn:${listen.includes(':') ? `[${listen}]` : listen}:${port}` };
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  throw lastError;
+}
+
+async function startTurnOnce(
+  listen: string,
+  port: number,
+  tcp: boolean,
+  turnArgs: string[],
+  readyWithinMs: number,
+): Promise<Coturn & { waitForLog: CoturnTurn['waitForLog'] }> {
+  const binary = findTool('turnserver');
+  if (binary === undefined) throw new Error('turnserver not found on PATH; install coturn');
+  const scratch = mkdtempSync(join(tmpdir(), 'nat-probe-coturn-turn-'));
+  const args = [
+    '-n',
+    '-L', listen,
+    '-p', String(port),
+    '--no-tls',
+    '--no-dtls',
+    '--no-cli',
+    ...(tcp ? [] : ['--no-tcp']),
+    '--log-file', 'stdout',
+    '--pidfile', join(scratch, 'turnserver.pid'),
+    ...turnArgs,
+  ];
+  const child: ChildProcess = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const pid = child.pid;
+  if (pid === undefined) throw new Error(`could not start ${binary}`);
+  const lines: string[] = [];
+  const watchers = new Set<(line: string) => void>();
+  const collect = (chunk: Buffer): void => {
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (line.trim() === '') continue;
+      lines.push(line);
+      for (const watcher of watchers) watcher(line);
+    }
+    if (lines.length > MAX_LOG_LINES) lines.splice(0, lines.length - MAX_LOG_LINES);
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  const supervised = supervise(child);
+  const stop = async (): Promise<void> => {
+    await supervised.stop();
+    rmSync(scratch, { recursive: true, force: true });
+  };
+  const logs = (): string => lines.join('\n');
+  const waitForLog = (pattern: RegExp, boundMs: number): Promise<string> => {
+    const seen = lines.find((line) => pattern.test(line));
+    if (seen !== undefined) return Promise.resolve(seen);
+    return new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        watchers.delete(watcher);
+        reject(new Error(`coturn printed no line matching ${pattern} within ${boundMs} ms\n--- coturn output ---\n${logs()}`));
+      }, boundMs);
+      const watcher = (line: string): void => {
+        if (!pattern.test(line)) return;
+        clearTimeout(timer);
+        watchers.delete(watcher);
+        resolve(line);
+      };
+      watchers.add(watcher);
+    });
+  };
+  try {
+    // coturn answers Binding requests in TURN mode too; the first answer means its UDP listener is up.
+    await waitForBinding(listen, port, readyWithinMs, supervised.exited);
+  } catch (error) {
+    await stop();
+    throw new Error(`coturn (TURN) did not answer on ${listen}:${port}: ${(error as Error).message}\n--- coturn output ---\n${logs()}`);
+  }
+  return { port, altPort: port + 1, pid, listen: [listen], logs, stop, waitForLog };
+}

@@ -1,0 +1,10 @@
+export * from './url.js';
+export * from './credentials.js';
+export * from './rest-credentials.js';
+export * from './errors.js';
+export * from './events.js';
+export * from './channel-data.js';
+export * from './stream-framer.js';
+export * from './timing.js';
+export { allocate, REQUESTED_TRANSPORT_UDP, type AllocateOptions } from './allocate.js';
+export type { TurnAllocation, TurnCandidateTransport, TurnDataListener, PeerAddress } from './allocation.js';

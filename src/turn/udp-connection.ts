@@ -1,0 +1,89 @@
+import { sameIp, type EncodeOptions, type StunMessage, type TransportAddress } from '../stun/index.js';
+import { RttEstimator, StunTransactions, UdpEndpoint, type Clock } from '../transport/index.js';
+import type { IncomingListener, RequestBounds, RequestOutcome, TurnConnection } from './connection.js';
+
+export interface UdpConnectionOptions {
+  server: TransportAddress;
+  bindAddress?: string;
+  clock?: Clock;
+}
+
+/**
+ * TURN over UDP: a UdpEndpoint with StunTransactions for the requests (retransmitted per
+ * RFC 8489 §6.2.1, RTO learned from the measured RTT). Everything else the server sends, and
+ * nothing from any other source (RFC 8656 §5: only the server's address is part of the
+ * 5-tuple), goes to the incoming listeners.
+ */
+export class UdpTurnConnection implements TurnConnection {
+  readonly transport = 'udp' as const;
+  readonly padsChannelData = false;
+  private readonly incoming = new Set<IncomingListener>();
+  private answered = false;
+
+  private constructor(
+    private readonly endpoint: UdpEndpoint,
+    private readonly transactions: StunTransactions,
+    readonly remote: TransportAddress,
+  ) {
+    // Any datagram from the server, answer or not, shows it is reachable.
+    endpoint.onDatagram((datagram) => {
+      if (isFrom(datagram.from, remote)) this.answered = true;
+    });
+    transactions.onUnmatched((datagram, message) => {
+      if (!isFrom(datagram.from, remote)) return;
+      for (const listener of this.incoming) listener(datagram.data, message);
+    });
+  }
+
+  static async open(options: UdpConnectionOptions): Promise<UdpTurnConnection> {
+    const endpoint = await UdpEndpoint.bind({ address: options.bindAddress ?? defaultBindAddress(options.server), family: options.server.family });
+    // A first RTO of 100 ms rather than 500 ms: a diagnosis should not wait half a second to
+    // learn that the first datagram was lost; later RTOs come from measured RTTs (rtt.ts).
+    const transactions = new StunTransactions(endpoint, { clock: options.clock, rtt: new RttEstimator({ initialRtoMs: 100 }) });
+    return new UdpTurnConnection(endpoint, transactions, options.server);
+  }
+
+  get local(): TransportAddress {
+    return this.endpoint.local;
+  }
+
+  get heardFromServer(): boolean {
+    return this.answered;
+  }
+
+  async request(message: StunMessage, encode: EncodeOptions, bounds: RequestBounds): Promise<RequestOutcome> {
+    const result = await this.transactions.request(message, this.remote, { encode, deadlineMs: bounds.deadlineMs, signal: bounds.signal });
+    return { response: result.response, rttMs: result.rttMs, attempts: result.attempts };
+  }
+
+  send(bytes: Uint8Array): Promise<void> {
+    return this.endpoint.send(bytes, this.remote);
+  }
+
+  onIncoming(listener: IncomingListener): () => void {
+    this.incoming.add(listener);
+    return () => this.incoming.delete(listener);
+  }
+
+  onLost(): () => void {
+    // A UDP "connection" is never lost by itself; the allocation times out instead.
+    return () => undefined;
+  }
+
+  async close(): Promise<void> {
+    this.incoming.clear();
+    this.transactions.close();
+    await this.endpoint.close();
+  }
+}
+
+/** Loopback servers are reached from loopback (so `local` is a real address); others from every interface. */
+export function defaultBindAddress(server: TransportAddress): string {
+  if (server.family === 4) return server.address.startsWith('127.') ? '127.0.0.1' : '0.0.0.0';
+  return server.address === '::1' ? '::1' : '::';
+}
+
+/** Node writes addresses in one canonical form, so string equality decides on the hot path; sameIp only when it differs. */
+function isFrom(from: TransportAddress, remote: TransportAddress): boolean {
+  return from.port === remote.port && (from.address === remote.address || sameIp(from.address, remote.address));
+}
