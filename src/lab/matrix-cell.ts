@@ -1,0 +1,266 @@
+/**
+ * One matrix cell, for real: build the two-sided lab, start its servers (startLabServers), run
+ * `nat-probe detect --json` in each client namespace, then one long-lived peer worker per side
+ * (`nat-probe lab _peer`) for the trials, and tear everything down. Every wait is bounded; the
+ * lab (and with it every process started in it) is removed whatever happens.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { buildLab } from './build.js';
+import { destroyLab } from './destroy.js';
+import { spawnInNamespace } from './exec.js';
+import { judgeCell, pairSessions } from './matrix-compare.js';
+import type { CellResult, CellTimings, DetectOutcome, MatrixCellPlan, MatrixTrial, SessionRecord } from './matrix-types.js';
+import { parseWorkerLine, WORKER_GO } from './matrix-worker-lines.js';
+import type { LabServers, StartLabServersOptions } from './servers.js';
+import type { Lab, LabSide, SideName } from './topology.js';
+
+/** Same relative path from src/lab (tests, tsx) and dist/lab (the CLI). */
+export const DEFAULT_CLI_PATH = fileURLToPath(new URL('../../bin/nat-probe.js', import.meta.url));
+
+export interface CellRunOptions {
+  runs: number;
+  turn: boolean;
+  lossPercent: number;
+  prefix: string;
+  /** The nat-probe entry the detect and worker processes run. Default bin/nat-probe.js. */
+  cliPath?: string;
+  /** Default startLabServers (src/lab/servers.ts). */
+  startServers?: (lab: Lab, options: StartLabServersOptions) => Promise<LabServers>;
+  onPhase?: (phase: 'building' | 'servers' | 'detect' | 'workers' | 'direct' | 'relay' | 'teardown') => void;
+  onTrial?: (kind: 'direct' | 'relay', trial: MatrixTrial) => void;
+}
+
+/** Node start-up on a loaded 2-core machine plus detect's own few hundred ms, with room to spare. */
+const DETECT_BOUND_MS = 20_000;
+const WORKER_READY_BOUND_MS = 20_000;
+/** Beyond the sessions' own bounds: the result exchange and closing. */
+const WORKER_MARGIN_MS = 10_000;
+
+function bounded<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function exitOf(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => {
+    child.once('close', (code) => resolve(code));
+    child.once('error', () => resolve(null));
+  });
+}
+
+interface DetectJson {
+  results?: { verdict?: { kind?: string; classicName?: string; mapping?: string; filtering?: string; confidence?: string; portAllocation?: { kind?: string } } }[];
+}
+
+/** `nat-probe detect --server STUN --json` as its own process in the side's client namespace. */
+export async function detectSide(side: LabSide, stun: string, cliPath: string): Promise<DetectOutcome> {
+  const started = performance.now();
+  const child = spawnInNamespace(side.client.namespace, process.execPath, [cliPath, 'detect', '--server', stun, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  let exitCode: number | null;
+  try {
+    exitCode = await bounded(exitOf(child), DETECT_BOUND_MS, `detect on side ${side.name}`);
+  } catch (error) {
+    child.kill('SIGKILL');
+    return { side: side.name, exitCode: null, durationMs: performance.now() - started, error: (error as Error).message };
+  }
+  const durationMs = performance.now() - started;
+  let report: DetectJson;
+  try {
+    report = JSON.parse(stdout) as DetectJson;
+  } catch {
+    const said = stderr.trim().split('\n').at(-1) ?? '';
+    return { side: side.name, exitCode, durationMs, error: `detect printed no JSON report (exit ${exitCode})${said === '' ? '' : `: ${said}`}` };
+  }
+  const verdict = report.results?.[0]?.verdict;
+  if (verdict === undefined) return { side: side.name, exitCode, durationMs, error: 'detect reported no IPv4 result' };
+  return {
+    side: side.name,
+    exitCode,
+    durationMs,
+    ...(verdict.kind !== undefined ? { kind: verdict.kind as DetectOutcome['kind'] } : {}),
+    ...(verdict.classicName !== undefined ? { classicName: verdict.classicName as DetectOutcome['classicName'] } : {}),
+    ...(verdict.mapping !== undefined ? { mapping: verdict.mapping as DetectOutcome['mapping'] } : {}),
+    ...(verdict.filtering !== undefined ? { filtering: verdict.filtering as DetectOutcome['filtering'] } : {}),
+    ...(verdict.portAllocation?.kind !== undefined ? { portAllocation: verdict.portAllocation.kind } : {}),
+    ...(verdict.confidence !== undefined ? { confidence: verdict.confidence } : {}),
+  };
+}
+
+export interface WorkerArgs {
+  signal: string;
+  stun: string;
+  runs: number;
+  timeoutMs: number;
+  turn?: { url: string; secret: string };
+}
+
+export function workerArguments(cliPath: string, args: WorkerArgs): string[] {
+  return [
+    cliPath,
+    'lab',
+    '_peer',
+    '--signal', args.signal,
+    '--stun', args.stun,
+    '--runs', String(args.runs),
+    '--timeout', String(args.timeoutMs),
+    ...(args.turn !== undefined ? ['--turn', args.turn.url, '--turn-secret', args.turn.secret] : []),
+  ];
+}
+
+/** A running worker: its ready time, then its session records as they come. */
+export interface PeerWorker {
+  readonly side: SideName;
+  readonly child: ChildProcess;
+  /** Resolves with the worker's own start-up figure once it printed `ready`. */
+  readonly ready: Promise<{ startupMs: number; spawnToReadyMs: number }>;
+  /** Resolves once it exited, with every session it reported; never rejects. */
+  readonly finished: Promise<{ records: { kind: 'direct' | 'relay'; record: SessionRecord }[]; exitCode: number | null; stderr: string }>;
+  go(): void;
+}
+
+export function startPeerWorker(side: LabSide, cliPath: string, args: WorkerArgs, onRecord: (kind: 'direct' | 'relay', record: SessionRecord) => void): PeerWorker {
+  const spawnedAt = performance.now();
+  const child = spawnInNamespace(side.client.namespace, process.execPath, workerArguments(cliPath, args), { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000);
+  });
+  // The runner may end a worker before it reads "go"; a write to its closed stdin is not an error then.
+  child.stdin!.on('error', () => undefined);
+  const records: { kind: 'direct' | 'relay'; record: SessionRecord }[] = [];
+  let onReady: (value: { startupMs: number; spawnToReadyMs: number }) => void = () => undefined;
+  let onNotReady: (error: Error) => void = () => undefined;
+  const ready = new Promise<{ startupMs: number; spawnToReadyMs: number }>((resolve, reject) => {
+    onReady = resolve;
+    onNotReady = reject;
+  });
+  ready.catch(() => undefined);
+  const lines = createInterface({ input: child.stdout! });
+  lines.on('line', (text) => {
+    const line = parseWorkerLine(text);
+    if (line?.type === 'ready') onReady({ startupMs: line.startupMs, spawnToReadyMs: performance.now() - spawnedAt });
+    else if (line?.type === 'session') {
+      records.push({ kind: line.kind, record: line.record });
+      onRecord(line.kind, line.record);
+    }
+  });
+  const exited = exitOf(child);
+  void exited.then((code) => onNotReady(new Error(`the peer worker on side ${side.name} exited (${code}) before it was ready: ${stderr.trim().split('\n').at(-1) ?? ''}`)));
+  // The worker exits right after its `done` line (the CLI's only process.exit), so its exit is the end.
+  const finished = exited.then((exitCode) => ({ records, exitCode, stderr }));
+  return {
+    side: side.name,
+    child,
+    ready,
+    finished,
+    go: () => child.stdin!.end(`${WORKER_GO}\n`),
+  };
+}
+
+function sideOf(lab: Lab, name: SideName): LabSide {
+  return name === 'a' ? lab.a : lab.b!;
+}
+
+/** Runs one cell to its result; a cell that cannot run yields a result with `error`, never a throw. */
+export async function runMatrixCell(plan: MatrixCellPlan, options: CellRunOptions): Promise<CellResult> {
+  const cliPath = options.cliPath ?? DEFAULT_CLI_PATH;
+  const phase = options.onPhase ?? (() => undefined);
+  const t0 = performance.now();
+  const timings: { -readonly [K in keyof CellTimings]: CellTimings[K] } = { buildMs: 0, serversMs: 0, detectMs: 0, workerStartupMs: 0, sessionsMs: 0, teardownMs: 0, totalMs: 0 };
+  const noDetect = (side: SideName, error: string): DetectOutcome => ({ side, exitCode: null, durationMs: 0, error });
+  let detect: Record<SideName, DetectOutcome> = { a: noDetect('a', 'not run'), b: noDetect('b', 'not run') };
+  let direct: MatrixTrial[] = [];
+  let relay: MatrixTrial[] | undefined;
+  let error: string | undefined;
+  let lab: Lab | undefined;
+  let servers: LabServers | undefined;
+  const workers: PeerWorker[] = [];
+  try {
+    phase('building');
+    let mark = performance.now();
+    lab = await buildLab({ a: plan.a, b: plan.b, ...(plan.cgn !== undefined ? { cgn: plan.cgn } : {}), lossPercent: options.lossPercent, prefix: options.prefix });
+    timings.buildMs = performance.now() - mark;
+
+    phase('servers');
+    mark = performance.now();
+    const start = options.startServers ?? (await import('./servers.js')).startLabServers;
+    servers = await start(lab, { turn: options.turn, cliPath });
+    timings.serversMs = performance.now() - mark;
+
+    // Detect before the peers run: both read the same NAT, and the peers' traffic must not
+    // share the routers' conntrack tables with the probes.
+    phase('detect');
+    mark = performance.now();
+    const [a, b] = await Promise.all((['a', 'b'] as const).map((name) => detectSide(sideOf(lab!, name), servers!.stun, cliPath)));
+    detect = { a: a!, b: b! };
+    timings.detectMs = performance.now() - mark;
+
+    phase('workers');
+    mark = performance.now();
+    const perSide = new Map<SideName, Map<string, SessionRecord>>([
+      ['a', new Map()],
+      ['b', new Map()],
+    ]);
+    const reported = new Set<string>();
+    const onRecord = (side: SideName) => (kind: 'direct' | 'relay', record: SessionRecord): void => {
+      const key = `${kind}-${record.index}`;
+      perSide.get(side)!.set(key, record);
+      const other = perSide.get(side === 'a' ? 'b' : 'a')!.get(key);
+      if (other === undefined || reported.has(key)) return;
+      reported.add(key);
+      const [x, y] = side === 'a' ? [record, other] : [other, record];
+      const [trial] = pairSessions(1, [{ ...x, index: 1 }], [{ ...y, index: 1 }]);
+      if (kind === 'relay' && !relayPhaseAnnounced) {
+        relayPhaseAnnounced = true;
+        phase('relay');
+      }
+      options.onTrial?.(kind, { ...trial!, index: record.index });
+    };
+    let relayPhaseAnnounced = false;
+    const args: WorkerArgs = {
+      signal: servers.signal,
+      stun: servers.stun,
+      runs: options.runs,
+      timeoutMs: plan.sessionTimeoutMs,
+      ...(servers.turn !== undefined ? { turn: { url: servers.turn.url, secret: servers.turn.secret } } : {}),
+    };
+    for (const name of ['a', 'b'] as const) workers.push(startPeerWorker(sideOf(lab, name), cliPath, args, onRecord(name)));
+    await bounded(Promise.all(workers.map((worker) => worker.ready)), WORKER_READY_BOUND_MS, 'the peer workers’ start-up');
+    timings.workerStartupMs = performance.now() - mark;
+
+    phase('direct');
+    mark = performance.now();
+    for (const worker of workers) worker.go();
+    const sessionsBound = options.runs * (options.turn ? 2 : 1) * (plan.sessionTimeoutMs + 2_000) + WORKER_MARGIN_MS;
+    const finished = await bounded(Promise.all(workers.map((worker) => worker.finished)), sessionsBound, 'the peer sessions');
+    timings.sessionsMs = performance.now() - mark;
+    const recordsOf = (index: number, kind: 'direct' | 'relay'): SessionRecord[] => finished[index]!.records.filter((r) => r.kind === kind).map((r) => r.record);
+    direct = pairSessions(options.runs, recordsOf(0, 'direct'), recordsOf(1, 'direct'));
+    if (options.turn) relay = pairSessions(options.runs, recordsOf(0, 'relay'), recordsOf(1, 'relay'));
+    const broken = finished.find((f) => f.exitCode !== 0);
+    if (broken !== undefined) {
+      error = `a peer worker exited ${broken.exitCode}: ${broken.stderr.trim().split('\n').at(-1) ?? ''}`;
+    }
+  } catch (caught) {
+    error = caught instanceof Error ? caught.message : String(caught);
+  } finally {
+    phase('teardown');
+    const mark = performance.now();
+    for (const worker of workers) if (worker.child.exitCode === null) worker.child.kill('SIGTERM');
+    await servers?.stop().catch(() => undefined);
+    if (lab !== undefined) await destroyLab(lab).catch(() => undefined);
+    timings.teardownMs = performance.now() - mark;
+  }
+  timings.totalMs = performance.now() - t0;
+  return judgeCell(plan, { detect, direct, ...(relay !== undefined ? { relay } : {}), ...(error !== undefined ? { error } : {}), timings });
+}

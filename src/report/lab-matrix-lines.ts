@@ -1,0 +1,26 @@
+/**
+ * Plain progress lines from the matrix's event stream (stderr on non-TTY runs and in CI): the
+ * same events the live grid folds. One event, at most one line.
+ */
+import type { LabMatrixEvent } from '../events.js';
+import { formatMs } from './format.js';
+
+export function formatLabMatrixEventLine(event: LabMatrixEvent): string | undefined {
+  switch (event.type) {
+    case 'lab-matrix-planned':
+      return `lab matrix: ${event.cells.length} cell(s) over ${event.types.join(', ')}${event.cgn !== undefined ? ` (side A behind a ${event.cgn} CGN)` : ''}, ${event.runs} trial(s) each${event.turn ? ' + relay' : ''}`;
+    case 'lab-matrix-cell-phase':
+      return event.phase === 'building' ? `cell ${event.id}: started` : undefined;
+    case 'lab-matrix-trial':
+      return undefined;
+    case 'lab-matrix-cell-done': {
+      const width = String(event.planned).length;
+      const head = `cell ${String(event.finished).padStart(width)}/${event.planned} ${event.id}`;
+      const relay = event.relay !== undefined ? `, relay ${event.relay.succeeded}/${event.relay.runs}` : '';
+      const ttc = event.timeToConnectP50Ms !== null ? ` p50 ${formatMs(event.timeToConnectP50Ms)}` : '';
+      const pair = event.pairType !== undefined ? ` ${event.pairType}` : '';
+      const verdict = event.mismatch ? `MISMATCH: ${event.problems.join('; ')}` : 'as theory';
+      return `${head}  direct ${event.direct.succeeded}/${event.direct.runs} (theory ${event.expectedDirect ? 'yes' : 'no'})${relay}${pair}${ttc}  ${verdict}`;
+    }
+  }
+}
