@@ -209,6 +209,64 @@ export type PeerEvent =
   | PeerDoneEvent;
 export type TrialEvent = TrialStartedEvent | TrialDoneEvent;
 
-export type NatProbeEvent = DetectEvent | PeerEvent | TrialEvent;
+/*
+ * Lab matrix events (src/lab/matrix.ts): one cell per pair of NAT types. `cell` is the cell's
+ * 0-based index in the plan; `id` names it, e.g. "port-restricted~symmetric".
+ */
+
+export interface LabMatrixPlannedEvent {
+  type: 'lab-matrix-planned';
+  at: number;
+  types: string[];
+  cgn?: string;
+  cells: { cell: number; id: string; a: string; b: string; expectedDirect: boolean }[];
+  runs: number;
+  turn: boolean;
+}
+
+/** A cell moved to its next step. */
+export interface LabMatrixCellPhaseEvent {
+  type: 'lab-matrix-cell-phase';
+  at: number;
+  cell: number;
+  id: string;
+  phase: 'building' | 'servers' | 'detect' | 'workers' | 'direct' | 'relay' | 'teardown';
+}
+
+/** One trial of a cell finished (both sides reported their session). */
+export interface LabMatrixTrialEvent {
+  type: 'lab-matrix-trial';
+  at: number;
+  cell: number;
+  id: string;
+  kind: 'direct' | 'relay';
+  trial: number;
+  connected: boolean;
+  timeToConnectMs?: number;
+  pairType?: string;
+  failureReason?: string;
+}
+
+/** A cell finished: its measured outcome beside theory. */
+export interface LabMatrixCellDoneEvent {
+  type: 'lab-matrix-cell-done';
+  at: number;
+  cell: number;
+  id: string;
+  expectedDirect: boolean;
+  direct: { runs: number; succeeded: number };
+  relay?: { runs: number; succeeded: number };
+  timeToConnectP50Ms: number | null;
+  pairType?: string;
+  detectCorrect: { a: boolean; b: boolean };
+  mismatch: boolean;
+  problems: string[];
+  finished: number;
+  planned: number;
+}
+
+export type LabMatrixEvent = LabMatrixPlannedEvent | LabMatrixCellPhaseEvent | LabMatrixTrialEvent | LabMatrixCellDoneEvent;
+
+export type NatProbeEvent = DetectEvent | PeerEvent | TrialEvent | LabMatrixEvent;
 
 export type EventListener<E = NatProbeEvent> = (event: E) => void;
