@@ -173,11 +173,15 @@ function waitForGo(): Promise<void> {
   return new Promise((resolve, reject) => {
     const lines = createInterface({ input: process.stdin });
     const timer = setTimeout(() => finish(new NatProbeError('lab-worker-no-go', `No "${WORKER_GO}" on stdin within ${GO_BOUND_MS} ms; this command is run by \`nat-probe lab matrix\`.`)), GO_BOUND_MS);
+    let settled = false;
     const finish = (error?: Error): void => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
-      lines.close();
       if (error) reject(error);
       else resolve();
+      // After settling: close() emits 'close' synchronously, which must not count as "no go".
+      lines.close();
     };
     lines.on('line', (line) => {
       if (line.trim() === WORKER_GO) finish();
