@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { VERSION } from '../version.js';
 import { registerDetect } from './commands/detect.js';
+import { registerLab } from './commands/lab.js';
 import { registerPeer } from './commands/peer.js';
 import { registerServe } from './commands/serve.js';
 import { registerTrials } from './commands/trials.js';
@@ -26,6 +27,7 @@ export function buildProgram(io: CliIo, run: (code: Promise<number>) => void): C
   registerServe(program, io, run);
   registerPeer(program, io, run);
   registerTrials(program, io, run);
+  registerLab(program, io, run);
   program.addHelpText(
     'after',
     `

@@ -26,12 +26,18 @@ export interface BuildOptions {
   id?: string;
   /** Seed for addr-dependent port hashing. Default: random per lab. */
   hashSeed?: number;
+  /**
+   * Called once every namespace exists, while links, addresses and rules are still being set up:
+   * lets a caller start slow processes (servers) in parallel with the rest of the bring-up.
+   */
+  onNamespacesCreated?: (lab: Lab) => void;
 }
 
 let prerequisitesChecked = false;
 
-async function bringUpParallel(plan: LabPlan): Promise<void> {
+async function bringUpParallel(plan: LabPlan, created: () => void): Promise<void> {
   await addNamespaces(plan.namespaces.map((ns) => ns.name));
+  created();
   await Promise.all(
     plan.namespaces.map(async (ns) => {
       await setSysctls(ns.name, ns.sysctls);
@@ -50,8 +56,9 @@ async function bringUpParallel(plan: LabPlan): Promise<void> {
   await Promise.all(plan.namespaces.map((ns) => assertLinksReady(ns.name, 'can-send')));
 }
 
-async function bringUpSequential(plan: LabPlan): Promise<void> {
+async function bringUpSequential(plan: LabPlan, created: () => void): Promise<void> {
   for (const ns of plan.namespaces) await addNamespace(ns.name);
+  created();
   const each = async (step: (ns: NamespacePlan) => Promise<void>): Promise<void> => {
     for (const ns of plan.namespaces) await step(ns);
   };
@@ -100,8 +107,9 @@ export async function buildLab(spec: LabSpec, options: BuildOptions = {}): Promi
     throw new LabCommandError(['ip', 'netns', 'add', taken[0]!], `namespace ${taken.join(', ')} already exists; use another lab id`);
   }
   try {
-    if ((options.strategy ?? 'parallel') === 'parallel') await bringUpParallel(plan);
-    else await bringUpSequential(plan);
+    const created = (): void => options.onNamespacesCreated?.(plan.lab);
+    if ((options.strategy ?? 'parallel') === 'parallel') await bringUpParallel(plan, created);
+    else await bringUpSequential(plan, created);
   } catch (error) {
     await destroyLab(plan.lab).catch(() => undefined);
     throw error;

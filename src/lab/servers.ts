@@ -14,6 +14,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { LabCommandError, LabServerError } from './errors.js';
 import { execInNamespace, spawnInNamespace } from './exec.js';
+import { setSysctls } from './namespaces.js';
 import type { Lab } from './topology.js';
 
 /** RFC 5780 needs two addresses × two ports; serve takes the pair 3478/3479 on .1 and .2. */
@@ -53,6 +54,14 @@ export interface StartLabServersOptions {
   logDir?: string;
   /** Bound on each server's readiness. Default 10 000 ms (node start-up on a loaded 2-core box). */
   readyWithinMs?: number;
+  /**
+   * The lab is still being built (its namespaces exist; see BuildOptions.onNamespacesCreated) and
+   * this settles when it is done. The servers then start at once and bind their addresses before
+   * the addresses exist (net.ipv4.ip_nonlocal_bind=1 in the public namespace), so their start-up
+   * overlaps the rest of the bring-up; probes wait for it. If it rejects, the servers are stopped
+   * and its error is rethrown.
+   */
+  labReady?: Promise<unknown>;
 }
 
 const PACKAGE_ROOT = new URL('../../', import.meta.url);
@@ -136,8 +145,9 @@ async function serveReady(started: Started, boundMs: number): Promise<ServeAnnou
 }
 
 /** coturn is ready once it answers an unauthenticated Allocate (a 401 challenge, RFC 8656 §7.2). */
-async function turnReady(lab: Lab, started: Started, boundMs: number): Promise<void> {
+async function turnReady(lab: Lab, started: Started, boundMs: number, labReady: Promise<unknown>): Promise<void> {
   if (!existsSync(READY_PROBE)) throw new Error(`${READY_PROBE} is missing: run \`npm run build\``);
+  await labReady; // the probe needs the bridge and addresses in place
   const target = `allocate:${lab.public.primaryAddress}:${LAB_TURN_PORT}`;
   const probe = execInNamespace(lab.public.namespace, process.execPath, [READY_PROBE, String(boundMs), target], { timeoutMs: boundMs + 5000 });
   const died = started.exited.then(() => {
@@ -197,6 +207,10 @@ export async function startLabServers(lab: Lab, options: StartLabServersOptions 
   const logDir = options.logDir ?? (detached ? LAB_RUN_DIR : undefined);
   const base = `${lab.prefix}${lab.id}`;
   if (logDir !== undefined) mkdirSync(logDir, { recursive: true, mode: 0o700 });
+  const labReady = options.labReady ?? Promise.resolve();
+  // Binding an address not yet assigned to an interface is what ip_nonlocal_bind allows; nothing
+  // can reach the socket until the address is there, and the probes wait for that.
+  if (options.labReady !== undefined) await setSysctls(lab.public.namespace, ['net.ipv4.ip_nonlocal_bind=1']);
   // coturn always needs a pid file of its own: the default /var/run/turnserver.pid is shared by every instance.
   const scratch = logDir ?? mkdtempSync(join(tmpdir(), 'nat-probe-lab-'));
   const ns = lab.public.namespace;
@@ -268,7 +282,8 @@ export async function startLabServers(lab: Lab, options: StartLabServersOptions 
   try {
     await Promise.all([
       readiness(serve, serveReady(serve, boundMs).then((value) => (announcement = value))),
-      turnserver === undefined ? undefined : readiness(turnserver, turnReady(lab, turnserver, boundMs)),
+      turnserver === undefined ? undefined : readiness(turnserver, turnReady(lab, turnserver, boundMs, labReady)),
+      labReady,
     ]);
   } catch (error) {
     await stop();

@@ -110,6 +110,33 @@ interface NftJson {
   nftables: Record<string, { family?: string; name?: string; table?: string; elem?: unknown[] } | undefined>[];
 }
 
+/**
+ * One set/map element in nft's own syntax: `40792 : 198.51.100.18 . 40792 (expires 119s)` for the
+ * full-cone map (mapped port : internal address . port), `40792 . 203.0.113.1 (expires 119s)` for
+ * the restricted set (mapped port . remote address).
+ */
+export function formatNftElement(element: unknown): string {
+  if (typeof element === 'string' || typeof element === 'number') return String(element);
+  if (Array.isArray(element)) return element.map(formatNftElement).join(' : ');
+  if (typeof element === 'object' && element !== null) {
+    const value = element as { concat?: unknown[]; elem?: { val?: unknown; expires?: number } };
+    if (Array.isArray(value.concat)) return value.concat.map(formatNftElement).join(' . ');
+    if (value.elem !== undefined) return `${formatNftElement(value.elem.val)}${value.elem.expires === undefined ? '' : ` (expires ${value.elem.expires}s)`}`;
+  }
+  return JSON.stringify(element);
+}
+
+/** Every named set and map of an `nft -j list ruleset` document with its elements, formatted. */
+export function nftSetEntries(json: string): { table: string; name: string; kind: 'set' | 'map'; entries: string[] }[] {
+  const parsed = JSON.parse(json) as NftJson;
+  const result: { table: string; name: string; kind: 'set' | 'map'; entries: string[] }[] = [];
+  for (const item of parsed.nftables) {
+    const set = item.set ?? item.map;
+    if (set) result.push({ table: set.table ?? '', name: set.name ?? '', kind: item.map ? 'map' : 'set', entries: (set.elem ?? []).map(formatNftElement) });
+  }
+  return result;
+}
+
 export function summarizeNftJson(json: string): NftSummary {
   const parsed = JSON.parse(json) as NftJson;
   const summary: NftSummary = { tables: [], chains: 0, rules: 0, sets: [] };
