@@ -198,7 +198,28 @@ export interface PeerPhaseEvent {
   role?: 'controlling' | 'controlled';
 }
 
+/**
+ * A TURN allocation for a relayed candidate (src/peer/relay.ts) succeeded or failed. A failure
+ * does not end the session: it goes on with its direct candidates. Never carries credentials.
+ */
+export interface PeerRelayEvent {
+  type: 'peer-relay';
+  at: number;
+  trial: number;
+  /** turn:HOST:PORT?transport=udp|tcp */
+  server: string;
+  source: 'options' | 'signaling';
+  state: 'allocated' | 'failed';
+  relayed?: string;
+  mapped?: string;
+  allocateMs?: number;
+  /** Stable code when failed, e.g. 'turn-auth-failed', 'turn-unreachable'. */
+  errorCode?: string;
+  message?: string;
+}
+
 export type PeerEvent =
+  | PeerRelayEvent
   | IceCandidateEvent
   | IcePairEvent
   | IceStateEvent

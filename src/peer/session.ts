@@ -17,6 +17,15 @@
  *   4. once the remote parameters are in and local gathering is done, start the checks;
  *   5. send this side's `result`, wait (bounded) for the other's, leave with `bye`.
  *
+ * Relayed candidates (RFC 8445 §5.1.1.2, RFC 8656). With TURN servers in the options (or, when
+ * none are given, the `turn:` entries of the signaling server's `config.iceServers`), the session
+ * allocates on each, in parallel with signaling and host gathering, and adds the relayed
+ * candidate to the agent before the checks start; it is trickled like the others. The agent then
+ * checks relay↔host, relay↔srflx and relay↔relay pairs through the allocation (the TURN transport
+ * creates a permission for each peer IP it sends to, RFC 8656 §9). A failed allocation is an
+ * event and an entry in `relays`, not an error: the session goes on with its direct candidates.
+ * `relayOnly` pairs and signals the relayed candidates only. Allocations close with the session.
+ *
  * Pacing. A peer session is a two-agent diagnostic run, so the agent's Ta defaults to 5 ms (the
  * floor of RFC 8445 §14.2) instead of the 50 ms default for media sessions. Both peers are
  * nat-probe with the same default, which stands in for the Ta negotiation §14.2 asks for. Several
@@ -33,12 +42,17 @@ import type { IceResult } from '../ice/agent-result.js';
 import type { AddressFamily, TransportAddress } from '../ice/candidate.js';
 import type { IceRole } from '../ice/pair.js';
 import type { IceMode } from '../ice/scheduler.js';
+import type { ConfigMessage } from '../signaling/index.js';
 import { formatCandidate, parseCandidate } from '../ice/sdp-candidate.js';
 import { NatProbeError } from '../errors.js';
 import { SignalingClient, type IncomingSignalingMessage } from '../signaling/index.js';
 import { systemClock, type Clock, type TimerHandle } from '../transport/clock.js';
 import { PeerLeftError, PeerNeverCameError, PeerProtocolError, PeerSessionTimeoutError, type PeerSessionPhase } from './session-errors.js';
 import { parsePeerSummary, summarizeForPeer, type PeerSummary } from './session-summary.js';
+import { allocateRelay, turnServersFromIceServers, type PeerRelayResult, type PeerTurnServer, type RelaySource } from './relay.js';
+import type { TurnAllocation } from '../turn/index.js';
+
+export type { PeerRelayResult, PeerTurnServer } from './relay.js';
 
 export interface PeerSessionOptions {
   /** Signaling server URL, e.g. ws://127.0.0.1:8080/. */
@@ -70,6 +84,17 @@ export interface PeerSessionOptions {
   connectTimeoutMs?: number;
   /** Reconnect attempts of the signaling client. Default 2. */
   signalingAttempts?: number;
+  /**
+   * TURN servers to allocate a relayed candidate on, one allocation each. When given, they
+   * replace the signaling config's iceServers. Default: the `turn:` entries of config.iceServers.
+   */
+  turnServers?: readonly PeerTurnServer[];
+  /** Use the `turn:` entries of the signaling server's config when turnServers is not given. Default true. */
+  useSignaledIceServers?: boolean;
+  /** iceTransportPolicy "relay": only relayed local candidates are signalled and paired. Default false. */
+  relayOnly?: boolean;
+  /** Bound on each allocation, the 401 round trip included. Default 5,000 ms (capped by timeoutMs). */
+  turnTimeoutMs?: number;
 }
 
 export interface PeerResult extends IceResult {
@@ -84,6 +109,8 @@ export interface PeerResult extends IceResult {
   readonly totalMs: number;
   /** Remote candidates that could not be used (mDNS names, TCP, bad syntax), with the reason. */
   readonly skippedRemoteCandidates: readonly { readonly candidate: string; readonly reason: string }[];
+  /** One entry per TURN server tried, allocated or with the reason it failed; empty without TURN. */
+  readonly relays: readonly PeerRelayResult[];
 }
 
 /** Defaults, in one place for the CLI's help. */
@@ -92,6 +119,9 @@ export const PEER_SESSION_DEFAULTS = {
   resultWaitMs: 2_000,
   connectTimeoutMs: 5_000,
   signalingAttempts: 2,
+  turnTimeoutMs: 5_000,
+  /** How long to wait for the `config` that follows `joined` (PROTOCOL.md) when it may carry TURN servers. */
+  configWaitMs: 1_000,
 } as const;
 
 export async function runPeerSession(options: PeerSessionOptions): Promise<PeerResult> {
@@ -110,6 +140,7 @@ class Inbox {
   result: unknown;
   resultArrived = false;
   left: string | undefined;
+  config: ConfigMessage | undefined;
   private readonly waiters = new Set<() => void>();
 
   /** Resolves when `ready()` holds (checked after every message). */
@@ -145,6 +176,12 @@ class PeerSession {
   private peerId = '';
   private role: IceRole = 'controlling';
   private closed = false;
+  private readonly relayResults: PeerRelayResult[] = [];
+  private readonly allocations: TurnAllocation[] = [];
+  /** Aborts allocations still running when the session closes. */
+  private readonly relayAbort = new AbortController();
+  /** Set just before gather(): relayed candidates added later are trickled by the session itself. */
+  private trickling = false;
 
   constructor(private readonly options: PeerSessionOptions) {
     this.clock = options.clock ?? systemClock;
@@ -160,6 +197,10 @@ class PeerSession {
       reconnect: { maxAttempts: options.signalingAttempts ?? PEER_SESSION_DEFAULTS.signalingAttempts },
     });
     this.client.on('message', (message) => this.onMessage(message));
+    this.client.on('config', (config) => {
+      this.inbox.config = config;
+      this.inbox.changed();
+    });
     this.client.on('close', ({ error }) => {
       if (error !== undefined) this.fatal ??= error;
       this.inbox.changed();
@@ -181,9 +222,12 @@ class PeerSession {
       trial: this.trial,
       epochMs: this.startedAt,
       scheduler: { taMs: PEER_SESSION_DEFAULTS.taMs, ...o.scheduler },
+      ...(o.relayOnly === true ? { iceTransportPolicy: 'relay' as const } : {}),
       ...(o.onEvent !== undefined ? { onEvent: o.onEvent } : {}),
     });
     this.agentCreation.then((agent) => (this.agent = agent)).catch(() => undefined);
+    // Servers from the options are known now: allocate while the WebSocket connects.
+    let relays: Promise<void> | undefined = o.turnServers !== undefined ? this.gatherRelays(o.turnServers, 'options') : undefined;
 
     const join = await this.bounded('signaling', this.client.connect());
     this.peerId = join.peerId;
@@ -191,6 +235,7 @@ class PeerSession {
     const agent = await this.bounded('signaling', this.agentCreation);
     agent.setRole(this.role);
     this.emitPhase('joined');
+    relays ??= this.signaledRelays();
 
     if (join.peers.length === 0) {
       this.phaseName = 'waiting-for-peer';
@@ -202,13 +247,11 @@ class PeerSession {
 
     const params = agent.localParameters;
     this.client.send({ type: 'ice-params', ufrag: params.ufrag, pwd: params.pwd, tieBreaker: params.tieBreaker.toString() });
-    const gathered = agent
-      .gather((candidate) => {
-        if (!this.closed) this.client.send({ type: 'candidate', candidate: formatCandidate(candidate) });
-      })
-      .then(() => {
-        if (!this.closed) this.client.send({ type: 'end-of-candidates' });
-      });
+    // Relayed candidates added before this are reported by gather(); later ones are sent on arrival.
+    this.trickling = true;
+    const gathered = Promise.all([agent.gather((candidate) => this.sendCandidate(candidate)), relays]).then(() => {
+      if (!this.closed) this.client.send({ type: 'end-of-candidates' });
+    });
 
     await this.waitFor('exchanging-parameters', () => this.inbox.parameters !== undefined);
     try {
@@ -245,15 +288,88 @@ class PeerSession {
       signalingMs,
       totalMs,
       skippedRemoteCandidates: [...this.skipped],
+      relays: [...this.relayResults],
     };
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.relayAbort.abort();
     const agent = this.agent ?? (await this.agentCreation?.catch(() => undefined));
+    // The agent first: it stops sending through the allocations before they are freed.
     await Promise.all([agent?.close(), this.client.close().catch(() => undefined)]);
+    await Promise.all(this.allocations.splice(0).map((allocation) => allocation.close().catch(() => undefined)));
     this.emitPhase('closed');
+  }
+
+  // ---- relayed candidates ----------------------------------------------------------------
+
+  /** After joining: the TURN servers in the signaling config, unless turned off. Never rejects. */
+  private async signaledRelays(): Promise<void> {
+    if (this.options.useSignaledIceServers === false) return;
+    // `config` follows `joined` on the same connection; wait for it briefly, it may lag a frame.
+    const bound = Math.min(PEER_SESSION_DEFAULTS.configWaitMs, Math.max(0, this.deadlineAt - this.clock.now()));
+    await this.race(this.inbox.until(() => this.inbox.config !== undefined || this.closed), bound, () => undefined);
+    const servers = turnServersFromIceServers(this.inbox.config?.iceServers);
+    if (servers.length > 0) await this.gatherRelays(servers, 'signaling');
+  }
+
+  /** One allocation per server, in parallel; each success becomes a relayed candidate. Never rejects. */
+  private async gatherRelays(servers: readonly PeerTurnServer[], source: RelaySource): Promise<void> {
+    const left = Math.max(1, this.deadlineAt - this.clock.now());
+    const timeoutMs = Math.min(this.options.turnTimeoutMs ?? PEER_SESSION_DEFAULTS.turnTimeoutMs, left);
+    await Promise.all(
+      servers.map(async (server) => {
+        const { result, allocation } = await allocateRelay(server, source, {
+          clock: this.clock,
+          timeoutMs,
+          signal: this.relayAbort.signal,
+          ...(this.options.bindAddress !== undefined ? { bindAddress: this.options.bindAddress } : {}),
+        });
+        if (allocation !== undefined) await this.useAllocation(allocation, result);
+        else this.recordRelay(result);
+      }),
+    );
+  }
+
+  private async useAllocation(allocation: TurnAllocation, result: PeerRelayResult): Promise<void> {
+    this.allocations.push(allocation);
+    if (this.closed) {
+      // Allocated after the session ended: free it now rather than leak it until it expires.
+      this.allocations.splice(this.allocations.indexOf(allocation), 1);
+      await allocation.close().catch(() => undefined);
+      return;
+    }
+    try {
+      const agent = await this.agentCreation!;
+      const candidate = agent.addRelayedCandidate(allocation, allocation.transport);
+      this.recordRelay(result);
+      if (this.trickling) this.sendCandidate(candidate);
+    } catch (error) {
+      // No agent (its sockets failed: the session reports that), or the checks already started.
+      this.recordRelay({ ...result, error: { code: 'turn-not-used', message: `The allocation on ${result.server} could not be added to ICE: ${(error as Error).message}` } });
+    }
+  }
+
+  private sendCandidate(candidate: Parameters<typeof formatCandidate>[0]): void {
+    if (!this.closed) this.client.send({ type: 'candidate', candidate: formatCandidate(candidate) });
+  }
+
+  private recordRelay(result: PeerRelayResult): void {
+    this.relayResults.push(result);
+    this.emit({
+      type: 'peer-relay',
+      at: this.clock.now() - this.startedAt,
+      trial: this.trial,
+      server: result.server,
+      source: result.source,
+      state: result.error === undefined ? 'allocated' : 'failed',
+      ...(result.relayed !== undefined ? { relayed: result.relayed } : {}),
+      ...(result.mapped !== undefined ? { mapped: result.mapped } : {}),
+      ...(result.allocateMs !== undefined ? { allocateMs: result.allocateMs } : {}),
+      ...(result.error !== undefined ? { errorCode: result.error.code, message: result.error.message } : {}),
+    });
   }
 
   // ---- incoming messages -----------------------------------------------------------------

@@ -63,7 +63,11 @@ export function sessionFailureReason(session: SettledSession): string | undefine
   if (!session.ok) return errorReason(session.error);
   if (session.result.state === 'connected') return undefined;
   const { pairs } = session.result;
-  if (pairs.length === 0) return 'no-candidate-pairs';
+  if (pairs.length === 0) {
+    // With no pair at all, a failed TURN allocation is the telling cause (e.g. --relay-only with wrong credentials).
+    const relayError = session.result.relays?.find((relay) => relay.error !== undefined)?.error;
+    return relayError?.code ?? 'no-candidate-pairs';
+  }
   if (pairs.some((pair) => normaliseState(pair.state) === 'succeeded')) return 'not-nominated';
   const telling = countBy(pairs, (pair) => (pair.failureReason !== undefined && !END_OF_RUN_REASONS.has(pair.failureReason) ? pair.failureReason : undefined));
   return telling[0]?.key ?? 'overall-timeout';

@@ -40,6 +40,8 @@ export interface PeerSessionOutcome {
   readonly peerId: string;
   readonly signalingMs: number;
   readonly totalMs: number;
+  /** TURN allocations tried (src/peer/relay.ts PeerRelayResult); absent or empty without TURN. */
+  readonly relays?: readonly { readonly server: string; readonly relayed?: string; readonly error?: { readonly code: string; readonly message: string } }[];
 }
 
 /** One pair, flattened for reports: addresses as "ip:port", types beside them. */

@@ -14,6 +14,7 @@ import { TrialsOptionsError, TrialTimeoutError } from './trials-errors.js';
 import { trialOutcome, type SettledSession } from './trials-outcome.js';
 import { summarizeTrials, type TrialsSummary } from './trials-summary.js';
 import type { PeerSessionOutcome, TrialOutcome } from './trials-types.js';
+import type { PeerTurnServer } from './relay.js';
 
 /** What each of a trial's two sessions is started with (the options runPeerSession takes). */
 export interface TrialSessionOptions {
@@ -30,6 +31,10 @@ export interface TrialSessionOptions {
   trial?: number;
   /** ICE scheduler settings; trials set only Ta (RFC 8445 §14.2). */
   scheduler?: { taMs?: number };
+  /** TURN servers for relayed candidates (see PeerSessionOptions). */
+  turnServers?: readonly PeerTurnServer[];
+  relayOnly?: boolean;
+  turnTimeoutMs?: number;
 }
 
 export type PeerSessionRunner = (options: TrialSessionOptions) => Promise<PeerSessionOutcome>;
@@ -71,6 +76,15 @@ export interface RunTrialsOptions {
    * session's default (5 ms, src/peer/session.ts).
    */
   taMs?: number;
+  /**
+   * TURN servers every session allocates a relayed candidate on (PeerSessionOptions.turnServers).
+   * Default none: the signaling server's config may still hand some out (`serve --turn-url`).
+   */
+  turnServers?: readonly PeerTurnServer[];
+  /** Only relayed candidates are paired (iceTransportPolicy "relay"). Default false. */
+  relayOnly?: boolean;
+  /** Bound on each allocation. Default the session's (5,000 ms). */
+  turnTimeoutMs?: number;
   /** Room names are `${roomPrefix}-${trial}`. Default `trials-` and 8 random hex digits, so runs never share rooms. */
   roomPrefix?: string;
   /**
@@ -99,6 +113,9 @@ export interface TrialsResult {
     readonly signalUrl: string;
     readonly stunServer?: { readonly address: string; readonly port: number };
     readonly builtInServers: boolean;
+    /** The TURN server URLs given (never their credentials); empty when none. */
+    readonly turnServers?: readonly string[];
+    readonly relayOnly?: boolean;
   };
   readonly startedAt: Date;
   readonly durationMs: number;
@@ -168,6 +185,9 @@ export async function runTrials(options: RunTrialsOptions): Promise<TrialsResult
       bindAddress: options.bindAddress,
       trial,
       ...(options.taMs !== undefined ? { scheduler: { taMs: options.taMs } } : {}),
+      ...(options.turnServers !== undefined ? { turnServers: options.turnServers } : {}),
+      ...(options.relayOnly === true ? { relayOnly: true } : {}),
+      ...(options.turnTimeoutMs !== undefined ? { turnTimeoutMs: options.turnTimeoutMs } : {}),
       // Session events count from the session's start; rebase them onto the run's time line.
       onEvent: index === 0 && forwardPeerEvents ? (event) => emit({ ...event, trial, at: trialStart - t0 + event.at }) : undefined,
     });
@@ -209,7 +229,17 @@ export async function runTrials(options: RunTrialsOptions): Promise<TrialsResult
   }
   outcomes.sort((a, b) => a.trial - b.trial);
   return {
-    config: { runs, concurrency, mode, timeoutMs, signalUrl, ...(stunServer ? { stunServer } : {}), builtInServers: builtIn !== undefined },
+    config: {
+      runs,
+      concurrency,
+      mode,
+      timeoutMs,
+      signalUrl,
+      ...(stunServer ? { stunServer } : {}),
+      builtInServers: builtIn !== undefined,
+      turnServers: (options.turnServers ?? []).map((server) => server.url),
+      relayOnly: options.relayOnly ?? false,
+    },
     startedAt,
     durationMs: since(),
     outcomes,

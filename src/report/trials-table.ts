@@ -52,6 +52,6 @@ export function renderTrialsTable(report: TrialsReport): string {
       ? 'none'
       : summary.failureReasons.map((row) => `${row.reason} × ${row.count}${FAILURE_REASON_HINTS[row.reason] ? ` — ${FAILURE_REASON_HINTS[row.reason]}` : ''}`).join('\n'),
   ]);
-  table.push(['Signaling', `${config.signalUrl}${config.builtInServers ? ' (built-in)' : ''}${config.stunServer ? ` · STUN ${config.stunServer.address}:${config.stunServer.port}` : ' · no STUN'}`]);
+  table.push(['Signaling', `${config.signalUrl}${config.builtInServers ? ' (built-in)' : ''}${config.stunServer ? ` · STUN ${config.stunServer.address}:${config.stunServer.port}` : ' · no STUN'}${config.turnServers?.length ? ` · TURN ${config.turnServers.join(', ')}${config.relayOnly ? ' (relay only)' : ''}` : ''}`]);
   return `${table.toString()}\n`;
 }

@@ -18,6 +18,17 @@ export function PeerView({ state, title = 'nat-probe peer' }: PeerViewProps) {
         <Text bold>{title}</Text> · ICE {state.iceState} · {state.elapsedMs.toFixed(0)} ms
       </Text>
       <PeerCandidates candidates={state.candidates} />
+      {state.relays.map((relay) =>
+        relay.state === 'allocated' ? (
+          <Text key={relay.server} dimColor>
+            TURN {relay.server}: relayed {relay.relayed} in {relay.allocateMs?.toFixed(1)} ms
+          </Text>
+        ) : (
+          <Text key={relay.server} color="yellow">
+            TURN {relay.server} failed ({relay.errorCode}): {relay.message} Going on with direct candidates.
+          </Text>
+        ),
+      )}
       <Box marginTop={1}>
         <PeerPairTable pairs={state.pairs} selectedPairId={state.selectedPairId} maxRows={report ? 20 : 8} />
       </Box>

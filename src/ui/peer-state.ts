@@ -1,4 +1,4 @@
-import type { IceCandidateEvent, IcePairEvent, IceStateEvent, PeerEvent, PeerPhaseEvent } from '../events.js';
+import type { IceCandidateEvent, IcePairEvent, IceStateEvent, PeerEvent, PeerPhaseEvent, PeerRelayEvent } from '../events.js';
 import type { PeerReport } from '../report/peer-report.js';
 
 /** One candidate as the live view lists it. */
@@ -22,6 +22,8 @@ export interface PeerViewState {
   /** Connectivity-check requests sent, retransmissions included. */
   readonly checksSent: number;
   readonly candidates: readonly LiveCandidate[];
+  /** TURN allocations (peer-relay events), allocated or failed, in the order they settled. */
+  readonly relays: readonly Omit<PeerRelayEvent, 'type' | 'at' | 'trial'>[];
   /** In the order pairs first appeared, so rows do not jump around as states change. */
   readonly pairs: readonly LivePair[];
   readonly selectedPairId: string | undefined;
@@ -32,7 +34,7 @@ export interface PeerViewState {
 }
 
 export function initialPeerViewState(trial = 0): PeerViewState {
-  return { trial, iceState: 'new', phase: 'starting', role: undefined, checksSent: 0, candidates: [], pairs: [], selectedPairId: undefined, elapsedMs: 0, done: undefined, report: undefined };
+  return { trial, iceState: 'new', phase: 'starting', role: undefined, checksSent: 0, candidates: [], relays: [], pairs: [], selectedPairId: undefined, elapsedMs: 0, done: undefined, report: undefined };
 }
 
 export function reducePeerEvent(state: PeerViewState, event: PeerEvent): PeerViewState {
@@ -58,6 +60,10 @@ export function reducePeerEvent(state: PeerViewState, event: PeerEvent): PeerVie
       return { ...state, elapsedMs: event.at, role: event.to };
     case 'peer-phase':
       return { ...state, elapsedMs: event.at, phase: event.phase, role: event.role ?? state.role };
+    case 'peer-relay': {
+      const { type: _type, at: _at, trial: _trial, ...relay } = event;
+      return { ...state, elapsedMs: event.at, relays: [...state.relays, relay] };
+    }
     case 'peer-done':
       return {
         ...state,
