@@ -5,6 +5,7 @@ import { registerLab } from './commands/lab.js';
 import { registerPeer } from './commands/peer.js';
 import { registerServe } from './commands/serve.js';
 import { registerTrials } from './commands/trials.js';
+import { registerTurn } from './commands/turn.js';
 import type { CliIo } from './io.js';
 
 /**
@@ -27,6 +28,7 @@ export function buildProgram(io: CliIo, run: (code: Promise<number>) => void): C
   registerServe(program, io, run);
   registerPeer(program, io, run);
   registerTrials(program, io, run);
+  registerTurn(program, io, run);
   registerLab(program, io, run);
   program.addHelpText(
     'after',

@@ -8,3 +8,6 @@ export * from './stream-framer.js';
 export * from './timing.js';
 export { allocate, REQUESTED_TRANSPORT_UDP, type AllocateOptions } from './allocate.js';
 export type { TurnAllocation, TurnCandidateTransport, TurnDataListener, PeerAddress } from './allocation.js';
+export * from './diagnose-types.js';
+export { diagnoseTurnServer, MAX_ROUND_TRIP_LOSS, type DiagnoseOptions } from './diagnose.js';
+export { measureRoundTrips, type RoundTripOptions } from './round-trip.js';
