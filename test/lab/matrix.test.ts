@@ -1,0 +1,101 @@
+/**
+ * `nat-probe lab matrix` for real, as a separate process (the built CLI), the reduced matrix CI
+ * runs: none, port-restricted, restricted and symmetric (10 cells), plus one carrier-grade NAT
+ * case, port-restricted behind a symmetric CGN ↔ port-restricted (LAB-NOTES: fails). In every
+ * cell the measured direct outcome must match theory and detect must name both sides right; the
+ * run must leave no namespace of its prefix behind. Bad input exits 2 with one clear line.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { destroyAllLabs, expectDirectSuccess, listNamespaces } from '../../src/lab/index.js';
+import type { LabMatrixReport } from '../../src/report/lab-matrix-report.js';
+import { BIN, runCli } from '../helpers/cli.js';
+import { labGate } from './helpers.js';
+
+const PREFIX = 'npx-';
+const runLab = await labGate('lab matrix suite');
+
+describe('lab matrix: bad input', () => {
+  it('an unknown type or a non-translating CGN exits 2 with one line naming the valid types', async () => {
+    const unknown = await runCli(['lab', 'matrix', '--types', 'none,cone', '--prefix', PREFIX]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr.trim()).toBe(
+      'nat-probe: Unknown NAT type "cone" in --types. Use a comma-separated list of: none, firewall, full-cone, restricted, port-restricted, addr-dependent, symmetric, symmetric-sequential (or "all"). [lab-bad-spec]',
+    );
+    const cgn = await runCli(['lab', 'matrix', '--cgn', 'firewall', '--prefix', PREFIX]);
+    expect(cgn.code).toBe(2);
+    expect(cgn.stderr).toMatch(/^nat-probe: A carrier-grade NAT must translate; "firewall" does not\..*\[lab-bad-spec\]\n$/);
+    const runs = await runCli(['lab', 'matrix', '--runs', '0']);
+    expect(runs.code).toBe(2);
+    expect(runs.stderr).toContain('--runs must be a whole number from 1 to 1000, got "0".');
+  });
+
+  it.skipIf(!runLab)('without root exits 2 and says so (run as nobody through setpriv)', () => {
+    let code = 0;
+    let stderr = '';
+    try {
+      execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, BIN, 'lab', 'matrix', '--types', 'none', '--prefix', PREFIX], { encoding: 'utf8', stdio: 'pipe', timeout: 20_000 });
+    } catch (error) {
+      const failed = error as { status: number; stderr: string };
+      code = failed.status;
+      stderr = failed.stderr;
+    }
+    expect(code).toBe(2);
+    expect(stderr.trim()).toMatch(/^nat-probe: The NAT lab .* needs root\. Re-run as root \(e\.g\. with sudo\)\. \[lab-needs-root\]$/);
+  });
+});
+
+describe.skipIf(!runLab)('lab matrix through real kernel NAT (reduced CI matrix)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nat-probe-matrix-'));
+
+  afterAll(async () => {
+    rmSync(dir, { recursive: true, force: true });
+    await destroyAllLabs(PREFIX);
+  });
+
+  const matrix = async (args: string[]): Promise<{ code: number | null; report: LabMatrixReport; stderr: string }> => {
+    const run = await runCli(['lab', 'matrix', ...args, '--prefix', PREFIX, '--json'], { timeoutMs: 240_000 });
+    return { code: run.code, report: JSON.parse(run.stdout) as LabMatrixReport, stderr: run.stderr };
+  };
+
+  it('measured direct outcome and detect verdicts match theory in every cell, CGN case included', async () => {
+    const html = join(dir, 'matrix.html');
+    const [main, cgn] = await Promise.all([
+      matrix(['--types', 'none,port-restricted,restricted,symmetric', '--runs', '2', '--concurrency', '3', '--html', html]),
+      matrix(['--types', 'port-restricted', '--cgn', 'symmetric', '--runs', '2']),
+    ]);
+    for (const { code, report, stderr } of [main, cgn]) {
+      const differences = JSON.stringify(report.differences, null, 1);
+      expect(report.schema).toBe('nat-probe.lab-matrix/v1');
+      for (const cell of report.cells) {
+        // Theory comes from the same table the lab was verified against (LAB-NOTES), not from the run.
+        expect(cell.theory.direct, cell.id).toBe(expectDirectSuccess(cell.a as never, cell.b as never, (cell.cgn ?? undefined) as never));
+        expect({ id: cell.id, succeeded: cell.direct.succeeded, error: cell.error }, differences).toEqual({ id: cell.id, succeeded: cell.theory.direct ? 2 : 0, error: null });
+        expect([cell.detect.a.correct, cell.detect.b.correct], `${cell.id}: ${JSON.stringify([cell.detect.a.differences, cell.detect.b.differences])}`).toEqual([true, true]);
+        if (cell.theory.direct) {
+          expect(cell.direct.timeToConnectMs.samples).toHaveLength(2);
+          expect(cell.direct.pairTypes.length).toBeGreaterThan(0);
+        }
+      }
+      expect(report.summary.mismatched, differences).toBe(0);
+      expect(code, stderr).toBe(0);
+    }
+    expect(main.report.cells.map((c) => c.id)).toHaveLength(10);
+    expect(cgn.report.cells.map((c) => c.id)).toEqual(['port-restricted@symmetric~port-restricted']);
+    expect(cgn.report.cells[0]!.theory.direct).toBe(false);
+    expect(cgn.report.cells[0]!.detect.a.classicName).toBe('symmetric');
+    // Cells a srflx pair serves, and one the open side reaches through a peer-reflexive candidate.
+    const pr = main.report.cells.find((c) => c.id === 'port-restricted~port-restricted')!;
+    expect(pr.direct.pairTypes.map((p) => p.pairType)).toEqual(['srflx/srflx']);
+    // Progress lines went to stderr, one per finished cell.
+    expect(main.stderr.match(/^cell +\d+\/10 /gm)).toHaveLength(10);
+    // The HTML report was written and holds the grid.
+    const page = readFileSync(html, 'utf8');
+    expect(page.match(/<td class="cell/g)).toHaveLength(16);
+    // Every cell's lab is gone.
+    expect((await listNamespaces()).filter((name) => name.startsWith(PREFIX))).toEqual([]);
+  }, 300_000);
+});
