@@ -25,6 +25,17 @@ export interface SessionPair {
   readonly failureDetail?: string;
 }
 
+/** One TURN allocation a session tried (src/peer/relay.ts PeerRelayResult fits). */
+export interface SessionRelay {
+  readonly server: string;
+  readonly transport?: 'udp' | 'tcp';
+  readonly source?: 'options' | 'signaling';
+  readonly relayed?: string;
+  readonly mapped?: string;
+  readonly allocateMs?: number;
+  readonly error?: { readonly code: string; readonly message: string };
+}
+
 /**
  * What `runPeerSession` (src/peer/session.ts) resolves to, narrowed to the fields trials use, so
  * the statistics can be tested with synthetic results and stay stable if the session adds fields.
@@ -41,7 +52,7 @@ export interface PeerSessionOutcome {
   readonly signalingMs: number;
   readonly totalMs: number;
   /** TURN allocations tried (src/peer/relay.ts PeerRelayResult); absent or empty without TURN. */
-  readonly relays?: readonly { readonly server: string; readonly relayed?: string; readonly error?: { readonly code: string; readonly message: string } }[];
+  readonly relays?: readonly SessionRelay[];
 }
 
 /** One pair, flattened for reports: addresses as "ip:port", types beside them. */

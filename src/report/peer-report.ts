@@ -4,7 +4,7 @@
  */
 import { formatTransportAddress } from '../ice/candidate.js';
 import { flattenPair, sessionFailureReason } from '../peer/trials-outcome.js';
-import type { PeerSessionOutcome, SessionCandidate, TrialPair } from '../peer/trials-types.js';
+import type { PeerSessionOutcome, SessionCandidate, SessionRelay, TrialPair } from '../peer/trials-types.js';
 
 export const PEER_SCHEMA = 'nat-probe.peer/v1';
 
@@ -33,6 +33,8 @@ export interface PeerReport {
   readonly remoteCandidates: readonly PeerReportCandidate[];
   /** The reason it did not connect (same vocabulary as trials); null when connected. */
   readonly failureReason: string | null;
+  /** Each TURN allocation tried: the relayed address, or the error (the run went on without it). Empty without TURN. */
+  readonly relays: readonly SessionRelay[];
   /** What the other peer reported through signaling, as it sent it; null when it sent nothing. */
   readonly remoteResult: unknown;
   /** 0 connected, 1 not (README "Exit codes"). */
@@ -67,6 +69,7 @@ export function buildPeerReport(
     localCandidates: result.localCandidates.map(candidate),
     remoteCandidates: result.remoteCandidates.map(candidate),
     failureReason: sessionFailureReason({ ok: true, result }) ?? null,
+    relays: (result.relays ?? []).map((relay) => (relay.allocateMs !== undefined ? { ...relay, allocateMs: round1(relay.allocateMs) } : relay)),
     remoteResult: result.remoteResult ?? null,
     exitCode: connected ? 0 : 1,
   };

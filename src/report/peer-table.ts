@@ -16,6 +16,14 @@ export function renderPeerTable(report: PeerReport): string {
     ['Local candidates', report.localCandidates.map((c) => `${c.type} ${c.address}`).join('\n') || '—'],
     ['Remote candidates', report.remoteCandidates.map((c) => `${c.type} ${c.address}`).join('\n') || '—'],
   );
+  if (report.relays.length > 0) {
+    summary.push([
+      'TURN',
+      report.relays
+        .map((r) => (r.error === undefined ? `${r.server}: relayed ${r.relayed}${r.allocateMs !== undefined ? ` in ${formatMs(r.allocateMs)}` : ''}` : `${r.server}: FAILED ${r.error.code} — ${r.error.message}`))
+        .join('\n'),
+    ]);
+  }
   const pairs = new Table({ head: ['Pair', 'Local', 'Remote', 'State', 'RTT', 'Tries', 'Why'], style: PLAIN_STYLE, wordWrap: true });
   for (const pair of report.pairs) {
     pairs.push([

@@ -9,8 +9,9 @@ import { ExitCode } from '../exit-codes.js';
 import { outputMode, writeLine, type CliIo } from '../io.js';
 import { startLiveView, type LiveView } from '../live-view.js';
 import { integerOption } from '../options.js';
+import { addTurnFlags, turnServersFromFlags, type TurnFlags } from '../turn-flags.js';
 
-export interface PeerCommandOptions {
+export interface PeerCommandOptions extends TurnFlags {
   signal: string;
   room: string;
   token?: string;
@@ -54,7 +55,7 @@ export async function resolveStunOption(text: string): Promise<{ address: string
 }
 
 export function registerPeer(program: Command, io: CliIo, run: (code: Promise<number>) => void): void {
-  program
+  const command = program
     .command('peer')
     .description('Join a room as one peer, exchange candidates with the other peer, run ICE connectivity checks and report what worked')
     .requiredOption('--signal <url>', 'signaling server (ws:// or wss://), e.g. from `nat-probe serve`', signalUrlOption)
@@ -64,20 +65,24 @@ export function registerPeer(program: Command, io: CliIo, run: (code: Promise<nu
     .option('--survey', 'check every candidate pair to the end, to see which pair types work (default: stop at the first nominated pair)')
     .option('--timeout <ms>', 'time bound from joining to the verdict, waiting for the other peer included', integerOption('--timeout', 100, 600_000), PEER_DEFAULT_TIMEOUT_MS)
     .option('--bind <address>', 'local address to bind (default: every interface)')
-    .option('--json', 'NDJSON on stdout: one line per event, then the report (schema nat-probe.peer/v1) as the last line')
+    .option('--json', 'NDJSON on stdout: one line per event, then the report (schema nat-probe.peer/v1) as the last line');
+  addTurnFlags(command)
     .addHelpText(
       'after',
       `
 How it works:
   Both peers join the same room on a signaling server and swap ICE parameters and candidates
-  (host, and server-reflexive with --stun). Each pairs its candidates with the other's and
-  sends STUN connectivity checks on every pair (RFC 8445). The report shows the selected pair,
-  every pair's state, RTT and attempts, and why failed pairs failed.
+  (host, server-reflexive with --stun, relayed with --turn or TURN credentials the signaling
+  server hands out). Each pairs its candidates with the other's and sends STUN connectivity
+  checks on every pair (RFC 8445). The report shows the selected pair, every pair's state, RTT
+  and attempts, why failed pairs failed, and each TURN allocation (or why it failed: the run
+  then goes on with direct candidates).
 
 Examples:
   nat-probe serve                                            on a reachable host: STUN + signaling
   nat-probe peer --signal ws://203.0.113.1:8080/ --room lab-1 --stun 203.0.113.1:3478
   nat-probe peer --signal ws://203.0.113.1:8080/ --room lab-1 --survey --json
+  nat-probe peer --signal ws://203.0.113.1:8080/ --room lab-1 --turn turn:203.0.113.1:3478 --turn-secret S --relay-only
 
 Exit codes: 0 connected, 1 not connected, 2 usage or environment error (e.g. the signaling
 server cannot be reached, or the room already holds two peers).`,
@@ -87,6 +92,7 @@ server cannot be reached, or the room already holds two peers).`,
 
 export async function runPeer(options: PeerCommandOptions, io: CliIo): Promise<number> {
   const mode = outputMode(io, options.json ?? false);
+  const turnServers = turnServersFromFlags(options);
   const stunServer = options.stun !== undefined ? await resolveStunOption(options.stun) : undefined;
   const live = mode === 'ink' ? await startPeerView(io, options.room) : undefined;
   const onEvent = (event: PeerEvent): void => {
@@ -110,6 +116,8 @@ export async function runPeer(options: PeerCommandOptions, io: CliIo): Promise<n
       mode: options.survey ? 'survey' : 'connect',
       timeoutMs: options.timeout,
       bindAddress: options.bind,
+      ...(turnServers !== undefined ? { turnServers } : {}),
+      ...(options.relayOnly === true ? { relayOnly: true } : {}),
       onEvent,
     });
     report = buildPeerReport(result, { version: VERSION, startedAt, durationMs: performance.now() - t0, mode: options.survey ? 'survey' : 'connect' });

@@ -5,6 +5,7 @@ import { formatTransportAddress, parseIp } from '../../stun/index.js';
 import { ExitCode } from '../exit-codes.js';
 import { writeLine, type CliIo } from '../io.js';
 import { integerOption } from '../options.js';
+import { turnIceServersFor, turnTtlOption, turnUrlOption } from '../turn-flags.js';
 
 export interface ServeCommandOptions {
   primary: string;
@@ -16,6 +17,9 @@ export interface ServeCommandOptions {
   signalHost?: string;
   signalPort: number;
   json?: boolean;
+  turnUrl?: string;
+  turnSecret?: string;
+  turnTtl?: number;
 }
 
 /** Version of the one-line `serve --json` announcement. */
@@ -34,6 +38,9 @@ export function registerServe(program: Command, io: CliIo, run: (code: Promise<n
     .option('--signal-host <address>', 'address for the WebSocket signaling server (default: the primary address)')
     .option('--signal-port <port>', 'TCP port for the signaling server (0 picks a free one)', integerOption('--signal-port', 0, 65535), 8478)
     .option('--no-signal', 'run the STUN server only')
+    .option('--turn-url <url>', 'TURN server to hand each joining peer, turn:HOST[:PORT][?transport=udp|tcp] (with --turn-secret)', turnUrlOption('--turn-url'))
+    .option('--turn-secret <secret>', "the TURN server's REST API shared secret (coturn --static-auth-secret): each peer gets its own expiring credentials; the secret is never sent or printed")
+    .option('--turn-ttl <seconds>', 'lifetime of the handed-out TURN credentials (default 86400)', turnTtlOption)
     .option('--json', 'announce the listening addresses as one JSON line on stdout; logs go to stderr')
     .addHelpText(
       'after',
@@ -44,8 +51,13 @@ with no set-up, which is the default. Clients learn the alternate address from O
 The signaling server pairs two peers per room for "nat-probe peer" and "nat-probe trials"
 (protocol: src/signaling/PROTOCOL.md). Peers on other machines need it on a reachable address.
 
+With --turn-url and --turn-secret, the signaling server's config message gives every peer that
+joins TURN REST API credentials (username "expiry:peerId", password HMAC-SHA1 of it with the
+secret), which coturn's use-auth-secret accepts; peers then need no TURN flags.
+
 Examples:
   nat-probe serve                                   STUN 127.0.0.1:3478 + 127.0.0.2:3479, ws://127.0.0.1:8478
+  nat-probe serve --turn-url turn:203.0.113.1:3478 --turn-secret "$TURN_SECRET"   hand out TURN credentials
   nat-probe serve --primary 203.0.113.1 --alternate 203.0.113.2
   nat-probe serve --primary 0.0.0.0 --no-alternate  plain STUN on every interface
 
@@ -55,6 +67,14 @@ Stop with Ctrl-C (SIGINT) or SIGTERM; the request counters are printed on stderr
 }
 
 export async function runServe(options: ServeCommandOptions, io: CliIo, stop: Promise<unknown> = untilSignal()): Promise<number> {
+  if ((options.turnUrl === undefined) !== (options.turnSecret === undefined) || (options.turnTtl !== undefined && options.turnUrl === undefined)) {
+    writeLine(io.stderr, 'nat-probe: --turn-url and --turn-secret go together (and --turn-ttl needs them): the secret signs the credentials for that server.');
+    return ExitCode.usage;
+  }
+  if (options.turnUrl !== undefined && options.signal === false) {
+    writeLine(io.stderr, 'nat-probe: --turn-url hands out credentials through the signaling server; it cannot be used with --no-signal.');
+    return ExitCode.usage;
+  }
   const alternate = options.alternate === false ? undefined : (options.alternate ?? (options.primary === '127.0.0.1' ? '127.0.0.2' : undefined));
   if (parseIp(options.primary) === undefined) {
     writeLine(io.stderr, `nat-probe: --primary "${options.primary}" is not an IP address; give a literal such as 127.0.0.1 or ::1.`);
@@ -69,8 +89,14 @@ export async function runServe(options: ServeCommandOptions, io: CliIo, stop: Pr
   });
   let signaling: SignalingServer | undefined;
   try {
-    if (options.signal) signaling = await startSignalingServer({ host: options.signalHost ?? options.primary, port: options.signalPort });
-    announce(server, signaling, io, options.json ?? false);
+    if (options.signal) {
+      signaling = await startSignalingServer({
+        host: options.signalHost ?? options.primary,
+        port: options.signalPort,
+        ...(options.turnUrl !== undefined && options.turnSecret !== undefined ? { iceServersFor: turnIceServersFor(options.turnUrl, options.turnSecret, options.turnTtl) } : {}),
+      });
+    }
+    announce(server, signaling, io, options.json ?? false, options.turnUrl);
     await stop;
     writeLine(io.stderr, `nat-probe serve: stopping. ${summarise(server)}`);
     return ExitCode.ok;
@@ -80,7 +106,7 @@ export async function runServe(options: ServeCommandOptions, io: CliIo, stop: Pr
   }
 }
 
-function announce(server: StunServer, signaling: SignalingServer | undefined, io: CliIo, json: boolean): void {
+function announce(server: StunServer, signaling: SignalingServer | undefined, io: CliIo, json: boolean, turnUrl: string | undefined): void {
   const { addresses } = server;
   const stunAddress = formatTransportAddress(addresses.primary);
   if (json) {
@@ -95,11 +121,14 @@ function announce(server: StunServer, signaling: SignalingServer | undefined, io
           url: `stun:${stunAddress}`,
         },
         signaling: signaling ? { url: signaling.url } : null,
+        // The URL only: the secret stays in this process.
+        turn: turnUrl !== undefined ? { url: turnUrl, handedOut: true } : null,
       }),
     );
   } else {
     writeLine(io.stdout, server.describe());
     if (signaling) writeLine(io.stdout, `Signaling: ${signaling.url}`);
+    if (turnUrl !== undefined) writeLine(io.stdout, `TURN: ${turnUrl} (each joining peer gets its own REST API credentials)`);
     writeLine(io.stdout, `Try it: nat-probe detect --server ${stunAddress}`);
     if (signaling) writeLine(io.stdout, `        nat-probe peer --signal ${signaling.url} --room demo --stun ${stunAddress}   (on two hosts)`);
   }

@@ -11,9 +11,10 @@ import { ExitCode } from '../exit-codes.js';
 import { outputMode, writeLine, type CliIo } from '../io.js';
 import { startLiveView, type LiveView } from '../live-view.js';
 import { integerOption } from '../options.js';
+import { addTurnFlags, turnServersFromFlags, type TurnFlags } from '../turn-flags.js';
 import { interruptSignal, resolveStunOption, signalUrlOption } from './peer.js';
 
-export interface TrialsCommandOptions {
+export interface TrialsCommandOptions extends TurnFlags {
   runs: number;
   concurrency: number;
   signal?: string;
@@ -46,7 +47,7 @@ export function ratioOption(name: string) {
 const ENVIRONMENT_REASONS = new Set(['signaling-unreachable', 'room-token-mismatch', 'too-many-rooms', 'too-many-peers', 'unsupported-protocol', 'trials-bad-options']);
 
 export function registerTrials(program: Command, io: CliIo, run: (code: Promise<number>) => void): void {
-  program
+  const command = program
     .command('trials')
     .description('Run N fresh pairings of two peers and measure traversal: success rate with a 95% CI, time to connect, pair types, failure reasons')
     .option('-n, --runs <n>', 'pairings to run', integerOption('--runs', 1, 1_000_000), 20)
@@ -60,7 +61,8 @@ export function registerTrials(program: Command, io: CliIo, run: (code: Promise<
     .option('--bind <address>', 'local address the peers bind (default: every interface)')
     .option('--json', 'NDJSON on stdout: one line per event, then the report (schema nat-probe.trials/v1) as the last line')
     .option('--all-events', 'with --json, also print each trial\'s ICE events (candidates, pair states), not only trial-started/trial-done')
-    .option('--junit <file>', 'also write a JUnit XML report (one testcase per trial) to this file')
+    .option('--junit <file>', 'also write a JUnit XML report (one testcase per trial) to this file');
+  addTurnFlags(command)
     .addHelpText(
       'after',
       `
@@ -82,6 +84,8 @@ Examples:
   nat-probe trials --runs 200 --concurrency 16 --min-success 0.99
   nat-probe trials --signal ws://203.0.113.1:8080/ --stun 203.0.113.1:3478 --survey
   nat-probe trials --json --junit trials.xml         for CI
+  nat-probe trials --turn turn:127.0.0.1:3478 --turn-user u --turn-pass p --relay-only --survey
+                                                     built-in servers, relayed through an external coturn
 
 Exit codes: 0 success rate at or above --min-success (default 1: every trial connects),
 1 below it or interrupted, 2 usage or environment error (e.g. the signaling server cannot be
@@ -104,6 +108,7 @@ export async function runTrialsCommand(options: TrialsCommandOptions, io: CliIo,
 
 async function runTrialsUntil(options: TrialsCommandOptions, io: CliIo, stop: AbortSignal): Promise<number> {
   const mode = outputMode(io, options.json ?? false);
+  const turnServers = turnServersFromFlags(options);
   const stunServer = options.stun !== undefined ? await resolveStunOption(options.stun) : undefined;
   // Ink and React load only for a terminal: `--json` and CI runs start faster without them.
   const live = mode === 'ink' ? await startTrialsView(io, options.runs) : undefined;
@@ -127,6 +132,8 @@ async function runTrialsUntil(options: TrialsCommandOptions, io: CliIo, stop: Ab
       mode: options.survey ? 'survey' : 'connect',
       timeoutMs: options.timeout,
       bindAddress: options.bind,
+      ...(turnServers !== undefined ? { turnServers } : {}),
+      ...(options.relayOnly === true ? { relayOnly: true } : {}),
       onEvent,
       // The dashboard shows a trial's candidates and pairs; plain lines and bare NDJSON do not need them.
       peerEvents: mode === 'ink' || (options.allEvents ?? false),

@@ -1,0 +1,100 @@
+/**
+ * The TURN flags `peer` and `trials` share (--turn, --turn-user/--turn-pass or --turn-secret,
+ * --turn-ttl, --relay-only), and the per-peer credentials `serve --turn-url --turn-secret` hands
+ * out through signaling. The secret and passwords are only ever passed on to the TURN client or
+ * turned into an HMAC; no message here repeats them.
+ */
+import { InvalidArgumentError, type Command } from 'commander';
+import { NatProbeError } from '../errors.js';
+import type { PeerTurnServer } from '../peer/relay.js';
+import type { IceServer } from '../signaling/index.js';
+import { parseTurnUrl, restApiCredentials } from '../turn/index.js';
+import { integerOption } from './options.js';
+
+export interface TurnFlags {
+  turn?: string;
+  turnUser?: string;
+  turnPass?: string;
+  turnSecret?: string;
+  turnTtl?: number;
+  relayOnly?: boolean;
+}
+
+/** Longest REST credential lifetime accepted: a week (RFC 8656 leaves it to the operator; a day is usual). */
+const MAX_TTL_SECONDS = 7 * 24 * 3600;
+
+/** Commander parser: a turn: URL (RFC 7065), refused with the TURN client's own one-line reason. */
+export function turnUrlOption(flag: string) {
+  return (value: string): string => {
+    try {
+      parseTurnUrl(value);
+    } catch (error) {
+      throw new InvalidArgumentError(`${flag}: ${(error as Error).message}`);
+    }
+    return value;
+  };
+}
+
+export const turnTtlOption = integerOption('--turn-ttl', 60, MAX_TTL_SECONDS);
+
+/** Adds the shared TURN flags to `peer` or `trials`. */
+export function addTurnFlags(command: Command): Command {
+  return command
+    .option('--turn <url>', 'TURN server for a relayed candidate: turn:HOST[:PORT][?transport=udp|tcp] (default: what the signaling server hands out, if anything)', turnUrlOption('--turn'))
+    .option('--turn-user <name>', 'TURN long-term username (with --turn-pass)')
+    .option('--turn-pass <password>', 'TURN long-term password (with --turn-user); never printed')
+    .option('--turn-secret <secret>', "TURN REST API shared secret (coturn use-auth-secret): credentials are made locally; never printed")
+    .option('--turn-ttl <seconds>', 'lifetime of the REST credentials made from --turn-secret', turnTtlOption)
+    .option('--relay-only', 'pair and signal relayed candidates only (iceTransportPolicy "relay"): forces the path through TURN');
+}
+
+/**
+ * The TURN servers the flags ask for, or undefined when --turn is not given (the session then
+ * uses the signaling config's). Inconsistent flags are a usage error (exit 2).
+ */
+export function turnServersFromFlags(flags: TurnFlags): PeerTurnServer[] | undefined {
+  const credentialFlags = [flags.turnUser !== undefined && '--turn-user', flags.turnPass !== undefined && '--turn-pass', flags.turnSecret !== undefined && '--turn-secret', flags.turnTtl !== undefined && '--turn-ttl'].filter(
+    (name): name is string => name !== false,
+  );
+  if (flags.turn === undefined) {
+    if (credentialFlags.length > 0) throw new TurnFlagsError(`${credentialFlags.join(', ')} need --turn turn:HOST:PORT to say which TURN server they are for.`);
+    return undefined;
+  }
+  if (flags.turnSecret !== undefined) {
+    if (flags.turnUser !== undefined && flags.turnPass !== undefined) {
+      throw new TurnFlagsError('Give either --turn-secret or --turn-user with --turn-pass, not both.');
+    }
+    if (flags.turnPass !== undefined) throw new TurnFlagsError('--turn-pass does not go with --turn-secret: the password is made from the secret.');
+    return [
+      {
+        url: flags.turn,
+        secret: flags.turnSecret,
+        ...(flags.turnUser !== undefined ? { secretUser: flags.turnUser } : {}),
+        ...(flags.turnTtl !== undefined ? { ttlSeconds: flags.turnTtl } : {}),
+      },
+    ];
+  }
+  if (flags.turnUser === undefined || flags.turnPass === undefined) {
+    throw new TurnFlagsError('--turn needs credentials: --turn-user U --turn-pass P, or --turn-secret S (coturn use-auth-secret).');
+  }
+  if (flags.turnTtl !== undefined) throw new TurnFlagsError('--turn-ttl applies to --turn-secret only.');
+  return [{ url: flags.turn, username: flags.turnUser, credential: flags.turnPass }];
+}
+
+/**
+ * `serve`'s hand-out: for each joining peer, TURN REST API credentials (username
+ * `${expiry}:${peerId}`, password base64(HMAC-SHA1(secret, username))) for `url`.
+ */
+export function turnIceServersFor(url: string, secret: string, ttlSeconds?: number): (peerId: string) => IceServer[] {
+  return (peerId) => {
+    const credentials = restApiCredentials(secret, { user: peerId, ...(ttlSeconds !== undefined ? { ttlSeconds } : {}) });
+    return [{ urls: [url], username: credentials.username, credential: credentials.password }];
+  };
+}
+
+/** Inconsistent TURN flags (exit 2). */
+export class TurnFlagsError extends NatProbeError {
+  constructor(message: string) {
+    super('turn-bad-flags', message);
+  }
+}
