@@ -18,6 +18,18 @@ import { renderLabMatrixHtml } from '../../src/report/lab-matrix-html.js';
 import { sampleMatrix, trials } from '../lab/matrix-fixtures.js';
 import { skipUnlessTools, toolGate } from '../helpers/tools.js';
 
+/*
+ * Browser globals used inside page.evaluate callbacks, which run in chromium, not in node. The
+ * project compiles without the DOM lib, so they are declared here, for these callbacks only.
+ */
+declare const getComputedStyle: (element: unknown) => { outlineStyle: string; backgroundColor: string };
+declare const Image: new () => { src: string; width: number; height: number; decode(): Promise<void> };
+interface Canvas2d {
+  drawImage(image: unknown, x: number, y: number): void;
+  getImageData(x: number, y: number, width: number, height: number): { data: ArrayLike<number> };
+}
+declare const document: { createElement(tag: 'canvas'): { width: number; height: number; getContext(kind: '2d'): Canvas2d | null } };
+
 const gate = toolGate(['chromium'], 'apt-get install chromium');
 const skip = skipUnlessTools(gate, 'lab HTML report in chromium');
 
