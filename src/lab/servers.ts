@@ -188,8 +188,12 @@ function coturnArgs(lab: Lab, secret: string, pidFile: string): string[] {
 
 async function stopChild(child: ChildProcess, exited: Promise<void>): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  // A detached server was unref()ed; without ref() the event loop would not wait for its exit.
+  child.ref();
   child.kill('SIGTERM');
-  const gone = await Promise.race([exited.then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), STOP_GRACE_MS).unref())]);
+  let timer: NodeJS.Timeout | undefined;
+  const gone = await Promise.race([exited.then(() => true), new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), STOP_GRACE_MS)))]);
+  clearTimeout(timer);
   if (!gone) {
     child.kill('SIGKILL');
     await within(exited, STOP_GRACE_MS, `process ${child.pid} to exit after SIGKILL`).catch(() => undefined);
