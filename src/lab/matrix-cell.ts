@@ -101,7 +101,7 @@ export interface WorkerArgs {
   stun: string;
   runs: number;
   timeoutMs: number;
-  turn?: { url: string; secret: string };
+  turn?: { url: string; secret: string; timeoutMs: number };
 }
 
 export function workerArguments(cliPath: string, args: WorkerArgs): string[] {
@@ -113,7 +113,7 @@ export function workerArguments(cliPath: string, args: WorkerArgs): string[] {
     '--stun', args.stun,
     '--runs', String(args.runs),
     '--timeout', String(args.timeoutMs),
-    ...(args.turn !== undefined ? ['--turn', args.turn.url, '--turn-secret', args.turn.secret] : []),
+    ...(args.turn !== undefined ? ['--turn', args.turn.url, '--turn-secret', args.turn.secret, '--relay-timeout', String(args.turn.timeoutMs)] : []),
   ];
 }
 
@@ -232,7 +232,7 @@ export async function runMatrixCell(plan: MatrixCellPlan, options: CellRunOption
       stun: servers.stun,
       runs: options.runs,
       timeoutMs: plan.sessionTimeoutMs,
-      ...(servers.turn !== undefined ? { turn: { url: servers.turn.url, secret: servers.turn.secret } } : {}),
+      ...(servers.turn !== undefined ? { turn: { url: servers.turn.url, secret: servers.turn.secret, timeoutMs: plan.relayTimeoutMs } } : {}),
     };
     for (const name of ['a', 'b'] as const) workers.push(startPeerWorker(sideOf(lab, name), cliPath, args, onRecord(name)));
     await bounded(Promise.all(workers.map((worker) => worker.ready)), WORKER_READY_BOUND_MS, 'the peer workers’ start-up');
@@ -241,7 +241,7 @@ export async function runMatrixCell(plan: MatrixCellPlan, options: CellRunOption
     phase('direct');
     mark = performance.now();
     for (const worker of workers) worker.go();
-    const sessionsBound = options.runs * (options.turn ? 2 : 1) * (plan.sessionTimeoutMs + 2_000) + WORKER_MARGIN_MS;
+    const sessionsBound = options.runs * (plan.sessionTimeoutMs + 2_000 + (options.turn ? plan.relayTimeoutMs + 2_000 : 0)) + WORKER_MARGIN_MS;
     const finished = await bounded(Promise.all(workers.map((worker) => worker.finished)), sessionsBound, 'the peer sessions');
     timings.sessionsMs = performance.now() - mark;
     const recordsOf = (index: number, kind: 'direct' | 'relay'): SessionRecord[] => finished[index]!.records.filter((r) => r.kind === kind).map((r) => r.record);

@@ -91,6 +91,7 @@ export function planMatrix(options: MatrixPlanOptions): MatrixCellPlan[] {
       expectedDirect,
       expectedDetect: { a: expectedVerdict(a, cgn), b: expectedVerdict(b) },
       sessionTimeoutMs: expectedDirect ? successTimeoutMs : failureTimeoutMs,
+      relayTimeoutMs: successTimeoutMs,
     };
   });
 }

@@ -26,6 +26,8 @@ export interface MatrixCellPlan {
    * time out), long enough where it expects success that a slow connection is still seen.
    */
   readonly sessionTimeoutMs: number;
+  /** Each relay-only session's bound: theory says a relay always works, so the long one. */
+  readonly relayTimeoutMs: number;
 }
 
 export interface ExpectedVerdict {

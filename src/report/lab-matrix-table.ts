@@ -31,7 +31,7 @@ export function renderLabMatrixTable(report: LabMatrixReport): string {
       cell.error !== null ? 'ERR' : `${cell.direct.succeeded}/${cell.direct.runs}`,
       cell.direct.pairTypes.map((p) => p.pairType).join(', ') || '—',
       cell.direct.timeToConnectMs.p50 !== null ? formatMs(cell.direct.timeToConnectMs.p50) : '—',
-      cell.relay === null ? '—' : `${cell.relay.succeeded}/${cell.relay.runs}`,
+      cell.relay === null ? '—' : `${cell.relay.succeeded}/${cell.relay.runs}${cell.relay.timeToConnectMs.p50 !== null ? ` (p50 ${formatMs(cell.relay.timeToConnectMs.p50)})` : ''}`,
       detectText(cell),
       cell.mismatch ? 'NO' : 'yes',
     ]);

@@ -34,6 +34,8 @@ describe('matrix planning', () => {
     for (const plan of plans) {
       expect(plan.expectedDirect).toBe(expectDirectSuccess(plan.a, plan.b));
       expect(plan.sessionTimeoutMs).toBe(plan.expectedDirect ? MATRIX_DEFAULTS.successTimeoutMs : MATRIX_DEFAULTS.failureTimeoutMs);
+      // A relay always works in theory, so relayed sessions get the long bound everywhere.
+      expect(plan.relayTimeoutMs).toBe(MATRIX_DEFAULTS.successTimeoutMs);
     }
     expect(plans.filter((p) => !p.expectedDirect).map((p) => p.id)).toContain('symmetric~symmetric');
     expect(plans.find((p) => p.id === 'port-restricted~port-restricted')!.expectedDirect).toBe(true);
@@ -281,6 +283,6 @@ describe('peer worker: repeated sessions and the line protocol', () => {
   it('passes the TURN server to the worker only when the cell has one', () => {
     const base = { signal: 'ws://203.0.113.1:8478/', stun: '203.0.113.1:3478', runs: 3, timeoutMs: 3500 };
     expect(workerArguments('/x/nat-probe.js', base)).toEqual(['/x/nat-probe.js', 'lab', '_peer', '--signal', 'ws://203.0.113.1:8478/', '--stun', '203.0.113.1:3478', '--runs', '3', '--timeout', '3500']);
-    expect(workerArguments('/x', { ...base, turn: { url: 'turn:203.0.113.1:3480', secret: 's' } }).slice(-4)).toEqual(['--turn', 'turn:203.0.113.1:3480', '--turn-secret', 's']);
+    expect(workerArguments('/x', { ...base, turn: { url: 'turn:203.0.113.1:3480', secret: 's', timeoutMs: 8000 } }).slice(-6)).toEqual(['--turn', 'turn:203.0.113.1:3480', '--turn-secret', 's', '--relay-timeout', '8000']);
   });
 });

@@ -1,8 +1,9 @@
 /**
  * `nat-probe lab matrix` for real, as a separate process (the built CLI), the reduced matrix CI
  * runs: none, port-restricted, restricted and symmetric (10 cells), plus one carrier-grade NAT
- * case, port-restricted behind a symmetric CGN ↔ port-restricted (LAB-NOTES: fails). In every
- * cell the measured direct outcome must match theory and detect must name both sides right; the
+ * case, port-restricted behind a symmetric CGN ↔ port-restricted (LAB-NOTES: fails), each with
+ * `--turn`. In every cell the measured direct outcome must match theory, every relay-only trial
+ * must connect through the lab's coturn, and detect must name both sides right; the
  * run must leave no namespace of its prefix behind. Bad input exits 2 with one clear line.
  */
 import { execFileSync } from 'node:child_process';
@@ -64,8 +65,8 @@ describe.skipIf(!runLab)('lab matrix through real kernel NAT (reduced CI matrix)
   it('measured direct outcome and detect verdicts match theory in every cell, CGN case included', async () => {
     const html = join(dir, 'matrix.html');
     const [main, cgn] = await Promise.all([
-      matrix(['--types', 'none,port-restricted,restricted,symmetric', '--runs', '2', '--concurrency', '3', '--html', html]),
-      matrix(['--types', 'port-restricted', '--cgn', 'symmetric', '--runs', '2']),
+      matrix(['--types', 'none,port-restricted,restricted,symmetric', '--runs', '2', '--concurrency', '3', '--turn', '--html', html]),
+      matrix(['--types', 'port-restricted', '--cgn', 'symmetric', '--runs', '2', '--turn']),
     ]);
     for (const { code, report, stderr } of [main, cgn]) {
       const differences = JSON.stringify(report.differences, null, 1);
@@ -75,6 +76,9 @@ describe.skipIf(!runLab)('lab matrix through real kernel NAT (reduced CI matrix)
         expect(cell.theory.direct, cell.id).toBe(expectDirectSuccess(cell.a as never, cell.b as never, (cell.cgn ?? undefined) as never));
         expect({ id: cell.id, succeeded: cell.direct.succeeded, error: cell.error }, differences).toEqual({ id: cell.id, succeeded: cell.theory.direct ? 2 : 0, error: null });
         expect([cell.detect.a.correct, cell.detect.b.correct], `${cell.id}: ${JSON.stringify([cell.detect.a.differences, cell.detect.b.differences])}`).toEqual([true, true]);
+        // Through coturn in the public namespace every pair connects, relay to relay (RFC 8656).
+        expect({ id: cell.id, relay: cell.relay?.succeeded, types: cell.relay?.pairTypes.map((p) => p.pairType) }, differences).toEqual({ id: cell.id, relay: 2, types: ['relay/relay'] });
+        expect(cell.theory.relay).toBe(true);
         if (cell.theory.direct) {
           expect(cell.direct.timeToConnectMs.samples).toHaveLength(2);
           expect(cell.direct.pairTypes.length).toBeGreaterThan(0);

@@ -9,6 +9,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { NatProbeError } from '../../errors.js';
 import type { LabMatrixEvent } from '../../events.js';
 import type { TranslatingNatType } from '../../lab/nat-types.js';
+import type { PeerTurnServer } from '../../peer/session.js';
 import { MATRIX_DEFAULTS, parseCgnType, parseTypeList } from '../../lab/matrix-plan.js';
 import type { MatrixResult } from '../../lab/matrix-types.js';
 import { WORKER_GO, type WorkerLine } from '../../lab/matrix-worker-lines.js';
@@ -19,6 +20,7 @@ import { ExitCode } from '../exit-codes.js';
 import { outputMode, writeLine, type CliIo } from '../io.js';
 import { startLiveView, type LiveView } from '../live-view.js';
 import { integerOption } from '../options.js';
+import { turnUrlOption } from '../turn-flags.js';
 import { interruptSignal, resolveStunOption, signalUrlOption } from './peer.js';
 
 export interface LabMatrixOptions {
@@ -80,8 +82,9 @@ an unknown type).`,
     .requiredOption('--stun <host:port>', 'STUN server')
     .requiredOption('--runs <n>', 'sessions', integerOption('--runs', 1, 1000))
     .requiredOption('--timeout <ms>', 'bound of each session', integerOption('--timeout', 100, 600_000))
-    .option('--turn <url>', 'TURN server for the relay-only sessions that follow the direct ones')
+    .option('--turn <url>', 'TURN server for the relay-only sessions that follow the direct ones', turnUrlOption('--turn'))
     .option('--turn-secret <secret>', 'TURN REST API secret (coturn use-auth-secret)')
+    .option('--relay-timeout <ms>', 'bound of each relay-only session (default: --timeout)', integerOption('--relay-timeout', 100, 600_000))
     .action((options: PeerWorkerOptions) => run(runPeerWorker(options, io)));
 }
 
@@ -164,6 +167,7 @@ export interface PeerWorkerOptions {
   timeout: number;
   turn?: string;
   turnSecret?: string;
+  relayTimeout?: number;
 }
 
 /** How long a worker waits for "go" before giving up: the runner sends it within its own start-up bound. */
@@ -198,18 +202,22 @@ export async function runPeerWorker(options: PeerWorkerOptions, io: CliIo): Prom
   const say = (line: WorkerLine): void => writeLine(io.stdout, JSON.stringify(line));
   say({ type: 'ready', startupMs: Math.round(performance.now() * 10) / 10 });
   await waitForGo();
-  const session = { signalUrl: options.signal, stunServer, mode: 'connect' as const, timeoutMs: options.timeout };
+  // Direct sessions never use TURN, even if a signaling server offered it: they measure hole punching.
+  const session = { signalUrl: options.signal, stunServer, mode: 'connect' as const, timeoutMs: options.timeout, useSignaledIceServers: false };
   await runRepeatedSessions({ runs: options.runs, roomPrefix: 'direct', session, onRecord: (record) => say({ type: 'session', kind: 'direct', record }) });
   if (options.turn !== undefined) {
-    const relaySession = await relaySessionOptions(session, options.turn, options.turnSecret!);
+    const relaySession = relaySessionOptions({ ...session, timeoutMs: options.relayTimeout ?? options.timeout }, options.turn, options.turnSecret!);
     await runRepeatedSessions({ runs: options.runs, roomPrefix: 'relay', session: relaySession, onRecord: (record) => say({ type: 'session', kind: 'relay', record }) });
   }
   say({ type: 'done' });
   return ExitCode.ok;
 }
 
-/** Relay-only sessions through the lab's coturn (filled in once peer sessions take TURN servers). */
-async function relaySessionOptions<T extends object>(session: T, _url: string, _secret: string): Promise<T> {
-  throw new NatProbeError('lab-worker-no-turn', 'This build of nat-probe cannot run relay sessions yet: peer sessions take no TURN server.');
-  return session;
+/**
+ * Relay-only sessions (iceTransportPolicy "relay") through the lab's coturn, with TURN REST API
+ * credentials made from its secret: every pair then runs through an allocation (RFC 8656), so
+ * the trial measures the relay, whatever the NATs allow directly.
+ */
+function relaySessionOptions<T extends object>(session: T, url: string, secret: string): T & { turnServers: PeerTurnServer[]; relayOnly: true; useSignaledIceServers: false } {
+  return { ...session, turnServers: [{ url, secret, secretUser: 'lab-matrix' }], relayOnly: true, useSignaledIceServers: false };
 }
