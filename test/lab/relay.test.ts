@@ -1,0 +1,92 @@
+/**
+ * Symmetric ↔ symmetric through real kernel NAT, which fails direct (traversal.test.ts), connects
+ * through a TURN relay: `nat-probe serve` and coturn (REST API secret, relay on 203.0.113.1) run
+ * in the lab's public namespace (src/lab/servers.ts), each `nat-probe peer` runs as its own
+ * process in its client namespace with --turn and --turn-secret. RFC 8656, RFC 8445 §5.1.1.2.
+ */
+import { execFileSync } from 'node:child_process';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildLab, destroyAllLabs, destroyLab, expectDirectSuccess, type Lab } from '../../src/lab/index.js';
+import { startLabServers, type LabServers } from '../../src/lab/servers.js';
+import type { PeerReport } from '../../src/report/peer-report.js';
+import { runCli } from '../helpers/cli.js';
+import { labGate } from './helpers.js';
+
+const PREFIX = 'npr-';
+const runLab = await labGate('lab relay suite', ['turnserver']);
+
+/**
+ * The public namespace stands for the Internet, where a relay has a default route and packets to
+ * private addresses (the peers' host candidates, 198.51.100.x) vanish upstream. The lab has no
+ * such route, so coturn's sendto to a host candidate fails with ENETUNREACH and coturn 4.6.1 then
+ * closes the whole allocation (every relayed pair dies, relay↔relay too). A veth sink with a
+ * permanent neighbour makes those sends disappear silently, as on the Internet.
+ * (Reported in /work/briefs/relay-requests.md for src/lab.)
+ */
+function sinkUnroutable(lab: Lab): void {
+  const ns = lab.public.namespace;
+  const ip = (...args: string[]): void => {
+    execFileSync('ip', ['-n', ns, ...args], { stdio: 'pipe' });
+  };
+  ip('link', 'add', 'sink0', 'type', 'veth', 'peer', 'name', 'sink1');
+  ip('link', 'set', 'sink0', 'up');
+  ip('link', 'set', 'sink1', 'up');
+  ip('neigh', 'add', '10.255.255.1', 'lladdr', '02:00:00:00:00:99', 'dev', 'sink0', 'nud', 'permanent');
+  ip('route', 'add', 'default', 'via', '10.255.255.1', 'dev', 'sink0', 'onlink');
+}
+
+describe.skipIf(!runLab)('TURN relay through real kernel NAT', () => {
+  const labs: Lab[] = [];
+  const servers: LabServers[] = [];
+
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => s.stop()));
+    await Promise.all(labs.map((lab) => destroyLab(lab)));
+    await destroyAllLabs(PREFIX);
+  });
+
+  /** Both peers as separate processes in their namespaces; resolves with both reports. */
+  async function pair(lab: Lab, served: LabServers, room: string, extra: string[]): Promise<[PeerReport, PeerReport, string]> {
+    const turn = served.turn!;
+    const args = ['peer', '--signal', served.signal, '--room', room, '--stun', served.stun, '--turn', turn.url, '--turn-secret', turn.secret, '--timeout', '20000', '--json', ...extra];
+    const runs = await Promise.all([lab.a, lab.b!].map((side) => runCli(args, { namespace: side.client.namespace, timeoutMs: 30_000 })));
+    const reports = runs.map((run) => {
+      const report = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as PeerReport;
+      expect(run.code, run.stderr).toBe(report.connected ? 0 : 1);
+      return report;
+    }) as [PeerReport, PeerReport];
+    return [...reports, runs.map((run) => run.stdout + run.stderr).join('\n')];
+  }
+
+  it('symmetric ↔ symmetric connects through the relay, and the report says the selected pair is relay', async () => {
+    expect(expectDirectSuccess('symmetric', 'symmetric')).toBe(false);
+    const lab = await buildLab({ a: 'symmetric', b: 'symmetric', prefix: PREFIX });
+    labs.push(lab);
+    sinkUnroutable(lab);
+    const served = await startLabServers(lab, { turn: true });
+    servers.push(served);
+
+    // Default policy: every candidate type is checked; only the relayed paths can work.
+    const [a, b, output] = await pair(lab, served, 'sym-sym-relay', []);
+    for (const report of [a, b]) {
+      expect(report.connected, JSON.stringify(report.pairs)).toBe(true);
+      expect(report.selectedPair!.pairType.split('/'), report.selectedPair!.pairType).toContain('relay');
+      expect(report.relays).toHaveLength(1);
+      expect(report.relays[0]!.error).toBeUndefined();
+      // The relayed address is on the TURN server, the mapped one is the side's NAT (RFC 8839 raddr).
+      expect(report.relays[0]!.relayed).toMatch(/^203\.0\.113\.1:\d+$/);
+      expect(report.localCandidates.map((c) => c.type)).toEqual(expect.arrayContaining(['host', 'srflx', 'relay']));
+      // No direct pair worked: every host/srflx-only pair failed.
+      const direct = report.pairs.filter((p) => p.localType !== 'relay' && p.remoteType !== 'relay' && p.state === 'succeeded');
+      expect(direct).toEqual([]);
+    }
+    expect(output).not.toContain(served.turn!.secret);
+
+    // Relay only: relay ↔ relay, the path a browser with iceTransportPolicy "relay" takes.
+    const [ra, rb] = await pair(lab, served, 'sym-sym-relay-only', ['--relay-only']);
+    for (const report of [ra, rb]) {
+      expect(report.connected, JSON.stringify(report.pairs)).toBe(true);
+      expect(report.selectedPair!.pairType).toBe('relay/relay');
+    }
+  }, 90_000);
+});
