@@ -115,6 +115,17 @@ describe.skipIf(skip)('TURN on the command line (real coturn, real processes)', 
     expect(run.stdout + run.stderr).not.toContain(USER.password);
   });
 
+  it('trials --survey reports relay pair checks beside the direct ones', async () => {
+    const run = await runCli(
+      ['trials', '--runs', '1', '--bind', '127.0.0.1', '--survey', '--turn', users.url, '--turn-user', USER.name, '--turn-pass', USER.password, '--json'],
+      { timeoutMs: 30_000 },
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const checks = report(run.stdout).summary.pairChecks as Array<{ pairType: string; succeeded: number }>;
+    const succeeded = checks.filter((row) => row.succeeded > 0).map((row) => row.pairType);
+    expect(succeeded).toEqual(expect.arrayContaining(['host/host', 'relay/host', 'host/relay', 'relay/relay']));
+  });
+
   it('refuses inconsistent TURN flags with exit 2 and one line', async () => {
     const cases: Array<[string[], RegExp]> = [
       [['peer', '--signal', 'ws://127.0.0.1:9/', '--room', 'r', '--turn', 'turn:127.0.0.1:3478'], /--turn needs credentials/],
