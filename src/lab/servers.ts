@@ -250,6 +250,9 @@ export async function startLabServers(lab: Lab, options: StartLabServersOptions 
     // The lab is a closed network where every client of a side shares one public IP, and a
     // matrix runs detect and many sessions at once: a per-IP limit would read as packet loss.
     '--rate-limit', '0',
+    // With TURN, signaling hands every joining peer its own REST credentials for the lab's
+    // coturn, so `nat-probe peer`/`trials` in a client namespace need no TURN flags.
+    ...(options.turn === true ? ['--turn-url', `turn:${lab.public.primaryAddress}:${LAB_TURN_PORT}`, '--turn-secret', secret] : []),
     '--json',
   ];
   const serve = spawnServer('serve', process.execPath, serveArgs, 'pipe');

@@ -91,10 +91,32 @@ describe.skipIf(!runLab)('nat-probe lab up / exec / status / down', () => {
     expect(vars.NAT_PROBE_SIGNAL).toBe(up.servers.signal);
     expect(vars.NAT_PROBE_TURN).toBe(up.servers.turn!.url);
     expect(vars.NAT_PROBE_TURN_USER).toMatch(/^\d+:lab$/);
-    expect(vars.NAT_PROBE_TURN_PASS).toMatch(/^[A-Za-z0-9+/]{27}=$/); // base64 of an HMAC-SHA1
+    expect(vars.NAT_PROBE_TURN_PASSWORD).toMatch(/^[A-Za-z0-9+/]{27}=$/); // base64 of an HMAC-SHA1
     expect(env.stdout).toContain('198.51.100.18/28'); // really inside client b
     const secret = readFileSync(`/run/nat-probe/${PREFIX}${up.lab.id}.turn-secret`, 'utf8').trim();
     expect(env.stdout).not.toContain(secret);
+  });
+
+  it.each(['udp', 'tcp'])('the exported TURN credentials work: nat-probe turn over %s passes every check from client a', async (transport) => {
+    const run = await runCli(['lab', 'exec', 'a', '--prefix', PREFIX, '--', 'sh', '-c', `nat-probe turn --server "$NAT_PROBE_TURN?transport=${transport}" --user "$NAT_PROBE_TURN_USER" --packets 20 --json`], { timeoutMs: 30_000 });
+    const report = JSON.parse(run.stdout) as { transport: string; steps: { step: string; status: string }[] };
+    expect(report.transport).toBe(transport);
+    expect(report.steps.map((step) => [step.step, step.status])).toEqual(report.steps.map((step) => [step.step, 'pass']));
+    expect(report.steps.length).toBeGreaterThanOrEqual(5);
+    expect(run.code).toBe(0);
+  });
+
+  it('signaling hands out TURN credentials: relay-only peers in a and b connect through the lab\'s coturn with no TURN flags', async () => {
+    const peer = (side: 'a' | 'b') =>
+      runCli(['lab', 'exec', side, '--prefix', PREFIX, '--', 'sh', '-c', 'nat-probe peer --signal "$NAT_PROBE_SIGNAL" --room relay-1 --relay-only --timeout 8000 --json'], { timeoutMs: 30_000 });
+    const runs = await Promise.all([peer('a'), peer('b')]);
+    for (const run of runs) {
+      const report = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { connected: boolean; selectedPair: { pairType: string; local: string } | null };
+      expect(report.connected).toBe(true);
+      expect(report.selectedPair?.pairType).toBe('relay/relay');
+      expect(report.selectedPair?.local.startsWith('203.0.113.1:')).toBe(true); // the lab coturn's relay address
+      expect(run.code).toBe(0);
+    }
   });
 
   it('status shows both sides, the routers\' NAT mappings made by the traffic above, and live servers', async () => {

@@ -1,5 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { constants } from 'node:os';
+import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   assertLabPrerequisites,
@@ -12,6 +14,7 @@ import {
   spawnInNamespace,
   startLabServers,
   validatePrefix,
+  LAB_RUN_DIR,
   LabSpecError,
   LabStateError,
   type Lab,
@@ -160,13 +163,15 @@ Examples:
       'after',
       `
 The command sees NAT_PROBE_STUN, NAT_PROBE_SIGNAL and, with TURN, NAT_PROBE_TURN plus a TURN REST
-credential pair NAT_PROBE_TURN_USER / NAT_PROBE_TURN_PASS (valid 24 h; the secret itself is not
-exported), NAT_PROBE_LAB (lab name) and NAT_PROBE_LAB_NAMESPACE. "nat-probe" as the command
-runs this same nat-probe, whether or not it is on PATH.
+credential pair NAT_PROBE_TURN_USER / NAT_PROBE_TURN_PASSWORD (valid 24 h; the secret itself is
+not exported; \`nat-probe turn\` reads the password from that variable), NAT_PROBE_LAB (lab name)
+and NAT_PROBE_LAB_NAMESPACE. "nat-probe" runs this same nat-probe, also inside \`sh -c\`: PATH
+starts with /run/nat-probe/bin, where a shim points at it.
 
 Examples:
   sudo nat-probe lab exec a -- nat-probe detect --server 203.0.113.1:3478
   sudo nat-probe lab exec b -- sh -c 'nat-probe peer --signal $NAT_PROBE_SIGNAL --room r1 --stun $NAT_PROBE_STUN'
+  sudo nat-probe lab exec a -- sh -c 'nat-probe turn --server $NAT_PROBE_TURN --user $NAT_PROBE_TURN_USER'
   sudo nat-probe lab exec ra -- conntrack -L`,
     )
     .action((where: string, command: string[], options: { prefix: string }) => run(runLabExec(where, command, options, io)));
@@ -321,9 +326,29 @@ async function execEnvironment(state: LabState, namespace: string): Promise<Node
     // A REST credential pair (RFC 8489 long-term credentials derived from the secret) lets the
     // command use TURN without ever seeing the secret, which could mint credentials forever.
     const credentials = restApiCredentials(secret, { user: 'lab' });
-    Object.assign(env, { NAT_PROBE_TURN: state.servers.turn.url, NAT_PROBE_TURN_USER: credentials.username, NAT_PROBE_TURN_PASS: credentials.password });
+    Object.assign(env, { NAT_PROBE_TURN: state.servers.turn.url, NAT_PROBE_TURN_USER: credentials.username, NAT_PROBE_TURN_PASSWORD: credentials.password });
   }
   return env;
+}
+
+/**
+ * `<run dir>/bin/nat-probe`, a shell shim running this nat-probe, so `nat-probe` works inside
+ * `lab exec … -- sh -c '…'` even when nat-probe is not installed on PATH. Written atomically
+ * (temporary name, then rename), since several `lab exec` may run at once.
+ */
+async function writeShim(): Promise<string> {
+  const dir = join(LAB_RUN_DIR, 'bin');
+  const shim = join(dir, 'nat-probe');
+  const content = `#!/bin/sh\nexec '${process.execPath}' '${THIS_CLI}' "$@"\n`;
+  if (process.execPath.includes("'") || THIS_CLI.includes("'")) return dir; // not quotable; the direct "nat-probe" substitution still works
+  const current = await readFile(shim, 'utf8').catch(() => '');
+  if (current !== content) {
+    await mkdir(dir, { recursive: true, mode: 0o755 });
+    const temporary = `${shim}.${process.pid}.tmp`;
+    await writeFile(temporary, content, { mode: 0o755 });
+    await rename(temporary, shim);
+  }
+  return dir;
 }
 
 export async function runLabExec(where: string, command: string[], options: { prefix: string }, io: CliIo): Promise<number> {
@@ -332,7 +357,8 @@ export async function runLabExec(where: string, command: string[], options: { pr
   const namespace = namespaceFor(state, where);
   const [file, ...args] = command;
   if (file === undefined) throw new LabSpecError('command', 'Give the command to run after --, e.g. `nat-probe lab exec a -- ip addr`.');
-  const env = { ...io.env, ...(await execEnvironment(state, namespace)) };
+  const shimDir = await writeShim();
+  const env = { ...io.env, ...(await execEnvironment(state, namespace)), PATH: `${shimDir}${delimiter}${io.env.PATH ?? ''}` };
   // "nat-probe" means this nat-probe: the same Node and package, even when it is not on PATH.
   const [program, argv] = file === 'nat-probe' ? [process.execPath, [THIS_CLI, ...args]] : [file, args];
   const child = spawnInNamespace(namespace, program, argv, { stdio: 'inherit', env });
