@@ -14,7 +14,7 @@ export function renderTurnTable(report: TurnReport): string {
   }
   const summary = new Table({ style: PLAIN_STYLE, colWidths: [16, 91], wordWrap: true });
   summary.push(
-    ['Verdict', report.passed ? 'all checks passed' : `FAILED at ${TURN_STEP_LABELS[report.steps.find((step) => step.status === 'fail')?.step ?? 'reachability']}`],
+    ['Verdict', report.passed ? 'all checks passed' : report.interrupted ? 'interrupted before every check ran' : `FAILED at ${TURN_STEP_LABELS[report.steps.find((step) => step.status === 'fail')?.step ?? 'reachability']}`],
     ['Server', `${report.server} as "${report.username}" (${report.credentialKind}${report.realm ? `, realm ${report.realm}` : ''})`],
   );
   if (report.relayed) summary.push(['Addresses', `local ${report.local}, server-reflexive ${report.mapped}, relayed ${report.relayed}, lifetime ${report.lifetimeSeconds} s`]);

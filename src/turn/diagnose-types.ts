@@ -45,6 +45,8 @@ export interface TurnDiagnosis {
   readonly lifetimeSeconds: number | null;
   readonly channel: number | null;
   readonly roundTrip: RoundTripStats | null;
+  /** Stopped by SIGINT/SIGTERM before every step ran (counts as not passed). */
+  readonly interrupted: boolean;
   readonly passed: boolean;
 }
 

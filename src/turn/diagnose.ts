@@ -24,6 +24,7 @@ export interface DiagnoseOptions {
   stepTimeoutMs?: number;
   bindAddress?: string;
   clock?: Clock;
+  /** Stops after the current step (the allocation is still released); later steps are skipped as interrupted. */
   signal?: AbortSignal;
   onEvent?: (event: TurnCheckEvent) => void;
 }
@@ -52,6 +53,7 @@ export async function diagnoseTurnServer(options: DiagnoseOptions): Promise<Turn
   const started = clock.now();
   const at = (): number => clock.now() - started;
   const emit = options.onEvent ?? (() => undefined);
+  const interrupted = (): boolean => options.signal?.aborted === true;
   const results = new Map<TurnStepName, TurnStepResult>();
   const stepStarted = new Map<TurnStepName, number>();
   const running = (step: TurnStepName): void => {
@@ -112,6 +114,7 @@ export async function diagnoseTurnServer(options: DiagnoseOptions): Promise<Turn
       `relayed ${formatTransportAddress(allocation.relayed)}, server-reflexive ${formatTransportAddress(allocation.mapped)}, lifetime ${allocation.lifetimeSeconds} s`,
     );
 
+    if (interrupted()) return finish();
     running('permission');
     echo = await UdpEndpoint.bind({ address: options.peerAddress ?? (allocation.relayed.family === 6 ? '::' : '0.0.0.0'), family: allocation.relayed.family });
     const echoSocket = echo;
@@ -124,6 +127,7 @@ export async function diagnoseTurnServer(options: DiagnoseOptions): Promise<Turn
       return finish();
     }
 
+    if (interrupted()) return finish();
     running('channel');
     try {
       const bindStarted = clock.now();
@@ -134,6 +138,7 @@ export async function diagnoseTurnServer(options: DiagnoseOptions): Promise<Turn
       return finish();
     }
 
+    if (interrupted()) return finish();
     running('round-trip');
     const current = allocation;
     const packets = options.packets ?? 100;
@@ -150,6 +155,7 @@ export async function diagnoseTurnServer(options: DiagnoseOptions): Promise<Turn
       lossTimeoutMs: Math.min(1000, stepTimeoutMs),
       timeoutMs: stepTimeoutMs,
       clock,
+      signal: options.signal,
       onProgress: (sent, received) => emit({ type: 'turn-progress', at: at(), sent, received, total: packets }),
     });
     const lossRatio = roundTrip.sent === 0 ? 1 : roundTrip.lost / roundTrip.sent;
@@ -158,7 +164,8 @@ export async function diagnoseTurnServer(options: DiagnoseOptions): Promise<Turn
       `${roundTrip.received}/${roundTrip.sent} echoed through the relay` +
       (rtt ? `, RTT median ${rtt.median.toFixed(2)} ms (min ${rtt.min.toFixed(2)}, p95 ${rtt.p95.toFixed(2)}, max ${rtt.max.toFixed(2)})` : '') +
       `, ${Math.round(roundTrip.packetsPerSecond)} packets/s`;
-    if (lossRatio <= MAX_ROUND_TRIP_LOSS && roundTrip.received > 0) settle('round-trip', 'pass', summary);
+    if (interrupted()) settle('round-trip', 'fail', `${summary}: interrupted before the last packet`, 'interrupted');
+    else if (lossRatio <= MAX_ROUND_TRIP_LOSS && roundTrip.received > 0) settle('round-trip', 'pass', summary);
     else settle('round-trip', 'fail', `${summary}: ${(lossRatio * 100).toFixed(0)}% lost, more than ${MAX_ROUND_TRIP_LOSS * 100}% — the relay path drops packets`, 'turn-relay-loss');
     return finish();
   } finally {
@@ -167,7 +174,8 @@ export async function diagnoseTurnServer(options: DiagnoseOptions): Promise<Turn
   }
 
   function finish(): TurnDiagnosis {
-    for (const step of TURN_STEPS) if (!results.has(step)) settle(step, 'skipped', 'not run: an earlier step failed');
+    const why = interrupted() ? 'not run: interrupted' : 'not run: an earlier step failed';
+    for (const step of TURN_STEPS) if (!results.has(step)) settle(step, 'skipped', why);
     const steps = TURN_STEPS.map((step) => results.get(step)!);
     return {
       server: formatTurnServer(options.server),
@@ -183,6 +191,7 @@ export async function diagnoseTurnServer(options: DiagnoseOptions): Promise<Turn
       lifetimeSeconds: allocation?.lifetimeSeconds ?? null,
       channel,
       roundTrip,
+      interrupted: interrupted(),
       passed: steps.every((step) => step.status === 'pass'),
     };
   }

@@ -18,6 +18,8 @@ export interface RoundTripOptions {
   /** Bound on the whole measurement. */
   timeoutMs: number;
   clock: Clock;
+  /** Stops the measurement early; what was measured so far is the result. */
+  signal?: AbortSignal;
   onProgress?: (sent: number, received: number) => void;
 }
 
@@ -44,6 +46,7 @@ export function measureRoundTrips(options: RoundTripOptions): Promise<RoundTripS
       if (done) return;
       done = true;
       detach();
+      options.signal?.removeEventListener('abort', finish);
       clock.clearTimeout(overall);
       for (const entry of sentAt.values()) clock.clearTimeout(entry.timer);
       lost += sentAt.size;
@@ -96,7 +99,8 @@ export function measureRoundTrips(options: RoundTripOptions): Promise<RoundTripS
       settleOne();
     });
     const overall = clock.setTimeout(finish, options.timeoutMs);
-    if (packets <= 0) return finish();
+    if (options.signal?.aborted === true || packets <= 0) return finish();
+    options.signal?.addEventListener('abort', finish, { once: true });
     for (let i = 0; i < Math.min(options.window, packets); i++) sendNext();
   });
 }

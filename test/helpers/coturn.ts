@@ -182,9 +182,9 @@ export interface CoturnTurn extends Coturn {
   /**
    * Resolves when coturn prints a line matching `pattern` (already printed or printed later),
    * rejects after `boundMs`: how tests see what happens inside the server without polling.
-   * Most lines need `verbose: true`.
+   * Most lines need `verbose: true`. With `onlyNew`, lines printed before the call do not count.
    */
-  waitForLog(pattern: RegExp, boundMs: number): Promise<string>;
+  waitForLog(pattern: RegExp, boundMs: number, onlyNew?: boolean): Promise<string>;
 }
 
 /** A port free for UDP (port and port + 1, see freePortPair) and for TCP on `address`. */
@@ -285,8 +285,8 @@ async function startTurnOnce(
     rmSync(scratch, { recursive: true, force: true });
   };
   const logs = (): string => lines.join('\n');
-  const waitForLog = (pattern: RegExp, boundMs: number): Promise<string> => {
-    const seen = lines.find((line) => pattern.test(line));
+  const waitForLog = (pattern: RegExp, boundMs: number, onlyNew = false): Promise<string> => {
+    const seen = onlyNew ? undefined : lines.find((line) => pattern.test(line));
     if (seen !== undefined) return Promise.resolve(seen);
     return new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => {

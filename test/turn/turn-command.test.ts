@@ -4,7 +4,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UdpEndpoint } from '../../src/transport/index.js';
-import { runCli } from '../helpers/cli.js';
+import { createInterface } from 'node:readline';
+import { runCli, spawnCli, stopProcess } from '../helpers/cli.js';
+import { withinMs } from '../helpers/events.js';
 import { startCoturnTurn, type CoturnTurn } from '../helpers/coturn.js';
 import { skipUnlessTools, toolGate } from '../helpers/tools.js';
 
@@ -19,7 +21,7 @@ describe.skipIf(skip)('nat-probe turn (process) against coturn', () => {
   let coturnRest: CoturnTurn;
 
   beforeAll(async () => {
-    [coturn, coturnRest] = await Promise.all([startCoturnTurn({ users: [{ name: 'carol', password: PASSWORD }] }), startCoturnTurn({ secret: SECRET })]);
+    [coturn, coturnRest] = await Promise.all([startCoturnTurn({ users: [{ name: 'carol', password: PASSWORD }], verbose: true }), startCoturnTurn({ secret: SECRET })]);
   });
   afterAll(async () => {
     await coturn?.stop();
@@ -107,6 +109,32 @@ describe.skipIf(skip)('nat-probe turn (process) against coturn', () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(message);
     expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('Ctrl-C during the round trip stops it, still releases the allocation (Refresh 0) and exits 1 as interrupted', async () => {
+    const child = spawnCli(['turn', '--server', coturn.url, '--user', 'carol', '--pass', PASSWORD, '--packets', '100000', '--timeout', '60000'], { env: NO_TTY });
+    try {
+      const lines = createInterface({ input: child.stdout! });
+      const output: string[] = [];
+      const channelBound = new Promise<void>((resolve) =>
+        lines.on('line', (line) => {
+          output.push(line);
+          if (line.startsWith('PASS Channel bind')) resolve();
+        }),
+      );
+      await withinMs(channelBound, 10_000, 'the channel-bind line');
+      const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+      // Only a Refresh(0) logged after the interrupt counts (earlier tests released allocations too).
+      const released = coturn.waitForLog(/refreshed, realm=<nat-probe.test>, username=<carol>, lifetime=0/, 10_000, true);
+      child.kill('SIGINT');
+      const code = await withinMs(exited, 10_000, 'exit after SIGINT');
+      expect(code).toBe(1);
+      expect(output.join('\n')).toMatch(/FAIL Round trip: .*interrupted/);
+      expect(output.join('\n')).toContain('interrupted before every check ran');
+      await released;
+    } finally {
+      await stopProcess(child);
+    }
   });
 
   it('--help shows examples and exit codes', async () => {

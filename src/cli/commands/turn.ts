@@ -9,6 +9,7 @@ import { ExitCode } from '../exit-codes.js';
 import { outputMode, writeLine, type CliIo } from '../io.js';
 import { startLiveView, type LiveView } from '../live-view.js';
 import { integerOption } from '../options.js';
+import { interruptSignal } from './peer.js';
 
 export interface TurnCommandOptions {
   server: TurnServerAddress & { url: string };
@@ -133,9 +134,12 @@ export async function runTurn(options: TurnCommandOptions, io: CliIo): Promise<n
   };
   const startedAt = new Date();
   const t0 = performance.now();
+  // Ctrl-C stops after the current step and still releases the allocation (Refresh 0), then reports.
+  const interrupt = interruptSignal();
   let report: TurnReport;
   try {
     const diagnosis = await diagnoseTurnServer({
+      signal: interrupt.signal,
       server,
       credentials,
       credentialKind: kind,
@@ -150,6 +154,8 @@ export async function runTurn(options: TurnCommandOptions, io: CliIo): Promise<n
   } catch (error) {
     await live?.abandon();
     throw error;
+  } finally {
+    interrupt.dispose();
   }
   if (mode === 'json') writeLine(io.stdout, JSON.stringify(report));
   else if (live) await live.finish(report);
