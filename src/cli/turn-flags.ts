@@ -17,6 +17,7 @@ export interface TurnFlags {
   turnPass?: string;
   turnSecret?: string;
   turnTtl?: number;
+  turnTimeout?: number;
   relayOnly?: boolean;
 }
 
@@ -45,6 +46,7 @@ export function addTurnFlags(command: Command): Command {
     .option('--turn-pass <password>', 'TURN long-term password (with --turn-user); never printed')
     .option('--turn-secret <secret>', "TURN REST API shared secret (coturn use-auth-secret): credentials are made locally; never printed")
     .option('--turn-ttl <seconds>', 'lifetime of the REST credentials made from --turn-secret', turnTtlOption)
+    .option('--turn-timeout <ms>', 'bound on each TURN allocation; the checks wait for it, so a TURN server that does not answer delays them this long (default 5000)', integerOption('--turn-timeout', 100, 60_000))
     .option('--relay-only', 'pair and signal relayed candidates only (iceTransportPolicy "relay"): forces the path through TURN');
 }
 

@@ -129,6 +129,20 @@ describe.skipIf(skip)('peer sessions with TURN relayed candidates (real coturn)'
     expect(JSON.stringify(a)).not.toContain('wrong-password');
   });
 
+  it('a TURN server that does not answer costs at most turnTimeoutMs, then direct connects', async () => {
+    // A bound socket that never answers: the Allocate goes unanswered, as behind a firewall.
+    const { UdpEndpoint } = await import('../../src/transport/index.js');
+    const silent = await UdpEndpoint.bind({ address: '127.0.0.1', port: 0 });
+    try {
+      const { a } = await pair({ turnServers: [{ url: `turn:127.0.0.1:${silent.local.port}`, username: 'u', credential: 'p' }], turnTimeoutMs: 800 }, {});
+      expect(a.state).toBe('connected');
+      expect(a.relays[0]!.error?.code).toMatch(/^turn-(timeout|unreachable)$/);
+      expect(a.relays[0]!.allocateMs).toBeLessThan(2_000);
+    } finally {
+      await silent.close();
+    }
+  });
+
   it('uses the TURN credentials the signaling server hands out in config (REST API secret)', async () => {
     const handedOut: string[] = [];
     const iceServersFor = (peerId: string) => {

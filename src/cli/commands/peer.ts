@@ -118,6 +118,7 @@ export async function runPeer(options: PeerCommandOptions, io: CliIo): Promise<n
       bindAddress: options.bind,
       ...(turnServers !== undefined ? { turnServers } : {}),
       ...(options.relayOnly === true ? { relayOnly: true } : {}),
+      ...(options.turnTimeout !== undefined ? { turnTimeoutMs: options.turnTimeout } : {}),
       onEvent,
     });
     report = buildPeerReport(result, { version: VERSION, startedAt, durationMs: performance.now() - t0, mode: options.survey ? 'survey' : 'connect' });

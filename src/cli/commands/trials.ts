@@ -134,6 +134,7 @@ async function runTrialsUntil(options: TrialsCommandOptions, io: CliIo, stop: Ab
       bindAddress: options.bind,
       ...(turnServers !== undefined ? { turnServers } : {}),
       ...(options.relayOnly === true ? { relayOnly: true } : {}),
+      ...(options.turnTimeout !== undefined ? { turnTimeoutMs: options.turnTimeout } : {}),
       onEvent,
       // The dashboard shows a trial's candidates and pairs; plain lines and bare NDJSON do not need them.
       peerEvents: mode === 'ink' || (options.allEvents ?? false),
