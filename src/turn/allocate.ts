@@ -21,6 +21,11 @@ export interface AllocateOptions {
   credentials: TurnCredentials;
   /** LIFETIME to ask for (RFC 8656 §7.1). Default: none, the server picks (600 s on coturn). */
   lifetimeSeconds?: number;
+  /**
+   * The relayed address's family (REQUESTED-ADDRESS-FAMILY, RFC 8656 §7.1). Default: none sent,
+   * which means IPv4 whatever family the client reaches the server over.
+   */
+  relayFamily?: 4 | 6;
   clock?: Clock;
   signal?: AbortSignal;
   /** Local address to bind. Default loopback for a loopback server, every interface otherwise. */
@@ -59,6 +64,7 @@ export async function allocate(options: AllocateOptions): Promise<TurnAllocation
   try {
     const attributes = [attr('REQUESTED-TRANSPORT', REQUESTED_TRANSPORT_UDP)];
     if (options.lifetimeSeconds !== undefined) attributes.push(attr('LIFETIME', options.lifetimeSeconds));
+    if (options.relayFamily !== undefined) attributes.push(attr('REQUESTED-ADDRESS-FAMILY', options.relayFamily));
     const { response, rttMs } = await session.request('allocate', attributes, { deadlineMs: remaining(), signal: options.signal });
     const relayed = getAttribute(response, 'XOR-RELAYED-ADDRESS');
     if (relayed === undefined) throw new TurnProtocolError(label, 'the Allocate success response has no XOR-RELAYED-ADDRESS (RFC 8656 §7.3)');

@@ -14,6 +14,8 @@ export interface DiagnoseOptions {
   server: TurnServerAddress;
   credentials: TurnCredentials;
   credentialKind: 'long-term' | 'rest-api';
+  /** The relayed address family to ask for. Default none (IPv4, RFC 8656 §7.1). */
+  relayFamily?: 4 | 6;
   /** Packets in the round-trip measurement. Default 100. */
   packets?: number;
   /** Bytes per round-trip packet. Default 100. */
@@ -89,6 +91,7 @@ export async function diagnoseTurnServer(options: DiagnoseOptions): Promise<Turn
         server: options.server,
         credentials: options.credentials,
         bindAddress: options.bindAddress,
+        relayFamily: options.relayFamily,
         clock,
         signal: options.signal,
         timeoutMs: stepTimeoutMs,

@@ -40,7 +40,7 @@ const ERROR_ADVICE: Record<number, { code: string; advice: string }> = {
   403: { code: 'turn-forbidden', advice: 'the server forbids this (peer address not allowed, e.g. loopback peers need --allow-loopback-peers on coturn, or the user is denied)' },
   420: { code: 'turn-unknown-attribute', advice: 'the server does not support an attribute the client sent' },
   437: { code: 'turn-allocation-mismatch', advice: 'the server has no allocation for this 5-tuple (expired, or another allocation already exists); start a new allocation' },
-  440: { code: 'turn-address-family', advice: 'the server does not support the requested address family' },
+  440: { code: 'turn-address-family', advice: 'the server cannot relay in the requested address family (IPv4 unless asked otherwise); try the other one (nat-probe turn --relay-family 6 or 4)' },
   442: { code: 'turn-unsupported-transport', advice: 'the server does not relay this transport' },
   443: { code: 'turn-peer-family-mismatch', advice: 'the peer address family differs from the relayed address family' },
   486: { code: 'turn-quota', advice: 'the user has reached the allocation quota; close other allocations or raise the quota (coturn --user-quota)' },

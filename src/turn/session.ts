@@ -89,7 +89,7 @@ export class TurnSession {
         if (auth) this.checkIntegrity(response, auth, method);
         return { response, rttMs: outcome.rttMs };
       }
-      const failure = getAttribute(response, 'ERROR-CODE') ?? { code: 0, reason: 'no ERROR-CODE' };
+      const failure = errorCodeOf(response);
       // RFC 8489 §9.2.5: 401 to a request without credentials is the challenge; answer it once.
       if (failure.code === 401 && auth === undefined && !challenged) {
         const learned = authFromChallenge(response, this.credentials);
@@ -133,4 +133,12 @@ export class TurnSession {
     if (error instanceof TransactionCancelledError || error instanceof Error) return error;
     return new Error(String(error));
   }
+}
+
+/** ERROR-CODE with its reason trimmed: coturn pads reasons with NUL bytes, which must not reach a terminal. */
+function errorCodeOf(response: DecodedStunMessage): { code: number; reason: string } {
+  const found = getAttribute(response, 'ERROR-CODE');
+  if (!found) return { code: 0, reason: 'no ERROR-CODE' };
+  // eslint-disable-next-line no-control-regex
+  return { code: found.code, reason: found.reason.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim() };
 }

@@ -20,6 +20,7 @@ export interface TurnCommandOptions {
   packets: number;
   size: number;
   peerAddress?: string;
+  relayFamily?: 4 | 6;
   bind?: string;
   timeout: number;
   json?: boolean;
@@ -45,6 +46,11 @@ function ipOption(name: string) {
   };
 }
 
+function relayFamilyOption(value: string): 4 | 6 {
+  if (value === '4' || value === '6') return Number(value) as 4 | 6;
+  throw new InvalidArgumentError(`--relay-family must be 4 or 6, got "${value}".`);
+}
+
 export function registerTurn(program: Command, io: CliIo, run: (code: Promise<number>) => void): void {
   program
     .command('turn')
@@ -57,6 +63,7 @@ export function registerTurn(program: Command, io: CliIo, run: (code: Promise<nu
     .option('--packets <n>', 'packets in the round-trip measurement', integerOption('--packets', 1, 100_000), 100)
     .option('--size <bytes>', 'bytes per round-trip packet', integerOption('--size', 4, 1200), 100)
     .option('--peer-address <ip>', 'where the local echo peer listens (default: every interface); its address as the relay sees it gets the permission', ipOption('--peer-address'))
+    .option('--relay-family <4|6>', 'address family of the relayed address (REQUESTED-ADDRESS-FAMILY; default: IPv4, the RFC 8656 default)', relayFamilyOption)
     .option('--bind <address>', 'local address for the connection to the server (default: loopback for a loopback server, else every interface)', ipOption('--bind'))
     .option('--timeout <ms>', 'time bound of each check', integerOption('--timeout', 100, 120_000), 5000)
     .option('--json', 'one JSON document on stdout (schema nat-probe.turn/v1); logs on stderr')
@@ -146,6 +153,7 @@ export async function runTurn(options: TurnCommandOptions, io: CliIo): Promise<n
       packets: options.packets,
       payloadBytes: options.size,
       peerAddress: options.peerAddress,
+      relayFamily: options.relayFamily,
       bindAddress: options.bind,
       stepTimeoutMs: options.timeout,
       onEvent,
