@@ -188,13 +188,31 @@ export async function runMatrixCell(plan: MatrixCellPlan, options: CellRunOption
   try {
     phase('building');
     let mark = performance.now();
-    lab = await buildLab({ a: plan.a, b: plan.b, ...(plan.cgn !== undefined ? { cgn: plan.cgn } : {}), lossPercent: options.lossPercent, prefix: options.prefix });
+    const start = options.startServers ?? (await import('./servers.js')).startLabServers;
+    // As `lab up` does: the servers (node and coturn loading) start as soon as the namespaces
+    // exist and are probed once the lab is complete, so their start-up overlaps the bring-up.
+    let starting: Promise<LabServers> | undefined;
+    const building = buildLab(
+      { a: plan.a, b: plan.b, ...(plan.cgn !== undefined ? { cgn: plan.cgn } : {}), lossPercent: options.lossPercent, prefix: options.prefix },
+      {
+        preflight: false,
+        onNamespacesCreated: (planned) => {
+          lab = planned; // so the finally below removes it whatever happens next
+          starting = start(planned, { turn: options.turn, cliPath, labReady: building });
+          starting.then((value) => (servers = value)).catch(() => undefined);
+        },
+      },
+    );
+    try {
+      lab = await building;
+    } catch (error) {
+      await starting?.catch(() => undefined);
+      throw error;
+    }
     timings.buildMs = performance.now() - mark;
-
     phase('servers');
     mark = performance.now();
-    const start = options.startServers ?? (await import('./servers.js')).startLabServers;
-    servers = await start(lab, { turn: options.turn, cliPath });
+    servers = await starting!;
     timings.serversMs = performance.now() - mark;
 
     // Detect before the peers run: both read the same NAT, and the peers' traffic must not

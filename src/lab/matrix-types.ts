@@ -95,6 +95,7 @@ export interface TrialSet {
 /** Where the time of a cell went, for the "peers' work vs start-up" question. */
 export interface CellTimings {
   readonly buildMs: number;
+  /** After the build: the servers start while it runs, so this is only what is left of their start-up. */
   readonly serversMs: number;
   readonly detectMs: number;
   /** Spawn until both workers said they were ready (node start-up and module loading). */
