@@ -46,6 +46,10 @@ export function formatPeerEventLine(event: PeerEvent): string | undefined {
       return `role      ${event.from} → ${event.to} (${event.reason})`;
     case 'peer-phase':
       return `signaling ${PHASE_WORDS[event.phase](event)}`;
+    case 'peer-relay':
+      return event.state === 'allocated'
+        ? `turn      ${event.server} relayed ${event.relayed ?? '?'}${event.allocateMs !== undefined ? ` in ${formatMs(event.allocateMs)}` : ''}`
+        : `turn      ${event.server} FAILED ${event.errorCode ?? ''}: ${event.message ?? ''} Going on with direct candidates.`;
     case 'ice-check-sent':
     case 'peer-done':
       return undefined; // too many to print, or said with more detail by the final report
