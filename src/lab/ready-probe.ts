@@ -3,7 +3,7 @@
  * namespace has no route to the lab, by design). It loads only the codec and the transport — not
  * the CLI — so it starts in tens of milliseconds, in parallel with the servers it waits for.
  *
- *   node dist/lab/ready-probe.js BOUND_MS KIND:HOST:PORT…     KIND = binding | allocate
+ *   node dist/lab/ready-probe.js [--wait-stdin] BOUND_MS KIND:HOST:PORT…   KIND = binding | allocate
  *
  * Each target gets one request, retransmitted every 20 ms (RFC 8489 §6.2.1 lets a client pick a
  * smaller RTO on a network it knows; this one is a bridge inside one kernel) until it is answered
@@ -68,10 +68,31 @@ export async function probe(targets: readonly ProbeTarget[], boundMs: number): P
   }
 }
 
+/** Resolves at the first line on stdin, or when stdin ends. */
+function stdinGo(): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      process.stdin.off('data', onData);
+      process.stdin.pause();
+      resolve();
+    };
+    const onData = (chunk: Buffer): void => {
+      if (chunk.includes(0x0a)) done();
+    };
+    process.stdin.on('data', onData);
+    process.stdin.once('end', done);
+  });
+}
+
 async function mainEntry(argv: readonly string[]): Promise<void> {
-  const boundMs = Number(argv[0]);
-  if (!Number.isInteger(boundMs) || boundMs <= 0) throw new Error('usage: ready-probe BOUND_MS KIND:HOST:PORT…');
-  const answers = await probe(argv.slice(1).map(parseProbeTarget), boundMs);
+  // --wait-stdin: start now (node start-up overlaps the lab's bring-up), probe on the "go" line.
+  const wait = argv[0] === '--wait-stdin';
+  const args = wait ? argv.slice(1) : argv;
+  const boundMs = Number(args[0]);
+  if (!Number.isInteger(boundMs) || boundMs <= 0) throw new Error('usage: ready-probe [--wait-stdin] BOUND_MS KIND:HOST:PORT…');
+  const targets = args.slice(1).map(parseProbeTarget);
+  if (wait) await stdinGo();
+  const answers = await probe(targets, boundMs);
   process.stdout.write(`${JSON.stringify({ answers })}\n`);
   process.exitCode = answers.every((answer) => answer !== null) ? 0 : 1;
 }

@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { LabCommandError, LabServerError } from './errors.js';
-import { execInNamespace, spawnInNamespace } from './exec.js';
+import { LabServerError } from './errors.js';
+import { spawnInNamespace } from './exec.js';
 import { setSysctls } from './namespaces.js';
 import type { Lab } from './topology.js';
 
@@ -144,23 +144,34 @@ async function serveReady(started: Started, boundMs: number): Promise<ServeAnnou
   }
 }
 
-/** coturn is ready once it answers an unauthenticated Allocate (a 401 challenge, RFC 8656 §7.2). */
+/**
+ * coturn is ready once it answers an unauthenticated Allocate (a 401 challenge, RFC 8656 §7.2).
+ * The probe process starts with coturn, so its node start-up overlaps the bring-up, and probes
+ * on a "go" line once the lab is complete (before that 203.0.113.1 may not be reachable yet).
+ */
 async function turnReady(lab: Lab, started: Started, boundMs: number, labReady: Promise<unknown>): Promise<void> {
   if (!existsSync(READY_PROBE)) throw new Error(`${READY_PROBE} is missing: run \`npm run build\``);
-  await labReady; // the probe needs the bridge and addresses in place
   const target = `allocate:${lab.public.primaryAddress}:${LAB_TURN_PORT}`;
-  const probe = execInNamespace(lab.public.namespace, process.execPath, [READY_PROBE, String(boundMs), target], { timeoutMs: boundMs + 5000 });
+  const probe = spawnInNamespace(lab.public.namespace, process.execPath, [READY_PROBE, '--wait-stdin', String(boundMs), target], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  probe.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  probe.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  probe.stdin!.on('error', () => undefined); // a probe that died is reported through its exit
+  const probeExited = new Promise<number | null>((resolve) => {
+    probe.once('close', (code) => resolve(code));
+    probe.once('error', () => resolve(null));
+  });
   const died = started.exited.then(() => {
     throw new Error(`it exited (${started.child.exitCode ?? started.child.signalCode}) before answering`);
   });
-  let stdout: string;
   try {
-    ({ stdout } = await Promise.race([probe, died]));
-  } catch (error) {
-    if (error instanceof LabCommandError) throw new Error(`no answer to an Allocate on ${target} within ${boundMs} ms`, { cause: error });
-    throw error;
+    await labReady;
+    probe.stdin!.end('go\n');
+    const code = await within(Promise.race([probeExited, died]), boundMs + 5000, 'the readiness probe to finish');
+    if (code !== 0) throw new Error(`no answer to an Allocate on ${target} within ${boundMs} ms${stderr.trim() === '' ? '' : ` (${stderr.trim()})`}`);
   } finally {
-    probe.catch(() => undefined);
+    if (probe.exitCode === null && probe.signalCode === null) probe.kill('SIGKILL');
   }
   const answer = (JSON.parse(stdout.trim()) as { answers: ({ class: string; errorCode?: number } | null)[] }).answers[0];
   // Anything but a challenge means coturn is not enforcing the REST secret it was given.

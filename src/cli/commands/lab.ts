@@ -210,8 +210,10 @@ async function assertNoLab(prefix: string): Promise<void> {
 export async function runLabUp(options: LabUpOptions, io: CliIo): Promise<number> {
   const started = performance.now();
   const spec = specFrom(options); // an unknown type is a usage error before anything else
-  await assertLabPrerequisites({ tools: options.turn ? ['turnserver'] : [] });
-  await assertNoLab(spec.prefix);
+  // Both only read; the root/tools verdict wins when both fail.
+  const [preflight, noLab] = await Promise.allSettled([assertLabPrerequisites({ tools: options.turn ? ['turnserver'] : [] }), assertNoLab(spec.prefix)]);
+  if (preflight.status === 'rejected') throw preflight.reason;
+  if (noLab.status === 'rejected') throw noLab.reason;
 
   const interrupt = interruptSignal();
   let lab: Lab | undefined;
