@@ -193,6 +193,12 @@ export class IceAgent {
   private readonly bases = new Map<string, Base>();
   private readonly locals: Candidate[] = [];
   private readonly remotes: Candidate[] = [];
+  /**
+   * Trickled remote candidates that arrived after a check from the same address had made it a
+   * peer-reflexive candidate (§7.3.1.3): a relayed path often beats the signaling path. Keyed by
+   * address; the result names the candidate as its owner described it.
+   */
+  private readonly describedLate = new Map<string, Candidate>();
   private readonly gatheringAttempts: SrflxAttempt[] = [];
   private readonly counters: IceCounters = emptyCounters();
   private readonly transactions = new Map<string, CheckTransaction>();
@@ -334,7 +340,14 @@ export class IceAgent {
   /** A remote candidate, from signaling (trickled or not). Duplicates are ignored. */
   addRemoteCandidate(candidate: Candidate): void {
     if (this.lifecycle === 'closed') return;
-    if (this.remotes.some((known) => sameTransportAddress(known, candidate) && known.component === candidate.component)) return;
+    const known = this.remotes.find((c) => sameTransportAddress(c, candidate) && c.component === candidate.component);
+    if (known !== undefined) {
+      if (known.type === 'prflx' && candidate.type !== 'prflx' && !this.describedLate.has(formatTransportAddress(candidate))) {
+        this.describedLate.set(formatTransportAddress(candidate), candidate);
+        this.emitCandidate('remote', candidate);
+      }
+      return;
+    }
     this.remotes.push(candidate);
     this.emitCandidate('remote', candidate);
     if (this.scheduler?.running === true) this.scheduler.addRemoteCandidate(candidate);
@@ -431,6 +444,12 @@ export class IceAgent {
     }
     if (this.lifecycle === 'gathering') this.lifecycle = 'ready';
     return this.usableLocals();
+  }
+
+  /** A learned peer-reflexive remote candidate as its owner later trickled it, if it did. */
+  private described(candidate: Candidate): Candidate {
+    if (candidate.type !== 'prflx' || this.describedLate.size === 0) return candidate;
+    return this.describedLate.get(formatTransportAddress(candidate)) ?? candidate;
   }
 
   private get relayOnly(): boolean {
@@ -699,13 +718,16 @@ export class IceAgent {
     const checklist = scheduler.checklist;
     const outcome = scheduler.outcome!;
     const view = this.mode === 'connect' ? scheduler.selectedPair : checklist.bestValidPair();
-    const pairs: IcePairResult[] = scheduler.report().map((row) => pairResultOf(row, this.pairCounters.get(row.pairId)));
+    const pairs: IcePairResult[] = scheduler.report().map((row) => {
+      const result = pairResultOf(row, this.pairCounters.get(row.pairId));
+      return { ...result, remote: this.described(result.remote) };
+    });
     let selectedPair: IceSelectedPair | undefined;
     if (view?.validPair !== undefined) {
       selectedPair = {
         id: view.validPair.id,
         local: view.validPair.local,
-        remote: view.validPair.remote,
+        remote: this.described(view.validPair.remote),
         rttMs: pairs.find((p) => p.id === view.pair.id)?.rttMs ?? 0,
         nominated: view.nominated,
       };
@@ -720,7 +742,7 @@ export class IceAgent {
       timeToConnectMs,
       pairs,
       localCandidates: [...this.usableLocals(), ...checklist.localCandidates.filter((c) => c.type === 'prflx')],
-      remoteCandidates: [...this.remotes],
+      remoteCandidates: this.remotes.map((c) => this.described(c)),
       gathering: [...this.gatheringAttempts],
       counters: { ...this.counters },
     };

@@ -82,6 +82,33 @@ describe('IceAgent: iceTransportPolicy relay', () => {
     expect(relay.sends()).toBeGreaterThan(0);
   });
 
+  it('names a relayed remote by its trickled type when its check arrived first (learned as prflx)', async () => {
+    const clock = new FakeClock(0);
+    const a = await loopbackAgent({ role: 'controlling', clock, scheduler: fast, iceTransportPolicy: 'relay' });
+    const b = await loopbackAgent({ role: 'controlled', clock, scheduler: fast });
+    const relay = await standInRelay('127.0.0.3');
+    const relayCandidate = a.agent.addRelayedCandidate(
+      { relayed: relay.socket.local, mapped: { address: '127.0.0.1', port: 9 }, server: { host: '127.0.0.1', transport: 'udp' } },
+      relay.transport,
+    );
+    await Promise.all([a.agent.gather(), b.agent.gather()]);
+    a.agent.setRemoteParameters(b.agent.localParameters);
+    b.agent.setRemoteParameters(a.agent.localParameters);
+    for (const c of b.agent.localCandidates) a.agent.addRemoteCandidate(c);
+    a.agent.endOfRemoteCandidates();
+    a.agent.start();
+    b.agent.start();
+    // b hears a's check before a's candidate: a peer-reflexive remote at the relayed address.
+    await drive(clock, b.waitFor((e) => e.type === 'ice-candidate' && e.side === 'remote' && e.candidateType === 'prflx'));
+    b.agent.addRemoteCandidate(relayCandidate);
+    b.agent.endOfRemoteCandidates();
+    const rb = await drive(clock, b.agent.done);
+    expect(rb.state).toBe('connected');
+    expect(rb.selectedPair?.remote).toMatchObject({ type: 'relay', address: relayCandidate.address, port: relayCandidate.port });
+    expect(rb.remoteCandidates.map((c) => c.type)).toEqual(['relay']);
+    expect(rb.pairs.every((p) => p.remote.type === 'relay')).toBe(true);
+  });
+
   it('ignores checks that reach a host socket it never signalled', async () => {
     const clock = new FakeClock(0);
     const a = await loopbackAgent({ role: 'controlling', clock, scheduler: fast, iceTransportPolicy: 'relay' });
