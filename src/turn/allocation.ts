@@ -4,7 +4,6 @@ import {
   encodeMessage,
   formatTransportAddress,
   getAttribute,
-  newTransactionId,
   StunMethod,
   type DecodedStunMessage,
   type TransportAddress,
@@ -12,6 +11,7 @@ import {
 import type { TimerHandle } from '../transport/index.js';
 import { decodeChannelData, encodeChannelData, looksLikeChannelData, MAX_CHANNEL_NUMBER, MIN_CHANNEL_NUMBER } from './channel-data.js';
 import { TurnClosedError, TurnUsageError } from './errors.js';
+import { nextIndicationId } from './indication-ids.js';
 import type { TurnRefreshTarget } from './events.js';
 import type { TurnSession } from './session.js';
 import {
@@ -313,7 +313,7 @@ export class Allocation implements TurnAllocation {
     const indication = encodeMessage({
       class: 'indication',
       method: StunMethod.send,
-      transactionId: newTransactionId(),
+      transactionId: nextIndicationId(),
       attributes: [attr('XOR-PEER-ADDRESS', { family: peerFamily(peer), address: peer.address, port: peer.port }), attr('DATA', data)],
     });
     return connection.send(indication);

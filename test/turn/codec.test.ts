@@ -138,3 +138,16 @@ describe('StreamFramer (TCP, RFC 8656 §12.5 / RFC 8489 §6.2.2)', () => {
     expect(() => framer.push(Buffer.concat([messages[0]!, Buffer.of(0xc0, 0, 0, 0)]))).toThrow(StreamFramingError);
   });
 });
+
+describe('Send-indication transaction IDs', () => {
+  it('are 96 bits and all different, across block refills', async () => {
+    const { nextIndicationId } = await import('../../src/turn/indication-ids.js');
+    const seen = new Set<string>();
+    for (let i = 0; i < 2000; i++) {
+      const id = nextIndicationId();
+      expect(id).toHaveLength(12);
+      seen.add(Buffer.from(id).toString('hex'));
+    }
+    expect(seen.size).toBe(2000);
+  });
+});
