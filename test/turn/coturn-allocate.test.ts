@@ -6,6 +6,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { allocate, parseTurnUrl, restApiCredentials, type TurnAllocation, type TurnClientEvent } from '../../src/turn/index.js';
 import { UdpEndpoint } from '../../src/transport/index.js';
+import { FakeClock } from '../../src/transport/fake-clock.js';
 import { startCoturnTurn, type CoturnTurn } from '../helpers/coturn.js';
 import { EventQueue, withinMs } from '../helpers/events.js';
 import { skipUnlessTools, toolGate } from '../helpers/tools.js';
@@ -106,6 +107,63 @@ describe.skipIf(skip)('TURN client against a real coturn', () => {
     } finally {
       await stranger.close();
     }
+  });
+
+  it('asks for a LIFETIME and gets it (RFC 8656 §7.1)', async () => {
+    const allocation = await withinMs(
+      allocate({ server: parseTurnUrl(coturn.url), credentials: { username: USER.name, password: USER.password }, lifetimeSeconds: 1200, timeoutMs: 3000 }),
+      4000,
+      'an allocation',
+    );
+    open.push(allocation);
+    expect(allocation.lifetimeSeconds).toBe(1200);
+  });
+
+  it('upkeep on a FakeClock against the real coturn: permission, allocation and channel refreshes are accepted, and data still flows', async () => {
+    // The clock only drives timers; the messages are real and coturn answers them. Nothing
+    // retransmits while the fake time stands still, which is fine on loopback.
+    const clock = new FakeClock();
+    const events = new EventQueue<TurnClientEvent>();
+    const allocation = await withinMs(
+      allocate({ server: parseTurnUrl(coturn.url), credentials: { username: USER.name, password: USER.password }, clock, onEvent: events.push }),
+      4000,
+      'an allocation',
+    );
+    open.push(allocation);
+    const peer = echo.endpoint.local;
+    await allocation.bindChannel(peer);
+    const refreshed = async (what: string) => {
+      // Bounded: skip at most a few other events on the way.
+      for (let i = 0; i < 10; i++) {
+        const event = await events.next(2000, what);
+        if (event.type === 'turn-refresh-failed') throw new Error(`${what}: ${event.message}`);
+        if (event.type === 'turn-refreshed' && `${event.target}` === what) return event;
+      }
+      throw new Error(`no ${what} refresh among the next 10 events`);
+    };
+    // Time moves only to each refresh and then waits for coturn's real answer: jumping further
+    // would fire the request's own retransmission and deadline timers before the answer arrives.
+    const refreshedTargets = async (): Promise<Map<string, number | undefined>> => {
+      const seen = new Map<string, number | undefined>();
+      for (let i = 0; i < 10 && seen.size < 2; i++) {
+        const event = await events.next(2000, 'the allocation and channel refreshes');
+        if (event.type === 'turn-refresh-failed') throw new Error(`${event.target}: ${event.message}`);
+        if (event.type === 'turn-refreshed') seen.set(event.target, event.lifetimeSeconds);
+      }
+      return new Map([...seen].sort(([a], [b]) => a.localeCompare(b)));
+    };
+    clock.advance(240_000); // permissions live 300 s: refreshed 60 s early
+    expect(await refreshed('permission')).toMatchObject({ peer: '127.0.0.1' });
+    clock.advance(240_000);
+    expect(await refreshed('permission')).toMatchObject({ peer: '127.0.0.1' });
+    clock.advance(60_000); // 540 s: the allocation (600 s) and the channel (600 s)
+    // Both answers race on the wire: take them in either order.
+    const both = await refreshedTargets();
+    expect(both).toEqual(new Map([['allocation', 600], ['channel', undefined]]));
+    const received = new EventQueue<string>();
+    allocation.onData((data) => received.push(Buffer.from(data).toString()));
+    await allocation.send(Buffer.from('still-bound'), peer);
+    expect(await received.next(2000, 'the echo after the refreshes')).toBe('still-bound');
   });
 
   it('TCP transport allocates and round-trips through a channel (ChannelData padded to 4)', async () => {
