@@ -30,6 +30,8 @@ export interface CellRunOptions {
   startServers?: (lab: Lab, options: StartLabServersOptions) => Promise<LabServers>;
   onPhase?: (phase: 'building' | 'servers' | 'detect' | 'workers' | 'direct' | 'relay' | 'teardown') => void;
   onTrial?: (kind: 'direct' | 'relay', trial: MatrixTrial) => void;
+  /** When aborted, the cell's detect and worker processes are stopped and it ends as "interrupted" (its lab still removed). */
+  signal?: AbortSignal;
 }
 
 /** Node start-up on a loaded 2-core machine plus detect's own few hundred ms, with room to spare. */
@@ -59,9 +61,12 @@ interface DetectJson {
 }
 
 /** `nat-probe detect --server STUN --json` as its own process in the side's client namespace. */
-export async function detectSide(side: LabSide, stun: string, cliPath: string): Promise<DetectOutcome> {
+export async function detectSide(side: LabSide, stun: string, cliPath: string, signal?: AbortSignal): Promise<DetectOutcome> {
   const started = performance.now();
   const child = spawnInNamespace(side.client.namespace, process.execPath, [cliPath, 'detect', '--server', stun, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const stop = (): void => void child.kill('SIGTERM');
+  signal?.addEventListener('abort', stop, { once: true });
+  void exitOf(child).then(() => signal?.removeEventListener('abort', stop));
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -185,7 +190,15 @@ export async function runMatrixCell(plan: MatrixCellPlan, options: CellRunOption
   let lab: Lab | undefined;
   let servers: LabServers | undefined;
   const workers: PeerWorker[] = [];
+  const stopWorkers = (): void => {
+    for (const worker of workers) if (worker.child.exitCode === null) worker.child.kill('SIGTERM');
+  };
+  options.signal?.addEventListener('abort', stopWorkers, { once: true });
+  const interrupted = (): void => {
+    if (options.signal?.aborted === true) throw new Error('interrupted');
+  };
   try {
+    interrupted();
     phase('building');
     let mark = performance.now();
     const start = options.startServers ?? (await import('./servers.js')).startLabServers;
@@ -214,14 +227,16 @@ export async function runMatrixCell(plan: MatrixCellPlan, options: CellRunOption
     mark = performance.now();
     servers = await starting!;
     timings.serversMs = performance.now() - mark;
+    interrupted();
 
     // Detect before the peers run: both read the same NAT, and the peers' traffic must not
     // share the routers' conntrack tables with the probes.
     phase('detect');
     mark = performance.now();
-    const [a, b] = await Promise.all((['a', 'b'] as const).map((name) => detectSide(sideOf(lab!, name), servers!.stun, cliPath)));
+    const [a, b] = await Promise.all((['a', 'b'] as const).map((name) => detectSide(sideOf(lab!, name), servers!.stun, cliPath, options.signal)));
     detect = { a: a!, b: b! };
     timings.detectMs = performance.now() - mark;
+    interrupted();
 
     phase('workers');
     mark = performance.now();
@@ -255,6 +270,7 @@ export async function runMatrixCell(plan: MatrixCellPlan, options: CellRunOption
     for (const name of ['a', 'b'] as const) workers.push(startPeerWorker(sideOf(lab, name), cliPath, args, onRecord(name)));
     await bounded(Promise.all(workers.map((worker) => worker.ready)), WORKER_READY_BOUND_MS, 'the peer workers’ start-up');
     timings.workerStartupMs = performance.now() - mark;
+    interrupted();
 
     phase('direct');
     mark = performance.now();
@@ -265,6 +281,7 @@ export async function runMatrixCell(plan: MatrixCellPlan, options: CellRunOption
     const recordsOf = (index: number, kind: 'direct' | 'relay'): SessionRecord[] => finished[index]!.records.filter((r) => r.kind === kind).map((r) => r.record);
     direct = pairSessions(options.runs, recordsOf(0, 'direct'), recordsOf(1, 'direct'));
     if (options.turn) relay = pairSessions(options.runs, recordsOf(0, 'relay'), recordsOf(1, 'relay'));
+    interrupted();
     const broken = finished.find((f) => f.exitCode !== 0);
     if (broken !== undefined) {
       error = `a peer worker exited ${broken.exitCode}: ${broken.stderr.trim().split('\n').at(-1) ?? ''}`;
@@ -272,9 +289,10 @@ export async function runMatrixCell(plan: MatrixCellPlan, options: CellRunOption
   } catch (caught) {
     error = caught instanceof Error ? caught.message : String(caught);
   } finally {
+    options.signal?.removeEventListener('abort', stopWorkers);
     phase('teardown');
     const mark = performance.now();
-    for (const worker of workers) if (worker.child.exitCode === null) worker.child.kill('SIGTERM');
+    stopWorkers();
     await servers?.stop().catch(() => undefined);
     if (lab !== undefined) await destroyLab(lab).catch(() => undefined);
     timings.teardownMs = performance.now() - mark;

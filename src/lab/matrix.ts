@@ -32,7 +32,7 @@ export interface RunMatrixOptions {
   successTimeoutMs?: number;
   failureTimeoutMs?: number;
   onEvent?: (event: LabMatrixEvent) => void;
-  /** When aborted, no further cell starts; cells in flight finish (bounded) and are cleaned up. */
+  /** When aborted, no further cell starts; cells in flight stop their processes, end as "interrupted", and are removed. */
   signal?: AbortSignal;
   /** Check root and tools before anything (default true). */
   preflight?: boolean;
@@ -94,6 +94,7 @@ export async function runMatrix(options: RunMatrixOptions): Promise<MatrixResult
         lossPercent,
         prefix,
         ...options.cell,
+        ...(options.signal !== undefined ? { signal: options.signal } : {}),
         onPhase: (phase) => emit({ type: 'lab-matrix-cell-phase', at: at(), cell: plan.index, id: plan.id, phase }),
         onTrial: (kind, trial) =>
           emit({
@@ -130,5 +131,7 @@ export async function runMatrix(options: RunMatrixOptions): Promise<MatrixResult
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, plans.length) }, worker));
   results.sort((x, y) => x.plan.index - y.plan.index);
-  return { config, startedAt, durationMs: performance.now() - t0, cells: results, planned: plans.length, aborted: results.length < plans.length };
+  // Interrupted even when every cell had started: those in flight were cut short.
+  const aborted = options.signal?.aborted === true || results.length < plans.length;
+  return { config, startedAt, durationMs: performance.now() - t0, cells: results, planned: plans.length, aborted };
 }

@@ -10,7 +10,9 @@ export function formatLabMatrixEventLine(event: LabMatrixEvent): string | undefi
     case 'lab-matrix-planned':
       return `lab matrix: ${event.cells.length} cell(s) over ${event.types.join(', ')}${event.cgn !== undefined ? ` (side A behind a ${event.cgn} CGN)` : ''}, ${event.runs} trial(s) each${event.turn ? ' + relay' : ''}`;
     case 'lab-matrix-cell-phase':
-      return event.phase === 'building' ? `cell ${event.id}: started` : undefined;
+      // The start, and the start of the trials (the slow part of a cell expected to fail).
+      if (event.phase === 'building') return `cell ${event.id}: started`;
+      return event.phase === 'direct' ? `cell ${event.id}: lab, servers and detect ready; trials running` : undefined;
     case 'lab-matrix-trial':
       return undefined;
     case 'lab-matrix-cell-done': {

@@ -10,10 +10,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { destroyAllLabs, expectDirectSuccess, listNamespaces } from '../../src/lab/index.js';
 import type { LabMatrixReport } from '../../src/report/lab-matrix-report.js';
-import { BIN, runCli } from '../helpers/cli.js';
+import { createInterface } from 'node:readline';
+import { BIN, runCli, spawnCli } from '../helpers/cli.js';
+import { withinMs } from '../helpers/events.js';
 import { labGate } from './helpers.js';
 
 const PREFIX = 'npx-';
@@ -52,6 +54,9 @@ describe('lab matrix: bad input', () => {
 describe.skipIf(!runLab)('lab matrix through real kernel NAT (reduced CI matrix)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'nat-probe-matrix-'));
 
+  // Leftovers of an earlier run that was killed (SIGKILL, a closed terminal) would fail the checks below.
+  beforeAll(() => destroyAllLabs(PREFIX), 30_000);
+
   afterAll(async () => {
     rmSync(dir, { recursive: true, force: true });
     await destroyAllLabs(PREFIX);
@@ -61,6 +66,23 @@ describe.skipIf(!runLab)('lab matrix through real kernel NAT (reduced CI matrix)
     const run = await runCli(['lab', 'matrix', ...args, '--prefix', PREFIX, '--json'], { timeoutMs: 240_000 });
     return { code: run.code, report: JSON.parse(run.stdout) as LabMatrixReport, stderr: run.stderr };
   };
+
+  it('Ctrl-C stops starting cells, cuts those in flight short, removes every lab and exits 1', async () => {
+    const child = spawnCli(['lab', 'matrix', '--types', 'port-restricted,symmetric', '--runs', '3', '--concurrency', '2', '--prefix', PREFIX]);
+    let stdout = '';
+    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const lines = createInterface({ input: child.stderr! });
+    // Interrupt once a cell's peer workers run: the path where processes must be stopped mid-trial.
+    const trialsRunning = new Promise<void>((resolve) => lines.on('line', (line) => line.includes('trials running') && resolve()));
+    await withinMs(trialsRunning, 30_000, 'the first cell to run its trials');
+    const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+    child.kill('SIGINT');
+    const code = await withinMs(exited, 30_000, 'the matrix to stop after SIGINT');
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/cells \(interrupted\) in /);
+    expect(stdout).toContain('cell did not run: interrupted');
+    expect((await listNamespaces()).filter((name) => name.startsWith(PREFIX))).toEqual([]);
+  }, 60_000);
 
   it('measured direct outcome and detect verdicts match theory in every cell, CGN case included', async () => {
     const html = join(dir, 'matrix.html');

@@ -88,6 +88,9 @@ describe('lab matrix table and lines', () => {
       planned: 10,
     };
     expect(formatLabMatrixEventLine(done)).toBe('cell  4/10 port-restricted~symmetric  direct 1/3 (theory no), relay 3/3 srflx/prflx p50 1.04 s  MISMATCH: direct 1/3 connected, theory says none connects');
+    expect(formatLabMatrixEventLine({ type: 'lab-matrix-cell-phase', at: 1, cell: 0, id: 'none~none', phase: 'building' })).toBe('cell none~none: started');
+    expect(formatLabMatrixEventLine({ type: 'lab-matrix-cell-phase', at: 1, cell: 0, id: 'none~none', phase: 'direct' })).toBe('cell none~none: lab, servers and detect ready; trials running');
+    expect(formatLabMatrixEventLine({ type: 'lab-matrix-cell-phase', at: 1, cell: 0, id: 'none~none', phase: 'detect' })).toBeUndefined();
     expect(formatLabMatrixEventLine({ type: 'lab-matrix-trial', at: 1, cell: 0, id: 'x', kind: 'direct', trial: 1, connected: true })).toBeUndefined();
     expect(formatLabMatrixEventLine({ type: 'lab-matrix-planned', at: 0, types: ['none', 'symmetric'], cells: [], runs: 3, turn: true })).toBe('lab matrix: 0 cell(s) over none, symmetric, 3 trial(s) each + relay');
   });
