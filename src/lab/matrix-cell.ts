@@ -182,8 +182,8 @@ export async function runMatrixCell(plan: MatrixCellPlan, options: CellRunOption
   const phase = options.onPhase ?? (() => undefined);
   const t0 = performance.now();
   const timings: { -readonly [K in keyof CellTimings]: CellTimings[K] } = { buildMs: 0, serversMs: 0, detectMs: 0, workerStartupMs: 0, sessionsMs: 0, teardownMs: 0, totalMs: 0 };
-  const noDetect = (side: SideName, error: string): DetectOutcome => ({ side, exitCode: null, durationMs: 0, error });
-  let detect: Record<SideName, DetectOutcome> = { a: noDetect('a', 'not run'), b: noDetect('b', 'not run') };
+  const noDetect = (side: SideName): DetectOutcome => ({ side, exitCode: null, durationMs: 0, error: 'not run: the cell stopped before detect', notRun: true });
+  let detect: Record<SideName, DetectOutcome> = { a: noDetect('a'), b: noDetect('b') };
   let direct: MatrixTrial[] = [];
   let relay: MatrixTrial[] | undefined;
   let error: string | undefined;

@@ -51,6 +51,8 @@ export interface DetectOutcome {
   readonly durationMs: number;
   /** Set when the run gave no verdict document (crash, bad JSON, timeout). */
   readonly error?: string;
+  /** The cell stopped (an error, Ctrl-C) before detect ran: no verdict to judge. */
+  readonly notRun?: true;
 }
 
 /** A detect outcome judged against the expected verdict. */

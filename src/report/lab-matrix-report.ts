@@ -24,6 +24,8 @@ export interface LabMatrixDetectReport {
   readonly filtering: string | null;
   readonly portAllocation: string | null;
   readonly correct: boolean;
+  /** False when the cell stopped before detect ran (then `correct` is false but no verdict was wrong). */
+  readonly ran: boolean;
   readonly differences: readonly string[];
   readonly durationMs: number;
 }
@@ -95,6 +97,7 @@ function detect(check: DetectCheck): LabMatrixDetectReport {
     filtering: check.filtering ?? null,
     portAllocation: check.portAllocation ?? null,
     correct: check.correct,
+    ran: check.notRun !== true,
     differences: check.differences,
     durationMs: round1(check.durationMs),
   };
@@ -141,7 +144,7 @@ export function buildLabMatrixReport(result: MatrixResult, meta: { version: stri
       ran: cells.length,
       matching: cells.filter((c) => !c.mismatch).length,
       mismatched: cells.filter((c) => c.mismatch).length,
-      detectWrong: cells.reduce((n, c) => n + (c.detect.a.correct ? 0 : 1) + (c.detect.b.correct ? 0 : 1), 0),
+      detectWrong: cells.reduce((n, c) => n + [c.detect.a, c.detect.b].filter((d) => d.ran && !d.correct).length, 0),
       aborted: result.aborted,
     },
     cells,

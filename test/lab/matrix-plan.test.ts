@@ -140,8 +140,11 @@ describe('matrix comparison with theory', () => {
     const badDetect = judgeCell(fails, { ...rightS, detect: { ...rightS.detect, b: { ...rightS.detect.b, classicName: 'full-cone' } }, direct: trials(3, 0) });
     expect(badDetect.mismatch).toBe(true);
     expect(badDetect.problems[0]).toMatch(/^detect on side B \(symmetric\): classic name full-cone, expected symmetric/);
-    // A cell that did not run never matches.
-    expect(judgeCell(fails, { ...rightS, direct: [], error: 'lab build failed' }).problems).toContain('cell did not run: lab build failed');
+    // A cell that did not run never matches; a detect it never got to is not called wrong.
+    const notRun = { side: 'a' as const, exitCode: null, durationMs: 0, error: 'not run', notRun: true as const };
+    const stopped = judgeCell(fails, { ...rightS, detect: { a: notRun, b: { ...notRun, side: 'b' } }, direct: [], error: 'lab build failed' });
+    expect(stopped).toMatchObject({ mismatch: true, problems: ['cell did not run: lab build failed'] });
+    expect(stopped.detect.a.correct).toBe(false);
   });
 
   it('exits 0 only when every planned cell ran and matches', () => {

@@ -126,6 +126,12 @@ describe('lab matrix HTML report', () => {
     expect(html).toContain('&lt;b&gt;lab &amp; &quot;servers&quot;&lt;/b&gt; failed');
     expect(html).not.toContain('<b>lab');
     expect(html).toContain('data-cell="none~symmetric" data-rate="0" data-mismatch="true"');
+    const notRun = sampleMatrix(['none'], {
+      override: () => ({ error: 'interrupted', direct: [], detect: { a: { side: 'a', exitCode: null, durationMs: 0, error: 'not run', notRun: true }, b: { side: 'b', exitCode: null, durationMs: 0, error: 'not run', notRun: true } } }),
+    });
+    const stopped = buildLabMatrixReport(notRun, { version: '0' });
+    expect(stopped.summary).toMatchObject({ mismatched: 1, detectWrong: 0 });
+    expect(stopped.cells[0]!.detect.a).toMatchObject({ ran: false, correct: false });
     expect(escapeHtml(`<'&">`)).toBe('&lt;&#39;&amp;&quot;&gt;');
     expect(heatColour(0)).toBe('hsl(0 65% 62%)');
     expect(heatColour(1)).toBe('hsl(120 65% 62%)');
