@@ -46,9 +46,9 @@ describe.skipIf(!runLab)('TURN relay through real kernel NAT', () => {
   });
 
   /** Both peers as separate processes in their namespaces; resolves with both reports. */
-  async function pair(lab: Lab, served: LabServers, room: string, extra: string[]): Promise<[PeerReport, PeerReport, string]> {
+  async function pair(lab: Lab, served: LabServers, room: string, extra: string[], turnUrl = served.turn!.url): Promise<[PeerReport, PeerReport, string]> {
     const turn = served.turn!;
-    const args = ['peer', '--signal', served.signal, '--room', room, '--stun', served.stun, '--turn', turn.url, '--turn-secret', turn.secret, '--timeout', '20000', '--json', ...extra];
+    const args = ['peer', '--signal', served.signal, '--room', room, '--stun', served.stun, '--turn', turnUrl, '--turn-secret', turn.secret, '--timeout', '20000', '--json', ...extra];
     const runs = await Promise.all([lab.a, lab.b!].map((side) => runCli(args, { namespace: side.client.namespace, timeoutMs: 30_000 })));
     const reports = runs.map((run) => {
       const report = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as PeerReport;
@@ -87,6 +87,14 @@ describe.skipIf(!runLab)('TURN relay through real kernel NAT', () => {
     for (const report of [ra, rb]) {
       expect(report.connected, JSON.stringify(report.pairs)).toBe(true);
       expect(report.selectedPair!.pairType).toBe('relay/relay');
+    }
+
+    // TURN over TCP (RFC 8656 §3.1), for networks that block UDP: the allocation's 5-tuple is a TCP connection through the NAT.
+    const [ta, tb] = await pair(lab, served, 'sym-sym-relay-tcp', ['--relay-only'], `${served.turn!.url}?transport=tcp`);
+    for (const report of [ta, tb]) {
+      expect(report.connected, JSON.stringify(report.pairs)).toBe(true);
+      expect(report.selectedPair!.pairType).toBe('relay/relay');
+      expect(report.relays[0]).toMatchObject({ transport: 'tcp' });
     }
   }, 90_000);
 });
