@@ -7,6 +7,7 @@ export type TurnRefreshTarget = 'allocation' | 'permission' | 'channel';
 
 export type TurnClientEvent =
   | { type: 'turn-connected'; at: number; transport: 'udp' | 'tcp'; local: string; server: string }
+  | { type: 'turn-address-retry'; at: number; local: string; status: number }
   | { type: 'turn-challenge'; at: number; realm: string; algorithm: 'md5' | 'sha256'; rttMs: number }
   | { type: 'turn-stale-nonce'; at: number; method: string }
   | { type: 'turn-allocated'; at: number; relayed: string; mapped: string; lifetimeSeconds: number; rttMs: number }

@@ -39,8 +39,10 @@ export class TurnSession {
     /** The URL-ish name used in messages ("turn:127.0.0.1:3478?transport=udp"). */
     readonly label: string,
     private readonly emit: (event: TurnClientEvent) => void,
+    /** Where `at` counts from; default now. allocate() passes its own start, so retries keep one time line. */
+    startedAt?: number,
   ) {
-    this.startedAt = clock.now();
+    this.startedAt = startedAt ?? clock.now();
   }
 
   get realm(): string | undefined {

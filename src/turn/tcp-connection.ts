@@ -17,6 +17,7 @@ import { formatTransportAddress } from '../stun/index.js';
 export interface TcpConnectionOptions {
   server: TransportAddress;
   bindAddress?: string;
+  bindPort?: number;
   clock?: Clock;
   /** Bound on the TCP handshake, in ms. */
   connectTimeoutMs: number;
@@ -61,7 +62,7 @@ export class TcpTurnConnection implements TurnConnection {
     const server = options.server;
     const label = formatTransportAddress(server);
     return new Promise<TcpTurnConnection>((resolve, reject) => {
-      const socket = connect({ host: server.address, port: server.port, family: server.family, ...(options.bindAddress ? { localAddress: options.bindAddress } : {}) });
+      const socket = connect({ host: server.address, port: server.port, family: server.family, ...(options.bindAddress ? { localAddress: options.bindAddress } : {}), ...(options.bindPort ? { localPort: options.bindPort } : {}) });
       let timer: TimerHandle | undefined;
       const settle = (): void => {
         if (timer) clock.clearTimeout(timer);

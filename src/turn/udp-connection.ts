@@ -5,6 +5,7 @@ import type { IncomingListener, RequestBounds, RequestOutcome, TurnConnection } 
 export interface UdpConnectionOptions {
   server: TransportAddress;
   bindAddress?: string;
+  bindPort?: number;
   clock?: Clock;
 }
 
@@ -36,7 +37,7 @@ export class UdpTurnConnection implements TurnConnection {
   }
 
   static async open(options: UdpConnectionOptions): Promise<UdpTurnConnection> {
-    const endpoint = await UdpEndpoint.bind({ address: options.bindAddress ?? defaultBindAddress(options.server), family: options.server.family });
+    const endpoint = await UdpEndpoint.bind({ address: options.bindAddress ?? defaultBindAddress(options.server), port: options.bindPort ?? 0, family: options.server.family });
     // A first RTO of 100 ms rather than 500 ms: a diagnosis should not wait half a second to
     // learn that the first datagram was lost; later RTOs come from measured RTTs (rtt.ts).
     const transactions = new StunTransactions(endpoint, { clock: options.clock, rtt: new RttEstimator({ initialRtoMs: 100 }) });

@@ -7,6 +7,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { allocate, parseTurnUrl, restApiCredentials, type TurnAllocation, type TurnClientEvent } from '../../src/turn/index.js';
 import { UdpEndpoint } from '../../src/transport/index.js';
 import { FakeClock } from '../../src/transport/fake-clock.js';
+import { attr } from '../../src/stun/index.js';
+import { TurnSession } from '../../src/turn/session.js';
+import { UdpTurnConnection } from '../../src/turn/udp-connection.js';
+import { systemClock } from '../../src/transport/index.js';
 import { startCoturnTurn, type CoturnTurn } from '../helpers/coturn.js';
 import { EventQueue, withinMs } from '../helpers/events.js';
 import { skipUnlessTools, toolGate } from '../helpers/tools.js';
@@ -164,6 +168,26 @@ describe.skipIf(skip)('TURN client against a real coturn', () => {
     allocation.onData((data) => received.push(Buffer.from(data).toString()));
     await allocation.send(Buffer.from('still-bound'), peer);
     expect(await received.next(2000, 'the echo after the refreshes')).toBe('still-bound');
+  });
+
+  it('437 Allocation Mismatch (the server still holds an allocation on this 5-tuple): retries from another local port (RFC 8656 §7.4)', async () => {
+    // A squatter: an allocation on a port whose socket then closes without Refresh(0), so coturn keeps it for its lifetime.
+    const squatter = await UdpTurnConnection.open({ server: { family: 4, address: '127.0.0.1', port: coturn.port } });
+    const squatted = squatter.local.port;
+    const session = new TurnSession(squatter, { username: USER.name, password: USER.password }, systemClock, 'squatter', () => undefined);
+    await session.request('allocate', [attr('REQUESTED-TRANSPORT', 17)], { deadlineMs: 3000 });
+    await squatter.close();
+
+    const events: TurnClientEvent[] = [];
+    const allocation = await withinMs(
+      allocate({ server: parseTurnUrl(coturn.url), credentials: { username: USER.name, password: USER.password }, bindPort: squatted, timeoutMs: 3000, onEvent: (event) => events.push(event) }),
+      4000,
+      'an allocation after the 437',
+    );
+    open.push(allocation);
+    expect(events.find((event) => event.type === 'turn-address-retry')).toMatchObject({ local: `127.0.0.1:${squatted}`, status: 437 });
+    expect(allocation.local.port).not.toBe(squatted);
+    expect(allocation.relayed.address).toBe('127.0.0.1');
   });
 
   it('TCP transport allocates and round-trips through a channel (ChannelData padded to 4)', async () => {
