@@ -19,6 +19,7 @@ export interface TurnFlags {
   turnTtl?: number;
   turnTimeout?: number;
   relayOnly?: boolean;
+  directOnly?: boolean;
 }
 
 /** Longest REST credential lifetime accepted: a week (RFC 8656 leaves it to the operator; a day is usual). */
@@ -47,7 +48,8 @@ export function addTurnFlags(command: Command): Command {
     .option('--turn-secret <secret>', "TURN REST API shared secret (coturn use-auth-secret): credentials are made locally; never printed")
     .option('--turn-ttl <seconds>', 'lifetime of the REST credentials made from --turn-secret', turnTtlOption)
     .option('--turn-timeout <ms>', 'bound on each TURN allocation; the checks wait for it, so a TURN server that does not answer delays them this long (default 5000)', integerOption('--turn-timeout', 100, 60_000))
-    .option('--relay-only', 'pair and signal relayed candidates only (iceTransportPolicy "relay"): forces the path through TURN');
+    .option('--relay-only', 'pair and signal relayed candidates only (iceTransportPolicy "relay"): forces the path through TURN')
+    .option('--direct-only', 'ignore TURN servers the signaling server hands out: measure the direct paths only');
 }
 
 /**
@@ -58,6 +60,9 @@ export function turnServersFromFlags(flags: TurnFlags): PeerTurnServer[] | undef
   const credentialFlags = [flags.turnUser !== undefined && '--turn-user', flags.turnPass !== undefined && '--turn-pass', flags.turnSecret !== undefined && '--turn-secret', flags.turnTtl !== undefined && '--turn-ttl'].filter(
     (name): name is string => name !== false,
   );
+  if (flags.directOnly === true && (flags.turn !== undefined || flags.relayOnly === true)) {
+    throw new TurnFlagsError('--direct-only excludes TURN: it cannot go with --turn or --relay-only.');
+  }
   if (flags.turn === undefined) {
     if (credentialFlags.length > 0) throw new TurnFlagsError(`${credentialFlags.join(', ')} need --turn turn:HOST:PORT to say which TURN server they are for.`);
     return undefined;

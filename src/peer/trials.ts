@@ -35,6 +35,7 @@ export interface TrialSessionOptions {
   turnServers?: readonly PeerTurnServer[];
   relayOnly?: boolean;
   turnTimeoutMs?: number;
+  useSignaledIceServers?: boolean;
 }
 
 export type PeerSessionRunner = (options: TrialSessionOptions) => Promise<PeerSessionOutcome>;
@@ -85,6 +86,8 @@ export interface RunTrialsOptions {
   relayOnly?: boolean;
   /** Bound on each allocation. Default the session's (5,000 ms). */
   turnTimeoutMs?: number;
+  /** false: ignore TURN servers the signaling server hands out (PeerSessionOptions.useSignaledIceServers). Default true. */
+  useSignaledIceServers?: boolean;
   /** Room names are `${roomPrefix}-${trial}`. Default `trials-` and 8 random hex digits, so runs never share rooms. */
   roomPrefix?: string;
   /**
@@ -188,6 +191,7 @@ export async function runTrials(options: RunTrialsOptions): Promise<TrialsResult
       ...(options.turnServers !== undefined ? { turnServers: options.turnServers } : {}),
       ...(options.relayOnly === true ? { relayOnly: true } : {}),
       ...(options.turnTimeoutMs !== undefined ? { turnTimeoutMs: options.turnTimeoutMs } : {}),
+      ...(options.useSignaledIceServers === false ? { useSignaledIceServers: false } : {}),
       // Session events count from the session's start; rebase them onto the run's time line.
       onEvent: index === 0 && forwardPeerEvents ? (event) => emit({ ...event, trial, at: trialStart - t0 + event.at }) : undefined,
     });

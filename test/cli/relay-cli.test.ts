@@ -89,6 +89,18 @@ describe.skipIf(skip)('TURN on the command line (real coturn, real processes)', 
     expect(stderr()).not.toContain(SECRET);
   });
 
+  it('--direct-only ignores the handed-out TURN server', async () => {
+    const { signalUrl } = await startServe(['--turn-url', rest.url, '--turn-secret', SECRET]);
+    const args = ['peer', '--signal', signalUrl, '--room', 'direct-only', '--bind', '127.0.0.1', '--direct-only', '--json', '--timeout', '8000'];
+    const [a, b] = await Promise.all([runCli(args), runCli(args)]);
+    for (const run of [a, b]) {
+      expect(run.code, run.stderr).toBe(0);
+      const doc = report(run.stdout);
+      expect(doc.relays).toEqual([]);
+      expect(doc.localCandidates.map((c: { type: string }) => c.type)).not.toContain('relay');
+    }
+  });
+
   it('a wrong --turn-pass is reported as turn-auth-failed, the direct path connects, and the password is not printed', async () => {
     const { signalUrl } = await startServe([]);
     const base = ['peer', '--signal', signalUrl, '--room', 'bad-pass', '--bind', '127.0.0.1', '--json', '--timeout', '8000'];

@@ -56,6 +56,8 @@ describe('TURN flags (peer, trials)', () => {
       { turn: 'turn:h', turnUser: 'u' },
       { turn: 'turn:h', turnSecret: 's', turnPass: 'p' },
       { turn: 'turn:h', turnUser: 'u', turnPass: 'p', turnTtl: 60 },
+      { turn: 'turn:h', turnUser: 'u', turnPass: 'p', directOnly: true },
+      { relayOnly: true, directOnly: true },
     ];
     for (const flags of bad) expect(() => turnServersFromFlags(flags), JSON.stringify(flags)).toThrow(expect.objectContaining({ code: 'turn-bad-flags' }));
   });

@@ -119,6 +119,7 @@ export async function runPeer(options: PeerCommandOptions, io: CliIo): Promise<n
       ...(turnServers !== undefined ? { turnServers } : {}),
       ...(options.relayOnly === true ? { relayOnly: true } : {}),
       ...(options.turnTimeout !== undefined ? { turnTimeoutMs: options.turnTimeout } : {}),
+      ...(options.directOnly === true ? { useSignaledIceServers: false } : {}),
       onEvent,
     });
     report = buildPeerReport(result, { version: VERSION, startedAt, durationMs: performance.now() - t0, mode: options.survey ? 'survey' : 'connect' });

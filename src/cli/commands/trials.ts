@@ -135,6 +135,7 @@ async function runTrialsUntil(options: TrialsCommandOptions, io: CliIo, stop: Ab
       ...(turnServers !== undefined ? { turnServers } : {}),
       ...(options.relayOnly === true ? { relayOnly: true } : {}),
       ...(options.turnTimeout !== undefined ? { turnTimeoutMs: options.turnTimeout } : {}),
+      ...(options.directOnly === true ? { useSignaledIceServers: false } : {}),
       onEvent,
       // The dashboard shows a trial's candidates and pairs; plain lines and bare NDJSON do not need them.
       peerEvents: mode === 'ink' || (options.allEvents ?? false),
