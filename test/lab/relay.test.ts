@@ -46,9 +46,10 @@ describe.skipIf(!runLab)('TURN relay through real kernel NAT', () => {
   });
 
   /** Both peers as separate processes in their namespaces; resolves with both reports. */
-  async function pair(lab: Lab, served: LabServers, room: string, extra: string[], turnUrl = served.turn!.url): Promise<[PeerReport, PeerReport, string]> {
-    const turn = served.turn!;
-    const args = ['peer', '--signal', served.signal, '--room', room, '--stun', served.stun, '--turn', turnUrl, '--turn-secret', turn.secret, '--timeout', '20000', '--json', ...extra];
+  /** `turnUrl` null: no TURN flags, the peers use what serve hands out in `config`. */
+  async function pair(lab: Lab, served: LabServers, room: string, extra: string[], turnUrl: string | null = served.turn!.url): Promise<[PeerReport, PeerReport, string]> {
+    const turn = turnUrl === null ? [] : ['--turn', turnUrl, '--turn-secret', served.turn!.secret];
+    const args = ['peer', '--signal', served.signal, '--room', room, '--stun', served.stun, ...turn, '--timeout', '20000', '--json', ...extra];
     const runs = await Promise.all([lab.a, lab.b!].map((side) => runCli(args, { namespace: side.client.namespace, timeoutMs: 30_000 })));
     const reports = runs.map((run) => {
       const report = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as PeerReport;
@@ -95,6 +96,14 @@ describe.skipIf(!runLab)('TURN relay through real kernel NAT', () => {
       expect(report.connected, JSON.stringify(report.pairs)).toBe(true);
       expect(report.selectedPair!.pairType).toBe('relay/relay');
       expect(report.relays[0]).toMatchObject({ transport: 'tcp' });
+    }
+
+    // No TURN flags: serve (started with --turn-url/--turn-secret by startLabServers) hands each peer its credentials.
+    const [sa, sb] = await pair(lab, served, 'sym-sym-relay-signaled', [], null);
+    for (const report of [sa, sb]) {
+      expect(report.connected, JSON.stringify(report.pairs)).toBe(true);
+      expect(report.selectedPair!.pairType.split('/')).toContain('relay');
+      expect(report.relays[0]).toMatchObject({ source: 'signaling' });
     }
   }, 90_000);
 });
