@@ -141,6 +141,5 @@ export class TurnSession {
 function errorCodeOf(response: DecodedStunMessage): { code: number; reason: string } {
   const found = getAttribute(response, 'ERROR-CODE');
   if (!found) return { code: 0, reason: 'no ERROR-CODE' };
-  // eslint-disable-next-line no-control-regex
   return { code: found.code, reason: found.reason.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim() };
 }
