@@ -205,6 +205,18 @@ function planSide(
   return { side: { name: side, natType, client, router, cgn, publicAddress }, plans };
 }
 
+/**
+ * The public namespace stands for the Internet, where a server has a default route and a packet
+ * to an address nobody announces (a peer's LAN host candidate, 198.51.100.x) vanishes upstream.
+ * Without a default route, sendto() there fails at once with ENETUNREACH, and coturn 4.6 then
+ * closes the whole allocation, so one relay↔host pair would kill relay↔relay too. A veth pair with
+ * a permanent neighbour entry makes such sends succeed locally and disappear silently. (This
+ * kernel has no `dummy` link type.) Nothing leaves the namespace: the peer end is in it too.
+ */
+const SINK_INTERFACE = 'sink0';
+const SINK_NEXT_HOP = '10.255.255.1';
+const SINK_NEXT_HOP_MAC = '02:00:00:00:00:99';
+
 /** The complete plan for a validated spec. `id` makes the namespace names unique. */
 export function planLab(spec: NormalizedLabSpec, id: string, options: PlanOptions = {}): LabPlan {
   const name = (suffix: string): string => namespaceName(spec.prefix, id, suffix);
@@ -215,6 +227,14 @@ export function planLab(spec: NormalizedLabSpec, id: string, options: PlanOption
     ['addr', 'add', `${SERVER_ALTERNATE_ADDRESS}/${PUBLIC_PREFIX_LENGTH}`, 'dev', 'br0'],
   );
   pub.finalSetup.push(['link', 'set', 'br0', 'up']);
+  // Both ends stay in the public namespace (named explicitly, like every other veth here).
+  pub.links.push(['link', 'add', SINK_INTERFACE, 'type', 'veth', 'peer', 'name', `${SINK_INTERFACE}p`, 'netns', pub.name]);
+  pub.setup.push(
+    ['link', 'set', SINK_INTERFACE, 'up'],
+    ['link', 'set', `${SINK_INTERFACE}p`, 'up'],
+    ['neigh', 'add', SINK_NEXT_HOP, 'lladdr', SINK_NEXT_HOP_MAC, 'dev', SINK_INTERFACE, 'nud', 'permanent'],
+    ['route', 'add', 'default', 'via', SINK_NEXT_HOP, 'dev', SINK_INTERFACE, 'onlink'],
+  );
 
   const a = planSide('a', spec.a, spec.cgn, spec, { client: name('a'), router: name('ra'), cgn: name('ca') }, pub, options);
   const b = spec.b === undefined ? undefined : planSide('b', spec.b, undefined, spec, { client: name('b'), router: name('rb'), cgn: name('cb') }, pub, options);

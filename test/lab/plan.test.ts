@@ -96,6 +96,13 @@ describe('planLab', () => {
     }
   });
 
+  it('gives the public namespace a default route into a silent sink, as the Internet has', () => {
+    const pub = byRole(plan({ a: 'symmetric', b: 'symmetric' }).namespaces, 'pub');
+    expect(pub.links).toContainEqual(['link', 'add', 'sink0', 'type', 'veth', 'peer', 'name', 'sink0p', 'netns', pub.name]);
+    expect(pub.setup).toContainEqual(['route', 'add', 'default', 'via', '10.255.255.1', 'dev', 'sink0', 'onlink']);
+    expect(pub.setup.findIndex((c) => c[0] === 'neigh')).toBeLessThan(pub.setup.findIndex((c) => c[0] === 'route'));
+  });
+
   it('drops loss on the router for NATed clients and on the bridge port for bridged ones', () => {
     const { namespaces } = plan({ a: 'port-restricted', b: 'none', lossPercent: 30 });
     expect(byRole(namespaces, 'ra').nftRuleset).toMatch(/numgen random mod 100 < 30 drop/);
