@@ -135,11 +135,7 @@ export class Allocation implements TurnAllocation {
     const connection = this.session.connection;
     this.detach.push(connection.onIncoming((bytes, message) => this.receive(bytes, message)));
     this.detach.push(
-      connection.onLost((error) => {
-        const code = isNatProbeError(error) ? error.code : 'turn-lost';
-        this.shutDown();
-        this.session.event({ type: 'turn-lost', at: this.session.elapsed(), code, message: error.message });
-      }),
+      connection.onLost((error) => this.lose(isNatProbeError(error) ? error.code : 'turn-lost', error.message)),
     );
     this.scheduleAllocationRefresh(refreshDelayMs(init.lifetimeSeconds));
     const self = this;
@@ -384,6 +380,17 @@ export class Allocation implements TurnAllocation {
     const code = isNatProbeError(error) ? error.code : 'turn-refresh-failed';
     const message = error instanceof Error ? error.message : String(error);
     this.session.event({ type: 'turn-refresh-failed', at: this.session.elapsed(), target, ...(peer === undefined ? {} : { peer }), code, message });
+    // RFC 8656 §8/§9/§12: 437 to a Refresh, CreatePermission or ChannelBind means the server no
+    // longer has this allocation (expired, or dropped by the server): nothing is left to keep up.
+    if (code === 'turn-allocation-mismatch') this.lose(code, message);
+  }
+
+  /** The server lost the allocation: stop the timers, tell the listeners, free the socket. */
+  private lose(code: string, message: string): void {
+    if (this.closed) return;
+    this.shutDown();
+    this.session.event({ type: 'turn-lost', at: this.session.elapsed(), code, message });
+    this.closing ??= this.session.connection.close().then(() => undefined);
   }
 
   // ---- close (RFC 8656 §8: Refresh with LIFETIME 0 deletes the allocation) ----

@@ -78,6 +78,30 @@ describe('allocation refresh (RFC 8656 §8)', () => {
   });
 });
 
+describe('an allocation the server dropped (437 to a refresh)', () => {
+  it.each([
+    ['allocation', StunMethod.refresh, 540_000],
+    ['permission', StunMethod.createPermission, 240_000],
+  ] as const)('a 437 to the %s refresh reports turn-lost, stops every timer and closes the connection', async (target, method, at) => {
+    const { clock, connection, events, allocation } = setUp((request) =>
+      request.message.method === method && request.at > 0 ? { error: 437, reason: 'Allocation Mismatch' } : echoLifetime()(request),
+    );
+    await allocation.createPermission(['127.0.0.2']);
+    await clock.advanceAsync(at);
+    expect(events.slice(-2)).toEqual([
+      expect.objectContaining({ type: 'turn-refresh-failed', target, code: 'turn-allocation-mismatch' }),
+      expect.objectContaining({ type: 'turn-lost', code: 'turn-allocation-mismatch' }),
+    ]);
+    expect(clock.pendingTimers).toBe(0);
+    expect(connection.closed).toBe(true);
+    const requests = connection.requests.length;
+    await clock.advanceAsync(600_000);
+    expect(connection.requests).toHaveLength(requests); // nothing retried
+    await expect(allocation.send(Uint8Array.of(1), PEER)).rejects.toMatchObject({ code: 'turn-closed' });
+    await allocation.close(); // still safe to call
+  });
+});
+
 describe('permission and channel refresh (RFC 8656 §9, §12)', () => {
   it('re-sends CreatePermission every 240 s (5-minute permissions) and ChannelBind every 540 s (10-minute channels)', async () => {
     const { clock, connection, allocation } = setUp();
