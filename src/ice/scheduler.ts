@@ -186,8 +186,19 @@ export interface SchedulerOptions {
    * connect, controlling: after the first valid pair, how long to wait for a higher-priority pair
    * before nominating the best valid one. RFC 8445 §8.1.1 leaves this stopping criterion open.
    * Default 1,000 ms. Nomination happens at once when no higher-priority pair is still pending.
+   * This is the cap; the wait itself scales with the round trip (nominationWaitRttFactor).
    */
   readonly nominationWaitMs?: number;
+  /**
+   * connect, controlling: the wait above is this many times the best valid pair's measured RTT
+   * (but at least nominationMinWaitMs, at most nominationWaitMs). A better pair to the same peer
+   * that has stayed silent for many round trips of the path that works is almost always dead
+   * (a LAN host candidate behind another NAT); waiting a fixed second for it made every NATed
+   * connection take >1 s on a sub-millisecond path. Default 8.
+   */
+  readonly nominationWaitRttFactor?: number;
+  /** Floor of the RTT-scaled nomination wait: room for about ten Ta slots of checks. Default 50 ms. */
+  readonly nominationMinWaitMs?: number;
   /** 487 responses tolerated per pair before it Fails with 'role-conflict'. Default 3. */
   readonly maxRoleConflictsPerPair?: number;
   /**
@@ -211,6 +222,8 @@ export const SCHEDULER_DEFAULTS = {
   pairTimeoutMs: 10_000,
   overallTimeoutMs: 30_000,
   nominationWaitMs: 1_000,
+  nominationWaitRttFactor: 8,
+  nominationMinWaitMs: 50,
   maxRoleConflictsPerPair: 3,
 } as const;
 
@@ -276,6 +289,8 @@ export class IceScheduler {
   private readonly pairTimeoutMs: number;
   private readonly overallTimeoutMs: number;
   private readonly nominationWaitMs: number;
+  private readonly nominationWaitRttFactor: number;
+  private readonly nominationMinWaitMs: number;
   private readonly maxRoleConflicts: number;
   private remoteComplete: boolean;
 
@@ -320,6 +335,8 @@ export class IceScheduler {
     this.pairTimeoutMs = options.pairTimeoutMs ?? d.pairTimeoutMs;
     this.overallTimeoutMs = options.overallTimeoutMs ?? d.overallTimeoutMs;
     this.nominationWaitMs = options.nominationWaitMs ?? d.nominationWaitMs;
+    this.nominationWaitRttFactor = options.nominationWaitRttFactor ?? d.nominationWaitRttFactor;
+    this.nominationMinWaitMs = options.nominationMinWaitMs ?? d.nominationMinWaitMs;
     this.maxRoleConflicts = options.maxRoleConflictsPerPair ?? d.maxRoleConflictsPerPair;
     this.remoteComplete = options.remoteCandidatesComplete ?? true;
     if (options.listener !== undefined) this.listeners.push(options.listener);
@@ -713,8 +730,15 @@ export class IceScheduler {
       this.workMayExist = true;
       this.emit({ type: 'nominating', atMs: this.elapsed(), pairId: best.pair.id });
     } else {
-      this.nominationDueAt ??= now + this.nominationWaitMs;
+      this.nominationDueAt ??= now + this.nominationWaitFor(best.pair);
     }
+  }
+
+  /** How long a better pending pair may still take, from the RTT of the valid pair (see the options). */
+  private nominationWaitFor(valid: CandidatePair): number {
+    const rtt = this.stats.get(valid.id)?.rttMs ?? this.estimatorFor(valid).smoothedRttMs;
+    if (rtt === undefined) return this.nominationWaitMs;
+    return Math.min(this.nominationWaitMs, Math.max(this.nominationMinWaitMs, this.nominationWaitRttFactor * rtt));
   }
 
   private checkCompletion(): void {

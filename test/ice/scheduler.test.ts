@@ -275,7 +275,8 @@ describe('IceScheduler: connect mode', () => {
   });
 
   it('controlling: waits for a higher-priority pending pair before nominating', () => {
-    const t = setup({ ...grid(2, 2), mode: 'connect', answerAfter: (_pair, attempt) => (attempt.transaction === 1 ? 300 : 10) });
+    // A factor this large makes the cap (1 s) the bound: the better pair's 300 ms are waited for.
+    const t = setup({ ...grid(2, 2), mode: 'connect', nominationWaitRttFactor: 100, answerAfter: (_pair, attempt) => (attempt.transaction === 1 ? 300 : 10) });
     const [best, second] = t.checklist.pairs().map((v) => v.pair.id);
     t.scheduler.start();
     t.clock.advance(5000);
@@ -287,8 +288,8 @@ describe('IceScheduler: connect mode', () => {
     expect(t.completed()).toMatchObject({ outcome: 'connected', selectedPairId: best });
   });
 
-  it('controlling: nominates the best valid pair after nominationWaitMs when better pairs stay silent', () => {
-    const t = setup({ ...grid(2, 2), mode: 'connect', nominationWaitMs: 200, answerAfter: (_p, a) => (a.transaction === 1 ? undefined : 10) });
+  it('controlling: waits for a silent better pair at most nominationWaitMs, then nominates the best valid pair', () => {
+    const t = setup({ ...grid(2, 2), mode: 'connect', nominationWaitMs: 200, nominationWaitRttFactor: 100, answerAfter: (_p, a) => (a.transaction === 1 ? undefined : 10) });
     const second = t.checklist.pairs()[1]!.pair.id;
     t.scheduler.start();
     t.clock.advance(5000);
@@ -300,6 +301,25 @@ describe('IceScheduler: connect mode', () => {
     // The silent best pair was abandoned when the run ended.
     const best = t.scheduler.report()[0]!;
     expect(best).toMatchObject({ state: 'Failed', failure: { reason: 'cancelled' } });
+  });
+
+  it('controlling: the wait for a silent better pair scales with the valid pair\'s RTT (8 × 10 ms)', () => {
+    const t = setup({ ...grid(2, 2), mode: 'connect', taMs: 5, answerAfter: (_p, a) => (a.transaction === 1 ? undefined : 10) });
+    const second = t.checklist.pairs()[1]!.pair.id;
+    t.scheduler.start();
+    t.clock.advance(5000);
+    const nomination = t.sent.find((s) => s.attempt.useCandidate)!;
+    expect(nomination.pairId).toBe(second);
+    expect(nomination.at).toBe(95); // second pair sent at 5, valid at 15, + 8 × 10 ms
+    expect(t.completed()).toMatchObject({ outcome: 'connected', selectedPairId: second });
+  });
+
+  it('controlling: the RTT-scaled wait never drops below nominationMinWaitMs', () => {
+    const t = setup({ ...grid(2, 2), mode: 'connect', taMs: 5, nominationMinWaitMs: 70, answerAfter: (_p, a) => (a.transaction === 1 ? undefined : 1) });
+    t.scheduler.start();
+    t.clock.advance(5000);
+    const nomination = t.sent.find((s) => s.attempt.useCandidate)!;
+    expect(nomination.at).toBe(76); // valid at 6 (1 ms RTT); 8 × 1 ms is below the 70 ms floor
   });
 
   it('controlled: selects the pair the peer nominates with USE-CANDIDATE (§7.3.1.5)', () => {
