@@ -90,10 +90,7 @@ export async function startCoturn(options: CoturnOptions): Promise<Coturn> {
 }
 
 async function startCoturnOnce(options: CoturnOptions, port: number): Promise<Coturn> {
-  const binary = findTool('turnserver');
-  if (binary === undefined) throw new Error('turnserver not found on PATH; install coturn');
-  const scratch = mkdtempSync(join(tmpdir(), 'nat-probe-coturn-'));
-  const args = [
+  const run = launchCoturn('nat-probe-coturn-', (scratch) => [
     '-n', // ignore /etc/turnserver.conf (Debian's sets no-rfc5780 and syslog)
     ...options.listen.flatMap((address) => ['-L', address]),
     '-p', String(port),
@@ -105,34 +102,72 @@ async function startCoturnOnce(options: CoturnOptions, port: number): Promise<Co
     '--log-file', 'stdout',
     '--pidfile', join(scratch, 'turnserver.pid'),
     ...(options.extraArgs ?? []),
-  ];
-  const child: ChildProcess = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  ]);
+  try {
+    await waitForBinding(options.listen[0]!, port, options.readyWithinMs ?? 5000, run.exited);
+  } catch (error) {
+    await run.stop();
+    throw new Error(`coturn did not answer on ${options.listen[0]}:${port}: ${(error as Error).message}\n--- coturn output ---\n${run.logs()}`);
+  }
+  return { port, altPort: port + 1, pid: run.pid, listen: options.listen, logs: run.logs, stop: run.stop };
+}
+
+interface LaunchedCoturn {
+  pid: number;
+  exited: Promise<void>;
+  logs(): string;
+  waitForLog(pattern: RegExp, boundMs: number, onlyNew?: boolean): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts turnserver with the arguments `argsFor(scratch)` (scratch: a private folder for its pid
+ * file, removed on stop), keeps its last output lines, and supervises it by its own PID.
+ */
+function launchCoturn(scratchPrefix: string, argsFor: (scratch: string) => string[]): LaunchedCoturn {
+  const binary = findTool('turnserver');
+  if (binary === undefined) throw new Error('turnserver not found on PATH; install coturn');
+  const scratch = mkdtempSync(join(tmpdir(), scratchPrefix));
+  const child: ChildProcess = spawn(binary, argsFor(scratch), { stdio: ['ignore', 'pipe', 'pipe'] });
   const pid = child.pid;
   if (pid === undefined) throw new Error(`could not start ${binary}`);
-
   const lines: string[] = [];
+  const watchers = new Set<(line: string) => void>();
   const collect = (chunk: Buffer): void => {
-    for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') lines.push(line);
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (line.trim() === '') continue;
+      lines.push(line);
+      for (const watcher of watchers) watcher(line);
+    }
     if (lines.length > MAX_LOG_LINES) lines.splice(0, lines.length - MAX_LOG_LINES);
   };
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
   // Stopped by its own PID; killed too if the test process ends without calling stop().
   const supervised = supervise(child);
-
   const stop = async (): Promise<void> => {
     await supervised.stop();
     rmSync(scratch, { recursive: true, force: true });
   };
   const logs = (): string => lines.join('\n');
-
-  try {
-    await waitForBinding(options.listen[0]!, port, options.readyWithinMs ?? 5000, supervised.exited);
-  } catch (error) {
-    await stop();
-    throw new Error(`coturn did not answer on ${options.listen[0]}:${port}: ${(error as Error).message}\n--- coturn output ---\n${logs()}`);
-  }
-  return { port, altPort: port + 1, pid, listen: options.listen, logs, stop };
+  const waitForLog = (pattern: RegExp, boundMs: number, onlyNew = false): Promise<string> => {
+    const seen = onlyNew ? undefined : lines.find((line) => pattern.test(line));
+    if (seen !== undefined) return Promise.resolve(seen);
+    return new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        watchers.delete(watcher);
+        reject(new Error(`coturn printed no line matching ${pattern} within ${boundMs} ms\n--- coturn output ---\n${logs()}`));
+      }, boundMs);
+      const watcher = (line: string): void => {
+        if (!pattern.test(line)) return;
+        clearTimeout(timer);
+        watchers.delete(watcher);
+        resolve(line);
+      };
+      watchers.add(watcher);
+    });
+  };
+  return { pid, exited: supervised.exited, logs, waitForLog, stop };
 }
 
 async function waitForBinding(address: string, port: number, boundMs: number, exited: Promise<void>): Promise<void> {
@@ -249,10 +284,7 @@ async function startTurnOnce(
   turnArgs: string[],
   readyWithinMs: number,
 ): Promise<Coturn & { waitForLog: CoturnTurn['waitForLog'] }> {
-  const binary = findTool('turnserver');
-  if (binary === undefined) throw new Error('turnserver not found on PATH; install coturn');
-  const scratch = mkdtempSync(join(tmpdir(), 'nat-probe-coturn-turn-'));
-  const args = [
+  const run = launchCoturn('nat-probe-coturn-turn-', (scratch) => [
     '-n',
     '-L', listen,
     '-p', String(port),
@@ -263,51 +295,13 @@ async function startTurnOnce(
     '--log-file', 'stdout',
     '--pidfile', join(scratch, 'turnserver.pid'),
     ...turnArgs,
-  ];
-  const child: ChildProcess = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const pid = child.pid;
-  if (pid === undefined) throw new Error(`could not start ${binary}`);
-  const lines: string[] = [];
-  const watchers = new Set<(line: string) => void>();
-  const collect = (chunk: Buffer): void => {
-    for (const line of chunk.toString('utf8').split('\n')) {
-      if (line.trim() === '') continue;
-      lines.push(line);
-      for (const watcher of watchers) watcher(line);
-    }
-    if (lines.length > MAX_LOG_LINES) lines.splice(0, lines.length - MAX_LOG_LINES);
-  };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
-  const supervised = supervise(child);
-  const stop = async (): Promise<void> => {
-    await supervised.stop();
-    rmSync(scratch, { recursive: true, force: true });
-  };
-  const logs = (): string => lines.join('\n');
-  const waitForLog = (pattern: RegExp, boundMs: number, onlyNew = false): Promise<string> => {
-    const seen = onlyNew ? undefined : lines.find((line) => pattern.test(line));
-    if (seen !== undefined) return Promise.resolve(seen);
-    return new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        watchers.delete(watcher);
-        reject(new Error(`coturn printed no line matching ${pattern} within ${boundMs} ms\n--- coturn output ---\n${logs()}`));
-      }, boundMs);
-      const watcher = (line: string): void => {
-        if (!pattern.test(line)) return;
-        clearTimeout(timer);
-        watchers.delete(watcher);
-        resolve(line);
-      };
-      watchers.add(watcher);
-    });
-  };
+  ]);
   try {
     // coturn answers Binding requests in TURN mode too; the first answer means its UDP listener is up.
-    await waitForBinding(listen, port, readyWithinMs, supervised.exited);
+    await waitForBinding(listen, port, readyWithinMs, run.exited);
   } catch (error) {
-    await stop();
-    throw new Error(`coturn (TURN) did not answer on ${listen}:${port}: ${(error as Error).message}\n--- coturn output ---\n${logs()}`);
+    await run.stop();
+    throw new Error(`coturn (TURN) did not answer on ${listen}:${port}: ${(error as Error).message}\n--- coturn output ---\n${run.logs()}`);
   }
-  return { port, altPort: port + 1, pid, listen: [listen], logs, stop, waitForLog };
+  return { port, altPort: port + 1, pid: run.pid, listen: [listen], logs: run.logs, stop: run.stop, waitForLog: run.waitForLog };
 }
