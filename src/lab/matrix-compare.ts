@@ -3,7 +3,7 @@
  * sides paired up and summarised, and each cell's verdict. Every rule the matrix's exit code
  * rests on lives here, so it is tested without namespaces.
  */
-import { countBy, percentile } from '../peer/stats.js';
+import { countBy, percentile } from '../stats.js';
 import type { CellResult, CellTimings, DetectCheck, DetectOutcome, ExpectedVerdict, MatrixCellPlan, MatrixResult, MatrixTrial, SessionRecord, TrialSet } from './matrix-types.js';
 import type { SideName } from './topology.js';
 

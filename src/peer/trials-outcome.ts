@@ -4,7 +4,7 @@
  */
 import { isNatProbeError } from '../errors.js';
 import { formatTransportAddress } from '../ice/candidate.js';
-import { countBy } from './stats.js';
+import { countBy } from '../stats.js';
 import type { PeerSessionOutcome, SessionPair, TrialOutcome, TrialPair, TrialPeer } from './trials-types.js';
 
 /** A session that resolved with a result, or rejected with an error. */

@@ -4,7 +4,7 @@
  * pair types worked when checked, and why trials failed. Pure.
  */
 import type { CandidateType } from '../ice/candidate.js';
-import { countBy, summarizeLatencies, wilsonInterval, type LatencySummary, type ProportionInterval } from './stats.js';
+import { countBy, summarizeLatencies, wilsonInterval, type LatencySummary, type ProportionInterval } from '../stats.js';
 import type { TrialOutcome } from './trials-types.js';
 
 export const CANDIDATE_TYPES: readonly CandidateType[] = ['host', 'srflx', 'prflx', 'relay'];

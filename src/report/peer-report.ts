@@ -2,16 +2,12 @@
  * The `peer --json` document, version `nat-probe.peer/v1`: one peer session — the selected pair,
  * every pair's state, RTT and attempts, the candidates, and time to connect.
  */
-import { formatTransportAddress } from '../ice/candidate.js';
-import { flattenPair, sessionFailureReason } from '../peer/trials-outcome.js';
-import type { PeerSessionOutcome, SessionCandidate, SessionRelay, TrialPair } from '../peer/trials-types.js';
+import type { PeerSessionView, SessionViewCandidate } from '../peer/session-view.js';
+import type { PeerSessionOutcome, SessionRelay, TrialPair } from '../peer/trials-types.js';
 
 export const PEER_SCHEMA = 'nat-probe.peer/v1';
 
-export interface PeerReportCandidate {
-  readonly type: SessionCandidate['type'];
-  readonly address: string;
-}
+export type PeerReportCandidate = SessionViewCandidate;
 
 export interface PeerReport {
   readonly schema: typeof PEER_SCHEMA;
@@ -42,14 +38,14 @@ export interface PeerReport {
 }
 
 const round1 = (ms: number): number => Math.round(ms * 10) / 10;
-const candidate = (c: SessionCandidate): PeerReportCandidate => ({ type: c.type, address: formatTransportAddress(c) });
-
+/** `view` is `describePeerSession(result)` (src/peer/session-view.ts): the engine's own wording of the session. */
 export function buildPeerReport(
   result: PeerSessionOutcome & { readonly room: string; readonly remoteResult?: unknown },
+  view: PeerSessionView,
   meta: { version: string; startedAt: Date; durationMs: number; mode: 'connect' | 'survey' },
 ): PeerReport {
   const connected = result.state === 'connected';
-  const selected = result.selectedPair;
+  const selected = view.selectedPair;
   return {
     schema: PEER_SCHEMA,
     tool: { name: 'nat-probe', version: meta.version },
@@ -62,13 +58,11 @@ export function buildPeerReport(
     connected,
     timeToConnectMs: connected ? round1(result.timeToConnectMs) : null,
     signalingMs: round1(result.signalingMs),
-    selectedPair: selected
-      ? { pairType: `${selected.local.type}/${selected.remote.type}`, local: formatTransportAddress(selected.local), remote: formatTransportAddress(selected.remote), rttMs: selected.rttMs !== undefined ? round1(selected.rttMs) : null }
-      : null,
-    pairs: result.pairs.map(flattenPair).map((pair) => (pair.rttMs !== undefined ? { ...pair, rttMs: round1(pair.rttMs) } : pair)),
-    localCandidates: result.localCandidates.map(candidate),
-    remoteCandidates: result.remoteCandidates.map(candidate),
-    failureReason: sessionFailureReason({ ok: true, result }) ?? null,
+    selectedPair: selected ? { pairType: selected.pairType, local: selected.local, remote: selected.remote, rttMs: selected.rttMs !== undefined ? round1(selected.rttMs) : null } : null,
+    pairs: view.pairs.map((pair) => (pair.rttMs !== undefined ? { ...pair, rttMs: round1(pair.rttMs) } : pair)),
+    localCandidates: view.localCandidates,
+    remoteCandidates: view.remoteCandidates,
+    failureReason: view.failureReason,
     relays: (result.relays ?? []).map((relay) => (relay.allocateMs !== undefined ? { ...relay, allocateMs: round1(relay.allocateMs) } : relay)),
     remoteResult: result.remoteResult ?? null,
     exitCode: connected ? 0 : 1,

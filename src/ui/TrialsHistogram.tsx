@@ -1,5 +1,5 @@
 import { Box, Text } from 'ink';
-import { histogram } from '../report/trials-stats.js';
+import { histogram } from '../stats.js';
 
 export interface TrialsHistogramProps {
   /** Time-to-connect samples in ms. */

@@ -1,5 +1,5 @@
 import { Box, Text } from 'ink';
-import { wilsonInterval } from '../report/trials-stats.js';
+import { wilsonInterval } from '../stats.js';
 import type { TrialsReport } from '../report/trials-report.js';
 import { PeerCandidates } from './PeerCandidates.js';
 import { PeerPairTable } from './PeerPairTable.js';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { countBy, histogram, percentile, summarizeLatencies, wilsonInterval } from '../../src/peer/stats.js';
+import { countBy, histogram, percentile, summarizeLatencies, wilsonInterval } from '../../src/stats.js';
 
 describe('wilsonInterval (95%)', () => {
   // Newcombe, "Two-sided confidence intervals for the single proportion", Stat. Med. 1998, Table I, method 3.

@@ -1,9 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { buildPeerReport, PEER_SCHEMA } from '../../src/report/peer-report.js';
+import { buildPeerReport as buildReport, PEER_SCHEMA } from '../../src/report/peer-report.js';
+import { describePeerSession } from '../../src/peer/session-view.js';
 import { renderPeerTable } from '../../src/report/peer-table.js';
 import { cand, connectedSession, failedSession, pair } from '../peer/trials-fixtures.js';
 
 const meta = { version: '0', startedAt: new Date(0), durationMs: 12.34, mode: 'connect' as const };
+
+/** The report as `nat-probe peer` builds it: from the session and the engine's view of it. */
+const buildPeerReport = (session: Parameters<typeof buildReport>[0], meta: Parameters<typeof buildReport>[2]) => buildReport(session, describePeerSession(session), meta);
 
 describe('peer report', () => {
   it('shows the selected pair, every pair with state, RTT and attempts, and time to connect', () => {

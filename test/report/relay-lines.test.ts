@@ -1,8 +1,12 @@
 /** How a TURN allocation shows in `peer`'s plain lines and table (the same peer-relay facts as --json). */
 import { describe, expect, it } from 'vitest';
-import { buildPeerReport } from '../../src/report/peer-report.js';
+import { buildPeerReport as buildReport } from '../../src/report/peer-report.js';
+import { describePeerSession } from '../../src/peer/session-view.js';
 import { renderPeerTable } from '../../src/report/peer-table.js';
 import { formatPeerEventLine } from '../../src/report/trials-lines.js';
+
+/** The report as `nat-probe peer` builds it: from the session and the engine's view of it. */
+const buildPeerReport = (session: Parameters<typeof buildReport>[0], meta: Parameters<typeof buildReport>[2]) => buildReport(session, describePeerSession(session), meta);
 
 describe('TURN in plain output', () => {
   it('prints an allocation and a failure as one line each', () => {

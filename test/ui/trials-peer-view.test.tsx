@@ -2,7 +2,8 @@ import { render } from 'ink-testing-library';
 import { createElement } from 'react';
 import { describe, expect, it } from 'vitest';
 import type { PeerEvent } from '../../src/events.js';
-import { buildPeerReport } from '../../src/report/peer-report.js';
+import { buildPeerReport as buildReport } from '../../src/report/peer-report.js';
+import { describePeerSession } from '../../src/peer/session-view.js';
 import { PeerView } from '../../src/ui/PeerView.js';
 import { initialPeerViewState, reducePeerEvent, withPeerReport } from '../../src/ui/peer-state.js';
 import { connectedSession } from '../peer/trials-fixtures.js';
@@ -21,6 +22,9 @@ const events: PeerEvent[] = [
   { type: 'ice-selected-pair', at: 5, trial: 0, pairId: 'a', local: '10.0.0.1:5000', remote: '203.0.113.2:6000', localType: 'host', remoteType: 'srflx', nominated: true, rttMs: 1.25, timeToConnectMs: 5 },
   { type: 'ice-state', at: 6, trial: 0, state: 'connected', selectedPairId: 'a' },
 ];
+
+/** The report as `nat-probe peer` builds it: from the session and the engine's view of it. */
+const buildPeerReport = (session: Parameters<typeof buildReport>[0], meta: Parameters<typeof buildReport>[2]) => buildReport(session, describePeerSession(session), meta);
 
 describe('peer-state reducer', () => {
   it('lists candidates once, keeps pairs in first-seen order with their latest state, and tracks the selection', () => {

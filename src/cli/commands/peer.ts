@@ -3,6 +3,7 @@ import { NatProbeError } from '../../errors.js';
 import type { PeerEvent } from '../../events.js';
 import { parseServerSpec, resolveServer } from '../../nat/index.js';
 import { buildPeerReport, type PeerReport } from '../../report/peer-report.js';
+import { describePeerSession } from '../../peer/session-view.js';
 import { formatPeerEventLine } from '../../report/trials-lines.js';
 import { VERSION } from '../../version.js';
 import { ExitCode } from '../exit-codes.js';
@@ -122,7 +123,7 @@ export async function runPeer(options: PeerCommandOptions, io: CliIo): Promise<n
       ...(options.directOnly === true ? { useSignaledIceServers: false } : {}),
       onEvent,
     });
-    report = buildPeerReport(result, { version: VERSION, startedAt, durationMs: performance.now() - t0, mode: options.survey ? 'survey' : 'connect' });
+    report = buildPeerReport(result, describePeerSession(result), { version: VERSION, startedAt, durationMs: performance.now() - t0, mode: options.survey ? 'survey' : 'connect' });
   } catch (error) {
     await live?.abandon();
     throw error;

@@ -1,6 +1,7 @@
 /**
- * Statistics for trials: pure functions of numbers, no I/O, no clock. They live apart from the
- * runner so reports, the dashboard and the bench compute every figure the same way.
+ * Statistics for trials and the lab matrix: pure functions of numbers, no I/O, no clock. A leaf
+ * module beside events.ts and errors.ts, so the engine (peer/, lab/), report/ and ui/ all compute
+ * every figure the same way without ui/ or report/ importing engine code (DESIGN.md layers).
  */
 
 /**
