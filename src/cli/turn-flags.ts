@@ -22,6 +22,34 @@ export interface TurnFlags {
   directOnly?: boolean;
 }
 
+/**
+ * Environment fallbacks for the TURN password and REST secret (every command that takes them), so
+ * a secret need not appear in the process list or shell history. A flag wins over the variable.
+ */
+export const TURN_PASSWORD_ENV = 'NAT_PROBE_TURN_PASSWORD';
+export const TURN_SECRET_ENV = 'NAT_PROBE_TURN_SECRET';
+
+/** An environment variable's value, unset when empty. */
+export function envValue(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/**
+ * With --turn and no credential flag, the credentials from the environment: the REST secret, or
+ * (with --turn-user) the password. Without --turn nothing is read, so variables set for other
+ * tools (lab exec exports a password) never trip the flag checks.
+ */
+export function withTurnCredentialsFromEnv<F extends TurnFlags>(flags: F, env: NodeJS.ProcessEnv): F {
+  if (flags.turn === undefined || flags.turnPass !== undefined || flags.turnSecret !== undefined) return flags;
+  const secret = envValue(env, TURN_SECRET_ENV);
+  if (secret !== undefined && flags.turnUser === undefined) return { ...flags, turnSecret: secret };
+  const password = envValue(env, TURN_PASSWORD_ENV);
+  if (password !== undefined && flags.turnUser !== undefined) return { ...flags, turnPass: password };
+  if (secret !== undefined) return { ...flags, turnSecret: secret };
+  return flags;
+}
+
 /** Longest REST credential lifetime accepted: a week (RFC 8656 leaves it to the operator; a day is usual). */
 const MAX_TTL_SECONDS = 7 * 24 * 3600;
 
@@ -44,8 +72,8 @@ export function addTurnFlags(command: Command): Command {
   return command
     .option('--turn <url>', 'TURN server for a relayed candidate: turn:HOST[:PORT][?transport=udp|tcp] (default: what the signaling server hands out, if anything)', turnUrlOption('--turn'))
     .option('--turn-user <name>', 'TURN long-term username (with --turn-pass)')
-    .option('--turn-pass <password>', 'TURN long-term password (with --turn-user); never printed')
-    .option('--turn-secret <secret>', "TURN REST API shared secret (coturn use-auth-secret): credentials are made locally; never printed")
+    .option('--turn-pass <password>', `TURN long-term password (with --turn-user; or set ${TURN_PASSWORD_ENV}); never printed`)
+    .option('--turn-secret <secret>', `TURN REST API shared secret (coturn use-auth-secret; or set ${TURN_SECRET_ENV}): credentials are made locally; never printed`)
     .option('--turn-ttl <seconds>', 'lifetime of the REST credentials made from --turn-secret', turnTtlOption)
     .option('--turn-timeout <ms>', 'bound on each TURN allocation; the checks wait for it, so a TURN server that does not answer delays them this long (default 5000)', integerOption('--turn-timeout', 100, 60_000))
     .option('--relay-only', 'pair and signal relayed candidates only (iceTransportPolicy "relay"): forces the path through TURN')

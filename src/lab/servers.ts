@@ -239,10 +239,10 @@ export async function startLabServers(lab: Lab, options: StartLabServersOptions 
   };
 
   const started: Started[] = [];
-  const spawnServer = (name: Started['name'], command: string, args: string[], stdout: 'pipe' | 'log'): Started => {
+  const spawnServer = (name: Started['name'], command: string, args: string[], stdout: 'pipe' | 'log', env?: NodeJS.ProcessEnv): Started => {
     const log = logFile(name);
     const stdio: StdioOptions = ['ignore', stdout === 'pipe' ? 'pipe' : log.fd, log.fd];
-    const child = spawnInNamespace(ns, command, args, { stdio, detached });
+    const child = spawnInNamespace(ns, command, args, { stdio, detached, ...(env !== undefined ? { env } : {}) });
     // serve's stdout carries its announce line; coturn logs to stdout (`--log-file stdout`).
     const entry: Started = { name, child, exited: exitedPromise(child), logs: collectLogs(child, log.path, stdout === 'pipe' ? ['stderr'] : ['stdout', 'stderr']) };
     started.push(entry);
@@ -263,10 +263,11 @@ export async function startLabServers(lab: Lab, options: StartLabServersOptions 
     '--rate-limit', '0',
     // With TURN, signaling hands every joining peer its own REST credentials for the lab's
     // coturn, so `nat-probe peer`/`trials` in a client namespace need no TURN flags.
-    ...(options.turn === true ? ['--turn-url', `turn:${lab.public.primaryAddress}:${LAB_TURN_PORT}`, '--turn-secret', secret] : []),
+    // The secret goes in serve's environment (NAT_PROBE_TURN_SECRET), not its command line.
+    ...(options.turn === true ? ['--turn-url', `turn:${lab.public.primaryAddress}:${LAB_TURN_PORT}`] : []),
     '--json',
   ];
-  const serve = spawnServer('serve', process.execPath, serveArgs, 'pipe');
+  const serve = spawnServer('serve', process.execPath, serveArgs, 'pipe', options.turn === true ? { ...process.env, NAT_PROBE_TURN_SECRET: secret } : undefined);
   const turnserver = options.turn === true ? spawnServer('turnserver', 'turnserver', coturnArgs(lab, secret, join(scratch, `${base}-turnserver.pid`)), 'log') : undefined;
   for (const fd of opened) closeSync(fd); // the children hold their own copies
 

@@ -43,8 +43,8 @@ describe.skipIf(skip)('TURN on the command line (real coturn, real processes)', 
     serve = undefined;
   });
 
-  async function startServe(extra: string[]): Promise<{ signalUrl: string; announced: Record<string, any>; stderr: () => string }> {
-    serve = spawnCli(['serve', '--port', '0', '--no-alternate', '--signal-port', '0', '--json', ...extra]);
+  async function startServe(extra: string[], env?: NodeJS.ProcessEnv): Promise<{ signalUrl: string; announced: Record<string, any>; stderr: () => string }> {
+    serve = spawnCli(['serve', '--port', '0', '--no-alternate', '--signal-port', '0', '--json', ...extra], env === undefined ? {} : { env });
     let stderr = '';
     serve.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const announced = JSON.parse(await firstLine(serve)) as Record<string, any>;
@@ -69,6 +69,19 @@ describe.skipIf(skip)('TURN on the command line (real coturn, real processes)', 
     expect(Number(expiry)).toBeGreaterThan(nowSeconds + 590);
     expect(Number(expiry)).toBeLessThan(nowSeconds + 610);
     // Checked independently of src/turn: the REST API password is base64(HMAC-SHA1(secret, username)).
+    expect(server!.credential).toBe(createHmac('sha1', SECRET).update(server!.username).digest('base64'));
+  });
+
+  it('serve takes the secret from NAT_PROBE_TURN_SECRET, so it stays off the command line', async () => {
+    const { signalUrl, announced } = await startServe(['--turn-url', rest.url], { NAT_PROBE_TURN_SECRET: SECRET });
+    expect(announced.turn).toEqual({ url: rest.url, handedOut: true });
+    expect(serve!.spawnargs.join(' ')).not.toContain(SECRET);
+    const peer = await RawPeer.open(signalUrl);
+    rawPeers.push(peer);
+    peer.send({ type: 'join', seq: 0, room: 'env-creds' });
+    await peer.nextOfType('joined');
+    const config = await peer.nextOfType('config');
+    const [server] = config.iceServers as Array<{ username: string; credential: string }>;
     expect(server!.credential).toBe(createHmac('sha1', SECRET).update(server!.username).digest('base64'));
   });
 
@@ -125,6 +138,22 @@ describe.skipIf(skip)('TURN on the command line (real coturn, real processes)', 
     expect(doc.summary.byPairType).toEqual([{ pairType: 'relay/relay', trials: 2, share: 1 }]);
     expect(doc.config.turnServers).toEqual([users.url]);
     expect(run.stdout + run.stderr).not.toContain(USER.password);
+  });
+
+  it('trials reads the TURN password (with --turn-user) and the REST secret from the environment', async () => {
+    const longTerm = await runCli(['trials', '--runs', '1', '--concurrency', '1', '--bind', '127.0.0.1', '--turn', users.url, '--turn-user', USER.name, '--relay-only', '--json'], {
+      timeoutMs: 30_000,
+      env: { NAT_PROBE_TURN_PASSWORD: USER.password },
+    });
+    expect(longTerm.code, longTerm.stderr).toBe(0);
+    expect(report(longTerm.stdout).summary.byPairType).toEqual([{ pairType: 'relay/relay', trials: 1, share: 1 }]);
+    const restApi = await runCli(['trials', '--runs', '1', '--concurrency', '1', '--bind', '127.0.0.1', '--turn', rest.url, '--relay-only', '--json'], {
+      timeoutMs: 30_000,
+      env: { NAT_PROBE_TURN_SECRET: SECRET },
+    });
+    expect(restApi.code, restApi.stderr).toBe(0);
+    expect(report(restApi.stdout).summary.succeeded).toBe(1);
+    expect(longTerm.stdout + longTerm.stderr + restApi.stdout + restApi.stderr).not.toMatch(new RegExp(`${USER.password}|${SECRET}`));
   });
 
   it('trials --survey reports relay pair checks beside the direct ones', async () => {

@@ -75,7 +75,7 @@ describe.skipIf(!runLab)('nat-probe lab up / exec / status / down', () => {
     ['b', 'symmetric'],
   ] as const)('exec %s -- nat-probe detect finds the %s NAT that was built', async (side, type: NatType) => {
     const run = await runCli(['lab', 'exec', side, '--prefix', PREFIX, '--', 'nat-probe', 'detect', '--server', up.servers.stun, '--json'], { timeoutMs: 30_000 });
-    expect(run.code).toBe(0);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
     const verdict = (JSON.parse(run.stdout) as { results: { verdict: { classicName: string; publicAddresses: string[] } }[] }).results[0]!.verdict;
     expect(verdict.classicName).toBe(DETECT_CLASSIC_NAME[EXPECTED_BEHAVIOUR[type].classicName]);
     expect(verdict.publicAddresses).toEqual([up.lab.sides.find((s) => s.name === side)!.publicAddress]);

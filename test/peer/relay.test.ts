@@ -2,7 +2,7 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { credentialsOf, describeTurnServer, turnServersFromIceServers } from '../../src/peer/relay.js';
-import { turnIceServersFor, turnServersFromFlags } from '../../src/cli/turn-flags.js';
+import { turnIceServersFor, turnServersFromFlags, withTurnCredentialsFromEnv } from '../../src/cli/turn-flags.js';
 
 describe('turnServersFromIceServers (signaling config → TURN servers)', () => {
   it('keeps each turn: URL of an entry, with its credentials, and skips stun: and turns:', () => {
@@ -60,6 +60,17 @@ describe('TURN flags (peer, trials)', () => {
       { relayOnly: true, directOnly: true },
     ];
     for (const flags of bad) expect(() => turnServersFromFlags(flags), JSON.stringify(flags)).toThrow(expect.objectContaining({ code: 'turn-bad-flags' }));
+  });
+
+  it('takes credentials from the environment only with --turn and no credential flag, flags winning', () => {
+    const env = { NAT_PROBE_TURN_SECRET: 's3', NAT_PROBE_TURN_PASSWORD: 'p4' };
+    expect(withTurnCredentialsFromEnv({ turn: 'turn:h' }, env)).toEqual({ turn: 'turn:h', turnSecret: 's3' });
+    expect(withTurnCredentialsFromEnv({ turn: 'turn:h', turnUser: 'u' }, env)).toEqual({ turn: 'turn:h', turnUser: 'u', turnPass: 'p4' });
+    expect(withTurnCredentialsFromEnv({ turn: 'turn:h', turnUser: 'u' }, { NAT_PROBE_TURN_SECRET: 's3' })).toEqual({ turn: 'turn:h', turnUser: 'u', turnSecret: 's3' });
+    expect(withTurnCredentialsFromEnv({ turn: 'turn:h', turnPass: 'flag', turnUser: 'u' }, env)).toEqual({ turn: 'turn:h', turnPass: 'flag', turnUser: 'u' });
+    // Without --turn nothing is read: lab exec exports a password that is not meant for these flags.
+    expect(withTurnCredentialsFromEnv({}, env)).toEqual({});
+    expect(withTurnCredentialsFromEnv({ turn: 'turn:h' }, { NAT_PROBE_TURN_SECRET: '' })).toEqual({ turn: 'turn:h' });
   });
 
   it("serve's hand-out gives each peer its own username and a password only the secret can make", () => {

@@ -10,7 +10,7 @@ import { ExitCode } from '../exit-codes.js';
 import { outputMode, writeLine, type CliIo } from '../io.js';
 import { startLiveView, type LiveView } from '../live-view.js';
 import { integerOption } from '../options.js';
-import { addTurnFlags, turnServersFromFlags, type TurnFlags } from '../turn-flags.js';
+import { addTurnFlags, turnServersFromFlags, withTurnCredentialsFromEnv, type TurnFlags } from '../turn-flags.js';
 
 export interface PeerCommandOptions extends TurnFlags {
   signal: string;
@@ -93,7 +93,7 @@ server cannot be reached, or the room already holds two peers).`,
 
 export async function runPeer(options: PeerCommandOptions, io: CliIo): Promise<number> {
   const mode = outputMode(io, options.json ?? false);
-  const turnServers = turnServersFromFlags(options);
+  const turnServers = turnServersFromFlags(withTurnCredentialsFromEnv(options, io.env));
   const stunServer = options.stun !== undefined ? await resolveStunOption(options.stun) : undefined;
   const live = mode === 'ink' ? await startPeerView(io, options.room) : undefined;
   const onEvent = (event: PeerEvent): void => {

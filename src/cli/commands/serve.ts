@@ -5,7 +5,7 @@ import { formatTransportAddress, parseIp } from '../../stun/index.js';
 import { ExitCode } from '../exit-codes.js';
 import { writeLine, type CliIo } from '../io.js';
 import { integerOption } from '../options.js';
-import { turnIceServersFor, turnTtlOption, turnUrlOption } from '../turn-flags.js';
+import { envValue, turnIceServersFor, turnTtlOption, turnUrlOption, TURN_SECRET_ENV } from '../turn-flags.js';
 
 export interface ServeCommandOptions {
   primary: string;
@@ -39,7 +39,7 @@ export function registerServe(program: Command, io: CliIo, run: (code: Promise<n
     .option('--signal-port <port>', 'TCP port for the signaling server (0 picks a free one)', integerOption('--signal-port', 0, 65535), 8478)
     .option('--no-signal', 'run the STUN server only')
     .option('--turn-url <url>', 'TURN server to hand each joining peer, turn:HOST[:PORT][?transport=udp|tcp] (with --turn-secret)', turnUrlOption('--turn-url'))
-    .option('--turn-secret <secret>', "the TURN server's REST API shared secret (coturn --static-auth-secret): each peer gets its own expiring credentials; the secret is never sent or printed")
+    .option('--turn-secret <secret>', `the TURN server's REST API shared secret (coturn --static-auth-secret; or set ${TURN_SECRET_ENV}): each peer gets its own expiring credentials; the secret is never sent or printed`)
     .option('--turn-ttl <seconds>', 'lifetime of the handed-out TURN credentials (default 86400)', turnTtlOption)
     .option('--json', 'announce the listening addresses as one JSON line on stdout; logs go to stderr')
     .addHelpText(
@@ -66,7 +66,10 @@ Stop with Ctrl-C (SIGINT) or SIGTERM; the request counters are printed on stderr
     .action((options: ServeCommandOptions) => run(runServe(options, io)));
 }
 
-export async function runServe(options: ServeCommandOptions, io: CliIo, stop: Promise<unknown> = untilSignal()): Promise<number> {
+export async function runServe(given: ServeCommandOptions, io: CliIo, stop: Promise<unknown> = untilSignal()): Promise<number> {
+  // The secret may come from the environment instead of the command line (kept out of `ps`).
+  const envSecret = given.turnUrl !== undefined && given.turnSecret === undefined ? envValue(io.env, TURN_SECRET_ENV) : undefined;
+  const options = envSecret === undefined ? given : { ...given, turnSecret: envSecret };
   if ((options.turnUrl === undefined) !== (options.turnSecret === undefined) || (options.turnTtl !== undefined && options.turnUrl === undefined)) {
     writeLine(io.stderr, 'nat-probe: --turn-url and --turn-secret go together (and --turn-ttl needs them): the secret signs the credentials for that server.');
     return ExitCode.usage;

@@ -11,7 +11,7 @@ import { ExitCode } from '../exit-codes.js';
 import { outputMode, writeLine, type CliIo } from '../io.js';
 import { startLiveView, type LiveView } from '../live-view.js';
 import { integerOption } from '../options.js';
-import { addTurnFlags, turnServersFromFlags, type TurnFlags } from '../turn-flags.js';
+import { addTurnFlags, turnServersFromFlags, withTurnCredentialsFromEnv, type TurnFlags } from '../turn-flags.js';
 import { interruptSignal, resolveStunOption, signalUrlOption } from './peer.js';
 
 export interface TrialsCommandOptions extends TurnFlags {
@@ -108,7 +108,7 @@ export async function runTrialsCommand(options: TrialsCommandOptions, io: CliIo,
 
 async function runTrialsUntil(options: TrialsCommandOptions, io: CliIo, stop: AbortSignal): Promise<number> {
   const mode = outputMode(io, options.json ?? false);
-  const turnServers = turnServersFromFlags(options);
+  const turnServers = turnServersFromFlags(withTurnCredentialsFromEnv(options, io.env));
   const stunServer = options.stun !== undefined ? await resolveStunOption(options.stun) : undefined;
   // Ink and React load only for a terminal: `--json` and CI runs start faster without them.
   const live = mode === 'ink' ? await startTrialsView(io, options.runs) : undefined;

@@ -9,6 +9,7 @@ import { ExitCode } from '../exit-codes.js';
 import { outputMode, writeLine, type CliIo } from '../io.js';
 import { startLiveView, type LiveView } from '../live-view.js';
 import { integerOption } from '../options.js';
+import { envValue, TURN_PASSWORD_ENV, TURN_SECRET_ENV } from '../turn-flags.js';
 import { interruptSignal } from './peer.js';
 
 export interface TurnCommandOptions {
@@ -26,9 +27,6 @@ export interface TurnCommandOptions {
   json?: boolean;
 }
 
-/** Environment fallbacks, so a password need not appear in the process list or shell history. */
-export const TURN_PASSWORD_ENV = 'NAT_PROBE_TURN_PASSWORD';
-export const TURN_SECRET_ENV = 'NAT_PROBE_TURN_SECRET';
 
 function turnUrlOption(value: string): TurnServerAddress & { url: string } {
   try {
@@ -95,8 +93,8 @@ no data through the relay), 2 usage or environment error (bad URL or flags, unre
 }
 
 function credentialsFrom(options: TurnCommandOptions, io: CliIo): { credentials: TurnCredentials; kind: 'long-term' | 'rest-api' } {
-  const pass = options.pass ?? nonEmpty(io.env[TURN_PASSWORD_ENV]);
-  const secret = options.secret ?? nonEmpty(io.env[TURN_SECRET_ENV]);
+  const pass = options.pass ?? envValue(io.env, TURN_PASSWORD_ENV);
+  const secret = options.secret ?? envValue(io.env, TURN_SECRET_ENV);
   if (options.pass !== undefined && options.secret !== undefined) {
     throw new NatProbeError('turn-usage', 'Give either --user with --pass (long-term credentials) or --secret (TURN REST API), not both.');
   }
@@ -109,10 +107,6 @@ function credentialsFrom(options: TurnCommandOptions, io: CliIo): { credentials:
     return { credentials: { username: rest.username, password: rest.password }, kind: 'rest-api' };
   }
   throw new NatProbeError('turn-usage', `Credentials are missing: give --user and --pass, or --secret (or set ${TURN_PASSWORD_ENV} / ${TURN_SECRET_ENV}).`);
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value === '' ? undefined : value;
 }
 
 /** A name that does not resolve is an environment error (exit 2), like `detect --server`. */
