@@ -54,7 +54,9 @@ describe.skipIf(!runLab)('TURN relay through real kernel NAT', () => {
       expect(report.relays[0]!.error).toBeUndefined();
       // The relayed address is on the TURN server, the mapped one is the side's NAT (RFC 8839 raddr).
       expect(report.relays[0]!.relayed).toMatch(/^203\.0\.113\.1:\d+$/);
-      expect(report.localCandidates.map((c) => c.type)).toEqual(expect.arrayContaining(['host', 'srflx', 'relay']));
+      // On failure, show each peer's gathering (its candidate and srflx events) to say which step missed.
+      const gathering = output.split('\n').filter((line) => /srflx|gather|stun/i.test(line)).join('\n');
+      expect(report.localCandidates.map((c) => c.type), gathering).toEqual(expect.arrayContaining(['host', 'srflx', 'relay']));
       // No direct pair worked: every host/srflx-only pair failed.
       const direct = report.pairs.filter((p) => p.localType !== 'relay' && p.remoteType !== 'relay' && p.state === 'succeeded');
       expect(direct).toEqual([]);
