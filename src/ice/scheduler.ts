@@ -299,6 +299,13 @@ export class IceScheduler {
   /** Transactions cancelled by a triggered check (§7.3.1.4): their late responses still count until this time. */
   private readonly cancelled = new Map<string, number>();
   private readonly estimators = new Map<string, RttEstimator>();
+  /**
+   * Per remote IP, the time from a check's last send to its success. After a retransmission it is
+   * no RTT sample (Karn's rule: which send was answered is unknown; it is at most the RTT), but it
+   * still tells the nomination wait the scale of the path when no clean sample exists: a
+   * hole-punched pair's first requests are dropped until the other side's opening arrives.
+   */
+  private readonly answerDelays = new Map<string, number>();
   private readonly stats = new Map<string, PairStats>();
 
   private phase: 'idle' | 'running' | 'finished' = 'idle';
@@ -420,6 +427,7 @@ export class IceScheduler {
     const stats = tx?.stats ?? this.statsFor(pairId);
     if (tx !== undefined) {
       this.inflight.delete(pairId);
+      this.answerDelays.set(tx.pair.remote.address, now - tx.lastSentAt);
       const measured = response.rttMs ?? (tx.attempts === 1 ? now - tx.lastSentAt : undefined);
       if (measured !== undefined) {
         this.estimatorFor(tx.pair).sample(measured);
@@ -736,7 +744,7 @@ export class IceScheduler {
 
   /** How long a better pending pair may still take, from the RTT of the valid pair (see the options). */
   private nominationWaitFor(valid: CandidatePair): number {
-    const rtt = this.stats.get(valid.id)?.rttMs ?? this.estimatorFor(valid).smoothedRttMs;
+    const rtt = this.stats.get(valid.id)?.rttMs ?? this.estimatorFor(valid).smoothedRttMs ?? this.answerDelays.get(valid.remote.address);
     if (rtt === undefined) return this.nominationWaitMs;
     return Math.min(this.nominationWaitMs, Math.max(this.nominationMinWaitMs, this.nominationWaitRttFactor * rtt));
   }

@@ -34,10 +34,12 @@ function setup(
     mode?: IceMode;
     /** Answers each new transaction after this many ms (undefined: never), given the pair. */
     answerAfter?: (pair: CandidatePair, attempt: CheckAttempt) => number | undefined;
+    /** Answers a retransmission (attempt ≥ 2) after this many ms (undefined: never). Default never. */
+    answerRetransmissionAfter?: (pair: CandidatePair, attempt: CheckAttempt) => number | undefined;
   } & Partial<Omit<SchedulerOptions, 'clock' | 'sendCheck' | 'mode'>> = {},
 ) {
   const { locals: gl, remotes: gr } = grid(2, 2);
-  const { locals = gl, remotes = gr, role = 'controlling', mode = 'survey', answerAfter, ...rest } = options;
+  const { locals = gl, remotes = gr, role = 'controlling', mode = 'survey', answerAfter, answerRetransmissionAfter, ...rest } = options;
   const clock = new FakeClock();
   const sent: Sent[] = [];
   const events: IceSchedulerEvent[] = [];
@@ -48,7 +50,7 @@ function setup(
     ...rest,
     sendCheck: (pair, attempt) => {
       sent.push({ at: clock.now(), pairId: pair.id, attempt });
-      const delay = attempt.attempt === 1 ? answerAfter?.(pair, attempt) : undefined;
+      const delay = attempt.attempt === 1 ? answerAfter?.(pair, attempt) : answerRetransmissionAfter?.(pair, attempt);
       if (delay !== undefined) clock.setTimeout(() => scheduler.onResponse(pair.id), delay);
     },
     listener: (event) => events.push(event),
@@ -312,6 +314,17 @@ describe('IceScheduler: connect mode', () => {
     expect(nomination.pairId).toBe(second);
     expect(nomination.at).toBe(95); // second pair sent at 5, valid at 15, + 8 × 10 ms
     expect(t.completed()).toMatchObject({ outcome: 'connected', selectedPairId: second });
+  });
+
+  it('controlling: with no clean RTT sample (answered only after a retransmission) the wait still scales, not the 1 s cap', () => {
+    // The hole-punching case: every valid pair's first request was dropped, so Karn's rule leaves no sample.
+    const t = setup({ ...grid(2, 2), mode: 'connect', taMs: 5, answerAfter: () => undefined, answerRetransmissionAfter: (_p, a) => (a.transaction === 1 ? undefined : 1) });
+    t.scheduler.start();
+    t.clock.advance(5000);
+    const nomination = t.sent.find((s) => s.attempt.useCandidate)!;
+    const firstValid = t.events.find((e) => e.type === 'pair-state' && e.to === 'Succeeded')!;
+    expect(nomination.at - firstValid.atMs).toBeGreaterThanOrEqual(50);
+    expect(nomination.at - firstValid.atMs).toBeLessThan(60); // the 50 ms floor (+ pacing), not 1,000 ms
   });
 
   it('controlling: the RTT-scaled wait never drops below nominationMinWaitMs', () => {
