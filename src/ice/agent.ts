@@ -73,6 +73,7 @@ import {
   bindHostCandidates,
   gatherServerReflexive,
   hostAddresses,
+  initialRtoFromGathering,
   relayedCandidate,
   type CandidateTransport,
   type RelayedAllocation,
@@ -80,7 +81,7 @@ import {
 } from './gather.js';
 import type { CandidatePair, IceRole } from './pair.js';
 import { resolveRoleConflict } from './role-conflict.js';
-import { IceScheduler, type CheckAttempt, type IceMode, type IceSchedulerEvent, type SchedulerOptions } from './scheduler.js';
+import { IceScheduler, SCHEDULER_DEFAULTS, type CheckAttempt, type IceMode, type IceSchedulerEvent, type SchedulerOptions } from './scheduler.js';
 
 /** Scheduler settings an agent user may change; the agent supplies clock, mode, sendCheck and listener. */
 export type AgentSchedulerOptions = Partial<Omit<SchedulerOptions, 'clock' | 'mode' | 'sendCheck' | 'listener' | 'remoteCandidatesComplete'>>;
@@ -372,8 +373,10 @@ export class IceAgent {
       role: this.currentRole,
       ...(this.options.maxPairs !== undefined ? { maxPairs: this.options.maxPairs } : {}),
     });
+    const initialRtoMs = this.initialCheckRtoMs();
     this.scheduler = new IceScheduler(checklist, {
       ...this.options.scheduler,
+      ...(initialRtoMs !== undefined ? { initialRtoMs } : {}),
       ...(options.overallTimeoutMs !== undefined ? { overallTimeoutMs: options.overallTimeoutMs } : {}),
       clock: this.clock,
       mode: this.mode,
@@ -389,6 +392,15 @@ export class IceAgent {
     for (const check of this.earlyChecks.splice(0)) {
       if (this.scheduler.running) this.deliverIncomingCheck(check);
     }
+  }
+
+  /** The first check RTO from the gathering RTTs (see initialRtoFromGathering), unless the caller set one. */
+  private initialCheckRtoMs(): number | undefined {
+    if (this.options.scheduler?.initialRtoMs !== undefined) return undefined;
+    return initialRtoFromGathering(this.gatheringAttempts, {
+      minRtoMs: this.options.scheduler?.minRtoMs ?? SCHEDULER_DEFAULTS.minRtoMs,
+      maxRtoMs: SCHEDULER_DEFAULTS.initialRtoMs,
+    });
   }
 
   /** Stops checks and consent, closes the sockets the agent bound. Resolves `done` if still pending. Idempotent. */

@@ -6,7 +6,7 @@
  */
 import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
 import { attr, getAttribute, newTransactionId, StunMethod, type TransportAddress as StunTransportAddress } from '../stun/index.js';
-import { StunTransactions, UdpEndpoint, type Clock } from '../transport/index.js';
+import { RttEstimator, StunTransactions, UdpEndpoint, type Clock } from '../transport/index.js';
 import {
   computePriority,
   familyOf,
@@ -241,4 +241,21 @@ export function relayedCandidate(allocation: RelayedAllocation, foundations: Fou
     relatedPort: allocation.mapped.port,
     family,
   };
+}
+
+/**
+ * The first RTO for checks to a remote that has not answered yet, from the RTTs to the STUN
+ * server measured while gathering (RFC 8489 §6.2.1 lets a client start from a measured RTT):
+ * what the transport's estimator makes of one sample of the slowest of them, within
+ * [minRtoMs, maxRtoMs]. Undefined when nothing was measured. A peer's path is unknown until it
+ * answers, and the server's is the best scale of it there is. It matters most in hole punching,
+ * where a check's first request is dropped until the other side's opening arrives: with a fixed
+ * 500 ms first RTO such a pair connected only after half a second on a sub-millisecond path.
+ */
+export function initialRtoFromGathering(attempts: readonly SrflxAttempt[], bounds: { readonly minRtoMs: number; readonly maxRtoMs: number }): number | undefined {
+  const rtts = attempts.flatMap((attempt) => (attempt.rttMs !== undefined ? [attempt.rttMs] : []));
+  if (rtts.length === 0) return undefined;
+  const estimator = new RttEstimator({ minRtoMs: bounds.minRtoMs, maxRtoMs: bounds.maxRtoMs, initialRtoMs: bounds.maxRtoMs });
+  estimator.sample(Math.max(...rtts));
+  return estimator.rtoMs;
 }

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { IceAgent } from '../../src/ice/agent.js';
 import { computePriority, type Candidate } from '../../src/ice/candidate.js';
 import { IceOptionError } from '../../src/ice/errors.js';
-import { hostAddresses } from '../../src/ice/gather.js';
+import { hostAddresses, initialRtoFromGathering } from '../../src/ice/gather.js';
 import { startStunServer, type StunServer } from '../../src/server/index.js';
 import { attr, decodeMessage, encodeMessage, StunMethod } from '../../src/stun/index.js';
 import { UdpEndpoint } from '../../src/transport/index.js';
@@ -48,6 +48,22 @@ async function agent(options: Partial<Parameters<typeof IceAgent.create>[0]> = {
   cleanups.push(() => created.close());
   return created;
 }
+
+describe('initialRtoFromGathering', () => {
+  const attempt = (rttMs?: number) => ({ base: '10.0.0.1:1', server: '203.0.113.1:3478', redundant: false, ...(rttMs !== undefined ? { rttMs } : {}) });
+  const bounds = { minRtoMs: 100, maxRtoMs: 500 };
+
+  it('starts checks from the slowest measured server RTT (3 × RTT for one sample), within the bounds', () => {
+    expect(initialRtoFromGathering([attempt(40), attempt(60)], bounds)).toBe(180);
+    expect(initialRtoFromGathering([attempt(0.4)], bounds)).toBe(100); // a sub-millisecond path: the floor
+    expect(initialRtoFromGathering([attempt(400)], bounds)).toBe(500); // never later than the default
+  });
+
+  it('gives nothing when no server answered, so the scheduler keeps its default', () => {
+    expect(initialRtoFromGathering([], bounds)).toBeUndefined();
+    expect(initialRtoFromGathering([attempt()], bounds)).toBeUndefined();
+  });
+});
 
 describe('IceAgent gathering', () => {
   it('makes one host candidate per address with unique local preferences and per-IP foundations', async () => {
