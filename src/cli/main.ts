@@ -2,7 +2,7 @@ import { CommanderError } from 'commander';
 import { isNatProbeError } from '../errors.js';
 import { ExitCode, exitCodeForError } from './exit-codes.js';
 import { processIo, writeLine, type CliIo } from './io.js';
-import { buildProgram } from './program.js';
+import { buildProgram, commandsFor } from './program.js';
 
 /**
  * Runs the CLI and resolves to the exit code. Errors become one clear line on stderr and a
@@ -10,10 +10,14 @@ import { buildProgram } from './program.js';
  */
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
   let pending: Promise<number> | undefined;
-  const program = buildProgram(io, (code) => {
-    pending = code;
-  });
   try {
+    const program = await buildProgram(
+      io,
+      (code) => {
+        pending = code;
+      },
+      commandsFor(argv),
+    );
     await program.parseAsync([...argv], { from: 'user' });
     return pending ? await pending : ExitCode.ok;
   } catch (error) {
