@@ -91,7 +91,7 @@ async function perCellOverhead(): Promise<BenchResult[]> {
         value: worker.startupMs,
         unit: 'ms',
         baseline: { label: `the peers' session work in the same cell (${TRIALS} sessions)`, value: worker.sessionsMs },
-        notes: `start-up is ${((100 * worker.startupMs) / worker.totalMs).toFixed(0)}% of the cell's peer time; per session ${perSession.toFixed(0)} ms of work, against ${(baselineTotal / TRIALS - perSession).toFixed(0)} ms of start-up per trial in the baseline`,
+        notes: `start-up is ${((100 * worker.startupMs) / worker.totalMs).toFixed(0)}% of the peer time when paid alone, as here; in the matrix the workers start while detect runs, so the runtime row's "worker start-up" is only what is left of it after detect; per session ${perSession.toFixed(0)} ms of work, against ${(baselineTotal / TRIALS - perSession).toFixed(0)} ms of start-up per trial in the baseline`,
       },
     ];
   } finally {

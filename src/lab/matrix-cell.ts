@@ -172,6 +172,17 @@ export function startPeerWorker(side: LabSide, cliPath: string, args: WorkerArgs
   };
 }
 
+/** What both workers of a cell are told: the cell's servers, sessions and bounds. */
+function workerArgs(servers: LabServers, plan: MatrixCellPlan, options: CellRunOptions): WorkerArgs {
+  return {
+    signal: servers.signal,
+    stun: servers.stun,
+    runs: options.runs,
+    timeoutMs: plan.sessionTimeoutMs,
+    ...(servers.turn !== undefined ? { turn: { url: servers.turn.url, secret: servers.turn.secret, timeoutMs: plan.relayTimeoutMs } } : {}),
+  };
+}
+
 function sideOf(lab: Lab, name: SideName): LabSide {
   return name === 'a' ? lab.a : lab.b!;
 }
@@ -229,17 +240,6 @@ export async function runMatrixCell(plan: MatrixCellPlan, options: CellRunOption
     timings.serversMs = performance.now() - mark;
     interrupted();
 
-    // Detect before the peers run: both read the same NAT, and the peers' traffic must not
-    // share the routers' conntrack tables with the probes.
-    phase('detect');
-    mark = performance.now();
-    const [a, b] = await Promise.all((['a', 'b'] as const).map((name) => detectSide(sideOf(lab!, name), servers!.stun, cliPath, options.signal)));
-    detect = { a: a!, b: b! };
-    timings.detectMs = performance.now() - mark;
-    interrupted();
-
-    phase('workers');
-    mark = performance.now();
     const perSide = new Map<SideName, Map<string, SessionRecord>>([
       ['a', new Map()],
       ['b', new Map()],
@@ -260,14 +260,19 @@ export async function runMatrixCell(plan: MatrixCellPlan, options: CellRunOption
       options.onTrial?.(kind, { ...trial!, index: record.index });
     };
     let relayPhaseAnnounced = false;
-    const args: WorkerArgs = {
-      signal: servers.signal,
-      stun: servers.stun,
-      runs: options.runs,
-      timeoutMs: plan.sessionTimeoutMs,
-      ...(servers.turn !== undefined ? { turn: { url: servers.turn.url, secret: servers.turn.secret, timeoutMs: plan.relayTimeoutMs } } : {}),
-    };
-    for (const name of ['a', 'b'] as const) workers.push(startPeerWorker(sideOf(lab, name), cliPath, args, onRecord(name)));
+    // The peer workers start now (node and module load take as long as a detect), but touch the
+    // network only after "go", once detect is done: the peers' traffic must not share the
+    // routers' conntrack tables with the probes, and both must read the same NAT.
+    for (const name of ['a', 'b'] as const) workers.push(startPeerWorker(sideOf(lab, name), cliPath, workerArgs(servers, plan, options), onRecord(name)));
+    phase('detect');
+    mark = performance.now();
+    const [a, b] = await Promise.all((['a', 'b'] as const).map((name) => detectSide(sideOf(lab!, name), servers!.stun, cliPath, options.signal)));
+    detect = { a: a!, b: b! };
+    timings.detectMs = performance.now() - mark;
+    interrupted();
+
+    phase('workers');
+    mark = performance.now();
     await bounded(Promise.all(workers.map((worker) => worker.ready)), WORKER_READY_BOUND_MS, 'the peer workers’ start-up');
     timings.workerStartupMs = performance.now() - mark;
     interrupted();

@@ -100,7 +100,7 @@ export interface CellTimings {
   /** After the build: the servers start while it runs, so this is only what is left of their start-up. */
   readonly serversMs: number;
   readonly detectMs: number;
-  /** Spawn until both workers said they were ready (node start-up and module loading). */
+  /** What was left of the workers' start-up (node and module loading) after detect: they start while it runs. */
   readonly workerStartupMs: number;
   /** From "go" until both workers finished every session: the peers' own work. */
   readonly sessionsMs: number;
