@@ -27,6 +27,7 @@ export { spawnInNamespace, execInNamespace, trackedProcesses, stopTrackedProcess
 export { listNamespaces } from './namespaces.js';
 export {
   startLabServers,
+  buildLabWithServers,
   LAB_STUN_PORT,
   LAB_STUN_ALTERNATE_PORT,
   LAB_SIGNAL_PORT,
@@ -35,6 +36,7 @@ export {
   LAB_RUN_DIR,
   type LabServers,
   type StartLabServersOptions,
+  type LabBringUpOptions,
 } from './servers.js';
 export { assertLabPrerequisites, labAvailable, type LabAvailability, type PreflightOptions } from './preflight.js';
 export { labStatus, listLabs, nftRuleset, parseConntrackLine, type LabStatus, type NamespaceStatus, type ConntrackEntry, type NftSummary } from './status.js';

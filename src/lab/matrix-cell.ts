@@ -212,31 +212,23 @@ export async function runMatrixCell(plan: MatrixCellPlan, options: CellRunOption
     interrupted();
     phase('building');
     let mark = performance.now();
-    const start = options.startServers ?? (await import('./servers.js')).startLabServers;
-    // As `lab up` does: the servers (node and coturn loading) start as soon as the namespaces
-    // exist and are probed once the lab is complete, so their start-up overlaps the bring-up.
-    let starting: Promise<LabServers> | undefined;
-    const building = buildLab(
+    const { buildLabWithServers } = await import('./servers.js');
+    const built = await buildLabWithServers(
       { a: plan.a, b: plan.b, ...(plan.cgn !== undefined ? { cgn: plan.cgn } : {}), lossPercent: options.lossPercent, prefix: options.prefix },
       {
-        preflight: false,
-        onNamespacesCreated: (planned) => {
-          lab = planned; // so the finally below removes it whatever happens next
-          starting = start(planned, { turn: options.turn, cliPath, labReady: building });
-          starting.then((value) => (servers = value)).catch(() => undefined);
+        servers: { turn: options.turn, cliPath },
+        ...(options.startServers !== undefined ? { start: options.startServers } : {}),
+        onNamespacesCreated: (planned) => (lab = planned), // so the finally below removes it whatever happens next
+        onServers: (value) => (servers = value),
+        onBuilt: () => {
+          timings.buildMs = performance.now() - mark;
+          phase('servers');
+          mark = performance.now();
         },
       },
     );
-    try {
-      lab = await building;
-    } catch (error) {
-      await starting?.catch(() => undefined);
-      throw error;
-    }
-    timings.buildMs = performance.now() - mark;
-    phase('servers');
-    mark = performance.now();
-    servers = await starting!;
+    lab = built.lab;
+    servers = built.servers;
     timings.serversMs = performance.now() - mark;
     interrupted();
 

@@ -12,9 +12,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { buildLab } from './build.js';
 import { LabServerError } from './errors.js';
 import { spawnInNamespace } from './exec.js';
 import { setSysctls } from './namespaces.js';
+import type { LabSpec } from './spec.js';
 import type { Lab } from './topology.js';
 
 /** RFC 5780 needs two addresses × two ports; serve takes the pair 3478/3479 on .1 and .2. */
@@ -319,4 +321,45 @@ export async function startLabServers(lab: Lab, options: StartLabServersOptions 
     ...(logDir === undefined ? {} : { logFiles: { serve: join(logDir, `${base}-serve.log`), ...(turnserver ? { turn: join(logDir, `${base}-turnserver.log`) } : {}) } }),
     stop,
   };
+}
+
+export interface LabBringUpOptions {
+  /** How to start the servers; `labReady` is supplied here. */
+  readonly servers?: Omit<StartLabServersOptions, 'labReady'>;
+  /** Starts the servers; default startLabServers (tests and the matrix runner inject their own). */
+  readonly start?: (lab: Lab, options: StartLabServersOptions) => Promise<LabServers>;
+  /** As soon as the namespaces exist: from here on the caller owns the lab's removal. */
+  readonly onNamespacesCreated?: (lab: Lab) => void;
+  /** The lab is built; what is left is waiting for the servers (callers time the two apart). */
+  readonly onBuilt?: (lab: Lab) => void;
+  /** The servers are up, also when the build failed after they started: the caller stops them. */
+  readonly onServers?: (servers: LabServers) => void;
+}
+
+/**
+ * Builds the lab and starts its servers with their start-up (node, coturn) overlapping the
+ * bring-up: they start as soon as the namespaces exist and are probed once the lab is complete
+ * (`labReady`). What `lab up` and every matrix cell do. A failed build waits for the servers'
+ * start to settle before it rejects, so onServers has run for anything that came up.
+ */
+export async function buildLabWithServers(spec: LabSpec, options: LabBringUpOptions = {}): Promise<{ lab: Lab; servers: LabServers }> {
+  const start = options.start ?? startLabServers;
+  let starting: Promise<LabServers> | undefined;
+  const building = buildLab(spec, {
+    preflight: false,
+    onNamespacesCreated: (planned) => {
+      options.onNamespacesCreated?.(planned);
+      starting = start(planned, { ...options.servers, labReady: building });
+      starting.then((servers) => options.onServers?.(servers)).catch(() => undefined);
+    },
+  });
+  let lab: Lab;
+  try {
+    lab = await building;
+  } catch (error) {
+    await starting?.catch(() => undefined);
+    throw error;
+  }
+  options.onBuilt?.(lab);
+  return { lab, servers: await starting! };
 }

@@ -5,14 +5,13 @@ import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   assertLabPrerequisites,
-  buildLab,
+  buildLabWithServers,
   destroyAllLabs,
   destroyLab,
   DEFAULT_LAB_PREFIX,
   listLabs,
   normalizeLabSpec,
   spawnInNamespace,
-  startLabServers,
   validatePrefix,
   LAB_RUN_DIR,
   LabSpecError,
@@ -225,23 +224,13 @@ export async function runLabUp(options: LabUpOptions, io: CliIo): Promise<number
   };
   try {
     // Each step is awaited to its (bounded) end before a Ctrl-C is acted on, so cleanup never races a half-run command.
-    // The servers' start-up (node and coturn loading) overlaps the bring-up: they start as soon
-    // as the namespaces exist, and are probed once the lab is complete.
-    let serversStarting: Promise<LabServers> | undefined;
-    const building = buildLab(spec, {
-      preflight: false,
-      onNamespacesCreated: (planned) => {
-        serversStarting = startLabServers(planned, { turn: options.turn, detached: true, labReady: building });
-        serversStarting.then((value) => (servers = value)).catch(() => undefined);
-      },
+    // The servers' start-up (node and coturn loading) overlaps the bring-up.
+    const built = await buildLabWithServers(spec, {
+      servers: { turn: options.turn, detached: true },
+      onServers: (value) => (servers = value),
     });
-    try {
-      lab = await building;
-    } catch (error) {
-      await serversStarting?.catch(() => undefined);
-      throw error;
-    }
-    servers = await serversStarting!;
+    lab = built.lab;
+    servers = built.servers;
     let state: LabState | undefined;
     if (!interrupt.signal.aborted && servers) state = await writeLabState(lab, servers);
     if (interrupt.signal.aborted || state === undefined) {
