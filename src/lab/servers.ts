@@ -269,7 +269,7 @@ export async function startLabServers(lab: Lab, options: StartLabServersOptions 
     ...(options.turn === true ? ['--turn-url', `turn:${lab.public.primaryAddress}:${LAB_TURN_PORT}`] : []),
     '--json',
   ];
-  const serve = spawnServer('serve', process.execPath, serveArgs, 'pipe', options.turn === true ? { ...process.env, NAT_PROBE_TURN_SECRET: secret } : undefined);
+  const serve = spawnServer('serve', process.execPath, serveArgs, 'pipe', options.turn === true ? { ...process.env, NAT_PROBE_TURN_SECRET: secret } /* serve's TURN_SECRET_ENV (src/cli/turn-flags.ts) */ : undefined);
   const turnserver = options.turn === true ? spawnServer('turnserver', 'turnserver', coturnArgs(lab, secret, join(scratch, `${base}-turnserver.pid`)), 'log') : undefined;
   for (const fd of opened) closeSync(fd); // the children hold their own copies
 

@@ -2,6 +2,7 @@ import { connect, type Socket } from 'node:net';
 import {
   decodeMessage,
   encodeMessage,
+  formatTransportAddress,
   transactionKey,
   type DecodedStunMessage,
   type EncodeOptions,
@@ -12,7 +13,6 @@ import { systemClock, TransactionCancelledError, TransactionTimeoutError, type C
 import type { IncomingListener, RequestBounds, RequestOutcome, TurnConnection } from './connection.js';
 import { TurnUnreachableError } from './errors.js';
 import { StreamFramer } from './stream-framer.js';
-import { formatTransportAddress } from '../stun/index.js';
 
 export interface TcpConnectionOptions {
   server: TransportAddress;

@@ -29,6 +29,7 @@ import { restApiCredentials } from '../../turn/index.js';
 import { ExitCode } from '../exit-codes.js';
 import { writeLine, type CliIo } from '../io.js';
 import { integerOption } from '../options.js';
+import { TURN_PASSWORD_ENV } from '../turn-flags.js';
 import { registerLabMatrix } from './lab-matrix.js';
 import { interruptSignal } from './peer.js';
 
@@ -317,7 +318,7 @@ async function execEnvironment(state: LabState, namespace: string): Promise<Node
     // A REST credential pair (RFC 8489 long-term credentials derived from the secret) lets the
     // command use TURN without ever seeing the secret, which could mint credentials forever.
     const credentials = restApiCredentials(secret, { user: 'lab' });
-    Object.assign(env, { NAT_PROBE_TURN: state.servers.turn.url, NAT_PROBE_TURN_USER: credentials.username, NAT_PROBE_TURN_PASSWORD: credentials.password });
+    Object.assign(env, { NAT_PROBE_TURN: state.servers.turn.url, NAT_PROBE_TURN_USER: credentials.username, [TURN_PASSWORD_ENV]: credentials.password });
   }
   return env;
 }
