@@ -100,16 +100,20 @@ describe.skipIf(skip)('TURN client against a real coturn', () => {
   it('without a permission the relay drops the peer\'s packets; with one they arrive', async () => {
     const allocation = await allocated(coturn.url, { username: USER.name, password: USER.password });
     const stranger = await UdpEndpoint.bind({ address: '127.0.0.1' });
+    const friend = await UdpEndpoint.bind({ address: '127.0.0.2' });
     try {
       const received = new EventQueue<string>();
       allocation.onData((data) => received.push(Buffer.from(data).toString('utf8')));
+      // The permission exists before either datagram leaves: a permission created between them
+      // could reach coturn (on the client socket) before the first datagram (on the relay socket).
+      await allocation.createPermission(['127.0.0.2']);
       await stranger.send(Buffer.from('unpermitted'), allocation.relayed);
-      await allocation.createPermission(['127.0.0.1']);
-      await stranger.send(Buffer.from('permitted'), allocation.relayed);
-      // Datagrams on loopback keep their order, so the first one to arrive tells whether the first was dropped.
+      await friend.send(Buffer.from('permitted'), allocation.relayed);
+      // Both queue on the relay socket in order, so the first to arrive tells whether the first was dropped.
       expect(await received.next(2000, 'the permitted datagram')).toBe('permitted');
     } finally {
       await stranger.close();
+      await friend.close();
     }
   });
 
