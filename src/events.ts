@@ -4,6 +4,7 @@
  * Every event carries `type` and `at` (ms since the run started).
  */
 import type { TransportAddress } from './stun/index.js';
+import type { TraversalEvent } from './traversal/events.js';
 import type { NatVerdict, ProbeObservation, ProbeSection, ProbeTest, ServerReport } from './nat/types.js';
 
 export interface ProbeSentEvent {
@@ -220,6 +221,7 @@ export interface PeerRelayEvent {
 
 export type PeerEvent =
   | PeerRelayEvent
+  | TraversalEvent
   | IceCandidateEvent
   | IcePairEvent
   | IceStateEvent

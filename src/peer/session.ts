@@ -51,6 +51,7 @@ import { PeerLeftError, PeerNeverCameError, PeerProtocolError, PeerSessionTimeou
 import { parsePeerSummary, summarizeForPeer, type PeerSummary } from './session-summary.js';
 import { allocateRelay, turnServersFromIceServers, type PeerRelayResult, type PeerTurnServer, type RelaySource } from './relay.js';
 import type { TurnAllocation } from '../turn/index.js';
+import type { TraversalOptions, TraversalReport } from '../traversal/types.js';
 
 export type { PeerRelayResult, PeerTurnServer } from './relay.js';
 
@@ -95,6 +96,8 @@ export interface PeerSessionOptions {
   relayOnly?: boolean;
   /** Bound on each allocation, the 401 round trip included. Default 5,000 ms (capped by timeoutMs). */
   turnTimeoutMs?: number;
+  /** Strategies beyond plain ICE (src/traversal). Default none: plain ICE. */
+  traversal?: TraversalOptions;
 }
 
 export interface PeerResult extends IceResult {
@@ -111,6 +114,8 @@ export interface PeerResult extends IceResult {
   readonly skippedRemoteCandidates: readonly { readonly candidate: string; readonly reason: string }[];
   /** One entry per TURN server tried, allocated or with the reason it failed; empty without TURN. */
   readonly relays: readonly PeerRelayResult[];
+  /** What the traversal strategies did; present when `traversal` asked for any. */
+  readonly traversal?: TraversalReport;
 }
 
 /** Defaults, in one place for the CLI's help. */

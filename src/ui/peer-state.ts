@@ -70,6 +70,10 @@ export function reducePeerEvent(state: PeerViewState, event: PeerEvent): PeerVie
         elapsedMs: event.at,
         done: { connected: event.connected, timeToConnectMs: event.timeToConnectMs, failureReason: event.failureReason },
       };
+    case 'traversal-plan':
+    case 'traversal-progress':
+    case 'traversal-done':
+      return { ...state, elapsedMs: event.at };
   }
 }
 
