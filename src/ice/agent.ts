@@ -50,6 +50,7 @@ import {
 } from './agent-result.js';
 import {
   FoundationAllocator,
+  computePriority,
   familyOf,
   formatTransportAddress,
   prflxPriorityFor,
@@ -143,6 +144,8 @@ interface Base {
   readonly transport: CandidateTransport;
   /** The socket, when the agent bound it itself (it closes it); relayed transports belong to their creator. */
   readonly endpoint: UdpEndpoint | undefined;
+  /** A traversal strategy's extra socket: answers and triggers checks, forms no pairs, never signalled. */
+  readonly probeOnly: boolean;
   detach: () => void;
 }
 
@@ -210,6 +213,11 @@ export class IceAgent {
   private readonly consentTransactions = new Map<string, ConsentTransaction>();
   private readonly earlyChecks: IncomingCheck[] = [];
   private readonly stunClients = new Set<StunTransactions>();
+  /** Host candidates of probe-only bases (addProbeSocket): in the checklist, never paired or reported. */
+  private readonly probeCandidates: Candidate[] = [];
+  /** hold() calls made before start(), applied to the scheduler when it exists. */
+  private readonly pendingHolds: ((scheduler: IceScheduler) => void)[] = [];
+  private readonly incomingListeners = new Set<(check: { readonly baseKey: string; readonly from: TransportAddress; readonly probeBase: boolean }) => void>();
 
   private currentRole: IceRole;
   private readonly tieBreaker: bigint;
@@ -301,7 +309,7 @@ export class IceAgent {
    * it itself (an 'ice-candidate' event is still emitted).
    */
   addLocalCandidate(candidate: Candidate, transport: CandidateTransport): void {
-    if (this.scheduler !== undefined) throw new IceOptionError('addLocalCandidate() must come before start(): pairs are formed when the checks start.');
+    if (this.lifecycle === 'closed') throw new IceOptionError('The agent is closed.');
     if (candidate.type !== 'host' && candidate.type !== 'relay') {
       throw new InvalidCandidateError(`A local ${candidate.type} candidate has no transport of its own; only host and relay candidates are bases (RFC 8445 §5.1.1.1).`);
     }
@@ -310,6 +318,98 @@ export class IceAgent {
     }
     this.addBase(candidate, transport, undefined);
     if (this.gathering !== undefined) this.emitCandidate('local', candidate);
+    // After start() the candidate is trickled into the running checks (RFC 8838 §4 applies to
+    // local candidates as to remote ones); before, pairs are formed at start().
+    if (this.scheduler?.running === true && this.usableLocals().includes(candidate)) this.scheduler.addLocalCandidate(candidate, { formPairs: true });
+  }
+
+  /**
+   * Adds an extra socket of a traversal strategy as a probe-only base: checks that arrive on it
+   * are answered and create their pair and a triggered check (§7.3.1.4), and triggered checks
+   * leave from it, but it forms no pairs of its own and is never signalled. The agent closes it
+   * with the others. Returns its host candidate (lowest local preference).
+   */
+  addProbeSocket(endpoint: UdpEndpoint): Candidate {
+    if (this.lifecycle === 'closed') throw new IceOptionError('The agent is closed.');
+    const family = familyOf(endpoint.local.address) ?? 4;
+    const candidate: Candidate = {
+      foundation: this.foundations.foundationFor({ type: 'host', baseAddress: endpoint.local.address }),
+      component: 1,
+      transport: 'udp',
+      priority: computePriority('host', 0),
+      address: endpoint.local.address,
+      port: endpoint.local.port,
+      type: 'host',
+      family,
+    };
+    this.addBase(candidate, endpoint, endpoint, { probeOnly: true });
+    if (this.scheduler !== undefined) this.scheduler.addLocalCandidate(candidate, { formPairs: false });
+    return candidate;
+  }
+
+  /** True for a base added by addProbeSocket (key: "ip:port" of the base). */
+  isProbeBase(key: string): boolean {
+    return this.bases.get(key)?.probeOnly === true;
+  }
+
+  /**
+   * Sends one authenticated Binding request (a connectivity check without a pair, RFC 8445
+   * §7.2.4 attributes, never retransmitted) from a base to an address the peer did not signal:
+   * a predicted or random port of its public address. What gets through reaches the peer's agent
+   * as an ordinary check and takes the §7.3.1.4 path; nothing unauthenticated ever counts.
+   * `fromKey` defaults to the first host base of the address's family. Returns false when no
+   * such base exists, the remote parameters are unknown, or the agent is closed.
+   */
+  sendProbe(to: TransportAddress, fromKey?: string): boolean {
+    const remote = this.remote;
+    if (remote === undefined || this.lifecycle === 'closed') return false;
+    const base = fromKey !== undefined ? this.bases.get(fromKey) : this.primaryBaseFor(to);
+    if (base === undefined) return false;
+    const transactionId = newTransactionId();
+    const wire = encodeCheckRequest({
+      transactionId,
+      localUfrag: this.localParameters.ufrag,
+      remoteUfrag: remote.ufrag,
+      remoteKey: remote.key,
+      priority: prflxPriorityFor(base.candidate),
+      role: this.currentRole,
+      tieBreaker: this.tieBreaker,
+      useCandidate: false,
+    });
+    base.transport.send(wire, { address: to.address, port: to.port }).catch(() => undefined); // a lost probe is what probing expects
+    return true;
+  }
+
+  /** The first host base of the address's family (the socket whose srflx candidate was signalled). */
+  primaryBaseFor(to: TransportAddress): { readonly key: string; readonly candidate: Candidate; readonly transport: CandidateTransport } | undefined {
+    const family = familyOf(to.address);
+    for (const base of this.bases.values()) {
+      if (!base.probeOnly && base.candidate.type === 'host' && base.candidate.family === family) return base;
+    }
+    return undefined;
+  }
+
+  /**
+   * Keeps the checks from ending as failed while something else may still open a path (a
+   * traversal strategy); see IceScheduler.hold. Works before start() too. Returns the release.
+   */
+  hold(): () => void {
+    if (this.scheduler !== undefined) return this.scheduler.hold();
+    let release: (() => void) | undefined;
+    let released = false;
+    this.pendingHolds.push((scheduler) => {
+      if (!released) release = scheduler.hold();
+    });
+    return () => {
+      released = true;
+      release?.();
+    };
+  }
+
+  /** Calls `listener` for every authenticated check that arrives (after it was answered). Returns the removal. */
+  onIncomingCheck(listener: (check: { readonly baseKey: string; readonly from: TransportAddress; readonly probeBase: boolean }) => void): () => void {
+    this.incomingListeners.add(listener);
+    return () => this.incomingListeners.delete(listener);
   }
 
   /**
@@ -384,6 +484,8 @@ export class IceAgent {
       sendCheck: (pair, attempt) => this.sendCheck(pair, attempt),
       listener: (event) => this.onSchedulerEvent(event),
     });
+    for (const candidate of this.probeCandidates) this.scheduler.addLocalCandidate(candidate, { formPairs: false });
+    for (const apply of this.pendingHolds.splice(0)) apply(this.scheduler);
     this.startedAt = this.clock.now();
     this.lifecycle = 'checking';
     this.emit({ type: 'ice-state', at: this.at(), trial: this.trial, state: 'checking' });
@@ -473,13 +575,14 @@ export class IceAgent {
     return this.relayOnly ? this.locals.filter((c) => c.type === 'relay') : [...this.locals];
   }
 
-  private addBase(candidate: Candidate, transport: CandidateTransport, endpoint: UdpEndpoint | undefined): void {
+  private addBase(candidate: Candidate, transport: CandidateTransport, endpoint: UdpEndpoint | undefined, options: { probeOnly?: boolean } = {}): void {
     const key = formatTransportAddress(candidate);
     if (this.bases.has(key)) throw new InvalidCandidateError(`A local candidate at ${key} already exists.`);
-    const base: Base = { key, candidate, transport, endpoint, detach: () => undefined };
+    const base: Base = { key, candidate, transport, endpoint, probeOnly: options.probeOnly === true, detach: () => undefined };
     base.detach = transport.onDatagram((datagram) => this.receive(base, datagram.data, datagram.from));
     this.bases.set(key, base);
-    this.locals.push(candidate);
+    if (base.probeOnly) this.probeCandidates.push(candidate);
+    else this.locals.push(candidate);
   }
 
   // ---- sending checks --------------------------------------------------------------------
@@ -595,6 +698,13 @@ export class IceAgent {
       priority: verdict.priority,
       useCandidate: verdict.useCandidate,
     };
+    for (const listener of this.incomingListeners) {
+      try {
+        listener({ baseKey: base.key, from: { address: from.address, port: from.port }, probeBase: base.probeOnly });
+      } catch {
+        // A strategy's listener must not break the checks.
+      }
+    }
     if (this.scheduler === undefined) {
       const limit = this.options.maxEarlyChecks ?? DEFAULT_MAX_EARLY_CHECKS;
       if (this.earlyChecks.length < limit) this.earlyChecks.push(check);

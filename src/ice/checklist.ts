@@ -492,6 +492,29 @@ export class Checklist {
   }
 
   /**
+   * A local candidate that arrived after the checklist was built (RFC 8838 trickle applies to local
+   * candidates as to remote ones): relayed candidates whose allocation finished late, and the
+   * extra sockets of a traversal strategy. With `formPairs` it is paired with every remote
+   * candidate like the rest (Frozen, within the pair limit); without, it is only known as a base,
+   * so that checks arriving on it (§7.3.1.4) create their pair and triggered check. Returns the
+   * pairs added.
+   */
+  addLocalCandidate(candidate: Candidate, options: { readonly formPairs: boolean }): CandidatePair[] {
+    if (findCandidate(this.localsByAddress, candidate, candidate.component) !== undefined) return [];
+    this.locals.push(candidate);
+    indexCandidate(this.localsByAddress, candidate);
+    if (!options.formPairs) return [];
+    const added: CandidatePair[] = [];
+    const formed = formPairs([candidate], this.remotes, this.currentRole).sort(comparePairs);
+    for (const pair of formed) {
+      if (this.byId.has(pair.id) || this.entries.length >= this.maxPairs) continue;
+      this.insert(pair, 'Frozen', true);
+      added.push(pair);
+    }
+    return added;
+  }
+
+  /**
    * Switches role (§7.2.5.1, §7.3.1.1). Pair priorities depend on the role (§6.1.2.3), so every
    * pair is re-prioritised and the orderings are rebuilt.
    */

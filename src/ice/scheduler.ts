@@ -293,6 +293,8 @@ export class IceScheduler {
   private readonly nominationMinWaitMs: number;
   private readonly maxRoleConflicts: number;
   private remoteComplete: boolean;
+  /** Outstanding hold() calls: the run may not end as failed or surveyed while any is held. */
+  private holds = 0;
 
   private readonly listeners: IceSchedulerListener[] = [];
   private readonly inflight = new Map<string, Transaction>();
@@ -541,6 +543,31 @@ export class IceScheduler {
     return added;
   }
 
+  /** A local candidate added after start (see Checklist.addLocalCandidate); returns the pairs added. */
+  addLocalCandidate(candidate: Candidate, options: { readonly formPairs: boolean }): CandidatePair[] {
+    const added = this.checklist.addLocalCandidate(candidate, options);
+    this.workMayExist = true;
+    this.pump();
+    return added;
+  }
+
+  /**
+   * Keeps the run from ending as 'failed' or 'surveyed' while something outside the checklist may
+   * still produce a path: a relayed candidate still being allocated, or a traversal strategy whose
+   * probes may yet open one (their checks arrive as incoming checks, §7.3.1.4). The overall bound
+   * still applies. Returns the release; releasing twice is harmless.
+   */
+  hold(): () => void {
+    this.holds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.holds--;
+      this.pump();
+    };
+  }
+
   /** The peer signalled end-of-candidates: the run may now end as 'failed' or 'surveyed'. */
   endOfRemoteCandidates(): void {
     this.remoteComplete = true;
@@ -750,7 +777,7 @@ export class IceScheduler {
   }
 
   private checkCompletion(): void {
-    if (this.phase !== 'running' || this.inflight.size > 0 || !this.remoteComplete) return;
+    if (this.phase !== 'running' || this.inflight.size > 0 || !this.remoteComplete || this.holds > 0) return;
     if (!this.checklist.isSettled()) return;
     if (this.mode === 'survey') {
       this.finish('surveyed');
