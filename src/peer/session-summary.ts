@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { formatTransportAddress } from '../ice/candidate.js';
 import { formatCandidate } from '../ice/sdp-candidate.js';
 import type { IceResult } from '../ice/agent-result.js';
+import type { WinningPath } from '../traversal/types.js';
 
 /** 150 pairs × ~10 values stays far below the protocol's 4 096-value bound. */
 export const MAX_SUMMARY_PAIRS = 150;
@@ -52,10 +53,12 @@ export const PeerSummary = z.object({
   omittedPairs: z.number(),
   /** The sender's local candidates as RFC 8839 `candidate:` attributes (peer-reflexive ones included). */
   localCandidates: z.array(z.string()),
+  /** Which path won by the sender's own evidence (src/traversal), when it ran strategies. */
+  traversalWinner: z.enum(['ice', 'predict', 'birthday', 'relay-udp', 'relay-tcp', 'relay-tls', 'none']).optional(),
 });
 export type PeerSummary = z.infer<typeof PeerSummary>;
 
-export function summarizeForPeer(result: IceResult): PeerSummary {
+export function summarizeForPeer(result: IceResult, traversalWinner?: WinningPath): PeerSummary {
   const selected = result.selectedPair;
   return {
     v: 1,
@@ -91,6 +94,7 @@ export function summarizeForPeer(result: IceResult): PeerSummary {
     })),
     omittedPairs: Math.max(0, result.pairs.length - MAX_SUMMARY_PAIRS),
     localCandidates: result.localCandidates.slice(0, MAX_SUMMARY_PAIRS).map((candidate) => formatCandidate(candidate)),
+    ...(traversalWinner !== undefined ? { traversalWinner } : {}),
   };
 }
 

@@ -52,6 +52,8 @@ import { parsePeerSummary, summarizeForPeer, type PeerSummary } from './session-
 import { allocateRelay, turnServersFromIceServers, type PeerRelayResult, type PeerTurnServer, type RelaySource } from './relay.js';
 import type { TurnAllocation } from '../turn/index.js';
 import type { TraversalOptions, TraversalReport } from '../traversal/types.js';
+import { TraversalRun } from '../traversal/run.js';
+import { parseTraversalPayload, type TraversalPayload } from '../traversal/messages.js';
 
 export type { PeerRelayResult, PeerTurnServer } from './relay.js';
 
@@ -146,6 +148,8 @@ class Inbox {
   resultArrived = false;
   left: string | undefined;
   config: ConfigMessage | undefined;
+  /** `traversal` payloads that arrived before this side's traversal run existed. */
+  readonly traversal: TraversalPayload[] = [];
   private readonly waiters = new Set<() => void>();
 
   /** Resolves when `ready()` holds (checked after every message). */
@@ -187,6 +191,11 @@ class PeerSession {
   private readonly relayAbort = new AbortController();
   /** Set just before gather(): relayed candidates added later are trickled by the session itself. */
   private trickling = false;
+  /** Strategies beyond ICE, when the options ask for any (src/traversal). */
+  private traversal: TraversalRun | undefined;
+  /** Traversal payloads waiting for the other peer to be in the room. */
+  private readonly traversalOutbox: TraversalPayload[] = [];
+  private peerPresent = false;
 
   constructor(private readonly options: PeerSessionOptions) {
     this.clock = options.clock ?? systemClock;
@@ -230,7 +239,14 @@ class PeerSession {
       ...(o.relayOnly === true ? { iceTransportPolicy: 'relay' as const } : {}),
       ...(o.onEvent !== undefined ? { onEvent: o.onEvent } : {}),
     });
-    this.agentCreation.then((agent) => (this.agent = agent)).catch(() => undefined);
+    this.agentCreation
+      .then((agent) => {
+        this.agent = agent;
+        // The behaviour probe runs while signaling connects and the peer comes (its result waits
+        // for the peer: a stream message sent while alone is not delivered).
+        this.startTraversal(agent);
+      })
+      .catch(() => undefined);
     // Servers from the options are known now: allocate while the WebSocket connects.
     let relays: Promise<void> | undefined = o.turnServers !== undefined ? this.gatherRelays(o.turnServers, 'options') : undefined;
 
@@ -249,6 +265,8 @@ class PeerSession {
       this.inbox.peerJoined ??= join.peers[0];
     }
     this.emitPhase('peer-joined');
+    this.peerPresent = true;
+    this.flushTraversal();
 
     const params = agent.localParameters;
     this.client.send({ type: 'ice-params', ufrag: params.ufrag, pwd: params.pwd, tieBreaker: params.tieBreaker.toString() });
@@ -276,7 +294,8 @@ class PeerSession {
     agent.start({ overallTimeoutMs: overall });
     const ice = await this.bounded('checking', agent.done, overall + 1_000);
 
-    this.client.send({ type: 'result', result: summarizeForPeer(ice) as unknown as Record<string, unknown> });
+    const localWinner = this.traversal?.report(ice).winner;
+    this.client.send({ type: 'result', result: summarizeForPeer(ice, localWinner) as unknown as Record<string, unknown> });
     this.emitPhase('result-sent');
     this.phaseName = 'exchanging-results';
     const remoteResult = await this.remoteResult(resultWaitMs);
@@ -294,13 +313,49 @@ class PeerSession {
       totalMs,
       skippedRemoteCandidates: [...this.skipped],
       relays: [...this.relayResults],
+      ...(this.traversal !== undefined
+        ? { traversal: this.traversal.report(ice, remoteResult?.traversalWinner !== undefined ? { remoteWinner: remoteResult.traversalWinner } : {}) }
+        : {}),
     };
+  }
+
+  /** Sends the traversal payloads once the other peer is in the room. */
+  private flushTraversal(): void {
+    if (this.closed || !this.peerPresent) return;
+    for (const payload of this.traversalOutbox.splice(0)) {
+      this.client.send({ type: 'traversal', traversal: payload as unknown as Record<string, unknown> });
+    }
+  }
+
+  /** Starts the strategies (their behaviour probe first) as soon as the agent's sockets exist. */
+  private startTraversal(agent: IceAgent): void {
+    const traversal = this.options.traversal;
+    if (traversal === undefined || traversal.strategies.length === 0) return;
+    const stun = this.options.stunServer;
+    const base = stun !== undefined ? agent.primaryBaseFor(stun) : undefined;
+    this.traversal = new TraversalRun({
+      agent,
+      options: traversal,
+      send: (payload) => {
+        this.traversalOutbox.push(payload);
+        this.flushTraversal();
+      },
+      ...(stun !== undefined && base !== undefined ? { stunServer: stun } : {}),
+      bindAddress: base?.candidate.address ?? this.options.bindAddress ?? '0.0.0.0',
+      clock: this.clock,
+      epochMs: this.startedAt,
+      trial: this.trial,
+      onEvent: (event) => this.emit(event),
+    });
+    this.traversal.start();
+    for (const payload of this.inbox.traversal.splice(0)) this.traversal.onPayload(payload);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.relayAbort.abort();
+    await this.traversal?.close();
     const agent = this.agent ?? (await this.agentCreation?.catch(() => undefined));
     // The agent first: it stops sending through the allocations before they are freed.
     await Promise.all([agent?.close(), this.client.close().catch(() => undefined)]);
@@ -400,6 +455,14 @@ class PeerSession {
         this.inbox.result = message.result;
         this.inbox.resultArrived = true;
         break;
+      case 'traversal': {
+        // A payload this version does not understand is ignored: ICE goes on without a plan.
+        const payload = parseTraversalPayload(message.traversal);
+        if (payload === undefined) break;
+        if (this.traversal !== undefined) this.traversal.onPayload(payload);
+        else this.inbox.traversal.push(payload);
+        break;
+      }
     }
     this.inbox.changed();
   }

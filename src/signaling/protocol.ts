@@ -170,6 +170,12 @@ const candidateFields = {
 /** No more candidates will follow (RFC 8838 §4, end-of-candidates indication). */
 const endOfCandidatesFields = { type: z.literal('end-of-candidates') };
 const resultFields = { type: z.literal('result'), result: ResultObject };
+/**
+ * Traversal negotiation (src/traversal/messages.ts defines the payload): this side's NAT
+ * behaviour, or a strategy's fresh base port. Bounded like a result; the server relays it as is,
+ * and a peer that does not know it ignores it, so plain ICE carries on between old and new peers.
+ */
+const traversalFields = { type: z.literal('traversal'), traversal: ResultObject };
 
 // ---------------------------------------------------------------------------------------------
 // Client → server
@@ -200,6 +206,7 @@ export const IceParamsMessage = z.strictObject({ ...iceParamsFields, ...stream }
 export const CandidateMessage = z.strictObject({ ...candidateFields, ...stream });
 export const EndOfCandidatesMessage = z.strictObject({ ...endOfCandidatesFields, ...stream });
 export const ResultMessage = z.strictObject({ ...resultFields, ...stream });
+export const TraversalMessage = z.strictObject({ ...traversalFields, ...stream });
 /** Leaving for good: the server frees the session and tells the other peer `peer-left` (reason `bye`). */
 export const ByeMessage = z.strictObject({ type: z.literal('bye'), ...stream });
 
@@ -210,11 +217,12 @@ export const ClientMessage = z.discriminatedUnion('type', [
   CandidateMessage,
   EndOfCandidatesMessage,
   ResultMessage,
+  TraversalMessage,
   ByeMessage,
 ]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 export type JoinMessage = z.infer<typeof JoinMessage>;
-export type ClientStreamMessage = Extract<ClientMessage, { seq: number; type: 'ice-params' | 'candidate' | 'end-of-candidates' | 'result' | 'bye' }>;
+export type ClientStreamMessage = Extract<ClientMessage, { seq: number; type: 'ice-params' | 'candidate' | 'end-of-candidates' | 'result' | 'traversal' | 'bye' }>;
 
 /** The payload a peer hands to `SignalingClient.send`: a relayable message without its seq. */
 export const PeerPayload = z.discriminatedUnion('type', [
@@ -222,6 +230,7 @@ export const PeerPayload = z.discriminatedUnion('type', [
   z.strictObject(candidateFields),
   z.strictObject(endOfCandidatesFields),
   z.strictObject(resultFields),
+  z.strictObject(traversalFields),
 ]);
 export type PeerPayload = z.infer<typeof PeerPayload>;
 export type PeerPayloadType = PeerPayload['type'];
@@ -290,6 +299,7 @@ export const RelayedIceParams = z.object({ ...iceParamsFields, ...from });
 export const RelayedCandidate = z.object({ ...candidateFields, ...from });
 export const RelayedEndOfCandidates = z.object({ ...endOfCandidatesFields, ...from });
 export const RelayedResult = z.object({ ...resultFields, ...from });
+export const RelayedTraversal = z.object({ ...traversalFields, ...from });
 
 export const ServerMessage = z.discriminatedUnion('type', [
   JoinedMessage,
@@ -302,6 +312,7 @@ export const ServerMessage = z.discriminatedUnion('type', [
   RelayedCandidate,
   RelayedEndOfCandidates,
   RelayedResult,
+  RelayedTraversal,
 ]);
 export type ServerMessage = z.infer<typeof ServerMessage>;
 export type JoinedMessage = z.infer<typeof JoinedMessage>;

@@ -1,0 +1,47 @@
+/**
+ * The payload of the signaling `traversal` message (src/signaling/PROTOCOL.md). Version 1 has two
+ * kinds:
+ *   - `behaviour`: this side's NAT behaviour and the budget it brings (sent once, after its probe);
+ *   - `predict-base`: the external port of a fresh prediction socket, just measured, from which
+ *     the other side counts the next ports (sent once per prediction round).
+ * Parsed strictly here (the server only checks that it is a bounded JSON object), so a hostile
+ * or newer peer's payload is refused as a whole rather than half-read.
+ */
+import { z } from 'zod';
+import { EXTRA_STRATEGIES, type ExtraStrategy, type NatBehaviour } from './types.js';
+import type { PlanBudget } from './plan.js';
+
+const Port = z.number().int().min(1).max(65_535);
+
+const Behaviour = z.object({
+  mapping: z.enum(['endpoint-independent', 'address-dependent', 'address-and-port-dependent', 'endpoint-dependent', 'unknown']),
+  filtering: z.enum(['endpoint-independent', 'address-dependent', 'address-and-port-dependent', 'unknown']),
+  allocation: z.enum(['preserved', 'sequential', 'random', 'unknown']),
+  delta: z.number().int().min(-1024).max(1024).optional(),
+  lastMappedPort: Port.optional(),
+  publicAddress: z.string().max(64).optional(),
+  strategies: z.array(z.enum(EXTRA_STRATEGIES as unknown as [ExtraStrategy, ...ExtraStrategy[]])).max(8),
+});
+
+const Budget = z.object({
+  birthdaySockets: z.number().int().min(0).max(1024),
+  birthdayBudget: z.number().int().min(0).max(65_535),
+  allowRandomPair: z.boolean(),
+  probeRatePerSecond: z.number().int().min(1).max(1000).optional(),
+});
+
+export const TraversalPayload = z.discriminatedUnion('kind', [
+  z.object({ v: z.literal(1), kind: z.literal('behaviour'), behaviour: Behaviour, budget: Budget }),
+  z.object({ v: z.literal(1), kind: z.literal('predict-base'), round: z.number().int().min(1).max(64), port: Port, delta: z.number().int().min(-1024).max(1024) }),
+]);
+export type TraversalPayload = z.infer<typeof TraversalPayload>;
+
+export function behaviourPayload(behaviour: NatBehaviour, budget: PlanBudget): TraversalPayload {
+  return { v: 1, kind: 'behaviour', behaviour: { ...behaviour, strategies: [...behaviour.strategies] }, budget: { ...budget } };
+}
+
+/** The payload, or undefined when it is not one this version understands. */
+export function parseTraversalPayload(value: unknown): TraversalPayload | undefined {
+  const parsed = TraversalPayload.safeParse(value);
+  return parsed.success ? parsed.data : undefined;
+}
