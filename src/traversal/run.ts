@@ -152,7 +152,7 @@ export class TraversalRun {
       strategies: this.o.options.strategies,
       clock: this.clock,
       signal: this.abort.signal,
-    }).then((probe) => { if (process.env.NP_DEBUG) console.error("behaviour", probe?.detect.durationMs, this.at()); this.setLocal(probe?.behaviour); });
+    }).then((probe) => this.setLocal(probe?.behaviour));
   }
 
   /** A `traversal` payload from the other peer (already parsed). */
