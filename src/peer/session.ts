@@ -52,7 +52,8 @@ import { parsePeerSummary, summarizeForPeer, type PeerSummary } from './session-
 import { allocateRelay, turnServersFromIceServers, type PeerRelayResult, type PeerTurnServer, type RelaySource } from './relay.js';
 import type { TurnAllocation } from '../turn/index.js';
 import type { TraversalOptions, TraversalReport } from '../traversal/types.js';
-import { TraversalRun } from '../traversal/run.js';
+import { TRAVERSAL_RUN_DEFAULTS, TraversalRun } from '../traversal/run.js';
+import { BEHAVIOUR_PROBE_TIMEOUT_MS } from '../traversal/behaviour.js';
 import { parseTraversalPayload, type TraversalPayload } from '../traversal/messages.js';
 
 export type { PeerRelayResult, PeerTurnServer } from './relay.js';
@@ -294,6 +295,10 @@ class PeerSession {
     agent.start({ overallTimeoutMs: overall });
     const ice = await this.bounded('checking', agent.done, overall + 1_000);
 
+    if (this.traversal !== undefined) {
+      // ICE may have connected before the behaviour exchange ended; the report names the plan.
+      await this.race(this.traversal.planned(), Math.max(0, Math.min(TRAVERSAL_RUN_DEFAULTS.remoteBehaviourWaitMs + BEHAVIOUR_PROBE_TIMEOUT_MS, this.deadlineAt - this.clock.now() - resultWaitMs / 2)), () => undefined);
+    }
     const localWinner = this.traversal?.report(ice).winner;
     this.client.send({ type: 'result', result: summarizeForPeer(ice, localWinner) as unknown as Record<string, unknown> });
     this.emitPhase('result-sent');

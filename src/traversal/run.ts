@@ -112,6 +112,7 @@ export class TraversalRun {
   private readonly holds: (() => void)[] = [];
   /** Listener removals to run at close. */
   private readonly cleanups: (() => void)[] = [];
+  private readonly planWaiters: (() => void)[] = [];
   private readonly endpoints: UdpEndpoint[] = [];
   /** Probe-only bases and the strategy that opened each. */
   private readonly probeBases = new Map<string, ExtraStrategy>();
@@ -137,6 +138,15 @@ export class TraversalRun {
 
   get plan(): TraversalPlan | undefined {
     return this.decided;
+  }
+
+  /**
+   * Resolves once the plan is fixed (or the run closed), so a report names the plan even when ICE
+   * connected before the behaviour exchange finished. Bounded by the caller.
+   */
+  planned(): Promise<void> {
+    if (this.decided !== undefined || this.closed) return Promise.resolve();
+    return new Promise((resolve) => this.planWaiters.push(resolve));
   }
 
   /** Starts the behaviour probe (or says at once that there is none) and holds the agent meanwhile. */
@@ -190,6 +200,7 @@ export class TraversalRun {
     for (const timer of this.timers) this.clock.clearTimeout(timer);
     this.timers.clear();
     for (const cleanup of this.cleanups.splice(0)) cleanup();
+    for (const resolve of this.planWaiters.splice(0)) resolve();
     this.releaseAll();
   }
 
@@ -221,6 +232,7 @@ export class TraversalRun {
     if (this.remote === undefined && !waitedOut) return;
     const plan = decideTraversal(this.localSide(), this.remoteSide());
     this.decided = plan;
+    for (const resolve of this.planWaiters.splice(0)) resolve();
     this.emit({
       type: 'traversal-plan',
       at: this.at(),
