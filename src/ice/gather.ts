@@ -215,20 +215,22 @@ export interface RelayedAllocation {
   /** XOR-MAPPED-ADDRESS: where the TURN server saw this client; the candidate's raddr/rport (RFC 8839 §5.1). */
   readonly mapped: TransportAddress;
   /** The TURN server, for the foundation (§5.1.1.3) and the UDP/TCP preference. */
-  readonly server: { readonly host: string; readonly transport: 'udp' | 'tcp' };
+  readonly server: { readonly host: string; readonly transport: 'udp' | 'tcp' | 'tls' };
 }
 
 /**
  * RFC 8445 §5.1.2.2: type preference 0 for relayed candidates. The local preference must differ
  * between candidates of one type (§5.1.2.1): `index` counts the relayed candidates the agent has
  * already, and an allocation over TCP ranks below every UDP one (TCP adds head-of-line blocking
- * and is the fallback for networks that block UDP).
+ * and is the fallback for networks that block UDP), and one over TLS below every TCP one (the
+ * last rung of the relay ladder: it passes where only TLS on 443 gets out).
  */
 export function relayedCandidate(allocation: RelayedAllocation, foundations: FoundationAllocator, index: number): Candidate {
   const family = familyOf(allocation.relayed.address);
   if (family === undefined) throw new IceOptionError(`The relayed address "${allocation.relayed.address}" is not an IP address.`);
   const transport = allocation.server.transport;
-  const localPreference = Math.max(0, (transport === 'udp' ? MAX_LOCAL_PREFERENCE : MAX_LOCAL_PREFERENCE >> 1) - index);
+  const rungPreference = transport === 'udp' ? MAX_LOCAL_PREFERENCE : transport === 'tcp' ? MAX_LOCAL_PREFERENCE >> 1 : MAX_LOCAL_PREFERENCE >> 2;
+  const localPreference = Math.max(0, rungPreference - index);
   return {
     foundation: foundations.foundationFor({ type: 'relay', baseAddress: allocation.relayed.address, serverAddress: allocation.server.host, transport }),
     component: 1,
