@@ -136,7 +136,7 @@ export interface FoundationInputs {
    * used to reach the TURN server, since §5.1.1.3 gives relayed candidates obtained over UDP and
    * over TCP different foundations. Default 'udp'.
    */
-  readonly transport?: 'udp' | 'tcp';
+  readonly transport?: 'udp' | 'tcp' | 'tls';
 }
 
 /** The equivalence key behind a foundation: equal keys ⇔ same foundation (§5.1.1.3). */
