@@ -215,6 +215,7 @@ class PeerSession {
     this.client.on('config', (config) => {
       this.inbox.config = config;
       this.inbox.changed();
+      this.flushTraversal();
     });
     this.client.on('close', ({ error }) => {
       if (error !== undefined) this.fatal ??= error;
@@ -324,9 +325,18 @@ class PeerSession {
     };
   }
 
-  /** Sends the traversal payloads once the other peer is in the room. */
+  /**
+   * Sends the traversal payloads once the other peer is in the room and the server has said it
+   * relays them (config.features, PROTOCOL.md): an older server would refuse the message, and the
+   * refused seq would stall the stream. Without the feature, nothing is sent and both sides go on
+   * with plain ICE.
+   */
   private flushTraversal(): void {
-    if (this.closed || !this.peerPresent) return;
+    if (this.closed || !this.peerPresent || this.inbox.config === undefined) return;
+    if (!(this.inbox.config.features ?? []).includes('traversal')) {
+      this.traversalOutbox.splice(0);
+      return;
+    }
     for (const payload of this.traversalOutbox.splice(0)) {
       this.client.send({ type: 'traversal', traversal: payload as unknown as Record<string, unknown> });
     }

@@ -269,7 +269,14 @@ export const ConfigMessage = z.object({
   rateLimit: z.object({ messagesPerSecond: z.number(), burst: z.number() }),
   /** STUN/TURN servers the peers should use, when the operator configured some. */
   iceServers: z.array(IceServer).optional(),
+  /**
+   * Optional message types this server relays beyond version 1's first set (e.g. 'traversal').
+   * A server without the field refuses them, so a client sends them only when they are listed.
+   */
+  features: z.array(z.string().max(64)).max(32).optional(),
 });
+/** The optional message types this version of the server relays (config.features). */
+export const SERVER_FEATURES = ['traversal'] as const;
 export const ServerAckMessage = z.object({ type: z.literal('ack'), seq: ControlSeq, ack: AckSeq });
 export const ErrorMessage = z.object({
   type: z.literal('error'),

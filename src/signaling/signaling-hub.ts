@@ -11,6 +11,7 @@ import {
   CloseCode,
   CONTROL_SEQ,
   ROOM_CAPACITY,
+  SERVER_FEATURES,
   SIGNALING_SUBPROTOCOL,
   type ConfigMessage,
   type IceServer,
@@ -209,6 +210,7 @@ export class SignalingHub {
       resumeGraceMs: o.resumeGraceMs,
       maxPayloadBytes: o.maxPayloadBytes,
       rateLimit: { ...o.rateLimit },
+      features: [...SERVER_FEATURES],
       ...(o.iceServers === undefined && o.iceServersFor === undefined ? {} : { iceServers }),
     };
   }
