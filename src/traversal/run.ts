@@ -27,6 +27,7 @@ import { baseOf, formatTransportAddress, type TransportAddress } from '../ice/ca
 import { attr, getAttribute, newTransactionId, StunMethod } from '../stun/index.js';
 import type { Clock, TimerHandle } from '../transport/clock.js';
 import { StunTransactions, UdpEndpoint } from '../transport/index.js';
+import { localInterfaceAddresses } from '../nat/local-addresses.js';
 import { probeBehaviour } from './behaviour.js';
 import type { TraversalEvent } from './events.js';
 import { behaviourPayload, type TraversalPayload } from './messages.js';
@@ -59,6 +60,8 @@ export interface TraversalRunOptions {
   readonly trial: number;
   readonly random?: () => number;
   readonly onEvent?: (event: TraversalEvent) => void;
+  /** This machine's addresses, never probed. Default: the interfaces' addresses. */
+  readonly ownAddresses?: readonly string[];
   /** How long to wait for the other peer's behaviour after ours is known. Default 2,000 ms. */
   readonly remoteBehaviourWaitMs?: number;
 }
@@ -447,11 +450,20 @@ export class TraversalRun {
 
   // ---- helpers ---------------------------------------------------------------------------
 
-  /** The other side's public IP, but only when it also signalled a candidate there (safety: never probe anything else). */
+  /**
+   * The other side's public IP, but only when it also signalled a candidate there, and never an
+   * address of this machine (safety: a sweep of one's own ports is never a traversal; two peers
+   * on one host need none). Undefined refuses the strategy.
+   */
   private remoteSignalledPublicIp(): string | undefined {
     const ip = this.remote?.behaviour.publicAddress;
     if (ip === undefined) return undefined;
+    if (this.ownAddresses().has(ip)) return undefined;
     return this.agent.remoteCandidates.some((c) => c.address === ip) ? ip : undefined;
+  }
+
+  private ownAddresses(): Set<string> {
+    return new Set([...(this.o.ownAddresses ?? localInterfaceAddresses())]);
   }
 
   /** The other side's signalled candidates at its public IP (its ICE socket's mapping, or its public host). */
