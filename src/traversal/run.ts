@@ -266,7 +266,7 @@ export class TraversalRun {
   private async birthdayOpener(remoteBudget: number, remoteRate: number | undefined): Promise<void> {
     const targets = this.remoteEndpointsAtPublicAddress();
     const attempt = this.newAttempt('birthday', 'opener', 0);
-    if (targets.length === 0) return this.finishAttempt(attempt, 'address-not-signalled');
+    if (targets.length === 0) return this.finishAttempt(attempt, this.refusal() ?? 'address-not-signalled');
     const release = this.agent.hold();
     this.holds.push(release);
     this.watchProbeBases(attempt);
@@ -304,7 +304,7 @@ export class TraversalRun {
   private birthdayProber(): void {
     const ip = this.remoteSignalledPublicIp();
     const attempt = this.newAttempt('birthday', 'prober', this.budget.birthdayBudget);
-    if (ip === undefined) return this.finishAttempt(attempt, 'address-not-signalled');
+    if (ip === undefined) return this.finishAttempt(attempt, this.refusal() ?? 'address-not-signalled');
     const signalledPorts = this.agent.remoteCandidates.filter((c) => c.address === ip).map((c) => c.port);
     const ports = new RandomPortSequence(this.random, undefined, undefined, signalledPorts);
     this.sweep(attempt, ip, () => ports.next(), this.budget.probeRatePerSecond);
@@ -318,7 +318,7 @@ export class TraversalRun {
     const rate = Math.min(TRAVERSAL_DEFAULTS.maxProbeRatePerSecond, this.o.options.predict?.ratePerSecond ?? TRAVERSAL_DEFAULTS.predictRatePerSecond);
     const ip = this.remoteSignalledPublicIp();
     const attempt = this.newAttempt('predict', duty, duty === 'opener' ? repeats : window * repeats);
-    if (ip === undefined) return this.finishAttempt(attempt, 'address-not-signalled');
+    if (ip === undefined) return this.finishAttempt(attempt, this.refusal() ?? 'address-not-signalled');
     const release = this.agent.hold();
     this.holds.push(release);
     let ownSocket: string | undefined;
@@ -456,10 +456,15 @@ export class TraversalRun {
    * on one host need none). Undefined refuses the strategy.
    */
   private remoteSignalledPublicIp(): string | undefined {
+    return this.refusal() === undefined ? this.remote?.behaviour.publicAddress : undefined;
+  }
+
+  /** Why the other side's public IP may not be probed, or undefined when it may. */
+  private refusal(): string | undefined {
     const ip = this.remote?.behaviour.publicAddress;
-    if (ip === undefined) return undefined;
-    if (this.ownAddresses().has(ip)) return undefined;
-    return this.agent.remoteCandidates.some((c) => c.address === ip) ? ip : undefined;
+    if (ip === undefined) return 'no-public-address';
+    if (this.ownAddresses().has(ip)) return 'own-address';
+    return this.agent.remoteCandidates.some((c) => c.address === ip) ? undefined : 'address-not-signalled';
   }
 
   private ownAddresses(): Set<string> {
