@@ -11,7 +11,7 @@ import { NatProbeError, isNatProbeError } from '../errors.js';
 import { formatTransportAddress } from '../ice/candidate.js';
 import type { IceServer } from '../signaling/index.js';
 import type { Clock } from '../transport/clock.js';
-import { allocate, parseTurnUrl, restApiCredentials, type TurnAllocation, type TurnCredentials, type TurnServerAddress } from '../turn/index.js';
+import { allocate, parseTurnUrl, restApiCredentials, type TurnAllocation, type TurnCredentials, type TurnServerAddress, type TurnTransport } from '../turn/index.js';
 
 /** A TURN server the session allocates a relayed candidate on. */
 export interface PeerTurnServer {
@@ -34,7 +34,7 @@ export type RelaySource = 'options' | 'signaling';
 export interface PeerRelayResult {
   /** turn:HOST:PORT?transport=…, never with credentials. */
   readonly server: string;
-  readonly transport: 'udp' | 'tcp';
+  readonly transport: TurnTransport;
   readonly source: RelaySource;
   /** XOR-RELAYED-ADDRESS "ip:port", when allocated. */
   readonly relayed?: string;

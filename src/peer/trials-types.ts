@@ -28,7 +28,7 @@ export interface SessionPair {
 /** One TURN allocation a session tried (src/peer/relay.ts PeerRelayResult fits). */
 export interface SessionRelay {
   readonly server: string;
-  readonly transport?: 'udp' | 'tcp';
+  readonly transport?: 'udp' | 'tcp' | 'tls';
   readonly source?: 'options' | 'signaling';
   readonly relayed?: string;
   readonly mapped?: string;

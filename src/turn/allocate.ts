@@ -8,8 +8,9 @@ import type { TurnCredentials } from './credentials.js';
 import { TurnErrorResponse, TurnProtocolError, TurnUnreachableError } from './errors.js';
 import type { TurnClientEvent } from './events.js';
 import { TurnSession } from './session.js';
-import { TcpTurnConnection } from './tcp-connection.js';
+import { StreamTurnConnection, tcpConnector } from './stream-connection.js';
 import { DEFAULT_ALLOCATION_LIFETIME_SECONDS } from './timing.js';
+import { tlsConnector, type TurnTlsOptions } from './tls.js';
 import { UdpTurnConnection } from './udp-connection.js';
 import { formatTurnServer, type TurnServerAddress } from './url.js';
 
@@ -26,6 +27,8 @@ export interface AllocateOptions {
    * which means IPv4 whatever family the client reaches the server over.
    */
   relayFamily?: 4 | 6;
+  /** For a turns: server: SNI, extra trusted CAs, verification (tls.ts). Default: SNI from the host, system roots, verified. */
+  tls?: TurnTlsOptions;
   clock?: Clock;
   signal?: AbortSignal;
   /** Local address to bind. Default loopback for a loopback server, every interface otherwise. */
@@ -60,10 +63,12 @@ export async function allocate(options: AllocateOptions): Promise<TurnAllocation
   const emit = options.onEvent ?? (() => undefined);
 
   const remote = await resolveServer(options.server, label);
+  const transport = options.server.transport;
+  const connector = transport === 'tls' ? tlsConnector(options.server.host, options.tls) : tcpConnector;
   const open = (bindPort: number | undefined): Promise<TurnConnection> =>
-    options.server.transport === 'tcp'
-      ? TcpTurnConnection.open({ server: remote, bindAddress: options.bindAddress, bindPort, clock, connectTimeoutMs: remaining(), signal: options.signal })
-      : UdpTurnConnection.open({ server: remote, bindAddress: options.bindAddress, bindPort, clock });
+    transport === 'udp'
+      ? UdpTurnConnection.open({ server: remote, bindAddress: options.bindAddress, bindPort, clock })
+      : StreamTurnConnection.open({ server: remote, connector, label, bindAddress: options.bindAddress, bindPort, clock, connectTimeoutMs: remaining(), signal: options.signal });
 
   let previous: TurnConnection | undefined;
   for (let attempt = 1; ; attempt++) {

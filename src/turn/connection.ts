@@ -2,9 +2,10 @@ import type { DecodedStunMessage, EncodeOptions, StunMessage, TransportAddress }
 import type { TurnTransport } from './url.js';
 
 /**
- * One client-to-server connection (the 5-tuple of RFC 8656 §2): UDP or TCP. The allocation
- * logic above it is the same for both; only retransmission (UDP only, RFC 8489 §6.2.1) and
- * framing (TCP only, §12.5) differ, and live in the two implementations.
+ * One client-to-server connection (the 5-tuple of RFC 8656 §2): UDP, TCP or TLS. The allocation
+ * logic above it is the same for all; only retransmission (UDP only, RFC 8489 §6.2.1) and
+ * framing (streams only, §12.5) differ, and live in the two implementations (udp-connection.ts,
+ * stream-connection.ts, whose connector makes a TCP or a TLS stream).
  */
 export interface RequestOutcome {
   response: DecodedStunMessage;
@@ -35,7 +36,7 @@ export interface TurnConnection {
   /** Sends an indication or ChannelData; no answer is expected. */
   send(bytes: Uint8Array): Promise<void>;
   onIncoming(listener: IncomingListener): () => void;
-  /** Called once when the connection ends by itself (TCP reset, framing error); not on close(). */
+  /** Called once when the connection ends by itself (TCP/TLS reset, framing error); not on close(). */
   onLost(listener: (error: Error) => void): () => void;
   close(): Promise<void>;
 }

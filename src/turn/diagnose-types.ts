@@ -3,6 +3,8 @@
  * pass / fail / skipped with what was measured. Reporters and the Ink view consume these
  * types; nothing here ever holds a password or secret.
  */
+import type { TurnTransport } from './url.js';
+
 export type TurnStepName = 'reachability' | 'authentication' | 'allocation' | 'permission' | 'channel' | 'round-trip';
 
 export const TURN_STEPS: readonly TurnStepName[] = ['reachability', 'authentication', 'allocation', 'permission', 'channel', 'round-trip'];
@@ -33,7 +35,7 @@ export interface RoundTripStats {
 
 export interface TurnDiagnosis {
   readonly server: string;
-  readonly transport: 'udp' | 'tcp';
+  readonly transport: TurnTransport;
   readonly username: string;
   readonly credentialKind: 'long-term' | 'rest-api';
   readonly steps: readonly TurnStepResult[];

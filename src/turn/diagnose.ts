@@ -8,6 +8,7 @@ import type { TurnCredentials } from './credentials.js';
 import { TURN_STEPS, type RoundTripStats, type TurnCheckEvent, type TurnDiagnosis, type TurnStepName, type TurnStepResult } from './diagnose-types.js';
 import type { TurnClientEvent } from './events.js';
 import { measureRoundTrips } from './round-trip.js';
+import type { TurnTlsOptions } from './tls.js';
 import { formatTurnServer, type TurnServerAddress } from './url.js';
 
 export interface DiagnoseOptions {
@@ -25,6 +26,8 @@ export interface DiagnoseOptions {
   /** Bound on each step, in ms. Default 5000. */
   stepTimeoutMs?: number;
   bindAddress?: string;
+  /** For a turns: server: SNI, extra trusted CAs, verification (see allocate). */
+  tls?: TurnTlsOptions;
   clock?: Clock;
   /** Stops after the current step (the allocation is still released); later steps are skipped as interrupted. */
   signal?: AbortSignal;
@@ -92,6 +95,7 @@ export async function diagnoseTurnServer(options: DiagnoseOptions): Promise<Turn
         credentials: options.credentials,
         bindAddress: options.bindAddress,
         relayFamily: options.relayFamily,
+        ...(options.tls !== undefined ? { tls: options.tls } : {}),
         clock,
         signal: options.signal,
         timeoutMs: stepTimeoutMs,

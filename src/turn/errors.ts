@@ -5,10 +5,10 @@ import { NatProbeError } from '../errors.js';
  * to do next and never contain a password or shared secret: callers pass the username at most.
  */
 
-/** The turn: URL (RFC 7065 §3) could not be parsed. */
+/** The turn: / turns: URL (RFC 7065 §3) could not be parsed. */
 export class TurnUrlError extends NatProbeError {
   constructor(url: string, detail: string) {
-    super('turn-bad-url', `Bad TURN URL "${url}": ${detail}. Write it as turn:HOST[:PORT][?transport=udp|tcp].`);
+    super('turn-bad-url', `Bad TURN URL "${url}": ${detail}. Write it as turn:HOST[:PORT][?transport=udp|tcp] or turns:HOST[:PORT] (TLS).`);
   }
 }
 
@@ -93,5 +93,19 @@ export class TurnProtocolError extends NatProbeError {
 export class TurnClosedError extends NatProbeError {
   constructor(what: string) {
     super('turn-closed', `Cannot ${what}: the TURN allocation is closed.`);
+  }
+}
+
+/**
+ * The TLS handshake with a turns: server failed after the TCP connection was up (RFC 8656 §3.1):
+ * the certificate was not accepted, or the port does not speak TLS. `reason` is the verifier's
+ * own words (e.g. "self-signed certificate"), `advice` what to do about it.
+ */
+export class TurnTlsError extends NatProbeError {
+  /** The TLS stack's code, e.g. DEPTH_ZERO_SELF_SIGNED_CERT or ERR_TLS_CERT_ALTNAME_INVALID; undefined for a timeout. */
+  readonly tlsCode: string | undefined;
+  constructor(server: string, reason: string, advice: string, tlsCode: string | undefined, cause?: unknown) {
+    super('turn-tls-failed', `TURN server ${server}: the TLS handshake failed: ${reason}. ${advice}.`, { cause });
+    this.tlsCode = tlsCode;
   }
 }

@@ -3,10 +3,12 @@
  * logs. Addresses are "ip:port" strings; no event ever carries a password, key or secret.
  * `at` is ms since allocate() started, on the injected clock.
  */
+import type { TurnTransport } from './url.js';
+
 export type TurnRefreshTarget = 'allocation' | 'permission' | 'channel';
 
 export type TurnClientEvent =
-  | { type: 'turn-connected'; at: number; transport: 'udp' | 'tcp'; local: string; server: string }
+  | { type: 'turn-connected'; at: number; transport: TurnTransport; local: string; server: string }
   | { type: 'turn-address-retry'; at: number; local: string; status: number }
   | { type: 'turn-challenge'; at: number; realm: string; algorithm: 'md5' | 'sha256'; rttMs: number }
   | { type: 'turn-stale-nonce'; at: number; method: string }

@@ -5,6 +5,7 @@ export * from './errors.js';
 export * from './events.js';
 export * from './channel-data.js';
 export * from './stream-framer.js';
+export { TURN_ALPN, defaultServername, describeTlsFailure, type TurnTlsOptions } from './tls.js';
 export * from './timing.js';
 export { allocate, REQUESTED_TRANSPORT_UDP, type AllocateOptions } from './allocate.js';
 export type { TurnAllocation, TurnCandidateTransport, TurnDataListener, PeerAddress } from './allocation.js';

@@ -1,7 +1,8 @@
 import { isIP } from 'node:net';
 import { TurnUrlError } from './errors.js';
 
-export type TurnTransport = 'udp' | 'tcp';
+/** How the client reaches the server (RFC 8656 §3.1): UDP, TCP, or TLS over TCP (`turns:`). */
+export type TurnTransport = 'udp' | 'tcp' | 'tls';
 
 export interface TurnServerAddress {
   host: string;
@@ -9,27 +10,31 @@ export interface TurnServerAddress {
   transport: TurnTransport;
 }
 
-/** RFC 8656 §3: the default port for TURN over UDP and TCP ("turns" would be 5349, TLS). */
+/** RFC 8656 §3: the default port for TURN over UDP and TCP. */
 export const TURN_DEFAULT_PORT = 3478;
+
+/** RFC 8656 §3: the default port for TURN over TLS (`turns:`, RFC 7065 §3). */
+export const TURNS_DEFAULT_PORT = 5349;
 
 // RFC 3986 reg-name, restricted to what DNS can carry: letters, digits, '-', '.'.
 const HOST_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
 
 /**
- * Parses turn:HOST[:PORT][?transport=udp|tcp] (RFC 7065 §3.1). IPv6 literals are bracketed
- * ("turn:[::1]:3478"). "turns:" (TLS) is refused with its own message, since nat-probe
- * speaks UDP and TCP only.
+ * Parses turn:HOST[:PORT][?transport=udp|tcp] and turns:HOST[:PORT][?transport=tcp] (RFC 7065
+ * §3.1). IPv6 literals are bracketed ("turn:[::1]:3478"). turns: is TLS over TCP on port 5349
+ * by default (RFC 8656 §3.1); turns: with transport=udp would be DTLS, which nat-probe does not
+ * speak, so it is refused with its own message.
  */
 export function parseTurnUrl(url: string): TurnServerAddress {
   const text = url.trim();
   const colon = text.indexOf(':');
   const scheme = colon < 0 ? '' : text.slice(0, colon).toLowerCase();
-  if (scheme === 'turns') throw new TurnUrlError(url, 'turns: (TLS) is not supported; use turn: with ?transport=udp or tcp');
-  if (scheme !== 'turn') throw new TurnUrlError(url, 'it must start with "turn:"');
+  if (scheme !== 'turn' && scheme !== 'turns') throw new TurnUrlError(url, 'it must start with "turn:" or "turns:"');
+  const secure = scheme === 'turns';
   let rest = text.slice(colon + 1);
   if (rest.startsWith('//')) throw new TurnUrlError(url, 'a TURN URL has no "//" (RFC 7065 §3.1)');
 
-  let transport: TurnTransport = 'udp';
+  let transport: TurnTransport = secure ? 'tls' : 'udp';
   const question = rest.indexOf('?');
   if (question >= 0) {
     const query = rest.slice(question + 1);
@@ -37,8 +42,15 @@ export function parseTurnUrl(url: string): TurnServerAddress {
     const match = /^transport=(.*)$/i.exec(query);
     if (!match) throw new TurnUrlError(url, `unknown query "${query}"; only transport=udp|tcp is defined`);
     const value = match[1]!.toLowerCase();
-    if (value !== 'udp' && value !== 'tcp') throw new TurnUrlError(url, `transport "${match[1]}" is not udp or tcp`);
-    transport = value;
+    if (secure) {
+      // RFC 7065 §3.1: turns: with transport=udp means DTLS; tcp is the default, TLS over TCP.
+      if (value === 'udp') throw new TurnUrlError(url, 'turns: with transport=udp is TURN over DTLS, which nat-probe does not support; use turns:HOST[:PORT] for TLS over TCP, or turn:HOST[:PORT]?transport=udp');
+      if (value !== 'tcp') throw new TurnUrlError(url, `transport "${match[1]}" is not tcp, the only transport of turns: here`);
+    } else {
+      if (value === 'tls') throw new TurnUrlError(url, 'transport "tls" is not a TURN transport; TLS is the turns: scheme, e.g. turns:HOST:5349');
+      if (value !== 'udp' && value !== 'tcp') throw new TurnUrlError(url, `transport "${match[1]}" is not udp or tcp`);
+      transport = value;
+    }
   }
 
   let host: string;
@@ -62,7 +74,7 @@ export function parseTurnUrl(url: string): TurnServerAddress {
     if (isIP(host) === 0 && !HOST_NAME.test(host)) throw new TurnUrlError(url, `"${host}" is not a valid host name or IPv4 address`);
   }
 
-  let port = TURN_DEFAULT_PORT;
+  let port = secure ? TURNS_DEFAULT_PORT : TURN_DEFAULT_PORT;
   if (portText !== undefined) {
     if (!/^\d{1,5}$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535) {
       throw new TurnUrlError(url, `port "${portText}" is not a number from 1 to 65535`);
@@ -72,8 +84,12 @@ export function parseTurnUrl(url: string): TurnServerAddress {
   return { host, port, transport };
 }
 
-/** The URL again, for messages and reports: turn:host:port?transport=… */
+/**
+ * The URL again, for messages and reports, always naming the transport: turn:host:port?transport=udp|tcp,
+ * or turns:host:port for TLS (the scheme names it). parseTurnUrl reads it back to the same address.
+ */
 export function formatTurnServer(server: TurnServerAddress): string {
   const host = server.host.includes(':') ? `[${server.host}]` : server.host;
+  if (server.transport === 'tls') return `turns:${host}:${server.port}`;
   return `turn:${host}:${server.port}?transport=${server.transport}`;
 }
