@@ -207,6 +207,11 @@ export interface CoturnTurnOptions {
   extraArgs?: string[];
   /** `--verbose`: coturn logs each session's life (refreshed, deleted), for waitForLog. Default false. */
   verbose?: boolean;
+  /**
+   * Also TURN over TLS (`--cert --pkey --tls-listening-port`) on a free TCP port, with this
+   * certificate and key (PEM files, e.g. from ./tls-cert.ts). Default none (`--no-tls`).
+   */
+  tls?: { certFile: string; keyFile: string };
   readyWithinMs?: number;
 }
 
@@ -214,6 +219,9 @@ export interface CoturnTurn extends Coturn {
   realm: string;
   /** `turn:ADDRESS:PORT` (add `?transport=tcp` for TCP). */
   url: string;
+  /** With `tls`: the TLS listening port, and `turns:ADDRESS:PORT`. */
+  tlsPort?: number;
+  tlsUrl?: string;
   /**
    * Resolves when coturn prints a line matching `pattern` (already printed or printed later),
    * rejects after `boundMs`: how tests see what happens inside the server without polling.
@@ -229,6 +237,19 @@ async function freeTurnPort(address: string, tcp: boolean): Promise<number> {
     if (!tcp || (await tcpPortFree(address, port))) return port;
   }
   throw new Error(`no port free for both UDP and TCP on ${address}`);
+}
+
+/** A TCP port free on `address` right now (the kernel's pick for port 0). */
+async function freeTcpPort(address: string): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise<number>((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen({ host: address, port: 0, exclusive: true }, () => {
+      const port = (server.address() as { port: number }).port;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 async function tcpPortFree(address: string, port: number): Promise<boolean> {
@@ -256,10 +277,12 @@ export async function startCoturnTurn(options: CoturnTurnOptions = {}): Promise<
     for (const user of options.users) auth.push('--user', `${user.name}:${user.password}`);
   }
   let lastError: unknown;
+  const host = listen.includes(':') ? `[${listen}]` : listen;
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freeTurnPort(listen, tcp);
+    const tls = options.tls === undefined ? undefined : { ...options.tls, port: await freeTcpPort(listen) };
     try {
-      const started = await startTurnOnce(listen, port, tcp, [
+      const started = await startTurnOnce(listen, port, tcp, tls, [
         '--realm', realm,
         '--relay-ip', listen,
         '--allow-loopback-peers',
@@ -269,7 +292,7 @@ export async function startCoturnTurn(options: CoturnTurnOptions = {}): Promise<
         ...auth,
         ...(options.extraArgs ?? []),
       ], options.readyWithinMs ?? 5000);
-      return { ...started, realm, url: `turn:${listen.includes(':') ? `[${listen}]` : listen}:${port}` };
+      return { ...started, realm, url: `turn:${host}:${port}`, ...(tls === undefined ? {} : { tlsPort: tls.port, tlsUrl: `turns:${host}:${tls.port}` }) };
     } catch (error) {
       lastError = error;
     }
@@ -281,6 +304,7 @@ async function startTurnOnce(
   listen: string,
   port: number,
   tcp: boolean,
+  tls: { certFile: string; keyFile: string; port: number } | undefined,
   turnArgs: string[],
   readyWithinMs: number,
 ): Promise<Coturn & { waitForLog: CoturnTurn['waitForLog'] }> {
@@ -288,7 +312,7 @@ async function startTurnOnce(
     '-n',
     '-L', listen,
     '-p', String(port),
-    '--no-tls',
+    ...(tls === undefined ? ['--no-tls'] : ['--cert', tls.certFile, '--pkey', tls.keyFile, '--tls-listening-port', String(tls.port)]),
     '--no-dtls',
     '--no-cli',
     ...(tcp ? [] : ['--no-tcp']),
@@ -299,9 +323,39 @@ async function startTurnOnce(
   try {
     // coturn answers Binding requests in TURN mode too; the first answer means its UDP listener is up.
     await waitForBinding(listen, port, readyWithinMs, run.exited);
+    if (tls !== undefined) await waitForTcpListener(listen, tls.port, readyWithinMs, run.exited);
   } catch (error) {
     await run.stop();
     throw new Error(`coturn (TURN) did not answer on ${listen}:${port}: ${(error as Error).message}\n--- coturn output ---\n${run.logs()}`);
   }
   return { port, altPort: port + 1, pid: run.pid, listen: [listen], logs: run.logs, stop: run.stop, waitForLog: run.waitForLog };
+}
+
+/**
+ * Resolves once something accepts a TCP connection on address:port (closed at once), trying
+ * again every 50 ms while the connection is refused, like waitForBinding's retransmissions;
+ * rejects after `boundMs` or when the server exits.
+ */
+async function waitForTcpListener(address: string, port: number, boundMs: number, exited: Promise<void>): Promise<void> {
+  const { connect } = await import('node:net');
+  const deadline = performance.now() + boundMs;
+  let gone = false;
+  void exited.then(() => (gone = true));
+  for (;;) {
+    const outcome = await new Promise<'up' | NodeJS.ErrnoException>((resolve) => {
+      const socket = connect({ host: address, port });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve('up');
+      });
+      socket.once('error', (error: NodeJS.ErrnoException) => {
+        socket.destroy();
+        resolve(error);
+      });
+    });
+    if (outcome === 'up') return;
+    if (gone) throw new Error('turnserver exited before its TLS listener accepted a connection');
+    if (outcome.code !== 'ECONNREFUSED' || performance.now() >= deadline) throw new Error(`the TLS listener ${address}:${port} did not accept a connection within ${boundMs} ms (${outcome.message})`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }

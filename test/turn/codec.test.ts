@@ -6,6 +6,7 @@ import { encodeMessage, newTransactionId, StunMethod, attr } from '../../src/stu
 import {
   decodeChannelData,
   encodeChannelData,
+  formatTurnServer,
   looksLikeChannelData,
   parseTurnUrl,
   restApiCredentials,
@@ -20,13 +21,34 @@ describe('parseTurnUrl (RFC 7065)', () => {
     ['turn:turn.example.com:443?transport=tcp', { host: 'turn.example.com', port: 443, transport: 'tcp' }],
     ['TURN:[::1]:5000?transport=UDP', { host: '::1', port: 5000, transport: 'udp' }],
     ['turn:[2001:db8::1]', { host: '2001:db8::1', port: 3478, transport: 'udp' }],
+    // RFC 7065 §3.1 / RFC 8656 §3.1: turns: is TLS over TCP, on 5349 by default.
+    ['turns:127.0.0.1', { host: '127.0.0.1', port: 5349, transport: 'tls' }],
+    ['turns:turn.example.com:443', { host: 'turn.example.com', port: 443, transport: 'tls' }],
+    ['TURNS:turn.example.com?transport=TCP', { host: 'turn.example.com', port: 5349, transport: 'tls' }],
+    ['turns:[::1]:5350?transport=tcp', { host: '::1', port: 5350, transport: 'tls' }],
   ])('%s', (url, expected) => {
     expect(parseTurnUrl(url)).toEqual(expected);
   });
 
   it.each([
-    ['stun:127.0.0.1', 'must start with "turn:"'],
-    ['turns:127.0.0.1', 'TLS'],
+    [{ host: '127.0.0.1', port: 3478, transport: 'udp' as const }, 'turn:127.0.0.1:3478?transport=udp'],
+    [{ host: '::1', port: 3478, transport: 'tcp' as const }, 'turn:[::1]:3478?transport=tcp'],
+    [{ host: 'turn.example.com', port: 443, transport: 'tls' as const }, 'turns:turn.example.com:443'],
+    [{ host: '2001:db8::1', port: 5349, transport: 'tls' as const }, 'turns:[2001:db8::1]:5349'],
+  ])('formatTurnServer(%j) is %s, and parses back to the same address', (address, url) => {
+    expect(formatTurnServer(address)).toBe(url);
+    expect(parseTurnUrl(url)).toEqual(address);
+  });
+
+  it.each([
+    ['stun:127.0.0.1', 'must start with "turn:" or "turns:"'],
+    ['turns:127.0.0.1?transport=udp', 'DTLS, which nat-probe does not support'],
+    ['turns:127.0.0.1:5349?transport=UDP', 'use turns:HOST[:PORT] for TLS over TCP'],
+    ['turns:127.0.0.1?transport=sctp', 'transport "sctp" is not tcp'],
+    ['turn:127.0.0.1?transport=tls', 'TLS is the turns: scheme'],
+    ['turns:', 'host is missing'],
+    ['turns://host', '"//"'],
+    ['turns:127.0.0.1:0', 'port "0"'],
     ['turn:', 'host is missing'],
     ['turn:127.0.0.1:0', 'port "0"'],
     ['turn:127.0.0.1:70000', 'port "70000"'],
