@@ -1,9 +1,11 @@
 /**
  * The TURN flags `peer` and `trials` share (--turn, --turn-user/--turn-pass or --turn-secret,
- * --turn-ttl, --relay-only), and the per-peer credentials `serve --turn-url --turn-secret` hands
- * out through signaling. The secret and passwords are only ever passed on to the TURN client or
- * turned into an HMAC; no message here repeats them.
+ * --turn-ttl, --turn-ca, --relay-only; `turn` takes --turn-ca too), and the per-peer
+ * credentials `serve --turn-url --turn-secret` hands out through signaling. The secret and
+ * passwords are only ever passed on to the TURN client or turned into an HMAC; no message here
+ * repeats them.
  */
+import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { NatProbeError } from '../errors.js';
 import type { PeerTurnServer } from '../peer/relay.js';
@@ -18,6 +20,8 @@ export interface TurnFlags {
   turnSecret?: string;
   turnTtl?: number;
   turnTimeout?: number;
+  /** --turn-ca FILE, already read: the PEM text to trust for a turns: server. */
+  turnCa?: string;
   relayOnly?: boolean;
   directOnly?: boolean;
 }
@@ -67,14 +71,38 @@ export function turnUrlOption(flag: string) {
 
 export const turnTtlOption = integerOption('--turn-ttl', 60, MAX_TTL_SECONDS);
 
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/;
+
+/**
+ * Commander parser for --turn-ca FILE: reads the file now, so an unreadable one is a usage error
+ * (exit 2) before anything starts, and returns its PEM text (one or more certificates).
+ */
+export function turnCaOption(flag = '--turn-ca') {
+  return (file: string): string => {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      throw new InvalidArgumentError(`${flag}: cannot read "${file}" (${reason}); give a PEM file with the TURN server's CA certificate.`);
+    }
+    if (!PEM_CERTIFICATE.test(text)) throw new InvalidArgumentError(`${flag}: "${file}" holds no PEM certificate (-----BEGIN CERTIFICATE-----); give the TURN server's CA certificate in PEM.`);
+    return text;
+  };
+}
+
+/** The --turn-ca help line, one wording for every command. */
+export const TURN_CA_HELP = 'PEM file of a CA (or a self-signed certificate) to trust for turns: servers, besides the system roots';
+
 /** Adds the shared TURN flags to `peer` or `trials`. */
 export function addTurnFlags(command: Command): Command {
   return command
-    .option('--turn <url>', 'TURN server for a relayed candidate: turn:HOST[:PORT][?transport=udp|tcp] (default: what the signaling server hands out, if anything)', turnUrlOption('--turn'))
+    .option('--turn <url>', 'TURN server for a relayed candidate: turn:HOST[:PORT][?transport=udp|tcp] or turns:HOST[:PORT] (TLS) (default: what the signaling server hands out, if anything)', turnUrlOption('--turn'))
     .option('--turn-user <name>', 'TURN long-term username (with --turn-pass)')
     .option('--turn-pass <password>', `TURN long-term password (with --turn-user; or set ${TURN_PASSWORD_ENV}); never printed`)
     .option('--turn-secret <secret>', `TURN REST API shared secret (coturn use-auth-secret; or set ${TURN_SECRET_ENV}): credentials are made locally; never printed`)
     .option('--turn-ttl <seconds>', 'lifetime of the REST credentials made from --turn-secret', turnTtlOption)
+    .option('--turn-ca <file>', `${TURN_CA_HELP} (with --turn)`, turnCaOption())
     .option('--turn-timeout <ms>', 'bound on each TURN allocation; the checks wait for it, so a TURN server that does not answer delays them this long (default 5000)', integerOption('--turn-timeout', 100, 60_000))
     .option('--relay-only', 'pair and signal relayed candidates only (iceTransportPolicy "relay"): forces the path through TURN')
     .option('--direct-only', 'ignore TURN servers the signaling server hands out: measure the direct paths only');
@@ -85,7 +113,13 @@ export function addTurnFlags(command: Command): Command {
  * uses the signaling config's). Inconsistent flags are a usage error (exit 2).
  */
 export function turnServersFromFlags(flags: TurnFlags): PeerTurnServer[] | undefined {
-  const credentialFlags = [flags.turnUser !== undefined && '--turn-user', flags.turnPass !== undefined && '--turn-pass', flags.turnSecret !== undefined && '--turn-secret', flags.turnTtl !== undefined && '--turn-ttl'].filter(
+  const credentialFlags = [
+    flags.turnUser !== undefined && '--turn-user',
+    flags.turnPass !== undefined && '--turn-pass',
+    flags.turnSecret !== undefined && '--turn-secret',
+    flags.turnTtl !== undefined && '--turn-ttl',
+    flags.turnCa !== undefined && '--turn-ca',
+  ].filter(
     (name): name is string => name !== false,
   );
   if (flags.directOnly === true && (flags.turn !== undefined || flags.relayOnly === true)) {
@@ -95,6 +129,7 @@ export function turnServersFromFlags(flags: TurnFlags): PeerTurnServer[] | undef
     if (credentialFlags.length > 0) throw new TurnFlagsError(`${credentialFlags.join(', ')} need --turn turn:HOST:PORT to say which TURN server they are for.`);
     return undefined;
   }
+  const ca = flags.turnCa !== undefined ? { ca: flags.turnCa } : {};
   if (flags.turnSecret !== undefined) {
     if (flags.turnUser !== undefined && flags.turnPass !== undefined) {
       throw new TurnFlagsError('Give either --turn-secret or --turn-user with --turn-pass, not both.');
@@ -106,6 +141,7 @@ export function turnServersFromFlags(flags: TurnFlags): PeerTurnServer[] | undef
         secret: flags.turnSecret,
         ...(flags.turnUser !== undefined ? { secretUser: flags.turnUser } : {}),
         ...(flags.turnTtl !== undefined ? { ttlSeconds: flags.turnTtl } : {}),
+        ...ca,
       },
     ];
   }
@@ -113,7 +149,7 @@ export function turnServersFromFlags(flags: TurnFlags): PeerTurnServer[] | undef
     throw new TurnFlagsError('--turn needs credentials: --turn-user U --turn-pass P, or --turn-secret S (coturn use-auth-secret).');
   }
   if (flags.turnTtl !== undefined) throw new TurnFlagsError('--turn-ttl applies to --turn-secret only.');
-  return [{ url: flags.turn, username: flags.turnUser, credential: flags.turnPass }];
+  return [{ url: flags.turn, username: flags.turnUser, credential: flags.turnPass, ...ca }];
 }
 
 /**

@@ -1,8 +1,11 @@
 /** The pure parts of relayed-candidate set-up: which servers, which credentials, and the CLI's flag rules. */
 import { createHmac } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
 import { credentialsOf, describeTurnServer, relayLadderRungs, relayRungOf, RELAY_RUNGS, turnServersFromIceServers, type PeerTurnServer } from '../../src/peer/relay.js';
-import { turnIceServersFor, turnServersFromFlags, withTurnCredentialsFromEnv } from '../../src/cli/turn-flags.js';
+import { turnCaOption, turnIceServersFor, turnServersFromFlags, withTurnCredentialsFromEnv } from '../../src/cli/turn-flags.js';
 
 describe('turnServersFromIceServers (signaling config → TURN servers)', () => {
   it('keeps each turn: and turns: URL of an entry, with its credentials, and skips stun:', () => {
@@ -123,5 +126,79 @@ describe('relayRungOf', () => {
     expect(relayRungOf({ transport: 'tcp' })).toBe('relay-tcp');
     expect(relayRungOf({ transport: 'tls' })).toBe('relay-tls');
     expect(RELAY_RUNGS).toEqual(['relay-udp', 'relay-tcp', 'relay-tls']);
+  });
+});
+
+describe('TURN flags (peer, trials)', () => {
+  it('maps the flags to one server, long-term or REST', () => {
+    expect(turnServersFromFlags({})).toBeUndefined();
+    expect(turnServersFromFlags({ turn: 'turn:h', turnUser: 'u', turnPass: 'p' })).toEqual([{ url: 'turn:h', username: 'u', credential: 'p' }]);
+    expect(turnServersFromFlags({ turn: 'turn:h', turnSecret: 's', turnUser: 'me', turnTtl: 600 })).toEqual([{ url: 'turn:h', secret: 's', secretUser: 'me', ttlSeconds: 600 }]);
+  });
+
+  it('refuses inconsistent combinations with turn-bad-flags', () => {
+    const bad = [
+      { turnUser: 'u' },
+      { turn: 'turn:h' },
+      { turn: 'turn:h', turnUser: 'u' },
+      { turn: 'turn:h', turnSecret: 's', turnPass: 'p' },
+      { turn: 'turn:h', turnUser: 'u', turnPass: 'p', turnTtl: 60 },
+      { turn: 'turn:h', turnUser: 'u', turnPass: 'p', directOnly: true },
+      { relayOnly: true, directOnly: true },
+    ];
+    for (const flags of bad) expect(() => turnServersFromFlags(flags), JSON.stringify(flags)).toThrow(expect.objectContaining({ code: 'turn-bad-flags' }));
+  });
+
+  it('takes credentials from the environment only with --turn and no credential flag, flags winning', () => {
+    const env = { NAT_PROBE_TURN_SECRET: 's3', NAT_PROBE_TURN_PASSWORD: 'p4' };
+    expect(withTurnCredentialsFromEnv({ turn: 'turn:h' }, env)).toEqual({ turn: 'turn:h', turnSecret: 's3' });
+    expect(withTurnCredentialsFromEnv({ turn: 'turn:h', turnUser: 'u' }, env)).toEqual({ turn: 'turn:h', turnUser: 'u', turnPass: 'p4' });
+    expect(withTurnCredentialsFromEnv({ turn: 'turn:h', turnUser: 'u' }, { NAT_PROBE_TURN_SECRET: 's3' })).toEqual({ turn: 'turn:h', turnUser: 'u', turnSecret: 's3' });
+    expect(withTurnCredentialsFromEnv({ turn: 'turn:h', turnPass: 'flag', turnUser: 'u' }, env)).toEqual({ turn: 'turn:h', turnPass: 'flag', turnUser: 'u' });
+    // Without --turn nothing is read: lab exec exports a password that is not meant for these flags.
+    expect(withTurnCredentialsFromEnv({}, env)).toEqual({});
+    expect(withTurnCredentialsFromEnv({ turn: 'turn:h' }, { NAT_PROBE_TURN_SECRET: '' })).toEqual({ turn: 'turn:h' });
+  });
+
+  it("serve's hand-out gives each peer its own username and a password only the secret can make", () => {
+    const handOut = turnIceServersFor('turn:203.0.113.1:3478', 'shh', 300);
+    const [a] = handOut('p-A');
+    const [b] = handOut('p-B');
+    expect(a!.username).toMatch(/^\d+:p-A$/);
+    expect(b!.username).toMatch(/^\d+:p-B$/);
+    expect(a!.credential).toBe(createHmac('sha1', 'shh').update(a!.username!).digest('base64'));
+    expect(JSON.stringify([a, b])).not.toContain('shh');
+  });
+});
+
+describe('--turn-ca FILE', () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+  const file = (name: string, text: string): string => {
+    const dir = mkdtempSync(join(tmpdir(), 'nat-probe-ca-'));
+    dirs.push(dir);
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    return path;
+  };
+  const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+
+  it('reads the PEM file, and the CA goes with the --turn server', () => {
+    const text = turnCaOption()(file('ca.pem', PEM));
+    expect(text).toBe(PEM);
+    expect(turnServersFromFlags({ turn: 'turns:h', turnUser: 'u', turnPass: 'p', turnCa: text })).toEqual([{ url: 'turns:h', username: 'u', credential: 'p', ca: PEM }]);
+    expect(turnServersFromFlags({ turn: 'turns:h', turnSecret: 's', turnCa: text })).toEqual([{ url: 'turns:h', secret: 's', ca: PEM }]);
+  });
+
+  it('an unreadable file, or one without a certificate, is refused in one line naming the file', () => {
+    const missing = join(tmpdir(), 'nat-probe-no-such-dir', 'ca.pem');
+    expect(() => turnCaOption()(missing)).toThrow(/^--turn-ca: cannot read ".*ca\.pem" \(ENOENT\); give a PEM file/);
+    expect(() => turnCaOption()(file('key.txt', 'not a certificate'))).toThrow(/holds no PEM certificate/);
+  });
+
+  it('needs --turn, like the credential flags', () => {
+    expect(() => turnServersFromFlags({ turnCa: PEM })).toThrow(expect.objectContaining({ code: 'turn-bad-flags', message: expect.stringContaining('--turn-ca') }));
   });
 });

@@ -2,12 +2,15 @@
  * `nat-probe turn` end to end: the built CLI as a separate process against a real coturn on
  * 127.0.0.1 — exit codes, the JSON document, and that no password or secret is ever printed.
  */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UdpEndpoint } from '../../src/transport/index.js';
 import { createInterface } from 'node:readline';
 import { runCli, spawnCli, stopProcess } from '../helpers/cli.js';
 import { withinMs } from '../helpers/events.js';
 import { startCoturnTurn, type CoturnTurn } from '../helpers/coturn.js';
+import { makeSelfSignedCertificate, type TestCertificate } from '../helpers/tls-cert.js';
 import { skipUnlessTools, toolGate } from '../helpers/tools.js';
 
 const skip = skipUnlessTools(toolGate(['turnserver']), 'nat-probe turn against coturn');
@@ -143,5 +146,47 @@ describe.skipIf(skip)('nat-probe turn (process) against coturn', () => {
     expect(run.stdout).toContain('Examples:');
     expect(run.stdout).toContain('--secret');
     expect(run.stdout).toContain('Exit codes: 0 every check passed');
+  });
+});
+
+const skipTls = skipUnlessTools(toolGate(['turnserver', 'openssl'], 'apt-get install coturn openssl'), 'nat-probe turn over TLS against coturn');
+
+describe.skipIf(skipTls)('nat-probe turn --server turns: (process) against coturn with a self-signed certificate', () => {
+  let certificate: TestCertificate;
+  let coturn: CoturnTurn;
+
+  beforeAll(async () => {
+    certificate = await makeSelfSignedCertificate();
+    coturn = await startCoturnTurn({ users: [{ name: 'carol', password: PASSWORD }], tls: { certFile: certificate.certFile, keyFile: certificate.keyFile } });
+  });
+  afterAll(async () => {
+    await coturn?.stop();
+    certificate?.remove();
+  });
+
+  it('--turn-ca with the certificate: all six checks pass over TLS, exit 0', async () => {
+    const run = await runCli(['turn', '--server', coturn.tlsUrl!, '--turn-ca', certificate.certFile, '--user', 'carol', '--pass', PASSWORD, '--packets', '20', '--json'], { env: NO_TTY });
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout);
+    expect(report).toMatchObject({ server: coturn.tlsUrl, transport: 'tls', passed: true });
+    expect(run.stdout + run.stderr).not.toContain(PASSWORD);
+  });
+
+  it('without --turn-ca: exit 1, reachability fails with turn-tls-failed, saying self-signed and --turn-ca', async () => {
+    const run = await runCli(['turn', '--server', coturn.tlsUrl!, '--user', 'carol', '--pass', PASSWORD], { env: NO_TTY });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/FAIL Reachability: .*self-signed certificate.*--turn-ca FILE/);
+    expect(run.stdout).toContain('[turn-tls-failed]');
+  });
+
+  it.each([
+    [['--turn-ca', join(tmpdir(), 'nat-probe-no-such-dir', 'missing.pem')], /--turn-ca: cannot read ".*missing\.pem" \(ENOENT\)/],
+    [['--server', 'turns:127.0.0.1?transport=udp'], /DTLS, which nat-probe does not support/],
+  ])('usage error %j exits 2 with one line and no stack', async (extra, message) => {
+    const args = ['turn', '--server', coturn.tlsUrl!, '--user', 'u', '--pass', 'p', ...extra];
+    const run = await runCli(args, { env: NO_TTY });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(message);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
   });
 });

@@ -38,7 +38,7 @@ export function registerServe(program: Command, io: CliIo, run: (code: Promise<n
     .option('--signal-host <address>', 'address for the WebSocket signaling server (default: the primary address)')
     .option('--signal-port <port>', 'TCP port for the signaling server (0 picks a free one)', integerOption('--signal-port', 0, 65535), 8478)
     .option('--no-signal', 'run the STUN server only')
-    .option('--turn-url <url>', 'TURN server to hand each joining peer, turn:HOST[:PORT][?transport=udp|tcp] (with --turn-secret)', turnUrlOption('--turn-url'))
+    .option('--turn-url <url>', 'TURN server to hand each joining peer, turn:HOST[:PORT][?transport=udp|tcp] or turns:HOST[:PORT] (with --turn-secret)', turnUrlOption('--turn-url'))
     .option('--turn-secret <secret>', `the TURN server's REST API shared secret (coturn --static-auth-secret; or set ${TURN_SECRET_ENV}): each peer gets its own expiring credentials; the secret is never sent or printed`)
     .option('--turn-ttl <seconds>', 'lifetime of the handed-out TURN credentials (default 86400)', turnTtlOption)
     .option('--json', 'announce the listening addresses as one JSON line on stdout; logs go to stderr')

@@ -3,13 +3,23 @@ import { isIP } from 'node:net';
 import { InvalidArgumentError, type Command } from 'commander';
 import { NatProbeError } from '../../errors.js';
 import { buildTurnReport, formatTurnEventLine, type TurnCheckEvent, type TurnReport } from '../../report/turn-report.js';
-import { diagnoseTurnServer, formatTurnServer, parseTurnUrl, restApiCredentials, TurnUrlError, type TurnCredentials, type TurnServerAddress } from '../../turn/index.js';
+import {
+  defaultServername,
+  diagnoseTurnServer,
+  formatTurnServer,
+  parseTurnUrl,
+  restApiCredentials,
+  TurnUrlError,
+  type TurnCredentials,
+  type TurnServerAddress,
+  type TurnTlsOptions,
+} from '../../turn/index.js';
 import { VERSION } from '../../version.js';
 import { ExitCode } from '../exit-codes.js';
 import { outputMode, writeLine, type CliIo } from '../io.js';
 import { startLiveView, type LiveView } from '../live-view.js';
 import { integerOption } from '../options.js';
-import { envValue, TURN_PASSWORD_ENV, TURN_SECRET_ENV } from '../turn-flags.js';
+import { envValue, TURN_CA_HELP, TURN_PASSWORD_ENV, TURN_SECRET_ENV, turnCaOption } from '../turn-flags.js';
 import { interruptSignal } from './peer.js';
 
 export interface TurnCommandOptions {
@@ -23,6 +33,8 @@ export interface TurnCommandOptions {
   peerAddress?: string;
   relayFamily?: 4 | 6;
   bind?: string;
+  /** --turn-ca FILE, already read (PEM). */
+  turnCa?: string;
   timeout: number;
   json?: boolean;
 }
@@ -53,7 +65,7 @@ export function registerTurn(program: Command, io: CliIo, run: (code: Promise<nu
   program
     .command('turn')
     .description('Check a TURN server step by step: reachable, credentials accepted, allocation, permission, channel, and data relayed to an echo peer and back')
-    .requiredOption('--server <url>', 'TURN server as turn:HOST[:PORT][?transport=udp|tcp] (RFC 7065; default port 3478)', turnUrlOption)
+    .requiredOption('--server <url>', 'TURN server as turn:HOST[:PORT][?transport=udp|tcp] (RFC 7065; default port 3478) or turns:HOST[:PORT] (TLS; default port 5349)', turnUrlOption)
     .option('--user <name>', 'long-term username; with --secret, the user part of the REST-API username')
     .option('--pass <password>', `long-term password (or set ${TURN_PASSWORD_ENV}); never printed`)
     .option('--secret <secret>', `TURN REST API shared secret (coturn static-auth-secret, or set ${TURN_SECRET_ENV}); never printed`)
@@ -62,6 +74,7 @@ export function registerTurn(program: Command, io: CliIo, run: (code: Promise<nu
     .option('--size <bytes>', 'bytes per round-trip packet', integerOption('--size', 4, 1200), 100)
     .option('--peer-address <ip>', 'where the local echo peer listens (default: every interface); its address as the relay sees it gets the permission', ipOption('--peer-address'))
     .option('--relay-family <4|6>', 'address family of the relayed address (REQUESTED-ADDRESS-FAMILY; default: IPv4, the RFC 8656 default)', relayFamilyOption)
+    .option('--turn-ca <file>', TURN_CA_HELP, turnCaOption())
     .option('--bind <address>', 'local address for the connection to the server (default: loopback for a loopback server, else every interface)', ipOption('--bind'))
     .option('--timeout <ms>', 'time bound of each check', integerOption('--timeout', 100, 120_000), 5000)
     .option('--json', 'one JSON document on stdout (schema nat-probe.turn/v1); logs on stderr')
@@ -81,13 +94,15 @@ How it works:
 Examples:
   nat-probe turn --server turn:turn.example.com --user alice --pass "$PASS"
   nat-probe turn --server "turn:203.0.113.1:3478?transport=tcp" --secret "$SECRET" --user probe
+  nat-probe turn --server turns:turn.example.com:443 --turn-ca ca.pem --user alice --pass "$PASS"
   ${TURN_SECRET_ENV}=... nat-probe turn --server turn:127.0.0.1 --json | jq .steps
 
   The echo peer runs on this host, so the relay must be allowed to send to it: for a server
   on loopback, coturn needs --allow-loopback-peers.
 
-Exit codes: 0 every check passed, 1 a check failed (unreachable, wrong credentials, refused,
-no data through the relay), 2 usage or environment error (bad URL or flags, unresolvable host).`,
+Exit codes: 0 every check passed, 1 a check failed (unreachable, TLS certificate not accepted,
+wrong credentials, refused, no data through the relay), 2 usage or environment error (bad URL
+or flags, unreadable --turn-ca file, unresolvable host).`,
     )
     .action((options: TurnCommandOptions) => run(runTurn(options, io)));
 }
@@ -120,6 +135,12 @@ async function resolveHost(server: TurnServerAddress & { url: string }): Promise
   }
 }
 
+/** The host is resolved before the check starts, so the certificate's name comes from the URL as given. */
+function tlsOptions(options: TurnCommandOptions): TurnTlsOptions {
+  const servername = defaultServername(options.server.host, undefined);
+  return { ...(servername !== undefined ? { servername } : {}), ...(options.turnCa !== undefined ? { ca: options.turnCa } : {}) };
+}
+
 export async function runTurn(options: TurnCommandOptions, io: CliIo): Promise<number> {
   const mode = outputMode(io, options.json ?? false);
   const { credentials, kind } = credentialsFrom(options, io);
@@ -149,6 +170,7 @@ export async function runTurn(options: TurnCommandOptions, io: CliIo): Promise<n
       peerAddress: options.peerAddress,
       relayFamily: options.relayFamily,
       bindAddress: options.bind,
+      ...(options.server.transport === 'tls' ? { tls: tlsOptions(options) } : {}),
       stepTimeoutMs: options.timeout,
       onEvent,
     });
