@@ -5,6 +5,7 @@
  */
 import type { TransportAddress } from './stun/index.js';
 import type { TraversalEvent } from './traversal/events.js';
+import type { WinningPath } from './traversal/types.js';
 import type { NatVerdict, ProbeObservation, ProbeSection, ProbeTest, ServerReport } from './nat/types.js';
 
 export interface ProbeSentEvent {
@@ -121,6 +122,8 @@ export interface TrialDoneEvent {
   /** e.g. "host/host", "srflx/prflx". */
   pairType?: string;
   failureReason?: string;
+  /** With traversal strategies (`--strategy`): which path won ('none' when not connected). */
+  winner?: WinningPath;
   /** Trials finished so far and planned in all, for progress bars. */
   finished: number;
   planned: number;

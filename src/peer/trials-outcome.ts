@@ -5,7 +5,7 @@
 import { isNatProbeError } from '../errors.js';
 import { formatTransportAddress } from '../ice/candidate.js';
 import { countBy } from '../stats.js';
-import type { PeerSessionOutcome, SessionPair, TrialOutcome, TrialPair, TrialPeer } from './trials-types.js';
+import type { PeerSessionOutcome, SessionPair, TrialOutcome, TrialPair, TrialPeer, TrialTraversal } from './trials-types.js';
 
 /** A session that resolved with a result, or rejected with an error. */
 export type SettledSession = { readonly ok: true; readonly result: PeerSessionOutcome } | { readonly ok: false; readonly error: unknown };
@@ -24,7 +24,8 @@ export function trialOutcome(input: {
   const connected = peers[0].state === 'connected' && peers[1].state === 'connected';
   const observer = first.ok ? first.result : second.ok ? second.result : undefined;
   const pairs = observer ? observer.pairs.map(flattenPair) : [];
-  const base = { trial: input.trial, room: input.room, durationMs: input.durationMs, pairs, peers } as const;
+  const traversal = trialTraversal(first.ok ? first.result : undefined, second.ok ? second.result : undefined, connected);
+  const base = { trial: input.trial, room: input.room, durationMs: input.durationMs, pairs, peers, ...(traversal !== undefined ? { traversal } : {}) } as const;
   if (connected && first.ok && second.ok) {
     const selected = first.result.selectedPair ?? second.result.selectedPair;
     return {
@@ -38,6 +39,24 @@ export function trialOutcome(input: {
     };
   }
   return { ...base, connected: false, failureReason: trialFailureReason(input.sessions) };
+}
+
+/**
+ * One trial's traversal from its sessions' reports (TrialTraversal); undefined when neither
+ * session ran strategies. A session that threw has no report, and counts 0 probes and sockets.
+ */
+export function trialTraversal(first: PeerSessionOutcome | undefined, second: PeerSessionOutcome | undefined, connected: boolean): TrialTraversal | undefined {
+  const a = first?.traversal;
+  const b = second?.traversal;
+  if (a === undefined && b === undefined) return undefined;
+  const plan = (a ?? b)!.plan;
+  const attempts = [...(a?.attempts ?? []), ...(b?.attempts ?? [])];
+  return {
+    winner: connected ? (a?.winner ?? b?.winner ?? 'ice') : 'none',
+    plan: { technique: plan.technique, reason: plan.reason, ...(plan.probability !== undefined ? { probability: plan.probability } : {}) },
+    probesSent: attempts.reduce((sum, attempt) => sum + attempt.probesSent, 0),
+    socketsOpened: attempts.reduce((sum, attempt) => sum + attempt.socketsOpened, 0),
+  };
 }
 
 /**

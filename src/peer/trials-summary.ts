@@ -5,6 +5,7 @@
  */
 import type { CandidateType } from '../ice/candidate.js';
 import { countBy, summarizeLatencies, wilsonInterval, type LatencySummary, type ProportionInterval } from '../stats.js';
+import type { PlanTechnique, WinningPath } from '../traversal/types.js';
 import type { TrialOutcome } from './trials-types.js';
 
 export const CANDIDATE_TYPES: readonly CandidateType[] = ['host', 'srflx', 'prflx', 'relay'];
@@ -31,6 +32,26 @@ export interface TrialsSummary {
   readonly pairChecks: ReadonlyArray<{ readonly pairType: string; readonly checked: number; readonly succeeded: number; readonly failed: number }>;
   /** Failed trials by reason, commonest first. */
   readonly failureReasons: ReadonlyArray<{ readonly reason: string; readonly count: number }>;
+  /** Present when any trial ran traversal strategies (`--strategy`). */
+  readonly traversal?: TrialsTraversalSummary;
+}
+
+/** A path a connected trial can be won by. */
+export type WonPath = Exclude<WinningPath, 'none'>;
+export const WON_PATHS: readonly WonPath[] = ['ice', 'predict', 'birthday', 'relay-udp', 'relay-tcp', 'relay-tls'];
+
+/** What the strategies did over a run: which path won the connected trials, the plans, and what it cost. */
+export interface TrialsTraversalSummary {
+  /** Trials that reported traversal. */
+  readonly trials: number;
+  /** Connected trials by the path that won them; every path is listed, 0 when it won none. */
+  readonly wins: Readonly<Record<WonPath, number>>;
+  /** Trials by the plan's technique (the first peer's plan), commonest first. */
+  readonly byTechnique: ReadonlyArray<{ readonly technique: PlanTechnique; readonly trials: number }>;
+  /** Datagrams sent to unsignalled (predicted or random) ports, both peers of every trial together. */
+  readonly probesSent: number;
+  /** Extra sockets opened for the strategies, both peers of every trial together. */
+  readonly socketsOpened: number;
 }
 
 export function summarizeTrials(outcomes: readonly TrialOutcome[]): TrialsSummary {
@@ -54,6 +75,26 @@ export function summarizeTrials(outcomes: readonly TrialOutcome[]): TrialsSummar
     byCandidateType,
     pairChecks: pairChecks(outcomes),
     failureReasons: countBy(outcomes, (o) => (o.connected ? undefined : (o.failureReason ?? 'unknown'))).map(({ key, count }) => ({ reason: key, count })),
+    ...traversalPart(outcomes),
+  };
+}
+
+function traversalPart(outcomes: readonly TrialOutcome[]): { traversal?: TrialsTraversalSummary } {
+  const withTraversal = outcomes.filter((o) => o.traversal !== undefined);
+  if (withTraversal.length === 0) return {};
+  const wins = Object.fromEntries(WON_PATHS.map((path) => [path, 0])) as Record<WonPath, number>;
+  for (const o of withTraversal) {
+    const winner = o.traversal!.winner;
+    if (o.connected && winner !== 'none') wins[winner] += 1;
+  }
+  return {
+    traversal: {
+      trials: withTraversal.length,
+      wins,
+      byTechnique: countBy(withTraversal, (o) => o.traversal!.plan.technique).map(({ key, count }) => ({ technique: key as PlanTechnique, trials: count })),
+      probesSent: withTraversal.reduce((sum, o) => sum + o.traversal!.probesSent, 0),
+      socketsOpened: withTraversal.reduce((sum, o) => sum + o.traversal!.socketsOpened, 0),
+    },
   };
 }
 

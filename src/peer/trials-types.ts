@@ -4,6 +4,7 @@
  * the dashboard read these types; nothing here does I/O.
  */
 import type { CandidateType } from '../ice/candidate.js';
+import type { PlanTechnique, TraversalReport, WinningPath } from '../traversal/types.js';
 
 /** The part of a candidate the trials code reads (src/ice/candidate.ts `Candidate` fits). */
 export interface SessionCandidate {
@@ -53,6 +54,20 @@ export interface PeerSessionOutcome {
   readonly totalMs: number;
   /** TURN allocations tried (src/peer/relay.ts PeerRelayResult); absent or empty without TURN. */
   readonly relays?: readonly SessionRelay[];
+  /** What the traversal strategies did (src/traversal/types.ts); absent when none was asked for. */
+  readonly traversal?: TraversalReport;
+}
+
+/**
+ * Traversal in one trial, from both sessions' reports: the first peer's plan (the second's when
+ * the first sent none), which path won (the first peer's word, 'none' when the trial did not
+ * connect), and the probes and sockets of both peers together. The lab matrix counts the same way.
+ */
+export interface TrialTraversal {
+  readonly winner: WinningPath;
+  readonly plan: { readonly technique: PlanTechnique; readonly reason: string; readonly probability?: number };
+  readonly probesSent: number;
+  readonly socketsOpened: number;
 }
 
 /** One pair, flattened for reports: addresses as "ip:port", types beside them. */
@@ -99,4 +114,6 @@ export interface TrialOutcome {
   /** Pairs as the first peer saw them. */
   readonly pairs: readonly TrialPair[];
   readonly peers: readonly [TrialPeer, TrialPeer];
+  /** Present when a session ran with traversal strategies (`--strategy`). */
+  readonly traversal?: TrialTraversal;
 }

@@ -15,6 +15,7 @@ import { trialOutcome, type SettledSession } from './trials-outcome.js';
 import { summarizeTrials, type TrialsSummary } from './trials-summary.js';
 import type { PeerSessionOutcome, TrialOutcome } from './trials-types.js';
 import type { PeerTurnServer } from './relay.js';
+import type { TraversalOptions } from '../traversal/types.js';
 
 /** What each of a trial's two sessions is started with (the options runPeerSession takes). */
 export interface TrialSessionOptions {
@@ -36,6 +37,8 @@ export interface TrialSessionOptions {
   relayOnly?: boolean;
   turnTimeoutMs?: number;
   useSignaledIceServers?: boolean;
+  /** Strategies beyond plain ICE (PeerSessionOptions.traversal). */
+  traversal?: TraversalOptions;
 }
 
 export type PeerSessionRunner = (options: TrialSessionOptions) => Promise<PeerSessionOutcome>;
@@ -88,6 +91,8 @@ export interface RunTrialsOptions {
   turnTimeoutMs?: number;
   /** false: ignore TURN servers the signaling server hands out (PeerSessionOptions.useSignaledIceServers). Default true. */
   useSignaledIceServers?: boolean;
+  /** Traversal strategies both sessions of every trial run (PeerSessionOptions.traversal). Default none: plain ICE. */
+  traversal?: TraversalOptions;
   /** Room names are `${roomPrefix}-${trial}`. Default `trials-` and 8 random hex digits, so runs never share rooms. */
   roomPrefix?: string;
   /**
@@ -119,6 +124,8 @@ export interface TrialsResult {
     /** The TURN server URLs given (never their credentials); empty when none. */
     readonly turnServers?: readonly string[];
     readonly relayOnly?: boolean;
+    /** The strategies and their settings, when any were asked for (`--strategy`). */
+    readonly traversal?: TraversalOptions;
   };
   readonly startedAt: Date;
   readonly durationMs: number;
@@ -192,6 +199,7 @@ export async function runTrials(options: RunTrialsOptions): Promise<TrialsResult
       ...(options.relayOnly === true ? { relayOnly: true } : {}),
       ...(options.turnTimeoutMs !== undefined ? { turnTimeoutMs: options.turnTimeoutMs } : {}),
       ...(options.useSignaledIceServers === false ? { useSignaledIceServers: false } : {}),
+      ...(options.traversal !== undefined ? { traversal: options.traversal } : {}),
       // Session events count from the session's start; rebase them onto the run's time line.
       onEvent: index === 0 && forwardPeerEvents ? (event) => emit({ ...event, trial, at: trialStart - t0 + event.at }) : undefined,
     });
@@ -219,6 +227,7 @@ export async function runTrials(options: RunTrialsOptions): Promise<TrialsResult
         timeToConnectMs: outcome.timeToConnectMs,
         pairType: outcome.pairType,
         failureReason: outcome.failureReason,
+        ...(outcome.traversal !== undefined ? { winner: outcome.traversal.winner } : {}),
         finished: outcomes.length,
         planned: runs,
         succeeded,
@@ -243,6 +252,7 @@ export async function runTrials(options: RunTrialsOptions): Promise<TrialsResult
       builtInServers: builtIn !== undefined,
       turnServers: (options.turnServers ?? []).map((server) => server.url),
       relayOnly: options.relayOnly ?? false,
+      ...(options.traversal !== undefined ? { traversal: options.traversal } : {}),
     },
     startedAt,
     durationMs: since(),
