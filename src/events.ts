@@ -248,6 +248,8 @@ export interface LabMatrixPlannedEvent {
   cells: { cell: number; id: string; a: string; b: string; expectedDirect: boolean }[];
   runs: number;
   turn: boolean;
+  /** `--strategy` variant names in order; absent means plain ICE only. */
+  variants?: string[];
 }
 
 /** A cell moved to its next step. */
@@ -271,6 +273,11 @@ export interface LabMatrixTrialEvent {
   timeToConnectMs?: number;
   pairType?: string;
   failureReason?: string;
+  /** The `--strategy` variant of a direct trial; absent means plain ICE (`ice`). */
+  variant?: string;
+  /** Direct trials: which path won and the plan's technique (src/traversal/types.ts). */
+  winner?: string;
+  technique?: string;
 }
 
 /** A cell finished: its measured outcome beside theory. */
@@ -289,6 +296,10 @@ export interface LabMatrixCellDoneEvent {
   problems: string[];
   finished: number;
   planned: number;
+  /** Every `--strategy` variant's direct outcome, in order (absent: plain ICE only, as `direct`). */
+  variants?: { name: string; runs: number; succeeded: number; upliftPoints: number | null; technique: string }[];
+  /** Set when no technique reaches the pair (the plan said relay-only, or no variant connected). */
+  relayOnly?: { reason: string; probability?: number };
 }
 
 export type LabMatrixEvent = LabMatrixPlannedEvent | LabMatrixCellPhaseEvent | LabMatrixTrialEvent | LabMatrixCellDoneEvent;

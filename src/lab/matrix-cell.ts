@@ -11,7 +11,8 @@ import { buildLab } from './build.js';
 import { destroyLab } from './destroy.js';
 import { spawnInNamespace } from './exec.js';
 import { judgeCell, pairSessions } from './matrix-compare.js';
-import type { CellResult, CellTimings, DetectOutcome, MatrixCellPlan, MatrixTrial, SessionRecord } from './matrix-types.js';
+import type { CellResult, CellTimings, DetectOutcome, MatrixCellPlan, MatrixSessionRecord, MatrixTrial, MatrixVariant } from './matrix-types.js';
+import { ICE_VARIANT, onlyIce } from './matrix-variants.js';
 import { parseWorkerLine, WORKER_GO } from './matrix-worker-lines.js';
 import type { LabServers, StartLabServersOptions } from './servers.js';
 import type { Lab, LabSide, SideName } from './topology.js';
@@ -24,12 +25,15 @@ export interface CellRunOptions {
   turn: boolean;
   lossPercent: number;
   prefix: string;
+  /** `--strategy` variants; each runs `runs` direct trials (interleaved, trial by trial). Default `[ice]`. */
+  variants?: readonly MatrixVariant[];
   /** The nat-probe entry the detect and worker processes run. Default bin/nat-probe.js. */
   cliPath?: string;
   /** Default startLabServers (src/lab/servers.ts). */
   startServers?: (lab: Lab, options: StartLabServersOptions) => Promise<LabServers>;
   onPhase?: (phase: 'building' | 'servers' | 'detect' | 'workers' | 'direct' | 'relay' | 'teardown') => void;
-  onTrial?: (kind: 'direct' | 'relay', trial: MatrixTrial) => void;
+  /** `variant` names the direct trial's `--strategy` variant (undefined for relay trials). */
+  onTrial?: (kind: 'direct' | 'relay', trial: MatrixTrial, variant?: string) => void;
   /** When aborted, the cell's detect and worker processes are stopped and it ends as "interrupted" (its lab still removed). */
   signal?: AbortSignal;
 }
@@ -107,6 +111,8 @@ export interface WorkerArgs {
   runs: number;
   timeoutMs: number;
   turn?: { url: string; secret: string; timeoutMs: number };
+  /** Variants beyond plain ICE (`--strategy`) and their sessions' bound; absent: plain ICE only. */
+  strategies?: { variants: readonly string[]; timeoutMs: number };
 }
 
 export function workerArguments(cliPath: string, args: WorkerArgs): string[] {
@@ -119,6 +125,7 @@ export function workerArguments(cliPath: string, args: WorkerArgs): string[] {
     '--runs', String(args.runs),
     '--timeout', String(args.timeoutMs),
     ...(args.turn !== undefined ? ['--turn', args.turn.url, '--turn-secret', args.turn.secret, '--relay-timeout', String(args.turn.timeoutMs)] : []),
+    ...(args.strategies !== undefined ? ['--variants', args.strategies.variants.join(','), '--strategy-timeout', String(args.strategies.timeoutMs)] : []),
   ];
 }
 
@@ -129,11 +136,18 @@ export interface PeerWorker {
   /** Resolves with the worker's own start-up figure once it printed `ready`. */
   readonly ready: Promise<{ startupMs: number; spawnToReadyMs: number }>;
   /** Resolves once it exited, with every session it reported; never rejects. */
-  readonly finished: Promise<{ records: { kind: 'direct' | 'relay'; record: SessionRecord }[]; exitCode: number | null; stderr: string }>;
+  readonly finished: Promise<{ records: WorkerRecord[]; exitCode: number | null; stderr: string }>;
   go(): void;
 }
 
-export function startPeerWorker(side: LabSide, cliPath: string, args: WorkerArgs, onRecord: (kind: 'direct' | 'relay', record: SessionRecord) => void): PeerWorker {
+/** One session a worker reported: direct ones name their variant (`ice` when the line had none). */
+export interface WorkerRecord {
+  readonly kind: 'direct' | 'relay';
+  readonly variant: string;
+  readonly record: MatrixSessionRecord;
+}
+
+export function startPeerWorker(side: LabSide, cliPath: string, args: WorkerArgs, onRecord: (kind: 'direct' | 'relay', record: MatrixSessionRecord, variant: string) => void): PeerWorker {
   const spawnedAt = performance.now();
   const child = spawnInNamespace(side.client.namespace, process.execPath, workerArguments(cliPath, args), { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
@@ -142,7 +156,7 @@ export function startPeerWorker(side: LabSide, cliPath: string, args: WorkerArgs
   });
   // The runner may end a worker before it reads "go"; a write to its closed stdin is not an error then.
   child.stdin!.on('error', () => undefined);
-  const records: { kind: 'direct' | 'relay'; record: SessionRecord }[] = [];
+  const records: WorkerRecord[] = [];
   let onReady: (value: { startupMs: number; spawnToReadyMs: number }) => void = () => undefined;
   let onNotReady: (error: Error) => void = () => undefined;
   const ready = new Promise<{ startupMs: number; spawnToReadyMs: number }>((resolve, reject) => {
@@ -155,8 +169,9 @@ export function startPeerWorker(side: LabSide, cliPath: string, args: WorkerArgs
     const line = parseWorkerLine(text);
     if (line?.type === 'ready') onReady({ startupMs: line.startupMs, spawnToReadyMs: performance.now() - spawnedAt });
     else if (line?.type === 'session') {
-      records.push({ kind: line.kind, record: line.record });
-      onRecord(line.kind, line.record);
+      const variant = line.variant ?? ICE_VARIANT.name;
+      records.push({ kind: line.kind, variant, record: line.record });
+      onRecord(line.kind, line.record, variant);
     }
   });
   const exited = exitOf(child);
@@ -174,13 +189,21 @@ export function startPeerWorker(side: LabSide, cliPath: string, args: WorkerArgs
 
 /** What both workers of a cell are told: the cell's servers, sessions and bounds. */
 function workerArgs(servers: LabServers, plan: MatrixCellPlan, options: CellRunOptions): WorkerArgs {
+  const variants = options.variants ?? [ICE_VARIANT];
   return {
     signal: servers.signal,
     stun: servers.stun,
     runs: options.runs,
     timeoutMs: plan.sessionTimeoutMs,
     ...(servers.turn !== undefined ? { turn: { url: servers.turn.url, secret: servers.turn.secret, timeoutMs: plan.relayTimeoutMs } } : {}),
+    ...(onlyIce(variants) ? {} : { strategies: { variants: variants.map((v) => v.name), timeoutMs: plan.strategyTimeoutMs } }),
   };
+}
+
+/** The longest the workers' sessions can take, one after another (each bounded, plus its close). */
+export function sessionsBoundMs(plan: MatrixCellPlan, runs: number, variants: readonly MatrixVariant[], turn: boolean): number {
+  const perTrial = variants.reduce((sum, v) => sum + (v.strategies.length === 0 ? plan.sessionTimeoutMs : plan.strategyTimeoutMs) + 2_000, 0);
+  return runs * (perTrial + (turn ? plan.relayTimeoutMs + 2_000 : 0)) + WORKER_MARGIN_MS;
 }
 
 function sideOf(lab: Lab, name: SideName): LabSide {
@@ -195,7 +218,9 @@ export async function runMatrixCell(plan: MatrixCellPlan, options: CellRunOption
   const timings: { -readonly [K in keyof CellTimings]: CellTimings[K] } = { buildMs: 0, serversMs: 0, detectMs: 0, workerStartupMs: 0, sessionsMs: 0, teardownMs: 0, totalMs: 0 };
   const noDetect = (side: SideName): DetectOutcome => ({ side, exitCode: null, durationMs: 0, error: 'not run: the cell stopped before detect', notRun: true });
   let detect: Record<SideName, DetectOutcome> = { a: noDetect('a'), b: noDetect('b') };
+  const variants = options.variants ?? [ICE_VARIANT];
   let direct: MatrixTrial[] = [];
+  let variantTrials: { variant: MatrixVariant; trials: MatrixTrial[] }[] = variants.map((variant) => ({ variant, trials: [] }));
   let relay: MatrixTrial[] | undefined;
   let error: string | undefined;
   let lab: Lab | undefined;
@@ -232,24 +257,24 @@ export async function runMatrixCell(plan: MatrixCellPlan, options: CellRunOption
     timings.serversMs = performance.now() - mark;
     interrupted();
 
-    const perSide = new Map<SideName, Map<string, SessionRecord>>([
+    const perSide = new Map<SideName, Map<string, MatrixSessionRecord>>([
       ['a', new Map()],
       ['b', new Map()],
     ]);
     const reported = new Set<string>();
-    const onRecord = (side: SideName) => (kind: 'direct' | 'relay', record: SessionRecord): void => {
-      const key = `${kind}-${record.index}`;
+    const onRecord = (side: SideName) => (kind: 'direct' | 'relay', record: MatrixSessionRecord, variant: string): void => {
+      const key = `${kind}-${kind === 'direct' ? `${variant}-` : ''}${record.index}`;
       perSide.get(side)!.set(key, record);
       const other = perSide.get(side === 'a' ? 'b' : 'a')!.get(key);
       if (other === undefined || reported.has(key)) return;
       reported.add(key);
       const [x, y] = side === 'a' ? [record, other] : [other, record];
-      const [trial] = pairSessions(1, [{ ...x, index: 1 }], [{ ...y, index: 1 }]);
+      const [trial] = pairSessions(1, [{ ...x, index: 1 }], [{ ...y, index: 1 }], { withTraversal: kind === 'direct' && !onlyIce(variants) });
       if (kind === 'relay' && !relayPhaseAnnounced) {
         relayPhaseAnnounced = true;
         phase('relay');
       }
-      options.onTrial?.(kind, { ...trial!, index: record.index });
+      options.onTrial?.(kind, { ...trial!, index: record.index }, kind === 'direct' ? variant : undefined);
     };
     let relayPhaseAnnounced = false;
     // The peer workers start now (node and module load take as long as a detect), but touch the
@@ -272,11 +297,14 @@ export async function runMatrixCell(plan: MatrixCellPlan, options: CellRunOption
     phase('direct');
     mark = performance.now();
     for (const worker of workers) worker.go();
-    const sessionsBound = options.runs * (plan.sessionTimeoutMs + 2_000 + (options.turn ? plan.relayTimeoutMs + 2_000 : 0)) + WORKER_MARGIN_MS;
+    const sessionsBound = sessionsBoundMs(plan, options.runs, variants, options.turn);
     const finished = await bounded(Promise.all(workers.map((worker) => worker.finished)), sessionsBound, 'the peer sessions');
     timings.sessionsMs = performance.now() - mark;
-    const recordsOf = (index: number, kind: 'direct' | 'relay'): SessionRecord[] => finished[index]!.records.filter((r) => r.kind === kind).map((r) => r.record);
-    direct = pairSessions(options.runs, recordsOf(0, 'direct'), recordsOf(1, 'direct'));
+    const recordsOf = (index: number, kind: 'direct' | 'relay', variant?: string): MatrixSessionRecord[] =>
+      finished[index]!.records.filter((r) => r.kind === kind && (variant === undefined || r.variant === variant)).map((r) => r.record);
+    // Plain ICE only: the trials exactly as before variants (no traversal part).
+    const withTraversal = !onlyIce(variants);
+    variantTrials = variants.map((variant) => ({ variant, trials: pairSessions(options.runs, recordsOf(0, 'direct', variant.name), recordsOf(1, 'direct', variant.name), { withTraversal }) }));
     if (options.turn) relay = pairSessions(options.runs, recordsOf(0, 'relay'), recordsOf(1, 'relay'));
     interrupted();
     const broken = finished.find((f) => f.exitCode !== 0);
@@ -295,5 +323,6 @@ export async function runMatrixCell(plan: MatrixCellPlan, options: CellRunOption
     timings.teardownMs = performance.now() - mark;
   }
   timings.totalMs = performance.now() - t0;
-  return judgeCell(plan, { detect, direct, ...(relay !== undefined ? { relay } : {}), ...(error !== undefined ? { error } : {}), timings });
+  direct = variantTrials.find((v) => v.variant.name === ICE_VARIANT.name)?.trials ?? variantTrials[0]?.trials ?? [];
+  return judgeCell(plan, { detect, direct, variants: variantTrials, ...(relay !== undefined ? { relay } : {}), ...(error !== undefined ? { error } : {}), timings });
 }

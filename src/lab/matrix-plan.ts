@@ -17,6 +17,8 @@ export interface MatrixPlanOptions {
   successTimeoutMs?: number;
   /** Session bound where theory expects none. Default 3,500 ms. */
   failureTimeoutMs?: number;
+  /** Session bound of strategy variants where theory expects plain ICE to fail. Default 12,000 ms. */
+  strategyTimeoutMs?: number;
 }
 
 export const MATRIX_DEFAULTS = {
@@ -35,6 +37,13 @@ export const MATRIX_DEFAULTS = {
    * so an unexpected success is still seen.
    */
   failureTimeoutMs: 3_500,
+  /**
+   * A strategy variant where plain ICE is expected to fail: the behaviour probe (≤ 1.5 s), the
+   * exchange (≤ 2 s for the other side's), then the default birthday budget of 1024 probes at
+   * 200/s (≈ 5.1 s) and its grace, before the checks end and the result is swapped. 12 s is what
+   * the strategies bench gives the same sessions.
+   */
+  strategyTimeoutMs: 12_000,
 } as const;
 
 /** Parses `--types none,port-restricted,…` ("all" for every type), keeping the order given, without duplicates. */
@@ -76,6 +85,7 @@ export function planMatrix(options: MatrixPlanOptions): MatrixCellPlan[] {
   if (cgn !== undefined && !isTranslating(cgn)) throw new LabSpecError('cgn', `A carrier-grade NAT must translate; "${cgn as string}" does not.`);
   const successTimeoutMs = options.successTimeoutMs ?? MATRIX_DEFAULTS.successTimeoutMs;
   const failureTimeoutMs = options.failureTimeoutMs ?? MATRIX_DEFAULTS.failureTimeoutMs;
+  const strategyTimeoutMs = options.strategyTimeoutMs ?? MATRIX_DEFAULTS.strategyTimeoutMs;
   const pairs: [NatType, NatType][] = [];
   for (let i = 0; i < types.length; i++) {
     for (let j = cgn === undefined ? i : 0; j < types.length; j++) pairs.push([types[i]!, types[j]!]);
@@ -92,6 +102,7 @@ export function planMatrix(options: MatrixPlanOptions): MatrixCellPlan[] {
       expectedDetect: { a: expectedVerdict(a, cgn), b: expectedVerdict(b) },
       sessionTimeoutMs: expectedDirect ? successTimeoutMs : failureTimeoutMs,
       relayTimeoutMs: successTimeoutMs,
+      strategyTimeoutMs: expectedDirect ? successTimeoutMs : strategyTimeoutMs,
     };
   });
 }

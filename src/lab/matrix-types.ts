@@ -3,9 +3,12 @@
  * measured (detect verdicts, direct and relay trials) beside what theory says (`expected.ts`).
  * Reports, the live grid and the tests read these types; nothing here does I/O.
  */
+import type { SessionRecord } from '../peer/repeat.js';
 import type { ClassicName, FilteringBehaviour as DetectFiltering, MappingBehaviour as DetectMapping, VerdictKind } from '../nat/types.js';
+import type { ExtraStrategy, PlanTechnique, WinningPath } from '../traversal/types.js';
 import type { FilteringBehaviour, MappingBehaviour } from './expected.js';
 import type { NatType, TranslatingNatType } from './nat-types.js';
+import type { NatMixResult } from './nat-mix.js';
 import type { SideName } from './topology.js';
 
 /** One cell to run: side A (behind `cgn` when set) against side B. */
@@ -28,6 +31,54 @@ export interface MatrixCellPlan {
   readonly sessionTimeoutMs: number;
   /** Each relay-only session's bound: theory says a relay always works, so the long one. */
   readonly relayTimeoutMs: number;
+  /**
+   * Each session's bound in a strategy variant (one that asks for strategies beyond ICE). Where
+   * plain ICE is expected to connect it is `sessionTimeoutMs` (the plan is then "ice" and nothing
+   * extra runs); elsewhere it leaves room for the behaviour exchange and a full probe budget.
+   */
+  readonly strategyTimeoutMs: number;
+}
+
+/**
+ * One column set of `--strategy`: a name as the user wrote it (`ice`, `predict`, `all`, …) and
+ * the strategies beyond ICE its sessions ask for (`parseStrategyList` of the name; empty for ice).
+ */
+export interface MatrixVariant {
+  readonly name: string;
+  readonly strategies: readonly ExtraStrategy[];
+}
+
+/** The plan of a session, as its traversal report gave it (src/traversal/types.ts TraversalPlan). */
+export interface TrialPlan {
+  readonly technique: PlanTechnique;
+  readonly reason: string;
+  readonly probability?: number;
+}
+
+/**
+ * What one side's session said about traversal beyond ICE: sent by the worker beside its
+ * SessionRecord when the session returned a `traversal` report (probes and sockets summed over
+ * that side's attempts).
+ */
+export interface SessionTraversal {
+  readonly winner: WinningPath;
+  readonly probesSent: number;
+  readonly socketsOpened: number;
+  readonly plan: TrialPlan;
+}
+
+/** A worker's record of one session: the peer engine's SessionRecord, and its traversal part. */
+export interface MatrixSessionRecord extends SessionRecord {
+  readonly traversal?: SessionTraversal;
+}
+
+/** Traversal in one trial (both sides): side A's plan and winner, probes and sockets of both sides. */
+export interface TrialTraversal {
+  readonly winner: WinningPath;
+  readonly probesSent: number;
+  readonly socketsOpened: number;
+  /** From side A's point of view ("this side" is A). */
+  readonly plan: TrialPlan;
 }
 
 export interface ExpectedVerdict {
@@ -64,7 +115,7 @@ export interface DetectCheck extends DetectOutcome {
 }
 
 /** One side's view of one peer session, as the worker reports it. */
-export type { SessionRecord } from '../peer/repeat.js';
+export type { SessionRecord };
 
 /** One trial: the same-numbered sessions of both sides. */
 export interface MatrixTrial {
@@ -76,6 +127,8 @@ export interface MatrixTrial {
   /** Side A's selected pair, "local/remote". */
   readonly pairType?: string;
   readonly failureReason?: string;
+  /** Direct trials only. A session without a traversal report counts as plan "unknown", 0 probes, 0 sockets. */
+  readonly traversal?: TrialTraversal;
 }
 
 /** Trials of one kind (direct, or relay-only) in a cell. */
@@ -108,10 +161,57 @@ export interface CellTimings {
   readonly totalMs: number;
 }
 
+/** Uplift of a variant's success rate over the ice variant's in the same cell. */
+export interface Uplift {
+  /** Percentage points: 100 · (rate − ice rate). */
+  readonly points: number;
+  /** (rate − ice rate) / ice rate; null when ice connected no trial (no finite ratio). */
+  readonly relative: number | null;
+}
+
+/** One variant's direct trials in a cell, summarised. */
+export interface VariantResult {
+  readonly variant: MatrixVariant;
+  readonly trials: TrialSet;
+  /** Against the ice variant of the same cell; null for ice itself, or when ice did not run. */
+  readonly uplift: Uplift | null;
+  /** Median (p50, nearest rank) over every trial of both sides' probes (ports the other side did not signal). */
+  readonly probesP50: number;
+  /** Median over every trial of the extra sockets both sides opened. */
+  readonly socketsP50: number;
+  /** The plan most trials had (side A's view), with that trial's reason and probability. */
+  readonly plan: TrialPlan;
+  readonly techniques: readonly { readonly technique: PlanTechnique; readonly count: number }[];
+  /** Which path won, per trial, commonest first ("none" for a trial that did not connect). */
+  readonly winners: readonly { readonly winner: WinningPath; readonly count: number }[];
+  /**
+   * Ice: every trial went the way hole-punching theory says. A strategy variant: it lost no
+   * trial where theory says plain ICE connects (a strategy must never make a cell worse); where
+   * theory says ICE fails, whatever it rescues is uplift, not a difference.
+   */
+  readonly matchesTheory: boolean;
+}
+
+/**
+ * A cell no technique reaches: the plan said "relay-only" (with its reason and probability), or
+ * no variant connected a single trial although strategies ran.
+ */
+export interface RelayOnlyVerdict {
+  readonly reason: string;
+  readonly probability?: number;
+  /** Which variant's plan said so (or the last strategy variant, when only the measurement did). */
+  readonly variant: string;
+}
+
 export interface CellResult {
   readonly plan: MatrixCellPlan;
   readonly detect: Readonly<Record<SideName, DetectCheck>>;
+  /** The baseline variant's direct trials (`ice` when it ran, else the first variant), as in v1. */
   readonly direct: TrialSet;
+  /** Every variant in `--strategy` order; one (ice) by default. */
+  readonly variants: readonly VariantResult[];
+  /** Set when no technique reaches this pair (see RelayOnlyVerdict); absent with only the ice variant. */
+  readonly relayOnly?: RelayOnlyVerdict;
   /** Present when the matrix ran with `--turn`. */
   readonly relay?: TrialSet;
   /** Theory is all-or-nothing: a cell matches when every direct trial agrees with it. */
@@ -135,6 +235,10 @@ export interface MatrixConfig {
   readonly lossPercent: number;
   readonly concurrency: number;
   readonly prefix: string;
+  /** `--strategy`, in order; `[ice]` by default. */
+  readonly variants: readonly MatrixVariant[];
+  /** The variant `direct` holds and theory judges exactly: `ice` when listed, else the first. */
+  readonly baseline: string;
 }
 
 export interface MatrixResult {
@@ -145,4 +249,6 @@ export interface MatrixResult {
   readonly cells: readonly CellResult[];
   readonly planned: number;
   readonly aborted: boolean;
+  /** The cells weighted by a published NAT-type distribution (src/lab/nat-mix.ts); null with a CGN. */
+  readonly mix: NatMixResult | null;
 }

@@ -10,7 +10,9 @@ import type { LabMatrixEvent } from '../events.js';
 import { assertLabPrerequisites } from './preflight.js';
 import { runMatrixCell, type CellRunOptions } from './matrix-cell.js';
 import { MATRIX_DEFAULTS, planMatrix } from './matrix-plan.js';
-import type { CellResult, MatrixCellPlan, MatrixConfig, MatrixResult } from './matrix-types.js';
+import type { CellResult, MatrixCellPlan, MatrixConfig, MatrixResult, MatrixVariant } from './matrix-types.js';
+import { baselineVariant, ICE_VARIANT, onlyIce } from './matrix-variants.js';
+import { matrixMix } from './nat-mix.js';
 import { LabSpecError } from './errors.js';
 import type { NatType, TranslatingNatType } from './nat-types.js';
 import { DEFAULT_LAB_PREFIX, validatePrefix } from './spec.js';
@@ -28,9 +30,15 @@ export interface RunMatrixOptions {
   concurrency?: number;
   /** Namespace prefix of every cell's lab. Default `np-`. */
   prefix?: string;
+  /**
+   * `--strategy`: the variants each cell runs, every one for `runs` direct trials, side by side
+   * (parseStrategyVariants). Default `[ice]`: plain ICE, as before variants.
+   */
+  variants?: readonly MatrixVariant[];
   /** Session bounds (see MATRIX_DEFAULTS). */
   successTimeoutMs?: number;
   failureTimeoutMs?: number;
+  strategyTimeoutMs?: number;
   onEvent?: (event: LabMatrixEvent) => void;
   /** When aborted, no further cell starts; cells in flight stop their processes, end as "interrupted", and are removed. */
   signal?: AbortSignal;
@@ -54,14 +62,17 @@ export async function runMatrix(options: RunMatrixOptions): Promise<MatrixResult
   if (!Number.isInteger(lossPercent) || lossPercent < 0 || lossPercent > 100) throw new LabSpecError('lossPercent', `--loss must be a whole percentage from 0 to 100, got ${lossPercent}.`);
   const prefix = validatePrefix(options.prefix ?? DEFAULT_LAB_PREFIX);
   const turn = options.turn ?? false;
+  const variants = options.variants ?? [ICE_VARIANT];
+  if (variants.length === 0) throw new LabSpecError('strategy', '--strategy needs at least one variant: a comma-separated list of ice, predict, birthday, relay-ladder or all.');
   const plans = planMatrix({
     types: options.types,
     ...(options.cgn !== undefined ? { cgn: options.cgn } : {}),
     ...(options.successTimeoutMs !== undefined ? { successTimeoutMs: options.successTimeoutMs } : {}),
     ...(options.failureTimeoutMs !== undefined ? { failureTimeoutMs: options.failureTimeoutMs } : {}),
+    ...(options.strategyTimeoutMs !== undefined ? { strategyTimeoutMs: options.strategyTimeoutMs } : {}),
   });
   if (options.preflight ?? true) await assertLabPrerequisites({ tools: turn ? ['turnserver'] : [] });
-  const config: MatrixConfig = { types: [...options.types], cgn: options.cgn, runs, turn, lossPercent, concurrency, prefix };
+  const config: MatrixConfig = { types: [...options.types], cgn: options.cgn, runs, turn, lossPercent, concurrency, prefix, variants: [...variants], baseline: baselineVariant(variants).name };
   const startedAt = new Date();
   const t0 = performance.now();
   const at = (): number => performance.now() - t0;
@@ -80,6 +91,7 @@ export async function runMatrix(options: RunMatrixOptions): Promise<MatrixResult
     cells: plans.map((plan) => ({ cell: plan.index, id: plan.id, a: plan.a, b: plan.b, expectedDirect: plan.expectedDirect })),
     runs,
     turn,
+    ...(onlyIce(variants) ? {} : { variants: variants.map((v) => v.name) }),
   });
 
   const runCell = options.runCell ?? runMatrixCell;
@@ -93,10 +105,11 @@ export async function runMatrix(options: RunMatrixOptions): Promise<MatrixResult
         turn,
         lossPercent,
         prefix,
+        variants,
         ...options.cell,
         ...(options.signal !== undefined ? { signal: options.signal } : {}),
         onPhase: (phase) => emit({ type: 'lab-matrix-cell-phase', at: at(), cell: plan.index, id: plan.id, phase }),
-        onTrial: (kind, trial) =>
+        onTrial: (kind, trial, variant) =>
           emit({
             type: 'lab-matrix-trial',
             at: at(),
@@ -108,6 +121,8 @@ export async function runMatrix(options: RunMatrixOptions): Promise<MatrixResult
             ...(trial.timeToConnectMs !== undefined ? { timeToConnectMs: trial.timeToConnectMs } : {}),
             ...(trial.pairType !== undefined ? { pairType: trial.pairType } : {}),
             ...(trial.failureReason !== undefined ? { failureReason: trial.failureReason } : {}),
+            ...(variant !== undefined && variant !== ICE_VARIANT.name ? { variant } : {}),
+            ...(trial.traversal !== undefined ? { winner: trial.traversal.winner, technique: trial.traversal.plan.technique } : {}),
           }),
       });
       results.push(result);
@@ -126,6 +141,18 @@ export async function runMatrix(options: RunMatrixOptions): Promise<MatrixResult
         problems: [...result.problems],
         finished: results.length,
         planned: plans.length,
+        ...(onlyIce(variants)
+          ? {}
+          : {
+              variants: result.variants.map((v) => ({
+                name: v.variant.name,
+                runs: v.trials.runs,
+                succeeded: v.trials.succeeded,
+                upliftPoints: v.uplift?.points ?? null,
+                technique: v.plan.technique,
+              })),
+            }),
+        ...(result.relayOnly !== undefined ? { relayOnly: { reason: result.relayOnly.reason, ...(result.relayOnly.probability !== undefined ? { probability: result.relayOnly.probability } : {}) } } : {}),
       });
     }
   };
@@ -133,5 +160,5 @@ export async function runMatrix(options: RunMatrixOptions): Promise<MatrixResult
   results.sort((x, y) => x.plan.index - y.plan.index);
   // Interrupted even when every cell had started: those in flight were cut short.
   const aborted = options.signal?.aborted === true || results.length < plans.length;
-  return { config, startedAt, durationMs: performance.now() - t0, cells: results, planned: plans.length, aborted };
+  return { config, startedAt, durationMs: performance.now() - t0, cells: results, planned: plans.length, aborted, mix: matrixMix(config, results) };
 }
