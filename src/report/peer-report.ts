@@ -1,11 +1,22 @@
 /**
- * The `peer --json` document, version `nat-probe.peer/v1`: one peer session — the selected pair,
- * every pair's state, RTT and attempts, the candidates, and time to connect.
+ * The `peer --json` document, version `nat-probe.peer/v2`: one peer session — the selected pair,
+ * every pair's state, RTT and attempts, the candidates, time to connect, and (v2) what the
+ * traversal strategies did when `--strategy` asked for any.
+ *
+ * v1 → v2: `traversal` (present only with strategies) and `selectedPair.foundBy`; every v1 field
+ * is unchanged, so a v1 reader that ignores unknown fields keeps working.
  */
 import type { PeerSessionView, SessionViewCandidate } from '../peer/session-view.js';
 import type { PeerSessionOutcome, SessionRelay, TrialPair } from '../peer/trials-types.js';
+import type { TraversalReport, WinningPath } from '../traversal/types.js';
 
-export const PEER_SCHEMA = 'nat-probe.peer/v1';
+export const PEER_SCHEMA = 'nat-probe.peer/v2';
+
+/**
+ * The session's TraversalReport (src/traversal/types.ts) with times rounded to 0.1 ms: what was
+ * requested, both behaviours, the plan, each strategy attempt, the relay ladder and the winner.
+ */
+export type PeerReportTraversal = TraversalReport;
 
 export type PeerReportCandidate = SessionViewCandidate;
 
@@ -23,7 +34,14 @@ export interface PeerReport {
   readonly timeToConnectMs: number | null;
   /** Time spent on signaling before checks could start. */
   readonly signalingMs: number;
-  readonly selectedPair: { readonly pairType: string; readonly local: string; readonly remote: string; readonly rttMs: number | null } | null;
+  readonly selectedPair: {
+    readonly pairType: string;
+    readonly local: string;
+    readonly remote: string;
+    readonly rttMs: number | null;
+    /** v2, with strategies: the path that found this pair (`predict`/`birthday` for their prflx paths). */
+    readonly foundBy?: WinningPath;
+  } | null;
   readonly pairs: readonly TrialPair[];
   readonly localCandidates: readonly PeerReportCandidate[];
   readonly remoteCandidates: readonly PeerReportCandidate[];
@@ -33,6 +51,8 @@ export interface PeerReport {
   readonly relays: readonly SessionRelay[];
   /** What the other peer reported through signaling, as it sent it; null when it sent nothing. */
   readonly remoteResult: unknown;
+  /** v2: present only when `--strategy` asked for a strategy beyond ICE. */
+  readonly traversal?: PeerReportTraversal;
   /** 0 connected, 1 not (README "Exit codes"). */
   readonly exitCode: 0 | 1;
 }
@@ -46,6 +66,8 @@ export function buildPeerReport(
 ): PeerReport {
   const connected = result.state === 'connected';
   const selected = view.selectedPair;
+  const traversal = result.traversal;
+  const foundBy = traversal !== undefined && traversal.winner !== 'none' ? { foundBy: traversal.winner } : {};
   return {
     schema: PEER_SCHEMA,
     tool: { name: 'nat-probe', version: meta.version },
@@ -58,13 +80,26 @@ export function buildPeerReport(
     connected,
     timeToConnectMs: connected ? round1(result.timeToConnectMs) : null,
     signalingMs: round1(result.signalingMs),
-    selectedPair: selected ? { pairType: selected.pairType, local: selected.local, remote: selected.remote, rttMs: selected.rttMs !== undefined ? round1(selected.rttMs) : null } : null,
+    selectedPair: selected ? { pairType: selected.pairType, local: selected.local, remote: selected.remote, rttMs: selected.rttMs !== undefined ? round1(selected.rttMs) : null, ...foundBy } : null,
     pairs: view.pairs.map((pair) => (pair.rttMs !== undefined ? { ...pair, rttMs: round1(pair.rttMs) } : pair)),
     localCandidates: view.localCandidates,
     remoteCandidates: view.remoteCandidates,
     failureReason: view.failureReason,
     relays: (result.relays ?? []).map((relay) => (relay.allocateMs !== undefined ? { ...relay, allocateMs: round1(relay.allocateMs) } : relay)),
     remoteResult: result.remoteResult ?? null,
+    ...(traversal !== undefined ? { traversal: roundTraversal(traversal) } : {}),
     exitCode: connected ? 0 : 1,
+  };
+}
+
+function roundTraversal(traversal: TraversalReport): PeerReportTraversal {
+  return {
+    requested: traversal.requested,
+    ...(traversal.localBehaviour !== undefined ? { localBehaviour: traversal.localBehaviour } : {}),
+    ...(traversal.remoteBehaviour !== undefined ? { remoteBehaviour: traversal.remoteBehaviour } : {}),
+    plan: traversal.plan,
+    attempts: traversal.attempts.map((attempt) => ({ ...attempt, startedAtMs: round1(attempt.startedAtMs), endedAtMs: round1(attempt.endedAtMs) })),
+    ladder: traversal.ladder.map((rung) => ({ ...rung, startedAtMs: round1(rung.startedAtMs), ...(rung.endedAtMs !== undefined ? { endedAtMs: round1(rung.endedAtMs) } : {}) })),
+    winner: traversal.winner,
   };
 }

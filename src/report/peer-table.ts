@@ -2,16 +2,39 @@ import Table from 'cli-table3';
 import type { PeerReport } from './peer-report.js';
 import { formatMs } from './format.js';
 import { FAILURE_REASON_HINTS } from './trials-table.js';
+import { formatAttempt, formatBehaviour, formatPlanHead, formatRung, formatWinner, foundByStrategy } from './traversal-format.js';
 
 const PLAIN_STYLE = { head: [] as string[], border: [] as string[] };
 
-/** The human summary of `nat-probe peer`: verdict, selected pair, then every pair. */
+/** "host/prflx  a → b  rtt 1.2 ms", and which strategy found it when one did. */
+function selectedPairLine(selected: NonNullable<PeerReport['selectedPair']>): string {
+  const line = `${selected.pairType}  ${selected.local} → ${selected.remote}  rtt ${selected.rttMs !== null ? formatMs(selected.rttMs) : '—'}`;
+  if (!foundByStrategy(selected.foundBy)) return line;
+  return `${line}\n${selected.pairType.includes('prflx') ? 'prflx path ' : ''}found by ${formatWinner(selected.foundBy)}`;
+}
+
+/** The traversal section: plan and reason, both behaviours, each attempt, the relay ladder, and which path won. */
+function traversalTable(traversal: NonNullable<PeerReport['traversal']>): string {
+  const table = new Table({ style: PLAIN_STYLE, colWidths: [18, 70], wordWrap: true });
+  table.push(
+    ['Traversal', `requested ${traversal.requested.join(', ')}`],
+    ['Plan', `${formatPlanHead(traversal.plan)}\n${traversal.plan.reason}`],
+    ['This side', formatBehaviour(traversal.localBehaviour)],
+    ['Other side', formatBehaviour(traversal.remoteBehaviour)],
+    ['Strategies', traversal.attempts.map(formatAttempt).join('\n') || 'none ran'],
+  );
+  if (traversal.ladder.length > 0) table.push(['Relay ladder', traversal.ladder.map(formatRung).join('\n')]);
+  table.push(['Path won by', formatWinner(traversal.winner)]);
+  return table.toString();
+}
+
+/** The human summary of `nat-probe peer`: verdict, selected pair, the traversal section, then every pair. */
 export function renderPeerTable(report: PeerReport): string {
   const summary = new Table({ style: PLAIN_STYLE, colWidths: [18, 70], wordWrap: true });
   const why = report.failureReason ?? '';
   summary.push(
     ['Result', report.connected ? `connected in ${formatMs(report.timeToConnectMs ?? 0)}` : `NOT connected: ${why}${FAILURE_REASON_HINTS[why] ? ` — ${FAILURE_REASON_HINTS[why]}` : ''}`],
-    ['Selected pair', report.selectedPair ? `${report.selectedPair.pairType}  ${report.selectedPair.local} → ${report.selectedPair.remote}  rtt ${report.selectedPair.rttMs !== null ? formatMs(report.selectedPair.rttMs) : '—'}` : '—'],
+    ['Selected pair', report.selectedPair ? selectedPairLine(report.selectedPair) : '—'],
     ['Room', `${report.room} as ${report.role} (${report.peerId}), ${report.mode} mode, signaling ${formatMs(report.signalingMs)}`],
     ['Local candidates', report.localCandidates.map((c) => `${c.type} ${c.address}`).join('\n') || '—'],
     ['Remote candidates', report.remoteCandidates.map((c) => `${c.type} ${c.address}`).join('\n') || '—'],
@@ -36,5 +59,6 @@ export function renderPeerTable(report: PeerReport): string {
       pair.failureReason ?? '',
     ]);
   }
-  return `${summary.toString()}\n${report.pairs.length > 0 ? `${pairs.toString()}\n` : ''}`;
+  const traversal = report.traversal !== undefined ? `${traversalTable(report.traversal)}\n` : '';
+  return `${summary.toString()}\n${traversal}${report.pairs.length > 0 ? `${pairs.toString()}\n` : ''}`;
 }

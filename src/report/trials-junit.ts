@@ -32,6 +32,12 @@ export function renderTrialsJunit(report: TrialsReport): string {
   if (summary.timeToConnectMs) {
     properties.push(['timeToConnectP50Ms', String(summary.timeToConnectMs.p50)], ['timeToConnectP95Ms', String(summary.timeToConnectMs.p95)], ['timeToConnectP99Ms', String(summary.timeToConnectMs.p99)]);
   }
+  if (report.config.traversal !== undefined) properties.push(['strategies', report.config.traversal.strategies.join(',')]);
+  if (summary.traversal) {
+    // One property per path (traversalWins.birthday = 5), so CI can chart each strategy's rescues.
+    for (const [path, trials] of Object.entries(summary.traversal.wins)) properties.push([`traversalWins.${path}`, String(trials)]);
+    properties.push(['traversalProbesSent', String(summary.traversal.probesSent)], ['traversalSocketsOpened', String(summary.traversal.socketsOpened)]);
+  }
   const lines = [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<testsuites name="nat-probe" tests="${summary.runs}" failures="${summary.failed}" errors="0" time="${seconds(report.durationMs)}">`,
@@ -51,6 +57,9 @@ export function renderTrialsJunit(report: TrialsReport): string {
     const detail = [
       `room ${trial.room}`,
       ...trial.peers.map((peer, i) => `peer ${i + 1}${peer.role ? ` (${peer.role})` : ''}: ${peer.state}${peer.error ? ` — ${peer.error}` : ''}`),
+      ...(trial.traversal
+        ? [`traversal: plan ${trial.traversal.plan.technique} — ${trial.traversal.plan.reason}; ${trial.traversal.probesSent} probes, ${trial.traversal.socketsOpened} sockets`]
+        : []),
       ...trial.pairs.map((pair) => `${pair.localType}/${pair.remoteType} ${pair.local} → ${pair.remote}: ${pair.state}, ${pair.attempts} attempt(s)${pair.failureReason ? `, ${pair.failureReason}` : ''}${pair.failureDetail ? ` (${pair.failureDetail})` : ''}`),
     ].join('\n');
     lines.push(`${open}>`, `      <failure message="${escapeXml(reason)}" type="${escapeXml(reason)}">${escapeXml(detail)}</failure>`, '    </testcase>');

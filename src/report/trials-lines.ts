@@ -4,6 +4,7 @@
  */
 import type { PeerEvent, PeerPhaseEvent, TrialEvent } from '../events.js';
 import { formatMs } from './format.js';
+import { formatAttempt, formatPlanHead } from './traversal-format.js';
 
 /** A line for a trial event: "trial 3/20  connected  host/host  4.2 ms". Undefined for trial-started. */
 export function formatTrialEventLine(event: TrialEvent): string | undefined {
@@ -11,7 +12,8 @@ export function formatTrialEventLine(event: TrialEvent): string | undefined {
   const width = String(event.planned).length;
   const head = `trial ${String(event.trial).padStart(width)}/${event.planned}`;
   if (event.connected) {
-    return `${head}  connected  ${event.pairType ?? '?'}  ${event.timeToConnectMs !== undefined ? formatMs(event.timeToConnectMs) : ''}`.trimEnd();
+    const via = event.winner !== undefined ? `  via ${event.winner}` : '';
+    return `${head}  connected  ${event.pairType ?? '?'}  ${event.timeToConnectMs !== undefined ? formatMs(event.timeToConnectMs) : ''}${via}`.trimEnd();
   }
   return `${head}  FAILED     ${event.failureReason ?? 'unknown'}`;
 }
@@ -50,6 +52,12 @@ export function formatPeerEventLine(event: PeerEvent): string | undefined {
       return event.state === 'allocated'
         ? `turn      ${event.server} relayed ${event.relayed ?? '?'}${event.allocateMs !== undefined ? ` in ${formatMs(event.allocateMs)}` : ''}`
         : `turn      ${event.server} FAILED ${event.errorCode ?? ''}: ${event.message ?? ''} Going on with direct candidates.`;
+    case 'traversal-plan':
+      return `traversal plan ${formatPlanHead(event.plan)}: ${event.plan.reason}`;
+    case 'traversal-progress':
+      return `traversal ${event.strategy} ${event.probesSent}/${event.budget} probes, ${event.socketsOpened} sockets`;
+    case 'traversal-done':
+      return `traversal ${formatAttempt(event.attempt)}`;
     case 'ice-check-sent':
     case 'peer-done':
       return undefined; // too many to print, or said with more detail by the final report

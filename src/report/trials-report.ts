@@ -1,14 +1,18 @@
 /**
- * The `trials --json` document, version `nat-probe.trials/v1`: settings, the summary CI gates on
+ * The `trials --json` document, version `nat-probe.trials/v2`: settings, the summary CI gates on
  * (success rate with its 95% interval, time to connect, pair types, failure reasons), the
  * threshold verdict, and every trial. Durations are rounded to 0.1 ms.
+ *
+ * v1 → v2, only with `--strategy`: `config.traversal` (the strategies and their settings),
+ * `summary.traversal` (wins per path, plans, probes and sockets) and each trial's `traversal`
+ * (winner, plan, probes, sockets). Every v1 field is unchanged.
  */
 import type { TrialsResult } from '../peer/trials.js';
 import type { TrialsSummary } from '../peer/trials-summary.js';
 import type { TrialOutcome, TrialPeer } from '../peer/trials-types.js';
 
 /** Version of the `trials --json` document. Bump on any incompatible change; README documents it. */
-export const TRIALS_SCHEMA = 'nat-probe.trials/v1';
+export const TRIALS_SCHEMA = 'nat-probe.trials/v2';
 
 export interface TrialsReportSummary extends Omit<TrialsSummary, 'successRateCi95' | 'timeToConnectMs'> {
   readonly successRateCi95: { readonly low: number; readonly high: number; readonly method: 'wilson'; readonly confidence: 0.95 };

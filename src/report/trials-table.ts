@@ -1,6 +1,7 @@
 import Table from 'cli-table3';
 import type { TrialsReport } from './trials-report.js';
 import { formatMs } from './format.js';
+import type { TraversalOptions } from '../traversal/types.js';
 
 const PLAIN_STYLE = { head: [] as string[], border: [] as string[] };
 
@@ -46,6 +47,16 @@ export function renderTrialsTable(report: TrialsReport): string {
   if (summary.pairChecks.length > 0) {
     table.push(['Pairs checked', summary.pairChecks.map((row) => `${row.pairType}: ${row.checked} checked, ${row.succeeded} succeeded, ${row.failed} failed`).join('\n')]);
   }
+  if (config.traversal !== undefined) table.push(['Strategies', strategySettings(config.traversal)]);
+  const traversal = summary.traversal;
+  if (traversal !== undefined) {
+    table.push(
+      // Every path, in the summary's order (ice, predict, birthday, relay-udp, relay-tcp, relay-tls).
+      ['Won by', Object.entries(traversal.wins).map(([path, trials]) => `${path} ${trials}`).join(' · ')],
+      ['Plans', traversal.byTechnique.map((row) => `${row.technique} ${row.trials}`).join(' · ') || '—'],
+      ['Traversal cost', `${traversal.probesSent} probes, ${traversal.socketsOpened} sockets over ${traversal.trials} trial(s), both peers`],
+    );
+  }
   table.push([
     'Failure reasons',
     summary.failureReasons.length === 0
@@ -54,4 +65,17 @@ export function renderTrialsTable(report: TrialsReport): string {
   ]);
   table.push(['Signaling', `${config.signalUrl}${config.builtInServers ? ' (built-in)' : ''}${config.stunServer ? ` · STUN ${config.stunServer.address}:${config.stunServer.port}` : ' · no STUN'}${config.turnServers?.length ? ` · TURN ${config.turnServers.join(', ')}${config.relayOnly ? ' (relay only)' : ''}` : ''}`]);
   return `${table.toString()}\n`;
+}
+
+/** "predict (window 50 × 2), birthday (256 sockets, budget 1024, allow random pair), relay-ladder · 200 probes/s". */
+export function strategySettings(traversal: TraversalOptions): string {
+  const parts = traversal.strategies.map((strategy) => {
+    if (strategy === 'predict' && traversal.predict) return `predict (window ${traversal.predict.window ?? '?'} × ${traversal.predict.repeats ?? '?'})`;
+    if (strategy === 'birthday' && traversal.birthday) {
+      return `birthday (${traversal.birthday.sockets ?? '?'} sockets, budget ${traversal.birthday.budget ?? '?'}${traversal.birthday.allowRandomPair ? ', random pair allowed' : ''})`;
+    }
+    return strategy;
+  });
+  const rate = traversal.birthday?.ratePerSecond ?? traversal.predict?.ratePerSecond;
+  return `${parts.join(', ')}${rate !== undefined ? ` · ${rate} probes/s` : ''}`;
 }

@@ -38,7 +38,7 @@ describe('nat-probe trials', () => {
     expect(events.filter((e) => e.type === 'trial-started')).toHaveLength(4);
     expect(events.filter((e) => e.type === 'trial-done')).toHaveLength(4);
     expect(events.every((e) => e.type === 'trial-started' || e.type === 'trial-done')).toBe(true); // no ICE events without --all-events
-    expect(report).toMatchObject({ schema: 'nat-probe.trials/v1', exitCode: 0, threshold: { minSuccess: 1, met: true }, config: { runs: 4, concurrency: 2, builtInServers: true } });
+    expect(report).toMatchObject({ schema: 'nat-probe.trials/v2', exitCode: 0, threshold: { minSuccess: 1, met: true }, config: { runs: 4, concurrency: 2, builtInServers: true } });
     const summary = report.summary as Record<string, unknown>;
     expect(summary).toMatchObject({ runs: 4, succeeded: 4, successRate: 1, failureReasons: [] });
     expect((summary.timeToConnectMs as { count: number }).count).toBe(4);
@@ -109,7 +109,7 @@ describe('nat-probe trials', () => {
     const io = fakeIo();
     expect(await main(['trials', '--runs', '1', '--signal', url, '--timeout', '2000', '--json'], io)).toBe(2);
     expect(io.err()).toContain('signaling-unreachable');
-    expect(ndjson(io.out()).at(-1)).toMatchObject({ schema: 'nat-probe.trials/v1', summary: { succeeded: 0, failureReasons: [{ reason: 'signaling-unreachable', count: 1 }] } });
+    expect(ndjson(io.out()).at(-1)).toMatchObject({ schema: 'nat-probe.trials/v2', summary: { succeeded: 0, failureReasons: [{ reason: 'signaling-unreachable', count: 1 }] } });
   });
 });
 
@@ -134,7 +134,7 @@ describe('nat-probe peer', () => {
 
     const lines = ndjson(a.out());
     const report = lines.at(-1)!;
-    expect(report).toMatchObject({ schema: 'nat-probe.peer/v1', room: 'cli-peer-test', connected: true, exitCode: 0, failureReason: null });
+    expect(report).toMatchObject({ schema: 'nat-probe.peer/v2', room: 'cli-peer-test', connected: true, exitCode: 0, failureReason: null });
     expect((report.selectedPair as { pairType: string }).pairType).toBe('host/host');
     expect(typeof report.timeToConnectMs).toBe('number');
     expect((report.pairs as Array<{ state: string; attempts: number }>).some((p) => p.state === 'succeeded' && p.attempts >= 1)).toBe(true);

@@ -24,7 +24,7 @@ describe('peer and trials: help and usage errors', () => {
     expect(await main(['trials', '--help'], io)).toBe(0);
     const help = io.out();
     expect(help).toContain('95% Wilson score interval');
-    expect(help).toContain('nat-probe.trials/v1');
+    expect(help).toContain('nat-probe.trials/v2');
     expect(help).toContain('tail -n1');
     expect(help).toContain('--min-success <ratio>');
     expect(help).toContain('--junit <file>');

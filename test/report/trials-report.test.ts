@@ -9,7 +9,7 @@ describe('trials JSON report', () => {
   it('is a versioned document with the summary CI gates on, rounded, and every trial', () => {
     const report = buildTrialsReport(sampleResult(), { version: '1.2.3', minSuccess: 0.75 });
     expect(report.schema).toBe(TRIALS_SCHEMA);
-    expect(report.schema).toBe('nat-probe.trials/v1');
+    expect(report.schema).toBe('nat-probe.trials/v2');
     expect(report.tool).toEqual({ name: 'nat-probe', version: '1.2.3' });
     expect(report.startedAt).toBe('2025-01-02T03:04:05.000Z');
     expect(report.durationMs).toBe(500);

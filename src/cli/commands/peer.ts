@@ -66,7 +66,7 @@ export function registerPeer(program: Command, io: CliIo, run: (code: Promise<nu
     .option('--survey', 'check every candidate pair to the end, to see which pair types work (default: stop at the first nominated pair)')
     .option('--timeout <ms>', 'time bound from joining to the verdict, waiting for the other peer included', integerOption('--timeout', 100, 600_000), PEER_DEFAULT_TIMEOUT_MS)
     .option('--bind <address>', 'local address to bind (default: every interface)')
-    .option('--json', 'NDJSON on stdout: one line per event, then the report (schema nat-probe.peer/v1) as the last line');
+    .option('--json', 'NDJSON on stdout: one line per event, then the report (schema nat-probe.peer/v2) as the last line');
   addTurnFlags(command)
     .addHelpText(
       'after',

@@ -59,7 +59,7 @@ export function registerTrials(program: Command, io: CliIo, run: (code: Promise<
     .option('--timeout <ms>', 'time bound of each peer session', integerOption('--timeout', 100, 600_000), TRIALS_DEFAULTS.timeoutMs)
     .option('--min-success <ratio>', 'exit 1 when the success rate is below this (0..1)', ratioOption('--min-success'), DEFAULT_MIN_SUCCESS)
     .option('--bind <address>', 'local address the peers bind (default: every interface)')
-    .option('--json', 'NDJSON on stdout: one line per event, then the report (schema nat-probe.trials/v1) as the last line')
+    .option('--json', 'NDJSON on stdout: one line per event, then the report (schema nat-probe.trials/v2) as the last line')
     .option('--all-events', 'with --json, also print each trial\'s ICE events (candidates, pair states), not only trial-started/trial-done')
     .option('--junit <file>', 'also write a JUnit XML report (one testcase per trial) to this file');
   addTurnFlags(command)
@@ -77,7 +77,7 @@ How it works:
 Output:
   On a terminal: a live dashboard. Piped or in CI: one line per trial, then a summary table.
   --json: NDJSON on stdout, one event per line ({"type":"trial-done",...}), and the report
-  ({"schema":"nat-probe.trials/v1",...}) as the last line:  nat-probe trials --json | tail -n1
+  ({"schema":"nat-probe.trials/v2",...}) as the last line:  nat-probe trials --json | tail -n1
 
 Examples:
   nat-probe trials                                   20 built-in pairings on loopback

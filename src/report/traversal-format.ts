@@ -1,0 +1,64 @@
+/**
+ * One wording of traversal results (src/traversal/types.ts) for every reporter: the peer table,
+ * the plain lines, the trials table and JUnit, and the Ink views. Pure string functions.
+ */
+import type { NatBehaviour, PlanDuty, RelayRungResult, StrategyAttempt, TraversalPlan, WinningPath } from '../traversal/types.js';
+import { formatMs } from './format.js';
+
+/** A probability as people read it: "63%", "0.4%", "<0.1%", ">99.9%". */
+export function formatProbability(p: number): string {
+  if (p < 0.001) return '<0.1%';
+  if (p > 0.999 && p < 1) return '>99.9%';
+  const percent = p * 100;
+  return `${percent.toFixed(percent < 10 && percent !== 0 ? 1 : 0)}%`;
+}
+
+const DUTY_WORDS: Readonly<Record<PlanDuty, string>> = { prober: 'probes', opener: 'opens', both: 'opens and probes', none: 'waits' };
+
+/** "birthday · this side opens, the other probes · P≈63%" (no reason). */
+export function formatPlanHead(plan: Pick<TraversalPlan, 'technique' | 'localDuty' | 'remoteDuty' | 'probability'>): string {
+  const duties = plan.localDuty === 'none' && plan.remoteDuty === 'none' ? '' : ` · this side ${DUTY_WORDS[plan.localDuty]}, the other ${DUTY_WORDS[plan.remoteDuty]}`;
+  const probability = plan.probability !== undefined ? ` · P≈${formatProbability(plan.probability)}` : '';
+  return `${plan.technique}${duties}${probability}`;
+}
+
+/** "mapping address-and-port-dependent · filtering … · ports sequential (δ 1), last port 40002 · public 203.0.113.7". */
+export function formatBehaviour(behaviour: NatBehaviour | undefined): string {
+  if (behaviour === undefined) return 'not known';
+  const allocation = behaviour.allocation === 'sequential' && behaviour.delta !== undefined ? `sequential (δ ${behaviour.delta})` : behaviour.allocation;
+  const last = behaviour.lastMappedPort !== undefined ? `, last port ${behaviour.lastMappedPort}` : '';
+  const address = behaviour.publicAddress !== undefined ? ` · public ${behaviour.publicAddress}` : '';
+  return `mapping ${behaviour.mapping} · filtering ${behaviour.filtering} · ports ${allocation}${last}${address}`;
+}
+
+/** "birthday (opens): 1024 probes, 256 sockets, hit · stopped: hit · 1.20 s from 120 ms". */
+export function formatAttempt(attempt: StrategyAttempt): string {
+  const duration = Math.max(0, attempt.endedAtMs - attempt.startedAtMs);
+  return `${attempt.strategy} (${DUTY_WORDS[attempt.duty]}): ${attempt.probesSent} probes, ${attempt.socketsOpened} sockets, ${attempt.hit ? 'hit' : 'no hit'} · stopped: ${attempt.stopReason} · ${formatMs(duration)} from ${formatMs(attempt.startedAtMs)}`;
+}
+
+/** "relay-tcp ok at 12 ms → 30 ms (18 ms)", or "relay-udp FAILED at 12 ms: detail". */
+export function formatRung(rung: RelayRungResult): string {
+  const span = rung.endedAtMs !== undefined ? `${formatMs(rung.startedAtMs)} → ${formatMs(rung.endedAtMs)} (${formatMs(Math.max(0, rung.endedAtMs - rung.startedAtMs))})` : `${formatMs(rung.startedAtMs)}, no answer`;
+  return `${rung.rung} ${rung.ok ? 'ok' : 'FAILED'} at ${span}${rung.detail !== undefined ? `: ${rung.detail}` : ''}`;
+}
+
+const WINNER_WORDS: Readonly<Record<WinningPath, string>> = {
+  ice: 'plain ICE',
+  predict: 'port prediction',
+  birthday: 'birthday probing',
+  'relay-udp': 'TURN relay over UDP',
+  'relay-tcp': 'TURN relay over TCP',
+  'relay-tls': 'TURN relay over TLS',
+  none: 'nothing: not connected',
+};
+
+/** "birthday probing (birthday)". */
+export function formatWinner(winner: WinningPath): string {
+  return winner === 'none' ? WINNER_WORDS.none : `${WINNER_WORDS[winner]} (${winner})`;
+}
+
+/** True when the winner is a strategy that found a peer-reflexive path (RFC 8445 §7.3.1.3). */
+export function foundByStrategy(winner: WinningPath | undefined): winner is 'predict' | 'birthday' {
+  return winner === 'predict' || winner === 'birthday';
+}
