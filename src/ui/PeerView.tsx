@@ -1,6 +1,8 @@
 import { Box, Text } from 'ink';
 import { PeerCandidates } from './PeerCandidates.js';
 import { PeerPairTable } from './PeerPairTable.js';
+import { TraversalStatus } from './TraversalStatus.js';
+import { formatWinner, foundByStrategy } from '../report/traversal-format.js';
 import type { PeerViewState } from './peer-state.js';
 
 export interface PeerViewProps {
@@ -9,7 +11,7 @@ export interface PeerViewProps {
   readonly title?: string;
 }
 
-/** Live view of `nat-probe peer`: ICE state, candidates and the pair table, then the verdict. */
+/** Live view of `nat-probe peer`: ICE state, candidates, the traversal plan and strategies, the pair table, then the verdict. */
 export function PeerView({ state, title = 'nat-probe peer' }: PeerViewProps) {
   const report = state.report;
   return (
@@ -18,6 +20,7 @@ export function PeerView({ state, title = 'nat-probe peer' }: PeerViewProps) {
         <Text bold>{title}</Text> · ICE {state.iceState} · {state.elapsedMs.toFixed(0)} ms
       </Text>
       <PeerCandidates candidates={state.candidates} />
+      <TraversalStatus plan={state.plan} strategies={state.strategies} />
       {state.relays.map((relay) =>
         relay.state === 'allocated' ? (
           <Text key={relay.server} dimColor>
@@ -43,6 +46,12 @@ export function PeerView({ state, title = 'nat-probe peer' }: PeerViewProps) {
               Not connected: {report.failureReason}
             </Text>
           )}
+          {report.traversal ? (
+            <Text>
+              Path won by {formatWinner(report.traversal.winner)}
+              {foundByStrategy(report.selectedPair?.foundBy) ? ' (a prflx path)' : ''}
+            </Text>
+          ) : null}
           <Text dimColor>
             room {report.room} · {report.role} · signaling {report.signalingMs.toFixed(1)} ms · {report.mode} mode
           </Text>

@@ -5,6 +5,7 @@ import { PeerCandidates } from './PeerCandidates.js';
 import { PeerPairTable } from './PeerPairTable.js';
 import { ProgressBar } from './ProgressBar.js';
 import { TrialsHistogram, TrialsSparkline } from './TrialsHistogram.js';
+import { TraversalStatus } from './TraversalStatus.js';
 import type { PeerViewState } from './peer-state.js';
 import type { TrialsViewState } from './trials-state.js';
 
@@ -40,6 +41,11 @@ export function TrialsView({ state }: TrialsViewProps) {
         {Object.entries(state.pairTypes)
           .map(([type, count]) => `${type} ${count}`)
           .join(' · ') || 'no pair selected yet'}
+        {Object.keys(state.winners).length > 0
+          ? `   won by: ${Object.entries(state.winners)
+              .map(([path, count]) => `${path} ${count}`)
+              .join(', ')}`
+          : ''}
         {Object.keys(state.failureReasons).length > 0
           ? `   failures: ${Object.entries(state.failureReasons)
               .map(([reason, count]) => `${reason} ${count}`)
@@ -58,6 +64,7 @@ export function TrialsView({ state }: TrialsViewProps) {
             {state.watchedFinished ? <Text dimColor> · done</Text> : null}
           </Text>
           <PeerCandidates candidates={state.watched.candidates} maxPerSide={3} />
+          <TraversalStatus plan={state.watched.plan} strategies={state.watched.strategies} />
           <PeerPairTable pairs={state.watched.pairs} selectedPairId={state.watched.selectedPairId} maxRows={6} />
         </Box>
       ) : null}
@@ -95,6 +102,14 @@ function Summary({ report }: { readonly report: TrialsReport }) {
       <Text>
         By pair type: {summary.byPairType.map((row) => `${row.pairType} ${row.trials}`).join(', ') || '—'} · {summary.trialsPerSecond} trials/s
       </Text>
+      {summary.traversal ? (
+        <Text>
+          Won by: {Object.entries(summary.traversal.wins)
+            .map(([path, trials]) => `${path} ${trials}`)
+            .join(' · ')}{' '}
+          · {summary.traversal.probesSent} probes, {summary.traversal.socketsOpened} sockets
+        </Text>
+      ) : null}
       {summary.failureReasons.map((row) => (
         <Text key={row.reason} color="red">
           {row.reason} × {row.count}

@@ -1,5 +1,20 @@
 import type { IceCandidateEvent, IcePairEvent, IceStateEvent, PeerEvent, PeerPhaseEvent, PeerRelayEvent } from '../events.js';
 import type { PeerReport } from '../report/peer-report.js';
+import type { TraversalDoneEvent, TraversalPlanEvent, TraversalProgressEvent } from '../traversal/events.js';
+
+/** One strategy as the live view shows it: its progress against its budget, and how it ended. */
+export interface LiveStrategy {
+  readonly strategy: TraversalProgressEvent['strategy'];
+  readonly probesSent: number;
+  /** The most probes it will send; undefined until its first progress event. */
+  readonly budget: number | undefined;
+  readonly socketsOpened: number;
+  /** Set once the strategy stopped (traversal-done). */
+  readonly done: TraversalDoneEvent['attempt'] | undefined;
+}
+
+/** The traversal plan and the behaviours it came from (traversal-plan). */
+export type LivePlan = Omit<TraversalPlanEvent, 'type' | 'at' | 'trial'>;
 
 /** One candidate as the live view lists it. */
 export interface LiveCandidate {
@@ -29,12 +44,31 @@ export interface PeerViewState {
   readonly selectedPairId: string | undefined;
   readonly elapsedMs: number;
   readonly done: { readonly connected: boolean; readonly timeToConnectMs?: number; readonly failureReason?: string } | undefined;
+  /** The traversal plan, once both behaviours are known (with `--strategy`). */
+  readonly plan: LivePlan | undefined;
+  /** Strategies under way or finished, in the order they started. */
+  readonly strategies: readonly LiveStrategy[];
   /** The final report, once the session is over. */
   readonly report: PeerReport | undefined;
 }
 
 export function initialPeerViewState(trial = 0): PeerViewState {
-  return { trial, iceState: 'new', phase: 'starting', role: undefined, checksSent: 0, candidates: [], relays: [], pairs: [], selectedPairId: undefined, elapsedMs: 0, done: undefined, report: undefined };
+  return {
+    trial,
+    iceState: 'new',
+    phase: 'starting',
+    role: undefined,
+    checksSent: 0,
+    candidates: [],
+    relays: [],
+    pairs: [],
+    selectedPairId: undefined,
+    elapsedMs: 0,
+    done: undefined,
+    plan: undefined,
+    strategies: [],
+    report: undefined,
+  };
 }
 
 export function reducePeerEvent(state: PeerViewState, event: PeerEvent): PeerViewState {
@@ -70,11 +104,32 @@ export function reducePeerEvent(state: PeerViewState, event: PeerEvent): PeerVie
         elapsedMs: event.at,
         done: { connected: event.connected, timeToConnectMs: event.timeToConnectMs, failureReason: event.failureReason },
       };
-    case 'traversal-plan':
+    case 'traversal-plan': {
+      const { type: _type, at: _at, trial: _trial, ...plan } = event;
+      return { ...state, elapsedMs: event.at, plan };
+    }
     case 'traversal-progress':
-    case 'traversal-done':
-      return { ...state, elapsedMs: event.at };
+      return {
+        ...state,
+        elapsedMs: event.at,
+        strategies: upsertStrategy(state.strategies, event.strategy, (s) => ({ ...s, probesSent: event.probesSent, budget: event.budget, socketsOpened: event.socketsOpened })),
+      };
+    case 'traversal-done': {
+      const { attempt } = event;
+      return {
+        ...state,
+        elapsedMs: event.at,
+        strategies: upsertStrategy(state.strategies, attempt.strategy, (s) => ({ ...s, probesSent: attempt.probesSent, socketsOpened: attempt.socketsOpened, done: attempt })),
+      };
+    }
   }
+}
+
+/** Updates a strategy's row, adding it (in start order) when it is new. */
+function upsertStrategy(strategies: readonly LiveStrategy[], strategy: LiveStrategy['strategy'], update: (s: LiveStrategy) => LiveStrategy): LiveStrategy[] {
+  const index = strategies.findIndex((s) => s.strategy === strategy);
+  if (index === -1) return [...strategies, update({ strategy, probesSent: 0, budget: undefined, socketsOpened: 0, done: undefined })];
+  return strategies.map((s, i) => (i === index ? update(s) : s));
 }
 
 export function withPeerReport(state: PeerViewState, report: PeerReport): PeerViewState {

@@ -26,6 +26,8 @@ export interface TrialsViewState {
   /** Time to connect of connected trials, oldest first, at most MAX_SAMPLES. */
   readonly timesToConnectMs: readonly number[];
   readonly pairTypes: Readonly<Record<string, number>>;
+  /** Connected trials by the path that won them (trial-done `winner`, with `--strategy`). */
+  readonly winners: Readonly<Record<string, number>>;
   readonly failureReasons: Readonly<Record<string, number>>;
   readonly recent: readonly FinishedTrial[];
   /**
@@ -47,6 +49,7 @@ export function initialTrialsViewState(planned = 0): TrialsViewState {
     elapsedMs: 0,
     timesToConnectMs: [],
     pairTypes: {},
+    winners: {},
     failureReasons: {},
     recent: [],
     watched: undefined,
@@ -84,6 +87,7 @@ export function reduceTrialsEvent(state: TrialsViewState, event: TrialEvent | Pe
         elapsedMs: Math.max(state.elapsedMs, event.at),
         timesToConnectMs: event.connected && event.timeToConnectMs !== undefined ? [...state.timesToConnectMs, event.timeToConnectMs].slice(-MAX_SAMPLES) : state.timesToConnectMs,
         pairTypes: event.connected && event.pairType !== undefined ? increment(state.pairTypes, event.pairType) : state.pairTypes,
+        winners: event.connected && event.winner !== undefined && event.winner !== 'none' ? increment(state.winners, event.winner) : state.winners,
         failureReasons: event.connected ? state.failureReasons : increment(state.failureReasons, event.failureReason ?? 'unknown'),
         recent: [...state.recent, finished].slice(-RECENT_TRIALS),
         watchedFinished: state.watchedFinished || state.watched?.trial === event.trial,
