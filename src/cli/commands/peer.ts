@@ -10,9 +10,10 @@ import { ExitCode } from '../exit-codes.js';
 import { outputMode, writeLine, type CliIo } from '../io.js';
 import { startLiveView, type LiveView } from '../live-view.js';
 import { integerOption } from '../options.js';
+import { addStrategyFlags, STRATEGY_HELP, traversalFromFlags, type StrategyFlags } from '../strategy-flags.js';
 import { addTurnFlags, turnServersFromFlags, withTurnCredentialsFromEnv, type TurnFlags } from '../turn-flags.js';
 
-export interface PeerCommandOptions extends TurnFlags {
+export interface PeerCommandOptions extends TurnFlags, StrategyFlags {
   signal: string;
   room: string;
   token?: string;
@@ -67,7 +68,7 @@ export function registerPeer(program: Command, io: CliIo, run: (code: Promise<nu
     .option('--timeout <ms>', 'time bound from joining to the verdict, waiting for the other peer included', integerOption('--timeout', 100, 600_000), PEER_DEFAULT_TIMEOUT_MS)
     .option('--bind <address>', 'local address to bind (default: every interface)')
     .option('--json', 'NDJSON on stdout: one line per event, then the report (schema nat-probe.peer/v2) as the last line');
-  addTurnFlags(command)
+  addStrategyFlags(addTurnFlags(command))
     .addHelpText(
       'after',
       `
@@ -77,13 +78,18 @@ How it works:
   server hands out). Each pairs its candidates with the other's and sends STUN connectivity
   checks on every pair (RFC 8445). The report shows the selected pair, every pair's state, RTT
   and attempts, why failed pairs failed, and each TURN allocation (or why it failed: the run
-  then goes on with direct candidates).
+  then goes on with direct candidates). With --strategy, both peers also swap their NAT
+  behaviour, agree on a plan, and run port prediction or birthday probing beside ICE; the
+  report's traversal section gives the plan, each attempt and which path won.
+
+${STRATEGY_HELP}
 
 Examples:
   nat-probe serve                                            on a reachable host: STUN + signaling
   nat-probe peer --signal ws://203.0.113.1:8080/ --room lab-1 --stun 203.0.113.1:3478
   nat-probe peer --signal ws://203.0.113.1:8080/ --room lab-1 --survey --json
   nat-probe peer --signal ws://203.0.113.1:8080/ --room lab-1 --turn turn:203.0.113.1:3478 --turn-secret S --relay-only
+  nat-probe peer --signal ws://203.0.113.1:8080/ --room lab-1 --stun 203.0.113.1:3478 --strategy predict,birthday
 
 Exit codes: 0 connected, 1 not connected, 2 usage or environment error (e.g. the signaling
 server cannot be reached, or the room already holds two peers).`,
@@ -94,6 +100,7 @@ server cannot be reached, or the room already holds two peers).`,
 export async function runPeer(options: PeerCommandOptions, io: CliIo): Promise<number> {
   const mode = outputMode(io, options.json ?? false);
   const turnServers = turnServersFromFlags(withTurnCredentialsFromEnv(options, io.env));
+  const traversal = traversalFromFlags(options);
   const stunServer = options.stun !== undefined ? await resolveStunOption(options.stun) : undefined;
   const live = mode === 'ink' ? await startPeerView(io, options.room) : undefined;
   const onEvent = (event: PeerEvent): void => {
@@ -121,6 +128,7 @@ export async function runPeer(options: PeerCommandOptions, io: CliIo): Promise<n
       ...(options.relayOnly === true ? { relayOnly: true } : {}),
       ...(options.turnTimeout !== undefined ? { turnTimeoutMs: options.turnTimeout } : {}),
       ...(options.directOnly === true ? { useSignaledIceServers: false } : {}),
+      ...(traversal !== undefined ? { traversal } : {}),
       onEvent,
     });
     report = buildPeerReport(result, describePeerSession(result), { version: VERSION, startedAt, durationMs: performance.now() - t0, mode: options.survey ? 'survey' : 'connect' });

@@ -11,10 +11,11 @@ import { ExitCode } from '../exit-codes.js';
 import { outputMode, writeLine, type CliIo } from '../io.js';
 import { startLiveView, type LiveView } from '../live-view.js';
 import { integerOption } from '../options.js';
+import { addStrategyFlags, STRATEGY_HELP, traversalFromFlags, type StrategyFlags } from '../strategy-flags.js';
 import { addTurnFlags, turnServersFromFlags, withTurnCredentialsFromEnv, type TurnFlags } from '../turn-flags.js';
 import { interruptSignal, resolveStunOption, signalUrlOption } from './peer.js';
 
-export interface TrialsCommandOptions extends TurnFlags {
+export interface TrialsCommandOptions extends TurnFlags, StrategyFlags {
   runs: number;
   concurrency: number;
   signal?: string;
@@ -62,7 +63,7 @@ export function registerTrials(program: Command, io: CliIo, run: (code: Promise<
     .option('--json', 'NDJSON on stdout: one line per event, then the report (schema nat-probe.trials/v2) as the last line')
     .option('--all-events', 'with --json, also print each trial\'s ICE events (candidates, pair states), not only trial-started/trial-done')
     .option('--junit <file>', 'also write a JUnit XML report (one testcase per trial) to this file');
-  addTurnFlags(command)
+  addStrategyFlags(addTurnFlags(command))
     .addHelpText(
       'after',
       `
@@ -73,6 +74,11 @@ How it works:
   95% Wilson score interval, so 20/20 reads "100%, CI 83.9%–100%", not a certainty.
   Without --signal everything runs in this process on loopback: a self-test of the machine
   and of nat-probe. With --signal (e.g. a \`nat-probe serve\` elsewhere) peers meet there.
+  With --strategy every session of every trial runs the strategies; the summary counts
+  which path won each trial (ice, predict, birthday, relay-*) and the probes and sockets
+  they cost.
+
+${STRATEGY_HELP}
 
 Output:
   On a terminal: a live dashboard. Piped or in CI: one line per trial, then a summary table.
@@ -86,6 +92,8 @@ Examples:
   nat-probe trials --json --junit trials.xml         for CI
   nat-probe trials --turn turn:127.0.0.1:3478 --turn-user u --turn-pass p --relay-only --survey
                                                      built-in servers, relayed through an external coturn
+  nat-probe trials --signal ws://203.0.113.1:8080/ --stun 203.0.113.1:3478 --strategy all --runs 50
+                                                     how often each strategy rescues a pairing
 
 Exit codes: 0 success rate at or above --min-success (default 1: every trial connects),
 1 below it or interrupted, 2 usage or environment error (e.g. the signaling server cannot be
@@ -109,6 +117,7 @@ export async function runTrialsCommand(options: TrialsCommandOptions, io: CliIo,
 async function runTrialsUntil(options: TrialsCommandOptions, io: CliIo, stop: AbortSignal): Promise<number> {
   const mode = outputMode(io, options.json ?? false);
   const turnServers = turnServersFromFlags(withTurnCredentialsFromEnv(options, io.env));
+  const traversal = traversalFromFlags(options);
   const stunServer = options.stun !== undefined ? await resolveStunOption(options.stun) : undefined;
   // Ink and React load only for a terminal: `--json` and CI runs start faster without them.
   const live = mode === 'ink' ? await startTrialsView(io, options.runs) : undefined;
@@ -136,6 +145,7 @@ async function runTrialsUntil(options: TrialsCommandOptions, io: CliIo, stop: Ab
       ...(options.relayOnly === true ? { relayOnly: true } : {}),
       ...(options.turnTimeout !== undefined ? { turnTimeoutMs: options.turnTimeout } : {}),
       ...(options.directOnly === true ? { useSignaledIceServers: false } : {}),
+      ...(traversal !== undefined ? { traversal } : {}),
       onEvent,
       // The dashboard shows a trial's candidates and pairs; plain lines and bare NDJSON do not need them.
       peerEvents: mode === 'ink' || (options.allEvents ?? false),
