@@ -11,7 +11,8 @@ import type { LabMatrixEvent } from '../../events.js';
 import type { TranslatingNatType } from '../../lab/nat-types.js';
 import type { PeerTurnServer } from '../../peer/session.js';
 import { MATRIX_DEFAULTS, parseCgnType, parseTypeList } from '../../lab/matrix-plan.js';
-import type { MatrixResult } from '../../lab/matrix-types.js';
+import type { MatrixResult, MatrixVariant } from '../../lab/matrix-types.js';
+import { ICE_VARIANT, parseStrategyVariants } from '../../lab/matrix-variants.js';
 import { WORKER_GO, type WorkerLine } from '../../lab/matrix-worker-lines.js';
 import { buildLabMatrixReport, type LabMatrixReport } from '../../report/lab-matrix-report.js';
 import { formatLabMatrixEventLine } from '../../report/lab-matrix-lines.js';
@@ -33,6 +34,7 @@ export interface LabMatrixOptions {
   json?: boolean;
   html?: string;
   prefix: string;
+  strategy: string;
 }
 
 export function registerLabMatrix(lab: Command, io: CliIo, run: (code: Promise<number>) => void): void {
@@ -44,8 +46,9 @@ export function registerLabMatrix(lab: Command, io: CliIo, run: (code: Promise<n
     .option('--turn', 'also start coturn in every cell and run relay-only trials through it')
     .option('--loss <pct>', 'drop this percentage of packets at every client access hop', integerOption('--loss', 0, 100), 0)
     .option('--cgn <type>', 'put side A behind a carrier-grade NAT of this type (cells become ordered pairs)')
+    .option('--strategy <list>', 'comma-separated variants run side by side in every cell: ice, predict, birthday, relay-ladder, all', 'ice')
     .option('-c, --concurrency <k>', 'cells at once (each is its own lab)', integerOption('--concurrency', 1, 64), MATRIX_DEFAULTS.concurrency)
-    .option('--json', 'one JSON document (schema nat-probe.lab-matrix/v1) on stdout; progress on stderr')
+    .option('--json', 'one JSON document (schema nat-probe.lab-matrix/v2) on stdout; progress on stderr')
     .option('--html <file>', 'also write a self-contained HTML report (heatmap, time-to-connect distributions, detect verdicts, differences from theory)')
     .option('--prefix <prefix>', 'namespace prefix of every cell\'s lab', 'np-')
     .addHelpText(
@@ -60,6 +63,16 @@ How it works:
   RFC 4787 hole-punching table (LAB-NOTES.md, src/lab/expected.ts): a cell matches when every
   trial went the way theory says, and every relayed trial connects.
 
+Strategy variants (--strategy):
+  Each element is one variant, run --runs times in every cell of the same run, trial by trial
+  (trial i of every variant before trial i+1): ice is plain ICE, predict / birthday /
+  relay-ladder add that strategy, all adds every one. Per cell and variant the report gives
+  successes/runs, the uplift against ice (points and relative), p50 time to connect, probes
+  and sockets per trial (median), and the plan (technique, reason, probability); a cell no
+  technique reaches shows as relay-only. A strategy variant must not lose a trial where theory
+  says plain ICE connects; what it rescues elsewhere is uplift. The overall success of each
+  variant is also weighted by a published distribution of NAT types (src/lab/nat-mix.ts).
+
 Output:
   A live grid on a terminal; otherwise progress lines on stderr and a table on stdout.
 
@@ -68,10 +81,11 @@ Examples:
   sudo nat-probe lab matrix --types none,port-restricted,symmetric --runs 5 --html lab.html
   sudo nat-probe lab matrix --types port-restricted --cgn symmetric
   sudo nat-probe lab matrix --turn --json > matrix.json
+  sudo nat-probe lab matrix --strategy ice,predict,birthday,all --runs 20 --html strategies.html
 
 Exit codes: 0 measured matches theory in every cell and every detect verdict is right, 1 a
 difference (or an interrupted run), 2 usage or environment error (not root, a tool missing,
-an unknown type).`,
+an unknown type or strategy).`,
     )
     .action((options: LabMatrixOptions) => run(runLabMatrixCommand(options, io)));
 
@@ -85,16 +99,22 @@ an unknown type).`,
     .option('--turn <url>', 'TURN server for the relay-only sessions that follow the direct ones', turnUrlOption('--turn'))
     .option('--turn-secret <secret>', 'TURN REST API secret (coturn use-auth-secret)')
     .option('--relay-timeout <ms>', 'bound of each relay-only session (default: --timeout)', integerOption('--relay-timeout', 100, 600_000))
+    .option('--variants <list>', '`lab matrix --strategy` variants; each direct trial runs once per variant (default: ice)')
+    .option('--strategy-timeout <ms>', 'bound of each strategy variant\'s session (default: --timeout)', integerOption('--strategy-timeout', 100, 600_000))
     .action((options: PeerWorkerOptions) => run(runPeerWorker(options, io)));
 }
 
-/** CLI strings → the runner's typed options; bad input is a LabSpecError (exit 2). */
-function parseMatrixOptions(options: LabMatrixOptions): { types: ReturnType<typeof parseTypeList>; cgn: TranslatingNatType | undefined } {
-  return { types: parseTypeList(options.types), cgn: options.cgn === undefined ? undefined : parseCgnType(options.cgn) };
+/** CLI strings → the runner's typed options; bad input is a LabSpecError or StrategyNameError (exit 2). */
+function parseMatrixOptions(options: LabMatrixOptions): { types: ReturnType<typeof parseTypeList>; cgn: TranslatingNatType | undefined; variants: MatrixVariant[] } {
+  return {
+    types: parseTypeList(options.types),
+    cgn: options.cgn === undefined ? undefined : parseCgnType(options.cgn),
+    variants: parseStrategyVariants(options.strategy ?? ICE_VARIANT.name),
+  };
 }
 
 export async function runLabMatrixCommand(options: LabMatrixOptions, io: CliIo, stop?: AbortSignal): Promise<number> {
-  const { types, cgn } = parseMatrixOptions(options);
+  const { types, cgn, variants } = parseMatrixOptions(options);
   const interrupt = stop === undefined ? interruptSignal() : undefined;
   const signal = stop ?? interrupt!.signal;
   const mode = outputMode(io, options.json ?? false);
@@ -118,6 +138,7 @@ export async function runLabMatrixCommand(options: LabMatrixOptions, io: CliIo, 
       lossPercent: options.loss,
       concurrency: options.concurrency,
       prefix: options.prefix,
+      variants,
       onEvent,
       signal,
     });
@@ -168,6 +189,8 @@ export interface PeerWorkerOptions {
   turn?: string;
   turnSecret?: string;
   relayTimeout?: number;
+  variants?: string;
+  strategyTimeout?: number;
 }
 
 /** How long a worker waits for "go" before giving up: the runner sends it within its own start-up bound. */
@@ -196,15 +219,25 @@ function waitForGo(): Promise<void> {
 
 export async function runPeerWorker(options: PeerWorkerOptions, io: CliIo): Promise<number> {
   if ((options.turn === undefined) !== (options.turnSecret === undefined)) throw new InvalidArgumentError('--turn and --turn-secret go together.');
+  const variants = parseStrategyVariants(options.variants ?? ICE_VARIANT.name);
   const stunServer = await resolveStunOption(options.stun);
   // Load the session code before saying ready, so "ready" means start-up is over.
-  const { runRepeatedSessions } = await import('../../peer/repeat.js');
+  const [{ runRepeatedSessions }, { runVariantSessions }] = await Promise.all([import('../../peer/repeat.js'), import('../../lab/matrix-worker.js')]);
   const say = (line: WorkerLine): void => writeLine(io.stdout, JSON.stringify(line));
   say({ type: 'ready', startupMs: Math.round(performance.now() * 10) / 10 });
   await waitForGo();
   // Direct sessions never use TURN, even if a signaling server offered it: they measure hole punching.
-  const session = { signalUrl: options.signal, stunServer, mode: 'connect' as const, timeoutMs: options.timeout, useSignaledIceServers: false };
-  await runRepeatedSessions({ runs: options.runs, roomPrefix: 'direct', session, onRecord: (record) => say({ type: 'session', kind: 'direct', record }) });
+  const base = { signalUrl: options.signal, stunServer, mode: 'connect' as const, useSignaledIceServers: false };
+  const session = { ...base, timeoutMs: options.timeout };
+  await runVariantSessions({
+    runs: options.runs,
+    variants,
+    session: base,
+    timeoutMs: options.timeout,
+    strategyTimeoutMs: options.strategyTimeout ?? options.timeout,
+    // Plain ICE lines carry no variant, as before variants existed.
+    onRecord: (variant, record) => say({ type: 'session', kind: 'direct', ...(variant.name === ICE_VARIANT.name ? {} : { variant: variant.name }), record }),
+  });
   if (options.turn !== undefined) {
     const relaySession = relaySessionOptions({ ...session, timeoutMs: options.relayTimeout ?? options.timeout }, options.turn, options.turnSecret!);
     await runRepeatedSessions({ runs: options.runs, roomPrefix: 'relay', session: relaySession, onRecord: (record) => say({ type: 'session', kind: 'relay', record }) });
