@@ -6,7 +6,22 @@
  * (test/e2e/lab-html-chromium.test.ts) can find them.
  */
 import { formatMs } from './format.js';
-import { cellAt, cellScore, gridAxes, shortName, TYPE_SHORT_NAMES, type LabMatrixCellReport, type LabMatrixDetectReport, type LabMatrixReport } from './lab-matrix-report.js';
+import {
+  cellAt,
+  cellScore,
+  comparedVariant,
+  formatPercent,
+  formatPoints,
+  formatProbability,
+  formatRelative,
+  gridAxes,
+  hasVariants,
+  shortName,
+  TYPE_SHORT_NAMES,
+  type LabMatrixCellReport,
+  type LabMatrixDetectReport,
+  type LabMatrixReport,
+} from './lab-matrix-report.js';
 
 const ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
@@ -20,6 +35,14 @@ export function heatColour(rate: number): string {
   return `hsl(${hue} 65% 62%)`;
 }
 
+/** Uplift in percentage points: white at 0, greener up to +100, redder down to −100. */
+export function upliftColour(points: number): string {
+  const f = Math.max(-1, Math.min(1, points / 100));
+  if (f === 0) return '#f6f8fa';
+  const lightness = Math.round(95 - 35 * Math.abs(f));
+  return f > 0 ? `hsl(120 55% ${lightness}%)` : `hsl(0 65% ${lightness}%)`;
+}
+
 const STYLE = `
 body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px;color:#1b1f24;background:#fff}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px}
@@ -31,6 +54,8 @@ table.grid th{background:#f6f8fa;font-weight:600}
 table.grid td.cell{font-weight:600}
 table.grid td.mismatch{outline:3px solid #cf222e;outline-offset:-3px}
 table.grid td.empty{background:#f6f8fa}
+table.grid td.vcell,table.grid td.ucell{font-weight:600}
+table.grid td.relay-only{outline:2px dashed #57606a;outline-offset:-4px}
 table.list td,table.list th{border:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:top;font-size:13px}
 table.list th{background:#f6f8fa}
 .legend{color:#57606a;font-size:12px;margin-top:6px}
@@ -110,6 +135,85 @@ function cellTable(report: LabMatrixReport): string {
   return `<table class="list"><tr><th>cell</th><th>theory</th><th>direct</th><th>pair types</th><th>ttc p50</th><th>ttc samples</th><th>relay</th><th>failures</th><th>match</th></tr>${rows.join('\n')}</table>`;
 }
 
+function variantGrid(report: LabMatrixReport, name: string): string {
+  const { rows, columns } = gridAxes(report);
+  const head = `<tr><th>${escapeHtml(name)}</th>${columns.map((c) => `<th title="${escapeHtml(c)}">${escapeHtml(shortName(c))}</th>`).join('')}</tr>`;
+  const body = rows
+    .map((row) => {
+      const tds = columns.map((column) => {
+        const cell = cellAt(report, row, column);
+        const v = cell?.variants.find((x) => x.name === name);
+        if (cell === undefined || v === undefined) return '<td class="empty"></td>';
+        const relayOnly = v.strategies.length > 0 && cell.relayOnly !== null;
+        const rate = cell.error !== null ? 0 : v.successRate;
+        const title = `${cell.id} ${name}: ${v.succeeded}/${v.runs}${v.uplift !== null ? `, ${formatPoints(v.uplift.points)} vs ice` : ''}${v.strategies.length > 0 ? `; plan ${v.plan.technique}: ${v.plan.reason}${v.plan.probability !== null ? ` (P≈${formatProbability(v.plan.probability)})` : ''}` : ''}`;
+        const text = cell.error !== null ? 'ERR' : `${v.succeeded}/${v.runs}${relayOnly ? ' R' : ''}`;
+        return `<td class="vcell${relayOnly ? ' relay-only' : ''}" data-variant="${escapeHtml(name)}" data-cell="${escapeHtml(cell.id)}" data-rate="${rate}" data-relay-only="${relayOnly}" style="background:${cell.error !== null ? '#d0d7de' : heatColour(rate)}" title="${escapeHtml(title)}">${escapeHtml(text)}</td>`;
+      });
+      return `<tr><th title="${escapeHtml(row)}">${escapeHtml(shortName(row))}</th>${tds.join('')}</tr>`;
+    })
+    .join('\n');
+  return `<table class="grid" data-grid="variant" data-variant="${escapeHtml(name)}">${head}\n${body}</table>`;
+}
+
+function upliftGrid(report: LabMatrixReport, name: string): string {
+  const { rows, columns } = gridAxes(report);
+  const head = `<tr><th>${escapeHtml(`${name} − ice`)}</th>${columns.map((c) => `<th title="${escapeHtml(c)}">${escapeHtml(shortName(c))}</th>`).join('')}</tr>`;
+  const body = rows
+    .map((row) => {
+      const tds = columns.map((column) => {
+        const cell = cellAt(report, row, column);
+        const v = cell?.variants.find((x) => x.name === name);
+        if (cell === undefined || v === undefined || v.uplift === null || cell.error !== null) return '<td class="empty"></td>';
+        const title = `${cell.id}: ${name} ${v.succeeded}/${v.runs}, ${formatPoints(v.uplift.points)} (${formatRelative(v.uplift.relative)}) over ice`;
+        return `<td class="ucell" data-cell="${escapeHtml(cell.id)}" data-uplift="${v.uplift.points}" style="background:${upliftColour(v.uplift.points)}" title="${escapeHtml(title)}">${escapeHtml(formatPoints(v.uplift.points).replace(' pp', ''))}</td>`;
+      });
+      return `<tr><th title="${escapeHtml(row)}">${escapeHtml(shortName(row))}</th>${tds.join('')}</tr>`;
+    })
+    .join('\n');
+  return `<table class="grid" data-grid="uplift" data-variant="${escapeHtml(name)}">${head}\n${body}</table>`;
+}
+
+function variantTable(report: LabMatrixReport): string {
+  const rows = report.cells.flatMap((c) =>
+    c.variants.map(
+      (v) =>
+        `<tr data-variant-row="${escapeHtml(`${c.id} ${v.name}`)}"><td>${escapeHtml(c.id)}</td><td>${escapeHtml(v.name)}</td><td>${c.error !== null ? 'did not run' : `${v.succeeded}/${v.runs}`}</td><td>${v.uplift === null ? '—' : escapeHtml(`${formatPoints(v.uplift.points)} (${formatRelative(v.uplift.relative)})`)}</td><td>${v.timeToConnectMs.p50 !== null ? escapeHtml(formatMs(v.timeToConnectMs.p50)) : '—'}</td><td>${v.probesPerTrialP50}</td><td>${v.socketsPerTrialP50}</td><td>${v.strategies.length === 0 ? '—' : escapeHtml(v.plan.technique)}</td><td>${v.strategies.length === 0 ? '—' : escapeHtml(v.plan.reason)}</td><td>${v.strategies.length === 0 || v.plan.probability === null ? '—' : escapeHtml(formatProbability(v.plan.probability))}</td><td>${escapeHtml(v.winners.map((w) => `${w.winner} ×${w.count}`).join(', ') || '—')}</td></tr>`,
+    ),
+  );
+  return `<table class="list"><tr><th>cell</th><th>variant</th><th>connected</th><th>uplift vs ice</th><th>ttc p50</th><th>probes/trial</th><th>sockets/trial</th><th>plan</th><th>reason (side A's view)</th><th>P</th><th>winner</th></tr>${rows.join('\n')}</table>`;
+}
+
+function mixHtml(report: LabMatrixReport): string {
+  const mix = report.mix;
+  if (mix === null) return '<p data-mix="none">No realistic mix: with a CGN the cells are ordered, composed types that the distribution does not describe.</p>';
+  const variants = mix.variants.map((v) => `<li data-mix-variant="${escapeHtml(v.name)}" data-success="${v.success}"><b>${escapeHtml(v.name)}</b> ${escapeHtml(formatPercent(v.success))}${v.relativeUplift !== null ? ` (${escapeHtml(formatRelative(v.relativeUplift))} over ice)` : ''}</li>`).join('');
+  const claimed = `${formatRelative(mix.claimed.relative)} (${formatPercent(mix.claimed.from)} → ${formatPercent(mix.claimed.to)})`;
+  const ours = mix.allOverIce === null ? 'run --strategy ice,all to compare' : `${formatRelative(mix.allOverIce.relative)} (${formatPercent(mix.allOverIce.ice)} → ${formatPercent(mix.allOverIce.all)})`;
+  return `<div data-mix="${mix.distribution.id === '' ? 'unnamed' : escapeHtml(mix.distribution.id)}"><p>Cells weighted by ${escapeHtml(mix.distribution.citation)}. Mapping onto the lab's types: ${escapeHtml(mix.distribution.mapping)}. The measured cells cover ${escapeHtml(formatPercent(mix.coverage))} of the population's pairs.</p><ul>${variants}</ul><p><b>all over ice:</b> ${escapeHtml(ours)} · <b>claimed</b> by the system this project comes from: ${escapeHtml(claimed)}</p></div>`;
+}
+
+function variantsSection(report: LabMatrixReport): string {
+  const names = report.config.variants.map((v) => v.name);
+  const compared = comparedVariant(report);
+  const grids = names.map((name) => `<div><b>${escapeHtml(name)}</b>${variantGrid(report, name)}</div>`).join('');
+  const uplift = names.includes('ice') && compared !== 'ice' ? `<div><b>Uplift</b> (${escapeHtml(compared)} − ice, points)${upliftGrid(report, compared)}</div>` : '';
+  const relayOnly = report.cells.filter((c) => c.relayOnly !== null);
+  const relayList =
+    relayOnly.length === 0
+      ? '<p data-relay-only="0">Some technique reaches every cell.</p>'
+      : `<ul class="diff" data-relay-only="${relayOnly.length}">${relayOnly.map((c) => `<li><b>${escapeHtml(c.id)}</b>: relay-only — ${escapeHtml(c.relayOnly!.reason)}${c.relayOnly!.probability !== null ? ` (P≈${escapeHtml(formatProbability(c.relayOnly!.probability))})` : ''}</li>`).join('')}</ul>`;
+  return `<h2>Strategy variants: ${escapeHtml(names.join(', '))}</h2>
+<div class="grids">${grids}${uplift}</div>
+<p class="legend">Each variant ran ${report.config.runs} direct trial(s) per cell, trial by trial beside the others. Colour: share connected, red 0% to green 100%; uplift white at 0, green up, red down. R and a dashed outline: no technique reaches the pair (relay-only).</p>
+<h3>Relay-only cells</h3>
+${relayList}
+<h3>Realistic mix</h3>
+${mixHtml(report)}
+<h3>Per cell and variant</h3>
+${variantTable(report)}`;
+}
+
 export function renderLabMatrixHtml(report: LabMatrixReport): string {
   const s = report.summary;
   const headline =
@@ -139,7 +243,7 @@ ${headline}
 <p class="legend">${legend}. Colour: share of direct trials connected, red 0% to green 100%. A red outline marks a cell that differs from theory or where detect was wrong.</p>
 <h2>Theory vs measured: differences</h2>
 ${differences}
-<h2>Time to connect</h2>
+${hasVariants(report) ? `${variantsSection(report)}\n` : ''}<h2>Time to connect</h2>
 ${distributions(report)}
 <h2>Cells</h2>
 ${cellTable(report)}

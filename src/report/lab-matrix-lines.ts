@@ -8,7 +8,7 @@ import { formatMs } from './format.js';
 export function formatLabMatrixEventLine(event: LabMatrixEvent): string | undefined {
   switch (event.type) {
     case 'lab-matrix-planned':
-      return `lab matrix: ${event.cells.length} cell(s) over ${event.types.join(', ')}${event.cgn !== undefined ? ` (side A behind a ${event.cgn} CGN)` : ''}, ${event.runs} trial(s) each${event.turn ? ' + relay' : ''}`;
+      return `lab matrix: ${event.cells.length} cell(s) over ${event.types.join(', ')}${event.cgn !== undefined ? ` (side A behind a ${event.cgn} CGN)` : ''}, ${event.runs} trial(s) each${event.variants !== undefined ? ` per variant (${event.variants.join(', ')})` : ''}${event.turn ? ' + relay' : ''}`;
     case 'lab-matrix-cell-phase':
       // The start, and the start of the trials (the slow part of a cell expected to fail).
       if (event.phase === 'building') return `cell ${event.id}: started`;
@@ -22,7 +22,11 @@ export function formatLabMatrixEventLine(event: LabMatrixEvent): string | undefi
       const ttc = event.timeToConnectP50Ms !== null ? ` p50 ${formatMs(event.timeToConnectP50Ms)}` : '';
       const pair = event.pairType !== undefined ? ` ${event.pairType}` : '';
       const verdict = event.mismatch ? `MISMATCH: ${event.problems.join('; ')}` : 'as theory';
-      return `${head}  direct ${event.direct.succeeded}/${event.direct.runs} (theory ${event.expectedDirect ? 'yes' : 'no'})${relay}${pair}${ttc}  ${verdict}`;
+      const variants =
+        event.variants === undefined
+          ? ''
+          : `  ${event.variants.map((v) => `${v.name} ${v.succeeded}/${v.runs}${v.upliftPoints !== null && v.upliftPoints !== 0 ? ` (${v.upliftPoints > 0 ? '+' : '−'}${Math.abs(Math.round(v.upliftPoints * 10) / 10)} pp)` : ''}`).join(' · ')}${event.relayOnly !== undefined ? ' · relay-only' : ''}`;
+      return `${head}  direct ${event.direct.succeeded}/${event.direct.runs} (theory ${event.expectedDirect ? 'yes' : 'no'})${relay}${pair}${ttc}${variants}  ${verdict}`;
     }
   }
 }

@@ -1,11 +1,19 @@
 /**
- * The `lab matrix --json` document, version `nat-probe.lab-matrix/v1`: per cell the measured
+ * The `lab matrix --json` document, version `nat-probe.lab-matrix/v2`: per cell the measured
  * direct (and relay) outcome, time to connect, detect verdicts per side, theory, and what
- * differs. The table, the HTML report and the live grid's final frame all render this model.
+ * differs; per `--strategy` variant its success, uplift against ice, probes, sockets and plan;
+ * and the realistic mix. The table, the HTML report and the live grid's final frame all render
+ * this model.
+ *
+ * v2 over v1: `config.variants`, `config.baseline`, `cells[].variants`, `cells[].relayOnly`,
+ * `summary.relayOnly`, `mix`. Every v1 field keeps its meaning; `direct` is the baseline
+ * variant's trials (`ice` unless `--strategy` leaves it out).
  */
-import type { CellResult, DetectCheck, MatrixResult, TrialSet } from '../lab/matrix-types.js';
+import type { CellResult, DetectCheck, MatrixResult, MatrixTrial, TrialSet, VariantResult } from '../lab/matrix-types.js';
+import type { NatMixResult } from '../lab/nat-mix.js';
+import type { PlanTechnique, WinningPath } from '../traversal/types.js';
 
-export const LAB_MATRIX_SCHEMA = 'nat-probe.lab-matrix/v1';
+export const LAB_MATRIX_SCHEMA = 'nat-probe.lab-matrix/v2';
 
 export interface LabMatrixTrialSetReport {
   readonly runs: number;
@@ -14,6 +22,41 @@ export interface LabMatrixTrialSetReport {
   readonly pairTypes: TrialSet['pairTypes'];
   readonly failureReasons: TrialSet['failureReasons'];
   readonly timeToConnectMs: { readonly p50: number | null; readonly samples: readonly number[] };
+}
+
+/** One direct trial of a variant, as the JSON gives it. */
+export interface LabMatrixVariantTrialReport {
+  readonly index: number;
+  readonly connected: boolean;
+  readonly timeToConnectMs: number | null;
+  readonly winner: WinningPath;
+  readonly probesSent: number;
+  readonly socketsOpened: number;
+  readonly technique: PlanTechnique;
+}
+
+/** One `--strategy` variant in one cell. */
+export interface LabMatrixVariantReport {
+  readonly name: string;
+  readonly strategies: readonly string[];
+  readonly runs: number;
+  readonly succeeded: number;
+  readonly successRate: number;
+  /** Against the ice variant of the cell: percentage points and relative (null: ice connected none). Null for ice itself or without ice. */
+  readonly uplift: { readonly points: number; readonly relative: number | null } | null;
+  readonly timeToConnectMs: { readonly p50: number | null; readonly samples: readonly number[] };
+  readonly pairTypes: TrialSet['pairTypes'];
+  readonly failureReasons: TrialSet['failureReasons'];
+  /** Medians over the variant's trials of both sides' probes and extra sockets. */
+  readonly probesPerTrialP50: number;
+  readonly socketsPerTrialP50: number;
+  /** The plan most trials had, from side A's point of view; probability null where the plan gives none. */
+  readonly plan: { readonly technique: PlanTechnique; readonly reason: string; readonly probability: number | null };
+  readonly techniques: VariantResult['techniques'];
+  readonly winners: VariantResult['winners'];
+  /** Ice: as theory in every trial. A strategy variant: no trial lost where theory says ICE connects. */
+  readonly matchesTheory: boolean;
+  readonly trials: readonly LabMatrixVariantTrialReport[];
 }
 
 export interface LabMatrixDetectReport {
@@ -37,6 +80,10 @@ export interface LabMatrixCellReport {
   readonly cgn: string | null;
   readonly theory: { readonly direct: boolean; readonly relay: boolean | null };
   readonly direct: LabMatrixTrialSetReport;
+  /** Every `--strategy` variant in order (one, ice, by default). */
+  readonly variants: readonly LabMatrixVariantReport[];
+  /** Set when no technique reaches the pair: the plan said relay-only (reason, probability), or no variant connected. */
+  readonly relayOnly: { readonly reason: string; readonly probability: number | null; readonly variant: string } | null;
   readonly relay: LabMatrixTrialSetReport | null;
   readonly detect: { readonly a: LabMatrixDetectReport; readonly b: LabMatrixDetectReport };
   readonly directMatchesTheory: boolean;
@@ -59,6 +106,10 @@ export interface LabMatrixReport {
     readonly turn: boolean;
     readonly lossPercent: number;
     readonly concurrency: number;
+    /** `--strategy`: each variant's name and the strategies beyond ICE its sessions asked for. */
+    readonly variants: readonly { readonly name: string; readonly strategies: readonly string[] }[];
+    /** The variant `direct` holds and theory judges exactly. */
+    readonly baseline: string;
   };
   readonly summary: {
     readonly planned: number;
@@ -67,15 +118,55 @@ export interface LabMatrixReport {
     readonly mismatched: number;
     readonly detectWrong: number;
     readonly aborted: boolean;
+    /** Cells no technique reaches (cells[].relayOnly set). */
+    readonly relayOnly: number;
   };
   readonly cells: readonly LabMatrixCellReport[];
   /** The cells where measured differs from theory (or detect was wrong), with why. */
   readonly differences: readonly { readonly id: string; readonly problems: readonly string[] }[];
+  /** Each variant's overall success with the cells weighted by a published NAT-type distribution; null with a CGN. */
+  readonly mix: NatMixResult | null;
   /** 0 everything matches, 1 otherwise (README "Exit codes"). */
   readonly exitCode: 0 | 1;
 }
 
 const round1 = (ms: number): number => Math.round(ms * 10) / 10;
+const round4 = (x: number): number => Math.round(x * 10_000) / 10_000;
+
+function variantTrial(trial: MatrixTrial, connected: boolean): LabMatrixVariantTrialReport {
+  const t = trial.traversal;
+  return {
+    index: trial.index,
+    connected,
+    timeToConnectMs: trial.timeToConnectMs === undefined ? null : round1(trial.timeToConnectMs),
+    winner: t?.winner ?? (connected ? 'ice' : 'none'),
+    probesSent: t?.probesSent ?? 0,
+    socketsOpened: t?.socketsOpened ?? 0,
+    technique: t?.plan.technique ?? 'unknown',
+  };
+}
+
+function variant(v: VariantResult): LabMatrixVariantReport {
+  const set = trialSet(v.trials);
+  return {
+    name: v.variant.name,
+    strategies: [...v.variant.strategies],
+    runs: set.runs,
+    succeeded: set.succeeded,
+    successRate: set.successRate,
+    uplift: v.uplift === null ? null : { points: round1(v.uplift.points), relative: v.uplift.relative === null ? null : round4(v.uplift.relative) },
+    timeToConnectMs: set.timeToConnectMs,
+    pairTypes: set.pairTypes,
+    failureReasons: set.failureReasons,
+    probesPerTrialP50: v.probesP50,
+    socketsPerTrialP50: v.socketsP50,
+    plan: { technique: v.plan.technique, reason: v.plan.reason, probability: v.plan.probability ?? null },
+    techniques: v.techniques,
+    winners: v.winners,
+    matchesTheory: v.matchesTheory,
+    trials: v.trials.trials.map((trial) => variantTrial(trial, trial.connected)),
+  };
+}
 
 function trialSet(set: TrialSet): LabMatrixTrialSetReport {
   return {
@@ -113,6 +204,8 @@ function cell(result: CellResult): LabMatrixCellReport {
     cgn: plan.cgn ?? null,
     theory: { direct: plan.expectedDirect, relay: result.relay === undefined ? null : true },
     direct: trialSet(result.direct),
+    variants: result.variants.map(variant),
+    relayOnly: result.relayOnly === undefined ? null : { reason: result.relayOnly.reason, probability: result.relayOnly.probability ?? null, variant: result.relayOnly.variant },
     relay: result.relay === undefined ? null : trialSet(result.relay),
     detect: { a: detect(result.detect.a), b: detect(result.detect.b) },
     directMatchesTheory: result.directMatchesTheory,
@@ -138,6 +231,8 @@ export function buildLabMatrixReport(result: MatrixResult, meta: { version: stri
       turn: result.config.turn,
       lossPercent: result.config.lossPercent,
       concurrency: result.config.concurrency,
+      variants: result.config.variants.map((v) => ({ name: v.name, strategies: [...v.strategies] })),
+      baseline: result.config.baseline,
     },
     summary: {
       planned: result.planned,
@@ -146,12 +241,54 @@ export function buildLabMatrixReport(result: MatrixResult, meta: { version: stri
       mismatched: cells.filter((c) => c.mismatch).length,
       detectWrong: cells.reduce((n, c) => n + [c.detect.a, c.detect.b].filter((d) => d.ran && !d.correct).length, 0),
       aborted: result.aborted,
+      relayOnly: cells.filter((c) => c.relayOnly !== null).length,
     },
     cells,
     differences: cells.filter((c) => c.mismatch).map((c) => ({ id: c.id, problems: c.problems })),
+    mix: result.mix === null ? null : roundMix(result.mix),
     // The same rule as matrixExitCode (src/lab/matrix-compare.ts), on the report's own fields.
     exitCode: !result.aborted && cells.length === result.planned && cells.every((c) => !c.mismatch) ? 0 : 1,
   };
+}
+
+function roundMix(mix: NatMixResult): NatMixResult {
+  return {
+    ...mix,
+    coverage: round4(mix.coverage),
+    variants: mix.variants.map((v) => ({ ...v, success: round4(v.success), relativeUplift: v.relativeUplift === null ? null : round4(v.relativeUplift) })),
+    allOverIce: mix.allOverIce === null ? null : { ice: round4(mix.allOverIce.ice), all: round4(mix.allOverIce.all), relative: mix.allOverIce.relative === null ? null : round4(mix.allOverIce.relative) },
+    claimed: { ...mix.claimed, relative: round4(mix.claimed.relative) } as NatMixResult['claimed'],
+  };
+}
+
+/** True when the run had more than plain ICE (`--strategy` other than the default `ice`). */
+export function hasVariants(report: Pick<LabMatrixReport, 'config'>): boolean {
+  return !(report.config.variants.length === 1 && report.config.variants[0]!.name === 'ice');
+}
+
+/** "+12.5 pp" / "−3 pp" / "±0 pp". */
+export function formatPoints(points: number): string {
+  const rounded = Math.round(points * 10) / 10;
+  if (rounded === 0) return '±0 pp';
+  return `${rounded > 0 ? '+' : '−'}${Math.abs(rounded)} pp`;
+}
+
+/** "+41%" / "−5%" / "n/a" (no finite ratio). */
+export function formatRelative(relative: number | null): string {
+  if (relative === null) return 'n/a';
+  const pct = Math.round(relative * 1000) / 10;
+  if (pct === 0) return '±0%';
+  return `${pct > 0 ? '+' : '−'}${Math.abs(pct)}%`;
+}
+
+/** "52.3%". */
+export function formatPercent(rate: number): string {
+  return `${(Math.round(rate * 1000) / 10).toFixed(1)}%`;
+}
+
+/** The variant shown beside the baseline in compact views: the last one listed, e.g. `all` in `ice,all`. */
+export function comparedVariant(report: Pick<LabMatrixReport, 'config'>): string {
+  return report.config.variants.at(-1)!.name;
 }
 
 /** The rows and columns of the grid: side A's types down, side B's across, in the order given. */
@@ -188,4 +325,22 @@ export function cellScore(cell: LabMatrixCellReport): string {
   if (cell.error !== null) return 'ERR';
   const direct = `${cell.direct.succeeded}/${cell.direct.runs}`;
   return cell.relay === null ? direct : `${direct} r${cell.relay.succeeded}/${cell.relay.runs}`;
+}
+
+/** A probability as a percentage readable at any size: "98.3%", "0.0063%". */
+export function formatProbability(p: number): string {
+  if (p >= 0.01) return `${(p * 100).toFixed(1)}%`;
+  return `${(p * 100).toPrecision(2)}%`;
+}
+
+/** The realistic mix, a few lines; undefined without one (a CGN run). */
+export function mixText(report: LabMatrixReport): string | undefined {
+  const mix = report.mix;
+  if (mix === null) return undefined;
+  const lines = [`realistic mix (cells weighted by NAT types of ${mix.distribution.label}; they cover ${formatPercent(mix.coverage)} of pairs):`];
+  lines.push(`  ${mix.variants.map((v) => `${v.name} ${formatPercent(v.success)}${v.relativeUplift !== null ? ` (${formatRelative(v.relativeUplift)})` : ''}`).join(' · ')}`);
+  const claimed = `claimed by the system this project comes from: ${formatRelative(mix.claimed.relative)} (${formatPercent(mix.claimed.from)} → ${formatPercent(mix.claimed.to)})`;
+  lines.push(mix.allOverIce !== null ? `  all over ice: ${formatRelative(mix.allOverIce.relative)} (${formatPercent(mix.allOverIce.ice)} → ${formatPercent(mix.allOverIce.all)})` : '  all over ice: not measured (run --strategy ice,all)');
+  lines.push(`  ${claimed}`);
+  return lines.join('\n');
 }

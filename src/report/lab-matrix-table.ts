@@ -4,7 +4,22 @@
  */
 import Table from 'cli-table3';
 import { formatMs } from './format.js';
-import { cellAt, cellScore, gridAxes, shortName, TYPE_SHORT_NAMES, type LabMatrixCellReport, type LabMatrixReport } from './lab-matrix-report.js';
+import {
+  cellAt,
+  cellScore,
+  comparedVariant,
+  formatPercent,
+  formatPoints,
+  formatProbability,
+  formatRelative,
+  gridAxes,
+  mixText,
+  hasVariants,
+  shortName,
+  TYPE_SHORT_NAMES,
+  type LabMatrixCellReport,
+  type LabMatrixReport,
+} from './lab-matrix-report.js';
 
 const PLAIN_STYLE = { head: [] as string[], border: [] as string[] };
 
@@ -40,5 +55,96 @@ export function renderLabMatrixTable(report: LabMatrixReport): string {
   const s = report.summary;
   const summary = `${s.ran}/${s.planned} cells${s.aborted ? ' (interrupted)' : ''} in ${formatMs(report.durationMs)}: ${s.matching} as theory, ${s.mismatched} different, ${s.detectWrong} wrong detect verdict(s)`;
   const differences = report.differences.length === 0 ? 'measured matches theory in every cell' : report.differences.map((d) => `${d.id}: ${d.problems.join('; ')}`).join('\n');
-  return `${grid.toString()}\n${legend}\n\n${cells.toString()}\n\n${summary}\n${differences}\n`;
+  const base = `${grid.toString()}\n${legend}\n\n${cells.toString()}\n\n${summary}\n${differences}\n`;
+  return hasVariants(report) ? `${base}\n${renderVariantsText(report)}` : base;
+}
+
+function variantOf(cell: LabMatrixCellReport, name: string): LabMatrixCellReport['variants'][number] | undefined {
+  return cell.variants.find((v) => v.name === name);
+}
+
+/** A variant's grid: k/n per cell, "R" where no technique reaches the pair. */
+function variantGrid(report: LabMatrixReport, name: string): string {
+  const { rows, columns } = gridAxes(report);
+  const grid = new Table({ style: PLAIN_STYLE, head: [`${name}: A \\ B`, ...columns.map(shortName)] });
+  for (const row of rows) {
+    grid.push([
+      shortName(row),
+      ...columns.map((column) => {
+        const cell = cellAt(report, row, column);
+        const v = cell === undefined ? undefined : variantOf(cell, name);
+        if (cell === undefined || v === undefined) return '';
+        if (cell.error !== null) return 'ERR';
+        return `${v.succeeded}/${v.runs}${v.strategies.length > 0 && cell.relayOnly !== null ? ' R' : ''}`;
+      }),
+    ]);
+  }
+  return grid.toString();
+}
+
+/** Uplift of `name` over ice per cell, in points. */
+function upliftGrid(report: LabMatrixReport, name: string): string {
+  const { rows, columns } = gridAxes(report);
+  const grid = new Table({ style: PLAIN_STYLE, head: [`${name} − ice`, ...columns.map(shortName)] });
+  for (const row of rows) {
+    grid.push([
+      shortName(row),
+      ...columns.map((column) => {
+        const cell = cellAt(report, row, column);
+        const v = cell === undefined ? undefined : variantOf(cell, name);
+        if (cell === undefined || v?.uplift == null) return '';
+        return cell.error !== null ? 'ERR' : formatPoints(v.uplift.points).replace(' pp', '');
+      }),
+    ]);
+  }
+  return grid.toString();
+}
+
+function planText(plan: LabMatrixCellReport['variants'][number]['plan']): string {
+  return `${plan.technique}${plan.probability !== null ? ` (P≈${formatProbability(plan.probability)})` : ''}`;
+}
+
+/**
+ * `--strategy` beyond plain ICE: a grid per variant, the uplift grid of the last variant over
+ * ice, one row per cell and variant (success, uplift, p50, probes and sockets per trial, plan),
+ * the cells no technique reaches with the reason, and the realistic mix beside the claim.
+ */
+export function renderVariantsText(report: LabMatrixReport): string {
+  const names = report.config.variants.map((v) => v.name);
+  const hasIce = names.includes('ice');
+  const compared = comparedVariant(report);
+  const parts: string[] = [`strategy variants: ${names.join(', ')} (theory judges ${report.config.baseline} exactly; a strategy variant must not lose a trial plain ICE wins)`];
+  for (const name of names) parts.push(variantGrid(report, name));
+  if (hasIce && compared !== 'ice') parts.push(`${upliftGrid(report, compared)}\nuplift of ${compared} over ice per cell, percentage points`);
+  const rows = new Table({ style: { ...PLAIN_STYLE, compact: true }, head: ['cell', 'variant', 'ok', 'uplift', 'ttc p50', 'probes', 'sockets', 'plan'] });
+  for (const cell of report.cells) {
+    for (const v of cell.variants) {
+      rows.push([
+        cell.id,
+        v.name,
+        cell.error !== null ? 'ERR' : `${v.succeeded}/${v.runs}`,
+        v.uplift === null ? '—' : `${formatPoints(v.uplift.points)} (${formatRelative(v.uplift.relative)})`,
+        v.timeToConnectMs.p50 !== null ? formatMs(v.timeToConnectMs.p50) : '—',
+        String(v.probesPerTrialP50),
+        String(v.socketsPerTrialP50),
+        v.strategies.length === 0 ? '—' : planText(v.plan),
+      ]);
+    }
+  }
+  parts.push(rows.toString());
+  const relayOnly = report.cells.filter((c) => c.relayOnly !== null);
+  parts.push(
+    relayOnly.length === 0
+      ? 'relay-only: none (some technique reaches every cell)'
+      : `relay-only (no technique reaches the pair):\n${relayOnly.map((c) => `  ${c.id}: ${c.relayOnly!.reason}${c.relayOnly!.probability !== null ? ` (P≈${formatProbability(c.relayOnly!.probability)})` : ''}`).join('\n')}`,
+  );
+  const plans = report.cells.flatMap((c) => {
+    const v = c.variants.filter((x) => x.strategies.length > 0).at(-1);
+    // Cells plain ICE connects, or without a plan, need no line.
+    return v === undefined || c.relayOnly !== null || v.plan.technique === 'unknown' || v.plan.technique === 'ice' ? [] : [`  ${c.id} (${v.name}): ${v.plan.technique} — ${v.plan.reason}`];
+  });
+  if (plans.length > 0) parts.push(`plans (side A's view):\n${plans.join('\n')}`);
+  const mix = mixText(report);
+  if (mix !== undefined) parts.push(mix);
+  return `${parts.join('\n\n')}\n`;
 }

@@ -92,7 +92,7 @@ describe.skipIf(!runLab)('lab matrix through real kernel NAT (reduced CI matrix)
     ]);
     for (const { code, report, stderr } of [main, cgn]) {
       const differences = JSON.stringify(report.differences, null, 1);
-      expect(report.schema).toBe('nat-probe.lab-matrix/v1');
+      expect(report.schema).toBe('nat-probe.lab-matrix/v2');
       for (const cell of report.cells) {
         // Theory comes from the same table the lab was verified against (LAB-NOTES), not from the run.
         expect(cell.theory.direct, cell.id).toBe(expectDirectSuccess(cell.a as never, cell.b as never, (cell.cgn ?? undefined) as never));

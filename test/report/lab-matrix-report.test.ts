@@ -20,12 +20,12 @@ describe('lab matrix JSON report', () => {
   it('is a versioned document with every cell, theory beside measured, and exit code 0 when all match', () => {
     const report = buildLabMatrixReport(sampleMatrix([...TYPES]), { version: '9.9.9' });
     expect(report.schema).toBe(LAB_MATRIX_SCHEMA);
-    expect(report.schema).toBe('nat-probe.lab-matrix/v1');
+    expect(report.schema).toBe('nat-probe.lab-matrix/v2');
     expect(report.tool).toEqual({ name: 'nat-probe', version: '9.9.9' });
     expect(report.durationMs).toBe(61234.6);
-    expect(report.config).toEqual({ types: [...TYPES], cgn: null, runs: 3, turn: false, lossPercent: 0, concurrency: 3 });
+    expect(report.config).toEqual({ types: [...TYPES], cgn: null, runs: 3, turn: false, lossPercent: 0, concurrency: 3, variants: [{ name: 'ice', strategies: [] }], baseline: 'ice' });
     expect(report.cells).toHaveLength(10);
-    expect(report.summary).toEqual({ planned: 10, ran: 10, matching: 10, mismatched: 0, detectWrong: 0, aborted: false });
+    expect(report.summary).toEqual({ planned: 10, ran: 10, matching: 10, mismatched: 0, detectWrong: 0, aborted: false, relayOnly: 0 });
     expect(report.differences).toEqual([]);
     expect(report.exitCode).toBe(0);
     const pr = report.cells.find((c) => c.id === 'port-restricted~port-restricted')!;
