@@ -13,6 +13,10 @@ export interface LiveCell {
   readonly phase: LabMatrixCellPhaseEvent['phase'] | 'waiting' | 'done';
   readonly direct: { readonly runs: number; readonly succeeded: number };
   readonly relay: { readonly runs: number; readonly succeeded: number };
+  /** Direct trials per `--strategy` variant (`direct` is the baseline's). */
+  readonly variants: Readonly<Record<string, { readonly runs: number; readonly succeeded: number }>>;
+  /** No technique reaches the pair (known once the cell is done). */
+  readonly relayOnly: boolean;
   readonly mismatch: boolean | undefined;
   readonly problems: readonly string[];
 }
@@ -22,6 +26,10 @@ export interface LabMatrixViewState {
   readonly cgn: string | undefined;
   readonly runs: number;
   readonly turn: boolean;
+  /** `--strategy` variant names in order; `['ice']` by default. */
+  readonly variants: readonly string[];
+  /** The variant `direct` counts: `ice` when it ran, else the first. */
+  readonly baseline: string;
   readonly cells: readonly LiveCell[];
   readonly finished: number;
   readonly elapsedMs: number;
@@ -29,7 +37,7 @@ export interface LabMatrixViewState {
 }
 
 export function initialLabMatrixState(): LabMatrixViewState {
-  return { types: [], cgn: undefined, runs: 0, turn: false, cells: [], finished: 0, elapsedMs: 0, report: undefined };
+  return { types: [], cgn: undefined, runs: 0, turn: false, variants: ['ice'], baseline: 'ice', cells: [], finished: 0, elapsedMs: 0, report: undefined };
 }
 
 function updateCell(state: LabMatrixViewState, index: number, change: (cell: LiveCell) => LiveCell): readonly LiveCell[] {
@@ -43,7 +51,8 @@ function updateCell(state: LabMatrixViewState, index: number, change: (cell: Liv
 export function reduceLabMatrixEvent(state: LabMatrixViewState, event: LabMatrixEvent): LabMatrixViewState {
   const elapsedMs = Math.max(state.elapsedMs, event.at);
   switch (event.type) {
-    case 'lab-matrix-planned':
+    case 'lab-matrix-planned': {
+      const variants = event.variants ?? ['ice'];
       return {
         ...state,
         elapsedMs,
@@ -51,8 +60,23 @@ export function reduceLabMatrixEvent(state: LabMatrixViewState, event: LabMatrix
         cgn: event.cgn,
         runs: event.runs,
         turn: event.turn,
-        cells: event.cells.map((c) => ({ id: c.id, a: c.a, b: c.b, expectedDirect: c.expectedDirect, phase: 'waiting', direct: { runs: 0, succeeded: 0 }, relay: { runs: 0, succeeded: 0 }, mismatch: undefined, problems: [] })),
+        variants,
+        baseline: variants.includes('ice') ? 'ice' : variants[0]!,
+        cells: event.cells.map((c) => ({
+          id: c.id,
+          a: c.a,
+          b: c.b,
+          expectedDirect: c.expectedDirect,
+          phase: 'waiting',
+          direct: { runs: 0, succeeded: 0 },
+          relay: { runs: 0, succeeded: 0 },
+          variants: Object.fromEntries(variants.map((name) => [name, { runs: 0, succeeded: 0 }])),
+          relayOnly: false,
+          mismatch: undefined,
+          problems: [],
+        })),
       };
+    }
     case 'lab-matrix-cell-phase':
       return { ...state, elapsedMs, cells: updateCell(state, event.cell, (cell) => ({ ...cell, phase: event.phase })) };
     case 'lab-matrix-trial':
@@ -60,9 +84,11 @@ export function reduceLabMatrixEvent(state: LabMatrixViewState, event: LabMatrix
         ...state,
         elapsedMs,
         cells: updateCell(state, event.cell, (cell) => {
-          const set = event.kind === 'direct' ? cell.direct : cell.relay;
-          const next = { runs: set.runs + 1, succeeded: set.succeeded + (event.connected ? 1 : 0) };
-          return event.kind === 'direct' ? { ...cell, direct: next } : { ...cell, relay: next };
+          const bump = (set: { runs: number; succeeded: number } | undefined): { runs: number; succeeded: number } => ({ runs: (set?.runs ?? 0) + 1, succeeded: (set?.succeeded ?? 0) + (event.connected ? 1 : 0) });
+          if (event.kind === 'relay') return { ...cell, relay: bump(cell.relay) };
+          const variant = event.variant ?? 'ice';
+          const variants = { ...cell.variants, [variant]: bump(cell.variants[variant]) };
+          return variant === state.baseline ? { ...cell, direct: bump(cell.direct), variants } : { ...cell, variants };
         }),
       };
     case 'lab-matrix-cell-done':
@@ -75,6 +101,8 @@ export function reduceLabMatrixEvent(state: LabMatrixViewState, event: LabMatrix
           phase: 'done',
           direct: event.direct,
           relay: event.relay ?? cell.relay,
+          variants: event.variants !== undefined ? Object.fromEntries(event.variants.map((v) => [v.name, { runs: v.runs, succeeded: v.succeeded }])) : { ...cell.variants, [state.baseline]: event.direct },
+          relayOnly: event.relayOnly !== undefined,
           mismatch: event.mismatch,
           problems: event.problems,
         })),
