@@ -4,7 +4,8 @@
  * case, port-restricted behind a symmetric CGN ↔ port-restricted (LAB-NOTES: fails), each with
  * `--turn`. In every cell the measured direct outcome must match theory, every relay-only trial
  * must connect through the lab's coturn, and detect must name both sides right; the
- * run must leave no namespace of its prefix behind. Bad input exits 2 with one clear line.
+ * run must leave no namespace of its prefix behind. Bad input exits 2 with one clear line. With
+ * `--strategy ice,all` every cell runs both variants; plain ICE is still judged by theory.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -34,6 +35,9 @@ describe('lab matrix: bad input', () => {
     const runs = await runCli(['lab', 'matrix', '--runs', '0']);
     expect(runs.code).toBe(2);
     expect(runs.stderr).toContain('--runs must be a whole number from 1 to 1000, got "0".');
+    const strategy = await runCli(['lab', 'matrix', '--strategy', 'ice,bday', '--prefix', PREFIX]);
+    expect(strategy.code).toBe(2);
+    expect(strategy.stderr.trim()).toBe('nat-probe: Unknown strategy "bday": use ice, predict, birthday, relay-ladder or all, separated by commas. [unknown-strategy]');
   });
 
   it.skipIf(!runLab)('without root exits 2 and says so (run as nobody through setpriv)', () => {
@@ -124,4 +128,41 @@ describe.skipIf(!runLab)('lab matrix through real kernel NAT (reduced CI matrix)
     // Every cell's lab is gone.
     expect((await listNamespaces()).filter((name) => name.startsWith(PREFIX))).toEqual([]);
   }, 300_000);
+
+  it('--strategy ice,all runs both variants in every cell, side by side, with plain ICE still judged by theory', async () => {
+    const { code, report, stderr } = await matrix(['--types', 'port-restricted,symmetric', '--runs', '2', '--strategy', 'ice,all']);
+    const differences = JSON.stringify(report.differences, null, 1);
+    expect(report.config.variants).toEqual([
+      { name: 'ice', strategies: [] },
+      { name: 'all', strategies: ['predict', 'birthday', 'relay-ladder'] },
+    ]);
+    expect(report.cells.map((c) => c.id)).toEqual(['port-restricted~port-restricted', 'port-restricted~symmetric', 'symmetric~symmetric']);
+    for (const cell of report.cells) {
+      expect(cell.error, cell.id).toBeNull();
+      const [ice, all] = cell.variants;
+      expect([ice!.name, all!.name]).toEqual(['ice', 'all']);
+      // Plain ICE is the v1 `direct` and goes the way theory says; `all` never loses what ICE wins.
+      expect({ id: cell.id, ice: ice!.succeeded, direct: cell.direct.succeeded }, differences).toEqual({ id: cell.id, ice: cell.theory.direct ? 2 : 0, direct: cell.theory.direct ? 2 : 0 });
+      if (cell.theory.direct) expect(all!.succeeded, cell.id).toBe(2);
+      expect(all!.uplift!.points).toBe(100 * (all!.successRate - ice!.successRate));
+      expect(all!.trials).toHaveLength(2);
+      for (const trial of all!.trials) {
+        expect(Number.isInteger(trial.probesSent) && trial.probesSent >= 0).toBe(true);
+        expect(Number.isInteger(trial.socketsOpened) && trial.socketsOpened >= 0).toBe(true);
+      }
+      expect(['ice', 'predict', 'birthday', 'relay-only', 'unknown']).toContain(all!.plan.technique);
+      // Plain ICE asks for no strategy, so its sessions report none.
+      expect(ice!.plan.technique).toBe('unknown');
+    }
+    // No technique reaches symmetric ↔ symmetric (random ports on both sides): relay-only, with a reason.
+    const ss = report.cells.find((c) => c.id === 'symmetric~symmetric')!;
+    expect(ss.relayOnly?.reason).toMatch(/\w/);
+    expect(report.mix!.variants.map((v) => v.name)).toEqual(['ice', 'all']);
+    expect(report.mix!.allOverIce!.all).toBeGreaterThanOrEqual(report.mix!.allOverIce!.ice);
+    expect(report.summary.mismatched, differences).toBe(0);
+    expect(code, stderr).toBe(0);
+    // One progress line per cell, each with both variants' scores.
+    expect(stderr.match(/^cell +\d\/3 .*  ice \d\/2 · all \d\/2/gm)).toHaveLength(3);
+    expect((await listNamespaces()).filter((name) => name.startsWith(PREFIX))).toEqual([]);
+  }, 180_000);
 });
