@@ -49,9 +49,9 @@ import { SignalingClient, type IncomingSignalingMessage } from '../signaling/ind
 import { systemClock, type Clock, type TimerHandle } from '../transport/clock.js';
 import { PeerLeftError, PeerNeverCameError, PeerProtocolError, PeerSessionTimeoutError, type PeerSessionPhase } from './session-errors.js';
 import { parsePeerSummary, summarizeForPeer, type PeerSummary } from './session-summary.js';
-import { allocateRelay, turnServersFromIceServers, type PeerRelayResult, type PeerTurnServer, type RelaySource } from './relay.js';
+import { allocateRelay, relayLadderRungs, relayRungOf, RELAY_RUNGS, turnServersFromIceServers, type RelayRung, type PeerRelayResult, type PeerTurnServer, type RelaySource } from './relay.js';
 import type { TurnAllocation } from '../turn/index.js';
-import type { TraversalOptions, TraversalReport } from '../traversal/types.js';
+import type { RelayRungResult, TraversalOptions, TraversalReport, WinningPath } from '../traversal/types.js';
 import { TRAVERSAL_RUN_DEFAULTS, TraversalRun } from '../traversal/run.js';
 import { BEHAVIOUR_PROBE_TIMEOUT_MS } from '../traversal/behaviour.js';
 import { parseTraversalPayload, type TraversalPayload } from '../traversal/messages.js';
@@ -197,6 +197,9 @@ class PeerSession {
   /** Traversal payloads waiting for the other peer to be in the room. */
   private readonly traversalOutbox: TraversalPayload[] = [];
   private peerPresent = false;
+  /** The relay ladder's rungs as they complete (only with the relay-ladder strategy). */
+  private readonly ladderRungs: RelayRungResult[] = [];
+  private checksStartedAtMs: number | undefined;
 
   constructor(private readonly options: PeerSessionOptions) {
     this.clock = options.clock ?? systemClock;
@@ -274,9 +277,19 @@ class PeerSession {
     this.client.send({ type: 'ice-params', ufrag: params.ufrag, pwd: params.pwd, tieBreaker: params.tieBreaker.toString() });
     // Relayed candidates added before this are reported by gather(); later ones are sent on arrival.
     this.trickling = true;
-    const gathered = Promise.all([agent.gather((candidate) => this.sendCandidate(candidate)), relays]).then(() => {
+    const localGathering = agent.gather((candidate) => this.sendCandidate(candidate));
+    const everything = Promise.all([localGathering, relays]).then(() => {
       if (!this.closed) this.client.send({ type: 'end-of-candidates' });
     });
+    // The relay ladder does not make the direct rung wait for TURN: the checks start once host
+    // and server-reflexive candidates are in, and each relayed candidate joins the running checks
+    // when its allocation completes (trickled on both sides, RFC 8838). The hold keeps the checks
+    // from failing while allocations are still running.
+    const gathered: Promise<unknown> = this.ladder ? localGathering : everything;
+    if (this.ladder && relays !== undefined) {
+      const release = agent.hold();
+      void relays.finally(release);
+    }
 
     await this.waitFor('exchanging-parameters', () => this.inbox.parameters !== undefined);
     try {
@@ -287,6 +300,7 @@ class PeerSession {
     await this.bounded('gathering', gathered);
 
     const signalingMs = this.clock.now() - this.startedAt;
+    this.checksStartedAtMs = signalingMs;
     this.phaseName = 'checking';
     this.emitPhase('checking');
     // The agent's own bound ends the checks in time to swap results before ours.
@@ -300,7 +314,7 @@ class PeerSession {
       // ICE may have connected before the behaviour exchange ended; the report names the plan.
       await this.race(this.traversal.planned(), Math.max(0, Math.min(TRAVERSAL_RUN_DEFAULTS.remoteBehaviourWaitMs + BEHAVIOUR_PROBE_TIMEOUT_MS, this.deadlineAt - this.clock.now() - resultWaitMs / 2)), () => undefined);
     }
-    const localWinner = this.traversal?.report(ice).winner;
+    const localWinner = this.traversal?.report(ice, this.relayPathOf(ice)).winner;
     this.client.send({ type: 'result', result: summarizeForPeer(ice, localWinner) as unknown as Record<string, unknown> });
     this.emitPhase('result-sent');
     this.phaseName = 'exchanging-results';
@@ -320,7 +334,12 @@ class PeerSession {
       skippedRemoteCandidates: [...this.skipped],
       relays: [...this.relayResults],
       ...(this.traversal !== undefined
-        ? { traversal: this.traversal.report(ice, remoteResult?.traversalWinner !== undefined ? { remoteWinner: remoteResult.traversalWinner } : {}) }
+        ? {
+            traversal: this.traversal.report(ice, {
+              ...(remoteResult?.traversalWinner !== undefined ? { remoteWinner: remoteResult.traversalWinner } : {}),
+              ...this.relayPathOf(ice),
+            }),
+          }
         : {}),
     };
   }
@@ -340,6 +359,10 @@ class PeerSession {
     for (const payload of this.traversalOutbox.splice(0)) {
       this.client.send({ type: 'traversal', traversal: payload as unknown as Record<string, unknown> });
     }
+  }
+
+  private get ladder(): boolean {
+    return this.options.traversal?.strategies.includes('relay-ladder') === true;
   }
 
   /** Starts the strategies (their behaviour probe first) as soon as the agent's sockets exist. */
@@ -390,18 +413,35 @@ class PeerSession {
     if (servers.length > 0) await this.gatherRelays(servers, 'signaling');
   }
 
-  /** One allocation per server, in parallel; each success becomes a relayed candidate. Never rejects. */
-  private async gatherRelays(servers: readonly PeerTurnServer[], source: RelaySource): Promise<void> {
+  /**
+   * One allocation per server, in parallel; each success becomes a relayed candidate. Never
+   * rejects. With the relay ladder the servers are first expanded into its rungs (UDP, TCP, TLS;
+   * peer/relay.ts), all allocated at once beside the direct checks: a rung that waited for the one
+   * before it to fail would add that rung's whole timeout, and ICE's priorities already prefer
+   * the lower rungs (src/ice/gather.ts).
+   */
+  private async gatherRelays(configured: readonly PeerTurnServer[], source: RelaySource): Promise<void> {
+    const servers = this.ladder ? relayLadderRungs(configured) : configured;
     const left = Math.max(1, this.deadlineAt - this.clock.now());
     const timeoutMs = Math.min(this.options.turnTimeoutMs ?? PEER_SESSION_DEFAULTS.turnTimeoutMs, left);
     await Promise.all(
       servers.map(async (server) => {
+        const startedAtMs = this.clock.now() - this.startedAt;
         const { result, allocation } = await allocateRelay(server, source, {
           clock: this.clock,
           timeoutMs,
           signal: this.relayAbort.signal,
           ...(this.options.bindAddress !== undefined ? { bindAddress: this.options.bindAddress } : {}),
         });
+        if (this.ladder) {
+          this.ladderRungs.push({
+            rung: relayRungOf(result),
+            startedAtMs,
+            endedAtMs: this.clock.now() - this.startedAt,
+            ok: allocation !== undefined,
+            detail: result.error !== undefined ? `${result.server}: ${result.error.code}` : `${result.server} relayed ${result.relayed ?? '?'}`,
+          });
+        }
         if (allocation !== undefined) await this.useAllocation(allocation, result);
         else this.recordRelay(result);
       }),
@@ -425,6 +465,26 @@ class PeerSession {
       // No agent (its sockets failed: the session reports that), or the checks already started.
       this.recordRelay({ ...result, error: { code: 'turn-not-used', message: `The allocation on ${result.server} could not be added to ICE: ${(error as Error).message}` } });
     }
+  }
+
+  /**
+   * The relay ladder's view of the result: each rung with its times, the direct rung first, and
+   * the rung of the selected pair when it is relayed on this side.
+   */
+  private relayPathOf(ice: IceResult): { relayPath?: WinningPath; ladder?: RelayRungResult[] } {
+    if (!this.ladder) return {};
+    const selected = ice.selectedPair;
+    const direct: RelayRungResult = {
+      rung: 'direct',
+      startedAtMs: this.checksStartedAtMs ?? 0,
+      ...(ice.state === 'connected' ? { endedAtMs: (this.checksStartedAtMs ?? 0) + ice.timeToConnectMs } : {}),
+      ok: ice.state === 'connected' && selected !== undefined && selected.local.type !== 'relay' && selected.remote.type !== 'relay',
+    };
+    const ladder = [direct, ...[...this.ladderRungs].sort((a, b) => RELAY_RUNGS.indexOf(a.rung as RelayRung) - RELAY_RUNGS.indexOf(b.rung as RelayRung))];
+    if (selected?.local.type !== 'relay') return { ladder };
+    const relayed = `${selected.local.address}:${selected.local.port}`;
+    const result = this.relayResults.find((r) => r.relayed === relayed || r.relayed === `[${selected.local.address}]:${selected.local.port}`);
+    return { ladder, ...(result !== undefined ? { relayPath: relayRungOf(result) } : {}) };
   }
 
   private sendCandidate(candidate: Parameters<typeof formatCandidate>[0]): void {

@@ -38,6 +38,7 @@ import {
   type ExtraStrategy,
   type NatBehaviour,
   type PlanDuty,
+  type RelayRungResult,
   type StrategyAttempt,
   type TraversalOptions,
   type TraversalPlan,
@@ -182,14 +183,17 @@ export class TraversalRun {
   }
 
   /** The report for the session result. `remoteWinner` is the other side's own view, when it sent one. */
-  report(ice: IceResult | undefined, paths: { readonly remoteWinner?: WinningPath; readonly relayPath?: WinningPath } = {}): TraversalReport {
+  report(
+    ice: IceResult | undefined,
+    paths: { readonly remoteWinner?: WinningPath; readonly relayPath?: WinningPath; readonly ladder?: readonly RelayRungResult[] } = {},
+  ): TraversalReport {
     return {
       requested: [...this.o.options.strategies],
       ...(this.localBehaviour !== undefined ? { localBehaviour: this.localBehaviour } : {}),
       ...(this.remote !== undefined ? { remoteBehaviour: this.remote.behaviour } : {}),
       plan: this.decided ?? decideTraversal(this.localSide(), this.remoteSide()),
       attempts: this.attempts.map((a) => this.attemptResult(a)),
-      ladder: [],
+      ladder: [...(paths.ladder ?? [])],
       winner: this.winnerOf(ice, paths.remoteWinner, paths.relayPath),
     };
   }

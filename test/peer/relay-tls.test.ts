@@ -100,4 +100,46 @@ describe.skipIf(skip)('relay ladder: the TLS rung (real coturn)', () => {
     expect(b.state).toBe('connected');
     expect(`${a.selectedPair?.local.type}/${a.selectedPair?.remote.type}`).toBe('relay/relay');
   });
+
+  /** Two sessions with the relay-ladder strategy; the first joins before the second starts. */
+  async function ladderPair(relayOnly: boolean): Promise<[PeerResult, PeerResult]> {
+    signaling ??= await startSignalingServer({ host: '127.0.0.1', port: 0 });
+    const base = { signalUrl: signaling.url, room: `ladder-${++room}`, mode: 'connect' as const, timeoutMs: 8_000, bindAddress: '127.0.0.1', relayOnly, traversal: { strategies: ['relay-ladder' as const] } };
+    const servers = (who: typeof ALICE): PeerTurnServer[] => [{ url: coturn.url, username: who.name, credential: who.password }, tlsServer(who)];
+    let joined!: () => void;
+    const aJoined = new Promise<void>((resolve) => (joined = resolve));
+    const first = runPeerSession({
+      ...base,
+      turnServers: servers(ALICE),
+      onEvent: (event) => {
+        if (event.type === 'peer-phase' && event.phase === 'joined') joined();
+      },
+    });
+    first.catch(() => joined());
+    await withinMs(aJoined, 5_000, 'the first peer to join');
+    const second = runPeerSession({ ...base, turnServers: servers(BOB) });
+    return withinMs(Promise.all([first, second]), 15_000, 'both sessions');
+  }
+
+  it('relay ladder, relay only: every rung allocates, the report times each, and ICE picks the UDP rung', async () => {
+    const [a, b] = await ladderPair(true);
+    for (const side of [a, b]) {
+      expect(side.state).toBe('connected');
+      expect(side.relays.map((r) => r.transport).sort()).toEqual(['tcp', 'tls', 'udp']);
+      const ladder = side.traversal!.ladder;
+      expect(ladder.map((r) => `${r.rung}:${r.ok}`)).toEqual(['direct:false', 'relay-udp:true', 'relay-tcp:true', 'relay-tls:true']);
+      for (const rung of ladder.slice(1)) expect(rung.endedAtMs!).toBeGreaterThanOrEqual(rung.startedAtMs);
+      expect(side.traversal!.winner).toBe('relay-udp');
+    }
+  });
+
+  it('relay ladder with direct paths: the direct rung wins and the relays were allocated beside it', async () => {
+    const [a, b] = await ladderPair(false);
+    for (const side of [a, b]) {
+      expect(side.state).toBe('connected');
+      expect(side.traversal!.ladder[0]).toMatchObject({ rung: 'direct', ok: true });
+      expect(side.traversal!.winner).toBe('ice');
+      expect(side.selectedPair!.local.type).not.toBe('relay');
+    }
+  });
 });
