@@ -286,9 +286,10 @@ export function formatPercent(rate: number): string {
   return `${(Math.round(rate * 1000) / 10).toFixed(1)}%`;
 }
 
-/** The variant shown beside the baseline in compact views: the last one listed, e.g. `all` in `ice,all`. */
+/** The variant shown beside the baseline in compact views: the last one listed that is not the baseline (`all` in `ice,all` and in `all,ice`). */
 export function comparedVariant(report: Pick<LabMatrixReport, 'config'>): string {
-  return report.config.variants.at(-1)!.name;
+  const others = report.config.variants.filter((v) => v.name !== report.config.baseline);
+  return (others.at(-1) ?? report.config.variants.at(-1)!).name;
 }
 
 /** The rows and columns of the grid: side A's types down, side B's across, in the order given. */

@@ -28,11 +28,10 @@ function cellText(cell: LiveCell): string {
   return `${cell.direct.succeeded}/${cell.direct.runs}${cell.mismatch === true ? '✗' : ''}`;
 }
 
-/** The two variants a compact cell compares: the baseline and the last one listed. */
+/** The two variants a compact cell compares: the baseline and the last other one listed (as comparedVariant). */
 function comparedPair(state: LabMatrixViewState): [string, string] | undefined {
-  if (state.variants.length < 2) return undefined;
-  const last = state.variants.at(-1)!;
-  return last === state.baseline ? [state.variants[0]!, last] : [state.baseline, last];
+  const other = state.variants.filter((v) => v !== state.baseline).at(-1);
+  return other === undefined ? undefined : [state.baseline, other];
 }
 
 function compareText(cell: LiveCell, [from, to]: [string, string]): string {

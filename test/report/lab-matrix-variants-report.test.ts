@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import type { LabMatrixEvent } from '../../src/events.js';
 import type { MatrixCellPlan, MatrixVariant, TrialTraversal } from '../../src/lab/matrix-types.js';
 import { ICE_VARIANT } from '../../src/lab/matrix-variants.js';
-import { buildLabMatrixReport, formatPoints, formatRelative, hasVariants, LAB_MATRIX_SCHEMA, mixText } from '../../src/report/lab-matrix-report.js';
+import { buildLabMatrixReport, comparedVariant, formatPoints, formatRelative, hasVariants, LAB_MATRIX_SCHEMA, mixText } from '../../src/report/lab-matrix-report.js';
 import { renderLabMatrixHtml, upliftColour } from '../../src/report/lab-matrix-html.js';
 import { formatLabMatrixEventLine } from '../../src/report/lab-matrix-lines.js';
 import { renderLabMatrixTable } from '../../src/report/lab-matrix-table.js';
@@ -245,5 +245,28 @@ describe('lab matrix variants: live grid', () => {
     expect(frame).toContain('claimed by the system this project comes from: +41% (52.3% → 73.8%)');
     for (const l of frame.split('\n')) expect(l.length, l).toBeLessThanOrEqual(120);
     expect(mixText(report)).toContain('all over ice:');
+  });
+});
+
+describe('lab matrix variants: which variant compact views compare', () => {
+  it('is the last one listed that is not the baseline, whatever the order', () => {
+    const config = (names: string[], baseline: string) => ({ config: { variants: names.map((name) => ({ name, strategies: [] })), baseline } }) as unknown as Parameters<typeof comparedVariant>[0];
+    expect(comparedVariant(config(['ice', 'predict', 'all'], 'ice'))).toBe('all');
+    expect(comparedVariant(config(['all', 'ice'], 'ice'))).toBe('all');
+    expect(comparedVariant(config(['birthday', 'all'], 'birthday'))).toBe('all');
+    let state = reduceLabMatrixEvent(initialLabMatrixState(), {
+      type: 'lab-matrix-planned',
+      at: 0,
+      types: ['none'],
+      cells: [{ cell: 0, id: 'none~none', a: 'none', b: 'none', expectedDirect: true }],
+      runs: 2,
+      turn: false,
+      variants: ['all', 'ice'],
+    });
+    state = reduceLabMatrixEvent(state, { type: 'lab-matrix-cell-phase', at: 1, cell: 0, id: 'none~none', phase: 'direct' });
+    state = reduceLabMatrixEvent(state, { type: 'lab-matrix-trial', at: 1, cell: 0, id: 'none~none', kind: 'direct', trial: 1, connected: true, variant: 'all' });
+    const frame = render(createElement(LabMatrixView, { state })).lastFrame()!;
+    expect(frame).toContain('cell: ice successes → all successes/trials');
+    expect(frame.split('\n').find((l) => l.startsWith('none '))).toMatch(/^none\s+0→1\/1/);
   });
 });
