@@ -50,7 +50,7 @@ import { systemClock, type Clock, type TimerHandle } from '../transport/clock.js
 import { PeerLeftError, PeerNeverCameError, PeerProtocolError, PeerSessionTimeoutError, type PeerSessionPhase } from './session-errors.js';
 import { parsePeerSummary, summarizeForPeer, type PeerSummary } from './session-summary.js';
 import { allocateRelay, relayLadderRungs, relayRungOf, RELAY_RUNGS, turnServersFromIceServers, type RelayRung, type PeerRelayResult, type PeerTurnServer, type RelaySource } from './relay.js';
-import type { TurnAllocation } from '../turn/index.js';
+import { parseTurnUrl, type TurnAllocation } from '../turn/index.js';
 import type { RelayRungResult, TraversalOptions, TraversalReport, WinningPath } from '../traversal/types.js';
 import { TRAVERSAL_RUN_DEFAULTS, TraversalRun } from '../traversal/run.js';
 import { BEHAVIOUR_PROBE_TIMEOUT_MS } from '../traversal/behaviour.js';
@@ -197,7 +197,7 @@ class PeerSession {
   /** Traversal payloads waiting for the other peer to be in the room. */
   private readonly traversalOutbox: TraversalPayload[] = [];
   private peerPresent = false;
-  /** The relay ladder's rungs as they complete (only with the relay-ladder strategy). */
+  /** The relay ladder's rungs from their start (only with the relay-ladder strategy). */
   private readonly ladderRungs: RelayRungResult[] = [];
   private checksStartedAtMs: number | undefined;
 
@@ -426,21 +426,23 @@ class PeerSession {
     const timeoutMs = Math.min(this.options.turnTimeoutMs ?? PEER_SESSION_DEFAULTS.turnTimeoutMs, left);
     await Promise.all(
       servers.map(async (server) => {
-        const startedAtMs = this.clock.now() - this.startedAt;
+        // A rung is in the ladder from its start: one still allocating when the session ends is
+        // reported as such, not left out.
+        const rung: { -readonly [K in keyof RelayRungResult]: RelayRungResult[K] } | undefined = this.ladder
+          ? { rung: rungOfUrl(server.url), startedAtMs: this.clock.now() - this.startedAt, ok: false, detail: `${server.url.split('?')[0]}: still allocating when the session ended` }
+          : undefined;
+        if (rung !== undefined) this.ladderRungs.push(rung);
         const { result, allocation } = await allocateRelay(server, source, {
           clock: this.clock,
           timeoutMs,
           signal: this.relayAbort.signal,
           ...(this.options.bindAddress !== undefined ? { bindAddress: this.options.bindAddress } : {}),
         });
-        if (this.ladder) {
-          this.ladderRungs.push({
-            rung: relayRungOf(result),
-            startedAtMs,
-            endedAtMs: this.clock.now() - this.startedAt,
-            ok: allocation !== undefined,
-            detail: result.error !== undefined ? `${result.server}: ${result.error.code}` : `${result.server} relayed ${result.relayed ?? '?'}`,
-          });
+        if (rung !== undefined) {
+          rung.rung = relayRungOf(result);
+          rung.endedAtMs = this.clock.now() - this.startedAt;
+          rung.ok = allocation !== undefined;
+          rung.detail = result.error !== undefined ? `${result.server}: ${result.error.code}` : `${result.server} relayed ${result.relayed ?? '?'}`;
         }
         if (allocation !== undefined) await this.useAllocation(allocation, result);
         else this.recordRelay(result);
@@ -645,5 +647,14 @@ class PeerSession {
     } catch {
       // A broken listener must not break the session.
     }
+  }
+}
+
+/** The ladder rung a TURN URL stands for, before its allocation says (a URL that does not parse: UDP, where its error is reported). */
+function rungOfUrl(url: string): RelayRung {
+  try {
+    return relayRungOf(parseTurnUrl(url));
+  } catch {
+    return 'relay-udp';
   }
 }
