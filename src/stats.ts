@@ -132,3 +132,16 @@ export function histogram(samples: readonly number[], bins: number): HistogramBi
   }
   return counts.map((count, i) => ({ from: min + i * width, to: i === bins - 1 ? max : min + (i + 1) * width, count }));
 }
+
+/**
+ * A probability as a percentage readable at any size, one spelling for the plan's reason, the
+ * reports and the dashboards: "98.3%", "5.0%", "0.013%" (two significant digits below 1 %, so a
+ * relay-only verdict's tiny chance is still a number), ">99.9%" just short of certainty.
+ */
+export function formatProbability(p: number): string {
+  if (p >= 1) return '100%';
+  if (p > 0.999) return '>99.9%';
+  if (p <= 0) return '0%';
+  if (p >= 0.01) return `${(p * 100).toFixed(1)}%`;
+  return `${(p * 100).toPrecision(2)}%`;
+}

@@ -328,11 +328,7 @@ export function cellScore(cell: LabMatrixCellReport): string {
   return cell.relay === null ? direct : `${direct} r${cell.relay.succeeded}/${cell.relay.runs}`;
 }
 
-/** A probability as a percentage readable at any size: "98.3%", "0.0063%". */
-export function formatProbability(p: number): string {
-  if (p >= 0.01) return `${(p * 100).toFixed(1)}%`;
-  return `${(p * 100).toPrecision(2)}%`;
-}
+export { formatProbability } from '../stats.js';
 
 /** The realistic mix, a few lines; undefined without one (a CGN run). */
 export function mixText(report: LabMatrixReport): string | undefined {

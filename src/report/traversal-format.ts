@@ -5,13 +5,8 @@
 import type { NatBehaviour, PlanDuty, RelayRungResult, StrategyAttempt, TraversalPlan, WinningPath } from '../traversal/types.js';
 import { formatMs } from './format.js';
 
-/** A probability as people read it: "63%", "0.4%", "<0.1%", ">99.9%". */
-export function formatProbability(p: number): string {
-  if (p < 0.001) return '<0.1%';
-  if (p > 0.999 && p < 1) return '>99.9%';
-  const percent = p * 100;
-  return `${percent.toFixed(percent < 10 && percent !== 0 ? 1 : 0)}%`;
-}
+export { formatProbability } from '../stats.js';
+import { formatProbability } from '../stats.js';
 
 const DUTY_WORDS: Readonly<Record<PlanDuty, string>> = { prober: 'probes', opener: 'opens', both: 'opens and probes', none: 'waits' };
 

@@ -15,6 +15,7 @@
  *   hard ↔ hard otherwise                                        → relay-only (with the probability)
  */
 import { directConnectionExpected } from '../nat/compatibility.js';
+import { formatProbability } from '../stats.js';
 import {
   TRAVERSAL_DEFAULTS,
   type ExtraStrategy,
@@ -146,8 +147,3 @@ export function decideTraversal(local: PlanSide | undefined, remote: PlanSide | 
   );
 }
 
-export function formatProbability(p: number): string {
-  if (p >= 0.999) return `${(p * 100).toFixed(1)}%`;
-  if (p >= 0.01) return `${(p * 100).toFixed(1)}%`;
-  return `${(p * 100).toPrecision(2)}%`;
-}

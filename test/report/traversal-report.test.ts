@@ -64,7 +64,7 @@ describe('peer report v2: traversal', () => {
     const table = renderPeerTable(peerReport());
     const flat = table.replace(/\s*│\s*/g, ' ').replace(/\s+/g, ' ');
     expect(table).toMatch(/Traversal\s+│ requested predict, birthday, relay-ladder/);
-    expect(flat).toContain('birthday · this side probes, the other opens · P≈99%');
+    expect(flat).toContain('birthday · this side probes, the other opens · P≈98.8%');
     expect(flat).toContain('it opens 256 sockets, this side probes random ports');
     expect(flat).toContain('mapping endpoint-independent · filtering address-and-port-dependent · ports preserved · public 198.51.100.2');
     expect(flat).toContain('mapping address-and-port-dependent');
@@ -79,12 +79,12 @@ describe('peer report v2: traversal', () => {
   });
 
   it.each([
-    [0.98765, '99%'],
+    [0.98765, '98.8%'],
     [0.05, '5.0%'],
-    [0.0004, '<0.1%'],
+    [0.000126, '0.013%'],
     [0.99995, '>99.9%'],
     [1, '100%'],
-    [0, '<0.1%'],
+    [0, '0%'],
   ])('probability %d reads %s', (p, text) => {
     expect(formatProbability(p)).toBe(text);
   });
@@ -94,7 +94,7 @@ describe('plain lines: traversal events', () => {
   it.each<[PeerEvent, string]>([
     [
       { type: 'traversal-plan', at: 1, trial: 0, plan: BIRTHDAY_PLAN },
-      `traversal plan birthday · this side probes, the other opens · P≈99%: ${BIRTHDAY_PLAN.reason}`,
+      `traversal plan birthday · this side probes, the other opens · P≈98.8%: ${BIRTHDAY_PLAN.reason}`,
     ],
     [
       { type: 'traversal-plan', at: 1, trial: 0, plan: { technique: 'ice', localDuty: 'none', remoteDuty: 'none', reason: 'plain ICE connects' } },

@@ -67,7 +67,7 @@ describe('PeerView: traversal', () => {
     const [plan, first, second] = birthdayEvents();
     const state = [plan!, first!, second!].reduce(reducePeerEvent, initialPeerViewState());
     const frame = frameOf(createElement(PeerView, { state }));
-    expect(frame).toContain('Traversal birthday · this side probes, the other opens · P≈99%');
+    expect(frame).toContain('Traversal birthday · this side probes, the other opens · P≈98.8%');
     expect(frame).toContain('the other side maps per destination with random ports');
     // 256 of 1024 probes: a quarter of the 20-cell bar.
     expect(frame).toMatch(/birthday █{5}░{15} 256\/1024 probes · 0 sockets/);
