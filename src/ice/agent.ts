@@ -406,6 +406,17 @@ export class IceAgent {
     };
   }
 
+  /**
+   * Ends the checks as failed now when no pair is valid yet and no relayed candidate takes part
+   * on either side (see IceScheduler.abandon). Returns whether it did.
+   */
+  abandonDirect(why: string): boolean {
+    const scheduler = this.scheduler;
+    if (scheduler === undefined || !scheduler.running) return false;
+    if (this.locals.some((c) => c.type === 'relay') || this.remotes.some((c) => c.type === 'relay')) return false;
+    return scheduler.abandon(why);
+  }
+
   /** Calls `listener` for every authenticated check that arrives (after it was answered). Returns the removal. */
   onIncomingCheck(listener: (check: { readonly baseKey: string; readonly from: TransportAddress; readonly probeBase: boolean }) => void): () => void {
     this.incomingListeners.add(listener);

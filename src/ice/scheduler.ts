@@ -414,6 +414,18 @@ export class IceScheduler {
   }
 
   /**
+   * Ends a connect run as 'failed' now unless a pair is already valid: for a caller that knows no
+   * check still in progress can succeed (a traversal plan found no direct path for this pair of
+   * NATs, and no relayed candidate takes part), so waiting out the pair timeouts tells nothing
+   * more. Returns whether the run ended.
+   */
+  abandon(why: string): boolean {
+    if (this.phase !== 'running' || this.mode !== 'connect' || this.checklist.bestValidPair() !== undefined) return false;
+    this.finish('failed', `run abandoned while the check was in progress: ${why}`);
+    return true;
+  }
+
+  /**
    * A success response for the pair's outstanding check (§7.2.5.3). Returns false when no check of
    * that pair is outstanding (a late or unexpected response), which the agent may ignore.
    */
@@ -795,7 +807,7 @@ export class IceScheduler {
     this.finish('connected');
   }
 
-  private finish(outcome: IceOutcome): void {
+  private finish(outcome: IceOutcome, inProgressDetail = `run ended (${outcome}) while the check was in progress`): void {
     if (this.phase !== 'running') return;
     this.phase = 'finished';
     this.finalOutcome = outcome;
@@ -803,7 +815,7 @@ export class IceScheduler {
     for (const tx of [...this.inflight.values()]) {
       this.inflight.delete(tx.pairId);
       // A nomination check runs on a pair that already Succeeded; it stays Succeeded.
-      if (!tx.nomination) this.checklist.markFailed(tx.pairId, { reason, detail: `run ended (${outcome}) while the check was in progress` });
+      if (!tx.nomination) this.checklist.markFailed(tx.pairId, { reason, detail: inProgressDetail });
     }
     this.cancelled.clear();
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);

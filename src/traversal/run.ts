@@ -77,6 +77,12 @@ export const TRAVERSAL_RUN_DEFAULTS = {
   openerIntervalMs: 1,
   /** A probe tick sends ceil(rate × tick) probes, so timers stay few at high rates. */
   tickMs: 10,
+  /**
+   * With nothing direct left to try, how long checks already under way still get before the
+   * direct attempt ends as failed: many path round trips, and more than the 500 ms initial RTO
+   * of a check that was dropped once.
+   */
+  abandonAfterMs: 1_500,
 } as const;
 
 /** Budget a side brings (sent with its behaviour): from its own options, capped. */
@@ -254,8 +260,24 @@ export class TraversalRun {
     }
     if (plan.technique === 'predict') void this.runPredict(plan.localDuty);
     else if (plan.technique === 'birthday') this.runBirthday(plan.localDuty);
+    else if (plan.technique === 'relay-only') this.afterAllTried('the traversal plan is relay-only');
     // Whatever runs took its own hold; the negotiation's hold ends here.
     this.holds.shift()?.();
+  }
+
+  /**
+   * Nothing direct is left to try (the plan is relay-only, or every strategy spent its budget
+   * without a hit): after a grace for checks already on the way, end the direct attempt instead
+   * of waiting out the pair timeouts, unless a relayed candidate takes part or the relay ladder
+   * may still add one (the agent refuses then). This is the "bounded attempt" a relay-only
+   * verdict comes after.
+   */
+  private afterAllTried(why: string): void {
+    if (this.o.options.strategies.includes('relay-ladder')) return;
+    this.after(TRAVERSAL_RUN_DEFAULTS.abandonAfterMs, () => {
+      if (this.attempts.some((a) => a.endedAtMs === undefined || a.hit)) return;
+      this.agent.abandonDirect(why);
+    });
   }
 
   // ---- birthday --------------------------------------------------------------------------
@@ -516,6 +538,7 @@ export class TraversalRun {
     attempt.endedAtMs = this.at();
     attempt.stopReason = attempt.hit ? 'hit' : reason;
     this.emit({ type: 'traversal-done', at: this.at(), trial: this.o.trial, attempt: this.attemptResult(attempt) });
+    if (!this.closed && !this.iceDone && this.attempts.every((a) => a.endedAtMs !== undefined && !a.hit)) this.afterAllTried('every traversal strategy spent its budget without an answer');
   }
 
   private attemptResult(a: AttemptState): StrategyAttempt {

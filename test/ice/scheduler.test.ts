@@ -353,6 +353,30 @@ describe('IceScheduler: connect mode', () => {
     expect(t.completed()).toMatchObject({ outcome: 'timeout', atMs: 2000, counts: { Succeeded: 1 } });
   });
 
+  it('abandon ends a connect run as failed at once, marking checks in progress with the reason', () => {
+    const t = setup({ ...grid(2, 1), mode: 'connect', pairTimeoutMs: 10_000 });
+    t.scheduler.start();
+    t.clock.advance(100);
+    expect(t.scheduler.abandon('the traversal plan is relay-only')).toBe(true);
+    expect(t.completed()).toMatchObject({ outcome: 'failed', atMs: 100 });
+    const failed = t.checklist.pairs().filter((v) => v.state === 'Failed');
+    expect(failed.length).toBeGreaterThan(0);
+    for (const view of failed) expect(view.failure).toMatchObject({ reason: 'cancelled', detail: expect.stringContaining('the traversal plan is relay-only') });
+    expect(t.scheduler.abandon('again')).toBe(false);
+  });
+
+  it('abandon refuses once a pair is valid, and in survey mode', () => {
+    const connect = setup({ ...grid(2, 2), mode: 'connect', answerAfter: (pair) => (pair.id === connect.checklist.pairs()[0]!.pair.id ? 5 : undefined) });
+    connect.scheduler.start();
+    connect.clock.advance(20);
+    expect(connect.scheduler.abandon('too late')).toBe(false);
+    expect(connect.completed()?.outcome).not.toBe('failed');
+    const survey = setup({ ...grid(2, 1), mode: 'survey' });
+    survey.scheduler.start();
+    expect(survey.scheduler.abandon('survey checks every pair')).toBe(false);
+    expect(survey.completed()).toBeUndefined();
+  });
+
   it('fails when every pair fails', () => {
     const t = setup({ ...grid(2, 1), mode: 'connect', pairTimeoutMs: 1000 });
     t.scheduler.start();

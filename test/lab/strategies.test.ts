@@ -22,6 +22,8 @@ const runLab = await labGate('lab strategies suite');
 
 interface PeerOutcome {
   state: 'connected' | 'failed';
+  outcome: string;
+  failureDetails: string[];
   selected: string | null;
   traversal: TraversalReport;
   udpHandlesOpen: number;
@@ -94,10 +96,14 @@ describe.skipIf(!runLab)('traversal strategies through real kernel NAT', () => {
     for (const outcome of outcomes) expect(outcome.traversal.plan.localDuty).toBe('both');
   }, 60_000);
 
-  it('symmetric ↔ symmetric is refused as relay-only, with the probability, and sends no probe', async () => {
-    const outcomes = await scenario('symmetric', 'symmetric', 'predict,birthday', 4_000);
+  it('symmetric ↔ symmetric is refused as relay-only, with the probability, sends no probe, and gives up on direct checks', async () => {
+    // The session timeout is far beyond the abandon grace, so a run that ends 'failed' (not
+    // 'timeout') with the plan named in its pairs was ended by the plan, not by the clock.
+    const outcomes = await scenario('symmetric', 'symmetric', 'predict,birthday', 20_000);
     for (const outcome of outcomes) {
       expect(outcome.state).toBe('failed');
+      expect(outcome.outcome).toBe('failed');
+      expect(outcome.failureDetails.join('\n')).toMatch(/run abandoned while the check was in progress: the traversal plan is relay-only/);
       expect(outcome.traversal.plan.technique).toBe('relay-only');
       expect(outcome.traversal.plan.probability).toBeLessThan(0.001);
       expect(outcome.traversal.plan.reason).toMatch(/only a relay reaches this pair/);
