@@ -197,6 +197,8 @@ class PeerSession {
   /** Traversal payloads waiting for the other peer to be in the room. */
   private readonly traversalOutbox: TraversalPayload[] = [];
   private peerPresent = false;
+  /** Every TURN allocation of this session has ended (allocated or failed). */
+  private relaysSettled = false;
   /** The relay ladder's rungs from their start (only with the relay-ladder strategy). */
   private readonly ladderRungs: RelayRungResult[] = [];
   private checksStartedAtMs: number | undefined;
@@ -262,6 +264,9 @@ class PeerSession {
     agent.setRole(this.role);
     this.emitPhase('joined');
     relays ??= this.signaledRelays();
+    void relays.finally(() => {
+      this.relaysSettled = true;
+    });
 
     if (join.peers.length === 0) {
       this.phaseName = 'waiting-for-peer';
@@ -357,8 +362,22 @@ class PeerSession {
       return;
     }
     for (const payload of this.traversalOutbox.splice(0)) {
-      this.client.send({ type: 'traversal', traversal: payload as unknown as Record<string, unknown> });
+      // Stamped when it leaves, not when the probe ended: the signaled TURN servers are known now.
+      const sent = payload.kind === 'behaviour' && this.relaysMayJoin() ? { ...payload, relays: true } : payload;
+      this.client.send({ type: 'traversal', traversal: sent as unknown as Record<string, unknown> });
     }
+  }
+
+  /**
+   * Whether relayed candidates may still join this side's checks: TURN servers are configured
+   * (in the options, or in the signaling config when it is used) and their allocations have not
+   * all settled. Before the config arrives the answer is yes, to be safe.
+   */
+  private relaysMayJoin(): boolean {
+    if (this.relaysSettled) return false;
+    if ((this.options.turnServers?.length ?? 0) > 0) return true;
+    if (this.options.useSignaledIceServers === false) return false;
+    return this.inbox.config === undefined || turnServersFromIceServers(this.inbox.config.iceServers).length > 0;
   }
 
   private get ladder(): boolean {
@@ -384,6 +403,7 @@ class PeerSession {
       epochMs: this.startedAt,
       trial: this.trial,
       onEvent: (event) => this.emit(event),
+      relaysMayJoin: () => this.relaysMayJoin(),
     });
     this.traversal.start();
     for (const payload of this.inbox.traversal.splice(0)) this.traversal.onPayload(payload);

@@ -31,7 +31,18 @@ const Budget = z.object({
 });
 
 export const TraversalPayload = z.discriminatedUnion('kind', [
-  z.object({ v: z.literal(1), kind: z.literal('behaviour'), behaviour: Behaviour, budget: Budget }),
+  z.object({
+    v: z.literal(1),
+    kind: z.literal('behaviour'),
+    behaviour: Behaviour,
+    budget: Budget,
+    /**
+     * This side has TURN servers, so relayed candidates may still come after its checks began
+     * (the relay ladder does not wait for them): the other side must not give up on the session
+     * when nothing direct is left. Absent: false.
+     */
+    relays: z.boolean().optional(),
+  }),
   z.object({ v: z.literal(1), kind: z.literal('predict-base'), round: z.number().int().min(1).max(64), port: Port, delta: z.number().int().min(-1024).max(1024) }),
 ]);
 export type TraversalPayload = z.infer<typeof TraversalPayload>;

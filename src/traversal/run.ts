@@ -63,6 +63,11 @@ export interface TraversalRunOptions {
   readonly onEvent?: (event: TraversalEvent) => void;
   /** This machine's addresses, never probed. Default: the interfaces' addresses. */
   readonly ownAddresses?: readonly string[];
+  /**
+   * Whether relayed candidates may still join this side's checks (TURN servers configured or
+   * allocating). While true, the direct attempt is never abandoned. Default: never.
+   */
+  readonly relaysMayJoin?: () => boolean;
   /** How long to wait for the other peer's behaviour after ours is known. Default 2,000 ms. */
   readonly remoteBehaviourWaitMs?: number;
 }
@@ -114,7 +119,7 @@ export class TraversalRun {
   private readonly random: () => number;
   private readonly budget: ReturnType<typeof budgetOf>;
   private localBehaviour: NatBehaviour | undefined;
-  private remote: { behaviour: NatBehaviour; budget: PlanBudget } | undefined;
+  private remote: { behaviour: NatBehaviour; budget: PlanBudget; relays: boolean } | undefined;
   private localKnown = false;
   private decided: TraversalPlan | undefined;
   private readonly attempts: AttemptState[] = [];
@@ -180,7 +185,7 @@ export class TraversalRun {
     if (this.closed) return;
     if (payload.kind === 'behaviour') {
       if (this.remote !== undefined) return;
-      this.remote = { behaviour: payload.behaviour as NatBehaviour, budget: payload.budget };
+      this.remote = { behaviour: payload.behaviour as NatBehaviour, budget: payload.budget, relays: payload.relays === true };
       this.maybeDecide();
     } else {
       this.remoteBases.push({ round: payload.round, port: payload.port, delta: payload.delta });
@@ -268,14 +273,14 @@ export class TraversalRun {
   /**
    * Nothing direct is left to try (the plan is relay-only, or every strategy spent its budget
    * without a hit): after a grace for checks already on the way, end the direct attempt instead
-   * of waiting out the pair timeouts, unless a relayed candidate takes part or the relay ladder
-   * may still add one (the agent refuses then). This is the "bounded attempt" a relay-only
-   * verdict comes after.
+   * of waiting out the pair timeouts, unless a relayed candidate takes part (the agent refuses
+   * then) or either side may still add one. This is the "bounded attempt" a relay-only verdict
+   * comes after.
    */
   private afterAllTried(why: string): void {
-    if (this.o.options.strategies.includes('relay-ladder')) return;
     this.after(TRAVERSAL_RUN_DEFAULTS.abandonAfterMs, () => {
       if (this.attempts.some((a) => a.endedAtMs === undefined || a.hit)) return;
+      if (this.remote?.relays === true || this.o.relaysMayJoin?.() === true) return;
       this.agent.abandonDirect(why);
     });
   }

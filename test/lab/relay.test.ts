@@ -85,5 +85,16 @@ describe.skipIf(!runLab)('TURN relay through real kernel NAT', () => {
       expect(report.selectedPair!.pairType.split('/')).toContain('relay');
       expect(report.relays[0]).toMatchObject({ source: 'signaling' });
     }
-  }, 90_000);
+
+    // --strategy all: the plan is relay-only, so the direct attempt would be abandoned, but the
+    // relay ladder's allocations may still add relayed candidates (each side says so in its
+    // behaviour): the session waits for them and connects through the relay.
+    const [la, lb] = await pair(lab, served, 'sym-sym-relay-ladder', ['--strategy', 'all'], null);
+    for (const report of [la, lb]) {
+      expect(report.connected, JSON.stringify(report.pairs)).toBe(true);
+      expect(report.traversal?.plan.technique).toBe('relay-only');
+      expect(report.selectedPair!.pairType.split('/')).toContain('relay');
+      expect(report.traversal?.winner).toMatch(/^relay/);
+    }
+  }, 120_000);
 });
