@@ -37,6 +37,7 @@ describe('traversal payloads', () => {
   it('parses a behaviour and a predict base', () => {
     expect(parseTraversalPayload(behaviour)?.kind).toBe('behaviour');
     expect(parseTraversalPayload({ v: 1, kind: 'predict-base', round: 1, port: 40_001, delta: 1 })?.kind).toBe('predict-base');
+    expect(parseTraversalPayload({ ...behaviour, relays: true })).toMatchObject({ relays: true });
   });
 
   it('refuses what it does not understand, whole', () => {
@@ -45,6 +46,7 @@ describe('traversal payloads', () => {
     expect(parseTraversalPayload({ ...behaviour, budget: { ...behaviour.budget, birthdaySockets: 100_000 } })).toBeUndefined();
     expect(parseTraversalPayload({ ...behaviour, behaviour: { ...behaviour.behaviour, strategies: ['portscan'] } })).toBeUndefined();
     expect(parseTraversalPayload('behaviour')).toBeUndefined();
+    expect(parseTraversalPayload({ ...behaviour, relays: 'yes' })).toBeUndefined();
   });
 });
 
