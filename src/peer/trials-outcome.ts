@@ -89,7 +89,19 @@ export function sessionFailureReason(session: SettledSession): string | undefine
   }
   if (pairs.some((pair) => normaliseState(pair.state) === 'succeeded')) return 'not-nominated';
   const telling = countBy(pairs, (pair) => (pair.failureReason !== undefined && !END_OF_RUN_REASONS.has(pair.failureReason) ? pair.failureReason : undefined));
-  return telling[0]?.key ?? 'overall-timeout';
+  return telling[0]?.key ?? abandonedReason(session.result) ?? 'overall-timeout';
+}
+
+/**
+ * A run the traversal ended early (TraversalRun.afterAllTried): its pairs were only cut short, so
+ * the telling cause is the plan, not a timeout.
+ */
+function abandonedReason(result: PeerSessionOutcome): string | undefined {
+  const traversal = result.traversal;
+  if (result.outcome !== 'failed' || traversal === undefined) return undefined;
+  if (traversal.plan.technique === 'relay-only') return 'relay-only';
+  if (traversal.attempts.length > 0 && traversal.attempts.every((attempt) => !attempt.hit)) return 'strategies-exhausted';
+  return undefined;
 }
 
 function errorReason(error: unknown): string {

@@ -43,6 +43,8 @@ export interface SessionRelay {
  */
 export interface PeerSessionOutcome {
   readonly state: 'connected' | 'failed';
+  /** How the ICE run ended (src/ice/scheduler.ts IceOutcome); absent in older recorded results. */
+  readonly outcome?: string;
   readonly selectedPair?: { readonly local: SessionCandidate; readonly remote: SessionCandidate; readonly rttMs?: number };
   readonly timeToConnectMs: number;
   readonly pairs: readonly SessionPair[];

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { NatProbeError } from '../../src/errors.js';
 import { sessionFailureReason, trialFailureReason, trialOutcome } from '../../src/peer/trials-outcome.js';
 import { summarizeTrials } from '../../src/peer/trials-summary.js';
+import type { TraversalReport } from '../../src/traversal/types.js';
 import { cand, connectedSession, failedSession, outcome, pair } from './trials-fixtures.js';
 
 const a = cand('host', '10.0.0.1', 5000);
@@ -76,6 +77,17 @@ describe('failure reasons', () => {
     [[pair(a, b, 'Frozen', { attempts: 0 })], 'overall-timeout'],
   ])('%j → %s', (pairs, reason) => {
     expect(sessionFailureReason({ ok: true, result: failedSession(pairs) })).toBe(reason);
+  });
+
+  it('names a run the traversal abandoned by its plan, not as a timeout', () => {
+    const cut = [pair(a, b, 'Failed', { failureReason: 'cancelled' })];
+    const traversal = (technique: string, hits: boolean[]) =>
+      ({ requested: ['birthday'], plan: { technique, localDuty: 'none', remoteDuty: 'none', reason: '' }, attempts: hits.map((hit) => ({ hit })), ladder: [], winner: 'none' }) as unknown as TraversalReport;
+    const abandoned = (report: TraversalReport, outcome = 'failed') => ({ ok: true as const, result: { ...failedSession(cut), outcome, traversal: report } });
+    expect(sessionFailureReason(abandoned(traversal('relay-only', [])))).toBe('relay-only');
+    expect(sessionFailureReason(abandoned(traversal('birthday', [false])))).toBe('strategies-exhausted');
+    // Ended by the clock, it stays a timeout whatever the plan said.
+    expect(sessionFailureReason(abandoned(traversal('relay-only', []), 'timeout'))).toBe('overall-timeout');
   });
 
   it('is undefined for a connected session, and a plain Error is a session-error', () => {
