@@ -5,6 +5,7 @@
  */
 import type { TransportAddress } from './stun/index.js';
 import type { TraversalEvent } from './traversal/events.js';
+import type { FieldEvent } from './field/events.js';
 import type { WinningPath } from './traversal/types.js';
 import type { NatVerdict, ProbeObservation, ProbeSection, ProbeTest, ServerReport } from './nat/types.js';
 
@@ -304,6 +305,7 @@ export interface LabMatrixCellDoneEvent {
 
 export type LabMatrixEvent = LabMatrixPlannedEvent | LabMatrixCellPhaseEvent | LabMatrixTrialEvent | LabMatrixCellDoneEvent;
 
-export type NatProbeEvent = DetectEvent | PeerEvent | TrialEvent | LabMatrixEvent;
+export type NatProbeEvent = DetectEvent | PeerEvent | TrialEvent | LabMatrixEvent | FieldEvent;
 
 export type EventListener<E = NatProbeEvent> = (event: E) => void;
+export type { FieldEvent } from './field/events.js';

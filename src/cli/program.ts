@@ -17,6 +17,7 @@ const COMMANDS: ReadonlyArray<readonly [name: string, load: () => Promise<Regist
   ['trials', async () => (await import('./commands/trials.js')).registerTrials],
   ['turn', async () => (await import('./commands/turn.js')).registerTurn],
   ['lab', async () => (await import('./commands/lab.js')).registerLab],
+  ['field', async () => (await import('./commands/field.js')).registerField],
 ];
 export const COMMAND_NAMES: readonly string[] = COMMANDS.map(([name]) => name);
 const TOP_LEVEL_FLAGS = new Set(['-h', '--help', '-V', '--version']);

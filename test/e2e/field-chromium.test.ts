@@ -1,0 +1,176 @@
+/**
+ * `nat-probe field` against a real browser: headless Debian chromium (driven by playwright-core)
+ * opens the link and runs ICE with its own WebRTC stack against the nat-probe peer of the visit.
+ * This is also the project's interop test with a second, independent ICE implementation.
+ *
+ * Isolation: chromium and the field process both run inside a network namespace of ours that
+ * has only loopback (np10-…), so WebRTC gathers and checks nothing but 127.0.0.1/::1 and nothing
+ * can reach the host's network. A namespace has its own loopback, hence the field process runs in
+ * it too (`ip netns exec`), and chromium is launched through a wrapper that enters it; playwright
+ * drives chromium over a pipe, which crosses namespaces.
+ *
+ * Chromium flags: --allow-loopback-in-peer-connection (else it gathers no loopback candidate) and
+ * --disable-features=WebRtcHideLocalIpsWithMdns (host candidates as plain IPs; the mDNS variant
+ * needs nat-probe's ICE agent to connect through peer-reflexive candidates learned from incoming
+ * checks, being fixed separately).
+ *
+ * Needs chromium and iproute2, and root for the namespace: required in CI.
+ */
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnCli, stopProcess } from '../helpers/cli.js';
+import { withinMs } from '../helpers/events.js';
+import { skipUnlessTools, toolGate } from '../helpers/tools.js';
+
+const gate = toolGate(['chromium', 'ip'], 'apt-get install chromium iproute2');
+const skip = skipUnlessTools(gate, 'field probe in chromium');
+
+/** Flags that keep chromium quiet and off any network (as test/e2e/lab-html-chromium.test.ts), plus WebRTC on loopback. */
+export const FIELD_CHROMIUM_FLAGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-dev-shm-usage',
+  '--no-first-run',
+  '--no-default-browser-check',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-default-apps',
+  '--disable-extensions',
+  '--disable-domain-reliability',
+  '--disable-breakpad',
+  '--metrics-recording-only',
+  '--no-proxy-server',
+  // No name resolves, except the loopback literal the link uses (the namespace has nothing else).
+  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
+  '--allow-loopback-in-peer-connection',
+  '--disable-features=WebRtcHideLocalIpsWithMdns',
+];
+
+interface FieldRun {
+  readonly lines: unknown[];
+  readonly report: Record<string, any>;
+  readonly code: number | null;
+  readonly pageResult: string;
+  readonly pageCode: string;
+}
+
+/** Starts `field` in the namespace, opens its link in chromium, and collects everything. */
+async function visit(browser: Browser, namespace: string, args: readonly string[], userAgent?: string): Promise<FieldRun> {
+  const child: ChildProcess = spawnCli(['field', '--listen', '127.0.0.1:0', '--stun-port', '0', '--visits', '1', '--json', '--visit-timeout', '20000', ...args], { namespace });
+  const lines: unknown[] = [];
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const reader = createInterface({ input: child.stdout! });
+  let onLine: (line: Record<string, any>) => void = () => undefined;
+  reader.on('line', (text) => {
+    const line = JSON.parse(text) as Record<string, any>;
+    lines.push(line);
+    onLine(line);
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  try {
+    const link = await withinMs(
+      new Promise<string>((resolve, reject) => {
+        onLine = (line) => line.type === 'field-listening' && resolve(line.link as string);
+        child.once('exit', () => reject(new Error(`field exited early: ${stderr}`)));
+      }),
+      15_000,
+      'the field link',
+    );
+    const context = await browser.newContext(userAgent !== undefined ? { userAgent } : {});
+    const page = await context.newPage();
+    await page.goto(link, { timeout: 15_000 });
+    await page.waitForSelector('main[data-done="true"]', { timeout: 40_000 });
+    const pageResult = (await page.locator('#result').textContent()) ?? '';
+    const pageCode = (await page.locator('#result').getAttribute('data-code')) ?? '';
+    await context.close();
+    const code = await withinMs(exited, 15_000, 'field to exit after its visit');
+    const report = lines.find((line): line is Record<string, any> => (line as { schema?: string }).schema === 'nat-probe.field-visit/v1');
+    if (report === undefined) throw new Error(`no visit report in ${JSON.stringify(lines).slice(0, 2000)}\n${stderr}`);
+    return { lines, report, code, pageResult, pageCode };
+  } finally {
+    reader.close();
+    await stopProcess(child);
+  }
+}
+
+describe.skipIf(skip)('field probe: chromium ↔ nat-probe on loopback', () => {
+  const namespace = `np10-f${process.pid}`;
+  const dir = mkdtempSync(join(tmpdir(), 'nat-probe-field-'));
+  let browser: Browser;
+
+  beforeAll(async () => {
+    execFileSync('ip', ['netns', 'add', namespace]);
+    execFileSync('ip', ['-n', namespace, 'link', 'set', 'lo', 'up']);
+    const wrapper = join(dir, 'chromium-in-netns');
+    writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${namespace} ${gate.paths.chromium} "$@"\n`);
+    chmodSync(wrapper, 0o755);
+    const { chromium } = await import('playwright-core');
+    browser = await chromium.launch({ executablePath: wrapper, args: FIELD_CHROMIUM_FLAGS, timeout: 30_000 });
+  }, 40_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    try {
+      execFileSync('ip', ['netns', 'del', namespace]);
+    } catch {
+      // already gone
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  for (const role of ['controlling', 'controlled'] as const) {
+    it(`connects with nat-probe ${role}: both sides report the same pair, the customer reads "direct"`, async () => {
+      const html = join(dir, `visit-${role}.html`);
+      const run = await visit(browser, namespace, ['--ice-role', role, '--html', html]);
+      const r = run.report;
+      expect(run.code).toBe(0);
+      expect(r.reason).toBe('complete');
+      expect(r.result.code).toBe('direct');
+      expect(run.pageCode).toBe('direct');
+      expect(run.pageResult).toBe(r.result.sentence);
+      expect(r.natProbeRole).toBe(role);
+      expect(r.browser.iceRole).toBe(role === 'controlling' ? 'controlled' : 'controlling');
+      expect(r.browser.name).toMatch(/^Chrome \d+$/);
+      // The browser's view: ICE connected (DTLS never does; it is not judged) over host/host on loopback.
+      expect(r.browser.ice.connected).toBe(true);
+      // Without media permission chromium hides its host candidates; with mDNS off it signals the
+      // same socket as a server-reflexive candidate (raddr 0.0.0.0), so its local side is srflx,
+      // or prflx when nat-probe's check answered before that candidate was gathered.
+      expect(r.browser.ice.selectedPairType).toMatch(/^(host|srflx|prflx)\/host$/);
+      expect(r.browser.ice.selectedPair).toMatch(/^127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+$/);
+      expect(r.browser.gather.mdnsHidden).toBe(false);
+      // nat-probe's view of the same run: the survey found the same pair, from its own side.
+      const natProbe = r.natProbe;
+      expect(natProbe.mode).toBe('survey');
+      expect(natProbe.role).toBe(role);
+      const succeeded = natProbe.pairs.filter((p: any) => p.state === 'succeeded');
+      expect(succeeded.length).toBeGreaterThan(0);
+      const [browserLocal, browserRemote] = (r.browser.ice.selectedPair as string).split(' -> ');
+      const same = succeeded.find((p: any) => p.local === browserRemote && p.remote === browserLocal);
+      expect(same).toBeDefined();
+      expect(same.localType).toBe('host');
+      expect(['host', 'srflx', 'prflx']).toContain(same.remoteType);
+      // Two servers (the built-in RFC 5780 server's two addresses) saw one mapped port: on
+      // loopback there is no NAT, so the mapping is trivially endpoint-independent.
+      expect(r.browser.gather.stunAnswered).toHaveLength(2);
+      expect(r.browser.gather.mapping).toBe('endpoint-independent');
+      // The live stream: the visit's start, nat-probe's events, the browser's findings, the end.
+      const types = run.lines.map((line: any) => line.type ?? line.schema);
+      expect(types.indexOf('field-visit-started')).toBeGreaterThan(types.indexOf('field-listening'));
+      expect(types).toContain('field-peer');
+      expect(types.indexOf('field-visit-ended')).toBeGreaterThan(types.indexOf('field-browser'));
+      expect(types.at(-1)).toBe('nat-probe.field-visit/v1');
+      // The HTML report names the same result.
+      const page = readFileSync(html, 'utf8');
+      expect(page).toContain(`data-result="direct"`);
+      expect(page).toContain("default-src 'none'");
+    }, 90_000);
+  }
+});
