@@ -80,6 +80,11 @@ export interface BrowserGatherSummary {
   readonly relayCandidates: number;
   /** Host addresses hidden behind mDNS `.local` names (the browser did not grant media permission). */
   readonly mdnsHidden: boolean;
+  /**
+   * No host candidate at all, only server-reflexive ones with a hidden base (raddr 0.0.0.0): the
+   * browser withholds its local addresses (no media permission and mDNS off).
+   */
+  readonly hostHidden: boolean;
   readonly mapping: BrowserMapping;
   /** Why the mapping verdict is what it is, in one line. */
   readonly mappingDetail: string;
@@ -150,7 +155,8 @@ export function summarizeGathering(findings: BrowserFindings, stunUrls: readonly
     mapping = 'unknown';
     mappingDetail = 'only one STUN server answered: two are needed to compare';
   }
-  return { hostCandidates: host.length, srflxCandidates: srflx.length, relayCandidates: relay.length, mdnsHidden, mapping, mappingDetail, stunAnswered, relayTransports };
+  const hostHidden = host.length === 0 && srflx.length > 0 && srflx.every((c) => hiddenRelated(c.relatedAddress));
+  return { hostCandidates: host.length, srflxCandidates: srflx.length, relayCandidates: relay.length, mdnsHidden, hostHidden, mapping, mappingDetail, stunAnswered, relayTransports };
 }
 
 /** The browser's ICE outcome from iceConnectionState and getStats() (no DTLS: see page-script.ts). */
@@ -159,7 +165,7 @@ export function summarizeBrowserIce(findings: BrowserFindings): BrowserIceSummar
   const byId = new Map(ice.candidates.map((c) => [c.id, c]));
   const describe = (id: string): { type: string; text: string; relayProtocol: string } => {
     const c = byId.get(id);
-    return c === undefined ? { type: '?', text: '?', relayProtocol: '' } : { type: c.candidateType || '?', text: `${c.address}:${c.port}`, relayProtocol: c.relayProtocol };
+    return c === undefined ? { type: '?', text: '?', relayProtocol: '' } : { type: c.candidateType || '?', text: `${c.address.includes(':') ? `[${c.address}]` : c.address}:${c.port}`, relayProtocol: c.relayProtocol };
   };
   const pairs = ice.pairs.map((p) => {
     const local = describe(p.localCandidateId);

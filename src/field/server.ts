@@ -50,6 +50,8 @@ export interface FieldServerOptions {
   visitsPerLink?: number;
   /** Bound on each visit. Default 30 s. */
   visitTimeoutMs?: number;
+  /** After a visit's nat-probe session ends, how long its page has to report. Default 5 s. */
+  findingsGraceMs?: number;
   /** HTTP requests per second per source address. Default 20 (bursts of twice that). */
   httpRatePerSecond?: number;
   /** Local address for nat-probe's ICE sockets. Default every interface. */
@@ -235,6 +237,7 @@ export async function startFieldServer(options: FieldServerOptions = {}): Promis
       ...(options.turnServers !== undefined ? { turnServers: options.turnServers } : {}),
       ...(options.bindAddress !== undefined ? { bindAddress: options.bindAddress } : {}),
       timeoutMs: options.visitTimeoutMs ?? FIELD_SERVER_DEFAULTS.visitTimeoutMs,
+      ...(options.findingsGraceMs !== undefined ? { findingsGraceMs: options.findingsGraceMs } : {}),
       clock,
       since,
       emit,

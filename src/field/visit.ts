@@ -36,6 +36,8 @@ export interface FieldVisitOptions {
   readonly bindAddress?: string;
   /** Bound on the whole visit, from the link's opening to the report. */
   readonly timeoutMs: number;
+  /** After nat-probe's session ends, how long the page has to post its findings. Default 5 s. */
+  readonly findingsGraceMs?: number;
   readonly clock: Clock;
   /** ms since the field server started, for `at`. */
   readonly since: () => number;
@@ -65,7 +67,7 @@ export interface FieldVisitResult {
 }
 
 /** After the session ends, how long the page has to post its findings (it does so right after its `bye`). */
-const FINDINGS_GRACE_MS = 5_000;
+export const FINDINGS_GRACE_MS = 5_000;
 /** How long the session waits for the page's `result` after its own: the browser may still be settling. */
 const RESULT_WAIT_MS = 8_000;
 /** With nat-probe controlling, how long the page request waits for the session to have joined. */
@@ -97,7 +99,7 @@ export class FieldVisit {
     this.timer = options.clock.setTimeout(() => {
       this.timer = undefined;
       this.end(this.session === undefined ? 'session-error' : 'no-findings', this.session === undefined ? 'the page never joined its room' : 'the visit timed out');
-    }, options.timeoutMs + FINDINGS_GRACE_MS);
+    }, options.timeoutMs + (options.findingsGraceMs ?? FINDINGS_GRACE_MS) + 1_000);
     options.emit({ type: 'field-visit-started', at: options.since(), visit: options.id, browser: this.ua.browser, os: this.ua.os, natProbeRole: options.natProbeRole });
   }
 
@@ -195,7 +197,7 @@ export class FieldVisit {
     this.graceTimer = this.options.clock.setTimeout(() => {
       this.graceTimer = undefined;
       this.end(this.sessionError !== undefined ? 'session-error' : 'no-findings', this.sessionError?.message ?? 'the page did not report (tab closed?)');
-    }, FINDINGS_GRACE_MS);
+    }, this.options.findingsGraceMs ?? FINDINGS_GRACE_MS);
   }
 
   private end(reason: FieldVisitEndReason, detail?: string): void {

@@ -42,7 +42,7 @@ export function renderFieldVisitHtml(report: FieldVisitReport): string {
 <tr><th>user agent</th><td data-user-agent="1"><code>${e(b.userAgent)}</code></td></tr>
 <tr><th>gathered</th><td>${g !== null ? `${g.hostCandidates} host, ${g.srflxCandidates} server-reflexive, ${g.relayCandidates} relayed${g.relayTransports.length > 0 ? ` (relay over ${e(g.relayTransports.join(', '))})` : ''}` : 'not reported'}</td></tr>
 <tr><th>mapping</th><td data-mapping="${e(g?.mapping ?? 'unknown')}">${g !== null ? `${e(g.mapping)}: ${e(g.mappingDetail)}` : 'not reported'}</td></tr>
-<tr><th>mDNS</th><td>${g === null ? 'not reported' : g.mdnsHidden ? 'host addresses are hidden behind .local names (no media permission): nat-probe cannot pair them directly' : 'host addresses visible'}</td></tr>
+<tr><th>mDNS</th><td>${g === null ? 'not reported' : g.mdnsHidden ? 'host addresses are hidden behind .local names (no media permission): nat-probe cannot pair them directly' : g.hostHidden ? 'host addresses withheld by the browser (no media permission); its sockets appear as server-reflexive candidates' : 'host addresses visible'}</td></tr>
 <tr><th>ICE</th><td data-browser-ice="${e(i?.finalState ?? '')}">${i !== null ? `${i.connected ? 'connected' : 'not connected'} (${e(i.finalState)})${i.selectedPairType !== null ? ` via ${e(i.selectedPairType)} ${e(i.selectedPair)}` : ''}${i.connectedMs !== null ? `, ${e(formatMs(i.connectedMs))} after the page loaded` : ''}` : 'not reported'}</td></tr>
 </table>
 <p class="meta">Only ICE is tested: nat-probe does not speak DTLS, so the browser's DTLS handshake after ICE never completes; that is expected and not a network problem.</p>

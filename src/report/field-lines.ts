@@ -21,7 +21,7 @@ export function formatFieldEventLine(event: FieldEvent): string | undefined {
     case 'field-browser': {
       const g = event.gather;
       const i = event.ice;
-      const mdns = g.mdnsHidden ? '; host addresses hidden by mDNS (.local)' : '';
+      const mdns = g.mdnsHidden ? '; host addresses hidden by mDNS (.local)' : g.hostHidden ? '; host addresses withheld by the browser' : '';
       const relay = g.relayTransports.length > 0 ? `; relay over ${g.relayTransports.join(', ')}` : '';
       const selected = i.selectedPairType !== null ? ` via ${i.selectedPairType} ${i.selectedPair ?? ''}${i.selectedRttMs !== null ? ` rtt ${formatMs(i.selectedRttMs)}` : ''}` : '';
       return [

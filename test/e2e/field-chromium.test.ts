@@ -144,7 +144,7 @@ describe.skipIf(skip)('field probe: chromium ↔ nat-probe on loopback', () => {
       // same socket as a server-reflexive candidate (raddr 0.0.0.0), so its local side is srflx,
       // or prflx when nat-probe's check answered before that candidate was gathered.
       expect(r.browser.ice.selectedPairType).toMatch(/^(host|srflx|prflx)\/host$/);
-      expect(r.browser.ice.selectedPair).toMatch(/^127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+$/);
+      expect(r.browser.ice.selectedPair).toMatch(/^(127\.0\.0\.1|\[::1\]):\d+ -> (127\.0\.0\.1|\[::1\]):\d+$/);
       expect(r.browser.gather.mdnsHidden).toBe(false);
       // nat-probe's view of the same run: the survey found the same pair, from its own side.
       const natProbe = r.natProbe;
