@@ -61,7 +61,7 @@ interface FieldRun {
 }
 
 /** Starts `field` in the namespace, opens its link in chromium, and collects everything. */
-async function visit(browser: Browser, namespace: string, args: readonly string[], userAgent?: string): Promise<FieldRun> {
+async function visit(browser: Browser, namespace: string, args: readonly string[], options: { mediaPermission?: boolean } = {}): Promise<FieldRun> {
   const child: ChildProcess = spawnCli(['field', '--listen', '127.0.0.1:0', '--stun-port', '0', '--visits', '1', '--json', '--visit-timeout', '20000', ...args], { namespace });
   const lines: unknown[] = [];
   let stderr = '';
@@ -83,7 +83,8 @@ async function visit(browser: Browser, namespace: string, args: readonly string[
       15_000,
       'the field link',
     );
-    const context = await browser.newContext(userAgent !== undefined ? { userAgent } : {});
+    const context = await browser.newContext();
+    if (options.mediaPermission === true) await context.grantPermissions(['camera', 'microphone'], { origin: new URL(link).origin });
     const page = await context.newPage();
     await page.goto(link, { timeout: 15_000 });
     await page.waitForSelector('main[data-done="true"]', { timeout: 40_000 });
@@ -125,10 +126,51 @@ describe.skipIf(skip)('field probe: chromium ↔ nat-probe on loopback', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('with chromium\'s default mDNS setting: reports that host addresses are hidden, and the visit ends with a reason', async () => {
+    // Chromium's default: host candidates as random .local names (no media permission). mDNS
+    // needs a multicast interface, so this visit runs in a second namespace of ours with a dummy
+    // interface (a documentation address, nothing behind it); the queries stay inside it.
+    // nat-probe cannot check a .local name (it skips it, as the report says); connecting through
+    // the peer-reflexive candidates that the browser's checks reveal needs the ICE agent change
+    // being made separately, so only the reporting is asserted here.
+    // Without media permission chromium may also signal no candidate at all (its server-reflexive
+    // duplicate of a withheld host candidate is dropped), and then only peer-reflexive learning
+    // can connect. TODO once that lands: assert the visit connects (result 'direct') in both roles.
+    const mdnsNamespace = `${namespace}m`;
+    execFileSync('ip', ['netns', 'add', mdnsNamespace]);
+    const { chromium } = await import('playwright-core');
+    let mdnsBrowser: Browser | undefined;
+    try {
+      execFileSync('ip', ['-n', mdnsNamespace, 'link', 'set', 'lo', 'up']);
+      // A veth pair with both ends in the namespace: a multicast-capable interface going nowhere.
+      execFileSync('ip', ['-n', mdnsNamespace, 'link', 'add', 'd0', 'type', 'veth', 'peer', 'name', 'd1']);
+      execFileSync('ip', ['-n', mdnsNamespace, 'link', 'set', 'd1', 'up']);
+      execFileSync('ip', ['-n', mdnsNamespace, 'link', 'set', 'd0', 'up']);
+      execFileSync('ip', ['-n', mdnsNamespace, 'addr', 'add', '198.51.100.10/24', 'dev', 'd0']);
+      const wrapper = join(dir, 'chromium-in-mdns-netns');
+      writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${mdnsNamespace} ${gate.paths.chromium} "$@"\n`);
+      chmodSync(wrapper, 0o755);
+      mdnsBrowser = await chromium.launch({ executablePath: wrapper, args: FIELD_CHROMIUM_FLAGS.filter((flag) => !flag.includes('WebRtcHideLocalIpsWithMdns')), timeout: 30_000 });
+      const run = await visit(mdnsBrowser, mdnsNamespace, ['--ice-role', 'controlling']);
+      const r = run.report;
+      // Headless chromium 156 here gives no .local candidate either: without an mDNS responder it
+      // withholds host candidates altogether, and the page says that instead. Either way the
+      // customer's host addresses are reported as hidden.
+      const g = r.browser.gather;
+      expect(g.mdnsHidden || g.hostHidden).toBe(true);
+      if (g.mdnsHidden) expect(r.skippedRemoteCandidates.some((s: any) => /\.local /.test(s.candidate))).toBe(true);
+      expect(['complete', 'session-error']).toContain(r.reason);
+      expect(run.pageResult).toBe(r.result.sentence);
+    } finally {
+      await mdnsBrowser?.close();
+      execFileSync('ip', ['netns', 'del', mdnsNamespace]);
+    }
+  }, 90_000);
+
   for (const role of ['controlling', 'controlled'] as const) {
     it(`connects with nat-probe ${role}: both sides report the same pair, the customer reads "direct"`, async () => {
       const html = join(dir, `visit-${role}.html`);
-      const run = await visit(browser, namespace, ['--ice-role', role, '--html', html]);
+      const run = await visit(browser, namespace, ['--ice-role', role, '--html', html], { mediaPermission: true });
       const r = run.report;
       expect(run.code).toBe(0);
       expect(r.reason).toBe('complete');
@@ -140,12 +182,12 @@ describe.skipIf(skip)('field probe: chromium ↔ nat-probe on loopback', () => {
       expect(r.browser.name).toMatch(/^Chrome \d+$/);
       // The browser's view: ICE connected (DTLS never does; it is not judged) over host/host on loopback.
       expect(r.browser.ice.connected).toBe(true);
-      // Without media permission chromium hides its host candidates; with mDNS off it signals the
-      // same socket as a server-reflexive candidate (raddr 0.0.0.0), so its local side is srflx,
-      // or prflx when nat-probe's check answered before that candidate was gathered.
-      expect(r.browser.ice.selectedPairType).toMatch(/^(host|srflx|prflx)\/host$/);
+      // With media permission (granted to the origin, as after a camera prompt) and mDNS off,
+      // chromium signals its host candidates as plain IPs: the pair is host/host.
+      expect(r.browser.ice.selectedPairType).toBe('host/host');
       expect(r.browser.ice.selectedPair).toMatch(/^(127\.0\.0\.1|\[::1\]):\d+ -> (127\.0\.0\.1|\[::1\]):\d+$/);
       expect(r.browser.gather.mdnsHidden).toBe(false);
+      expect(r.browser.gather.hostHidden).toBe(false);
       // nat-probe's view of the same run: the survey found the same pair, from its own side.
       const natProbe = r.natProbe;
       expect(natProbe.mode).toBe('survey');
@@ -155,12 +197,11 @@ describe.skipIf(skip)('field probe: chromium ↔ nat-probe on loopback', () => {
       const [browserLocal, browserRemote] = (r.browser.ice.selectedPair as string).split(' -> ');
       const same = succeeded.find((p: any) => p.local === browserRemote && p.remote === browserLocal);
       expect(same).toBeDefined();
-      expect(same.localType).toBe('host');
-      expect(['host', 'srflx', 'prflx']).toContain(same.remoteType);
-      // Two servers (the built-in RFC 5780 server's two addresses) saw one mapped port: on
-      // loopback there is no NAT, so the mapping is trivially endpoint-independent.
+      expect(`${same.localType}/${same.remoteType}`).toBe('host/host');
+      // Both servers (the built-in RFC 5780 server's two addresses) answered and saw the browser's
+      // own address, so chromium dropped the server-reflexive duplicates: no NAT on loopback.
       expect(r.browser.gather.stunAnswered).toHaveLength(2);
-      expect(r.browser.gather.mapping).toBe('endpoint-independent');
+      expect(r.browser.gather.mapping).toBe('no-nat');
       // The live stream: the visit's start, nat-probe's events, the browser's findings, the end.
       const types = run.lines.map((line: any) => line.type ?? line.schema);
       expect(types.indexOf('field-visit-started')).toBeGreaterThan(types.indexOf('field-listening'));
