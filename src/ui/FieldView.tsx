@@ -22,9 +22,10 @@ function VisitBox({ visit }: { readonly visit: FieldViewVisit }) {
       {g ? (
         <Text wrap="wrap">
           browser gathered {g.hostCandidates} host, {g.srflxCandidates} srflx, {g.relayCandidates} relay · mapping <Text bold>{g.mapping}</Text>
-          {g.mdnsHidden ? ' · mDNS hides host addresses' : ''}
         </Text>
       ) : null}
+      {g?.mdnsHidden ? <Text color="yellow">mDNS hides host addresses (.local names)</Text> : null}
+      {g?.hostHidden ? <Text color="yellow">the browser withholds its host addresses</Text> : null}
       {i ? (
         <Text>
           browser ICE {i.connected ? <Text color="green">connected</Text> : <Text color="red">{i.finalState}</Text>}
