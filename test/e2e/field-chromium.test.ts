@@ -17,7 +17,7 @@
  * Needs chromium and iproute2, and root for the namespace: required in CI.
  */
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -26,31 +26,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnCli, stopProcess } from '../helpers/cli.js';
 import { withinMs } from '../helpers/events.js';
 import { skipUnlessTools, toolGate } from '../helpers/tools.js';
+import { FIELD_CHROMIUM_FLAGS, launchChromiumInNetns, type NetnsChromium } from '../helpers/chromium-netns.js';
 
 const gate = toolGate(['chromium', 'ip'], 'apt-get install chromium iproute2');
 const skip = skipUnlessTools(gate, 'field probe in chromium');
-
-/** Flags that keep chromium quiet and off any network (as test/e2e/lab-html-chromium.test.ts), plus WebRTC on loopback. */
-export const FIELD_CHROMIUM_FLAGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-dev-shm-usage',
-  '--no-first-run',
-  '--no-default-browser-check',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-default-apps',
-  '--disable-extensions',
-  '--disable-domain-reliability',
-  '--disable-breakpad',
-  '--metrics-recording-only',
-  '--no-proxy-server',
-  // No name resolves, except the loopback literal the link uses (the namespace has nothing else).
-  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
-  '--allow-loopback-in-peer-connection',
-  '--disable-features=WebRtcHideLocalIpsWithMdns',
-];
 
 interface FieldRun {
   readonly lines: unknown[];
@@ -102,33 +81,25 @@ async function visit(browser: Browser, namespace: string, args: readonly string[
 }
 
 describe.skipIf(skip)('field probe: chromium ↔ nat-probe on loopback', () => {
-  const namespace = `np10-f${process.pid}`;
-  const dir = mkdtempSync(join(tmpdir(), 'nat-probe-field-'));
+  let netns: NetnsChromium;
+  let namespace: string;
   let browser: Browser;
+  const dir = mkdtempSync(join(tmpdir(), 'nat-probe-field-'));
 
   beforeAll(async () => {
-    execFileSync('ip', ['netns', 'add', namespace]);
-    execFileSync('ip', ['-n', namespace, 'link', 'set', 'lo', 'up']);
-    const wrapper = join(dir, 'chromium-in-netns');
-    writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${namespace} ${gate.paths.chromium} "$@"\n`);
-    chmodSync(wrapper, 0o755);
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: wrapper, args: FIELD_CHROMIUM_FLAGS, timeout: 30_000 });
+    netns = await launchChromiumInNetns(gate.paths.chromium!, `np10-f${process.pid}`);
+    namespace = netns.namespace;
+    browser = netns.browser;
   }, 40_000);
 
   afterAll(async () => {
-    await browser?.close();
-    try {
-      execFileSync('ip', ['netns', 'del', namespace]);
-    } catch {
-      // already gone
-    }
+    await netns?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
   it('with chromium\'s default mDNS setting: reports that host addresses are hidden, and the visit ends with a reason', async () => {
     // Chromium's default: host candidates as random .local names (no media permission). mDNS
-    // needs a multicast interface, so this visit runs in a second namespace of ours with a dummy
+    // needs a multicast interface, so this visit runs in a second namespace of ours with a veth
     // interface (a documentation address, nothing behind it); the queries stay inside it.
     // nat-probe cannot check a .local name (it skips it, as the report says); connecting through
     // the peer-reflexive candidates that the browser's checks reveal needs the ICE agent change
@@ -136,22 +107,18 @@ describe.skipIf(skip)('field probe: chromium ↔ nat-probe on loopback', () => {
     // Without media permission chromium may also signal no candidate at all (its server-reflexive
     // duplicate of a withheld host candidate is dropped), and then only peer-reflexive learning
     // can connect. TODO once that lands: assert the visit connects (result 'direct') in both roles.
-    const mdnsNamespace = `${namespace}m`;
-    execFileSync('ip', ['netns', 'add', mdnsNamespace]);
-    const { chromium } = await import('playwright-core');
-    let mdnsBrowser: Browser | undefined;
-    try {
-      execFileSync('ip', ['-n', mdnsNamespace, 'link', 'set', 'lo', 'up']);
+    const mdns = await launchChromiumInNetns(gate.paths.chromium!, `${namespace}m`, {
+      flags: FIELD_CHROMIUM_FLAGS.filter((flag) => !flag.includes('WebRtcHideLocalIpsWithMdns')),
       // A veth pair with both ends in the namespace: a multicast-capable interface going nowhere.
-      execFileSync('ip', ['-n', mdnsNamespace, 'link', 'add', 'd0', 'type', 'veth', 'peer', 'name', 'd1']);
-      execFileSync('ip', ['-n', mdnsNamespace, 'link', 'set', 'd1', 'up']);
-      execFileSync('ip', ['-n', mdnsNamespace, 'link', 'set', 'd0', 'up']);
-      execFileSync('ip', ['-n', mdnsNamespace, 'addr', 'add', '198.51.100.10/24', 'dev', 'd0']);
-      const wrapper = join(dir, 'chromium-in-mdns-netns');
-      writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${mdnsNamespace} ${gate.paths.chromium} "$@"\n`);
-      chmodSync(wrapper, 0o755);
-      mdnsBrowser = await chromium.launch({ executablePath: wrapper, args: FIELD_CHROMIUM_FLAGS.filter((flag) => !flag.includes('WebRtcHideLocalIpsWithMdns')), timeout: 30_000 });
-      const run = await visit(mdnsBrowser, mdnsNamespace, ['--ice-role', 'controlling']);
+      setup: (ns) => {
+        execFileSync('ip', ['-n', ns, 'link', 'add', 'd0', 'type', 'veth', 'peer', 'name', 'd1']);
+        execFileSync('ip', ['-n', ns, 'link', 'set', 'd1', 'up']);
+        execFileSync('ip', ['-n', ns, 'link', 'set', 'd0', 'up']);
+        execFileSync('ip', ['-n', ns, 'addr', 'add', '198.51.100.10/24', 'dev', 'd0']);
+      },
+    });
+    try {
+      const run = await visit(mdns.browser, mdns.namespace, ['--ice-role', 'controlling']);
       const r = run.report;
       // Headless chromium 156 here gives no .local candidate either: without an mDNS responder it
       // withholds host candidates altogether, and the page says that instead. Either way the
@@ -162,8 +129,7 @@ describe.skipIf(skip)('field probe: chromium ↔ nat-probe on loopback', () => {
       expect(['complete', 'session-error']).toContain(r.reason);
       expect(run.pageResult).toBe(r.result.sentence);
     } finally {
-      await mdnsBrowser?.close();
-      execFileSync('ip', ['netns', 'del', mdnsNamespace]);
+      await mdns.close();
     }
   }, 90_000);
 
