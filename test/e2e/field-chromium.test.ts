@@ -133,6 +133,43 @@ describe.skipIf(skip)('field probe: chromium ↔ nat-probe on loopback', () => {
     }
   }, 90_000);
 
+  it('without --json prints plain lines: the link, the visit live, and its summary', async () => {
+    const child = spawnCli(['field', '--listen', '127.0.0.1:0', '--stun-port', '0', '--visits', '1'], { namespace });
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    try {
+      const link = await withinMs(
+        new Promise<string>((resolve) => {
+          const check = (): void => {
+            const match = /Send this link to the customer: (\S+)/.exec(out);
+            if (match !== null) resolve(match[1]!);
+            else child.stdout!.once('data', check);
+          };
+          check();
+        }),
+        15_000,
+        'the link line',
+      );
+      const context = await browser.newContext();
+      await context.grantPermissions(['camera', 'microphone'], { origin: new URL(link).origin });
+      const page = await context.newPage();
+      await page.goto(link, { timeout: 15_000 });
+      await page.waitForSelector('main[data-done="true"]', { timeout: 40_000 });
+      await context.close();
+      expect(await withinMs(exited, 15_000, 'field to exit')).toBe(0);
+      expect(out).toMatch(/^v1 opened: Chrome \d+ on Linux; nat-probe is ICE-controlling$/m);
+      expect(out).toMatch(/^v1 pair +host\/host .* succeeded/m);
+      expect(out).toMatch(/^v1 browser ICE: connected \(connected\) via host\/host/m);
+      expect(out).toMatch(/^v1 browser mapping: no-nat/m);
+      expect(out).toMatch(/^v1 ended \(complete\): Direct connections work from your network/m);
+      expect(out).toMatch(/^── visit v1: direct — /m);
+      expect(out).not.toContain('\u001b');
+    } finally {
+      await stopProcess(child);
+    }
+  }, 90_000);
+
   for (const role of ['controlling', 'controlled'] as const) {
     it(`connects with nat-probe ${role}: both sides report the same pair, the customer reads "direct"`, async () => {
       const html = join(dir, `visit-${role}.html`);

@@ -12,7 +12,7 @@ import { interruptSignal, resolveStunOption } from './peer.js';
 import type { LiveView } from '../live-view.js';
 
 export interface FieldCommandOptions extends TurnFlags {
-  listen: string;
+  listen?: { host: string; port: number };
   publicUrl?: string;
   stun?: string[];
   stunPort: number;
@@ -25,6 +25,8 @@ export interface FieldCommandOptions extends TurnFlags {
   json?: boolean;
   html?: string;
 }
+
+export const FIELD_DEFAULT_LISTEN = { host: '127.0.0.1', port: 8480 } as const;
 
 /** --listen host:port ([v6]:port too). */
 export function listenOption(value: string): { host: string; port: number } {
@@ -56,7 +58,7 @@ export function registerField(program: Command, io: CliIo, run: (code: Promise<n
   const command = program
     .command('field')
     .description("Serve a link for a customer to open: their browser's own WebRTC runs ICE against nat-probe, and the answer appears here live")
-    .option('--listen <host:port>', 'address of the HTTP server for the page (and its signaling, on /signal)', '127.0.0.1:8480')
+    .option('--listen <host:port>', 'address of the HTTP server for the page (and its signaling, on /signal) (default: 127.0.0.1:8480)', listenOption)
     .option('--public-url <url>', 'the base URL the customer reaches, when it differs from --listen (a proxy, a public name)', publicUrlOption)
     .option('--stun <host[:port]>', 'STUN server for the page and nat-probe (repeat it: the page compares the ports different servers see); default the built-in RFC 5780 server', collect)
     .option('--stun-port <port>', 'UDP port of the built-in STUN server (its alternate uses port + 1; 0 picks free ones)', integerOption('--stun-port', 0, 65534), 3478)
@@ -98,7 +100,7 @@ Exit codes: 0 every visit connected (directly or through a relay), 1 a visit did
 }
 
 export async function runField(options: FieldCommandOptions, io: CliIo): Promise<number> {
-  const listen = listenOption(options.listen);
+  const listen = options.listen ?? FIELD_DEFAULT_LISTEN;
   const flags = withTurnCredentialsFromEnv(options, io.env);
   if (flags.relayOnly === true || flags.directOnly === true) {
     writeLine(io.stderr, 'nat-probe: --relay-only and --direct-only do not apply to field: the page and nat-probe gather with every server given.');
