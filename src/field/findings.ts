@@ -50,7 +50,7 @@ export const BrowserFindings = z.object({
   userAgent: str(400),
   gather: z.object({
     candidates: z.array(GatherCandidate).max(64),
-    errors: z.array(z.object({ url: str(200), errorCode: num, errorText: str(200) })).max(32),
+    errors: z.array(z.object({ url: str(200), errorCode: num, errorText: str(200), address: str(100).optional(), port: num.int().min(0).max(65535).optional() })).max(32),
     ms: num.nullable(),
     timedOut: z.boolean(),
   }),
@@ -125,8 +125,15 @@ export function summarizeGathering(findings: BrowserFindings, stunUrls: readonly
   const srflx = candidates.filter((c) => c.type === 'srflx' && c.protocol === 'udp');
   const relay = candidates.filter((c) => c.type === 'relay');
   const mdnsHidden = host.some((c) => isHidden(c.address));
-  const failed = new Set(findings.gather.errors.map((e) => e.url));
-  const stunAnswered = stunUrls.filter((url) => !failed.has(url));
+  // Chromium reports an error per local socket and server (a loopback socket cannot reach a
+  // public server: "UDP socket was closed"), so a server counts as failed for a socket only when
+  // an error names that socket, or names none (hidden address: assume the worst).
+  const failedFor = (base: string): Set<string> =>
+    new Set(findings.gather.errors.filter((e) => e.address === undefined || e.address === '' || `${e.address}:${e.port ?? 0}` === base).map((e) => e.url));
+  const answeredFor = (base: string): string[] => {
+    const failed = failedFor(base);
+    return stunUrls.filter((url) => !failed.has(url));
+  };
   const relayTransports = [...new Set(relay.map((c) => c.relayProtocol).filter((p) => p !== ''))].sort();
 
   const bases = new Map<string, Set<string>>();
@@ -136,6 +143,13 @@ export function summarizeGathering(findings: BrowserFindings, stunUrls: readonly
     mapped.add(`${c.address}:${c.port}`);
     bases.set(base, mapped);
   }
+  const baseKeys = [...bases.keys()];
+  // Servers that answered some socket: for the report; the verdict below looks per socket.
+  const stunAnswered =
+    baseKeys.length > 0
+      ? stunUrls.filter((url) => baseKeys.some((base) => answeredFor(base).includes(url)))
+      : stunUrls.filter((url) => !findings.gather.errors.some((e) => e.url === url));
+  const comparable = baseKeys.some((base) => answeredFor(base).length >= 2);
   let mapping: BrowserMapping;
   let mappingDetail: string;
   const spread = [...bases.values()].find((mapped) => mapped.size > 1);
@@ -148,7 +162,7 @@ export function summarizeGathering(findings: BrowserFindings, stunUrls: readonly
   } else if (srflx.length === 0) {
     mapping = stunAnswered.length > 0 && host.length > 0 ? 'no-nat' : 'unknown';
     mappingDetail = stunAnswered.length > 0 ? 'the servers saw the browser\'s own address (no server-reflexive candidate)' : 'no STUN server answered';
-  } else if (stunAnswered.length >= 2) {
+  } else if (comparable) {
     mapping = 'endpoint-independent';
     mappingDetail = `${stunAnswered.length} servers saw the same mapped port per socket`;
   } else {

@@ -70,7 +70,8 @@ export const FIELD_PAGE_SCRIPT = String.raw`'use strict';
         if (e.candidate.candidate && findings.gather.candidates.length < 64) findings.gather.candidates.push(candidateInfo(e.candidate, e.url));
       };
       pc.onicecandidateerror = function (e) {
-        if (findings.gather.errors.length < 32) findings.gather.errors.push({ url: String(e.url || ''), errorCode: e.errorCode || 0, errorText: String(e.errorText || '') });
+        // address/port name the local socket the failed request left from (null when hidden).
+        if (findings.gather.errors.length < 32) findings.gather.errors.push({ url: String(e.url || ''), errorCode: e.errorCode || 0, errorText: String(e.errorText || ''), address: String(e.address || ''), port: e.port || 0 });
       };
       pc.createDataChannel('gather');
       pc.createOffer().then(function (offer) { return pc.setLocalDescription(offer); }).catch(function (err) { note(err); finish(false); });

@@ -19,7 +19,7 @@ function findings(candidates: Cand[], extra: { errors?: string[]; pairs?: Browse
     userAgent: 'ua',
     gather: {
       candidates: candidates.map((c) => ({ candidate: 'candidate:1 1 udp 1 1.2.3.4 1 typ host', url: '', type: 'host', protocol: 'udp', address: '', port: 0, relatedAddress: '', relatedPort: 0, relayProtocol: '', ...c })),
-      errors: (extra.errors ?? []).map((url) => ({ url, errorCode: 701, errorText: 'STUN host lookup received error.' })),
+      errors: (extra.errors ?? []).map((url) => ({ url, errorCode: 701, errorText: 'STUN host lookup received error.', address: '', port: 0 })),
       ms: 100,
       timedOut: false,
     },
@@ -50,6 +50,15 @@ describe('browser mapping verdict (RFC 4787 §4.1, from one socket and two serve
     expect(summarizeGathering(findings([host(5000)], { errors: STUN }), STUN).mapping).toBe('unknown');
     expect(summarizeGathering(findings([host(5000)]), STUN).mapping).toBe('no-nat');
     expect(summarizeGathering(findings([host(5000)]), []).mappingDetail).toBe('no STUN server configured');
+  });
+
+  it('counts a server error against the socket it names only (a loopback socket cannot reach a public server)', () => {
+    const base = findings([host(5000), srflx(5000, 40000, STUN[0]!)]);
+    const errors = STUN.map((url) => ({ url, errorCode: 701, errorText: 'UDP socket was closed.', address: '127.0.0.1', port: 6000 }));
+    const g = summarizeGathering({ ...base, gather: { ...base.gather, errors } }, STUN);
+    expect(g.mapping).toBe('endpoint-independent');
+    const own = STUN.slice(1).map((url) => ({ url, errorCode: 701, errorText: 'timeout', address: '192.168.1.20', port: 5000 }));
+    expect(summarizeGathering({ ...base, gather: { ...base.gather, errors: own } }, STUN).mapping).toBe('unknown');
   });
 
   it('says when mDNS hides host addresses, and when the browser withholds them', () => {

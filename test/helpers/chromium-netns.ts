@@ -40,20 +40,24 @@ export interface NetnsChromium {
   close(): Promise<void>;
 }
 
-/** Makes namespace `name` (lo up, then `setup` for more), and launches chromium in it. */
-export async function launchChromiumInNetns(chromiumPath: string, name: string, options: { flags?: readonly string[]; setup?: (namespace: string) => void } = {}): Promise<NetnsChromium> {
+/**
+ * Makes namespace `name` (lo up, then `setup` for more), and launches chromium in it; with
+ * `existing`, launches it in a namespace someone else owns (a lab client) and leaves it be.
+ */
+export async function launchChromiumInNetns(chromiumPath: string, name: string, options: { flags?: readonly string[]; setup?: (namespace: string) => void; existing?: boolean } = {}): Promise<NetnsChromium> {
   const dir = mkdtempSync(join(tmpdir(), 'nat-probe-chromium-'));
-  execFileSync('ip', ['netns', 'add', name]);
+  const owned = options.existing !== true;
+  if (owned) execFileSync('ip', ['netns', 'add', name]);
   const cleanup = (): void => {
     try {
-      execFileSync('ip', ['netns', 'del', name]);
+      if (owned) execFileSync('ip', ['netns', 'del', name]);
     } catch {
       // already gone
     }
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    execFileSync('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
+    if (owned) execFileSync('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
     options.setup?.(name);
     const wrapper = join(dir, 'chromium-in-netns');
     writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${name} ${chromiumPath} "$@"\n`);

@@ -1,0 +1,100 @@
+/**
+ * The field probe across real kernel NAT: chromium in a lab client namespace behind a
+ * port-restricted NAT (side A) and behind a symmetric NAT (side B), `nat-probe field` in the
+ * public namespace with the lab's RFC 5780 STUN server (203.0.113.1:3478 and 203.0.113.2:3479) as
+ * its two servers. The browser-side mapping verdict must be endpoint-independent behind the
+ * first and endpoint-dependent behind the second, from the browser's own gathering.
+ *
+ * Needs root, iproute2, nftables and chromium (the lab's gate: fails in CI when missing).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { buildLab, destroyAllLabs, destroyLab, startLabServers, type Lab, type LabServers } from '../../src/lab/index.js';
+import { spawnCli, stopProcess } from '../helpers/cli.js';
+import { FIELD_CHROMIUM_FLAGS, launchChromiumInNetns, type NetnsChromium } from '../helpers/chromium-netns.js';
+import { withinMs } from '../helpers/events.js';
+import { findTool } from '../helpers/tools.js';
+import { labGate } from './helpers.js';
+
+const PREFIX = 'np10l-';
+const runLab = await labGate('field probe behind lab NATs', ['chromium']);
+/** The lab's flags: names never resolve, except the field server's public address. */
+const LAB_FLAGS = [
+  ...FIELD_CHROMIUM_FLAGS.map((flag) => (flag.startsWith('--host-resolver-rules=') ? '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 203.0.113.1' : flag)),
+  // Media permission (so host candidates are plain IPs) needs a secure context; the lab is http.
+  '--unsafely-treat-insecure-origin-as-secure=http://203.0.113.1:8480',
+];
+
+describe.skipIf(!runLab)('field probe: chromium behind lab NATs', () => {
+  let lab: Lab;
+  let servers: LabServers | undefined;
+  let field: ChildProcess | undefined;
+  const reports = new Map<string, Record<string, any>>();
+  let link = '';
+  let waiters: (() => void)[] = [];
+
+  beforeAll(async () => {
+    await destroyAllLabs(PREFIX);
+    lab = await buildLab({ a: 'port-restricted', b: 'symmetric', prefix: PREFIX });
+    servers = await startLabServers(lab);
+    field = spawnCli(
+      ['field', '--listen', '203.0.113.1:8480', '--stun', '203.0.113.1:3478', '--stun', '203.0.113.2:3479', '--bind', '203.0.113.1', '--json', '--visits', '2', '--link-visits', '2'],
+      { namespace: lab.public.namespace },
+    );
+    const lines = createInterface({ input: field.stdout! });
+    lines.on('line', (text) => {
+      const line = JSON.parse(text) as Record<string, any>;
+      if (line.type === 'field-listening') link = line.link as string;
+      if (line.schema === 'nat-probe.field-visit/v1') reports.set(line.visit as string, line);
+      for (const waiter of waiters.splice(0)) waiter();
+    });
+    await withinMs(new Promise<void>((resolve) => waiters.push(resolve)), 15_000, 'the field link');
+  }, 60_000);
+
+  afterAll(async () => {
+    if (field !== undefined) await stopProcess(field);
+    await servers?.stop();
+    if (lab !== undefined) await destroyLab(lab);
+  });
+
+  /** Opens the link from chromium in the client namespace; resolves with that visit's report. */
+  async function visitFrom(namespace: string, visit: string): Promise<Record<string, any>> {
+    const browser: NetnsChromium = await launchChromiumInNetns(findTool('chromium')!, namespace, { existing: true, flags: LAB_FLAGS });
+    try {
+      const context = await browser.browser.newContext();
+      await context.grantPermissions(['camera', 'microphone'], { origin: new URL(link).origin });
+      const page = await context.newPage();
+      await page.goto(link, { timeout: 15_000 });
+      await page.waitForSelector('main[data-done="true"]', { timeout: 45_000 });
+      await context.close();
+    } finally {
+      await browser.close();
+    }
+    await withinMs(
+      new Promise<void>((resolve) => {
+        const check = (): void => (reports.has(visit) ? resolve() : void waiters.push(check));
+        check();
+      }),
+      15_000,
+      `the report of ${visit}`,
+    );
+    return reports.get(visit)!;
+  }
+
+  it('behind port-restricted NAT the browser sees one mapped port from both servers: endpoint-independent; ICE connects', async () => {
+    const r = await visitFrom(lab.a.client.namespace, 'v1');
+    expect(r.browser.gather.stunAnswered).toHaveLength(2);
+    expect(r.browser.gather.mapping).toBe('endpoint-independent');
+    expect(r.browser.candidates.some((c: any) => c.type === 'srflx' && c.candidate.includes(' 203.0.113.10 '))).toBe(true);
+    expect(r.browser.ice.connected).toBe(true);
+    expect(r.result.code).toBe('direct');
+  }, 90_000);
+
+  it('behind symmetric NAT the browser sees two mapped ports for one socket: endpoint-dependent', async () => {
+    const r = await visitFrom(lab.b!.client.namespace, 'v2');
+    expect(r.browser.gather.mapping).toBe('endpoint-dependent');
+    expect(r.browser.gather.mappingDetail).toMatch(/203\.0\.113\.20:\d+ and 203\.0\.113\.20:\d+/);
+    expect(['complete', 'session-error']).toContain(r.reason);
+  }, 90_000);
+});
