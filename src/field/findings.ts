@@ -164,7 +164,8 @@ export function summarizeGathering(findings: BrowserFindings, stunUrls: readonly
     mappingDetail = stunAnswered.length > 0 ? 'the servers saw the browser\'s own address (no server-reflexive candidate)' : 'no STUN server answered';
   } else if (comparable) {
     mapping = 'endpoint-independent';
-    mappingDetail = `${stunAnswered.length} servers saw the same mapped port per socket`;
+    const hosts = new Set(stunUrls.map((url) => url.replace(/^stuns?:/, '').replace(/:\d+$/, '')));
+    mappingDetail = `${stunAnswered.length} servers saw the same mapped port per socket${hosts.size === 1 ? ' (they differ in port only: an address-dependent mapping would look the same)' : ''}`;
   } else {
     mapping = 'unknown';
     mappingDetail = 'only one STUN server answered: two are needed to compare';

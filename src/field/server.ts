@@ -102,18 +102,28 @@ export async function startFieldServer(options: FieldServerOptions = {}): Promis
   const rate = options.httpRatePerSecond ?? FIELD_SERVER_DEFAULTS.httpRatePerSecond;
   let visitCount = 0;
 
-  let stun: StunServer | undefined;
+  // The built-in STUN server, unless servers are given. On 127.0.0.1 it has its RFC 5780
+  // alternate address (127.0.0.2, on lo with no set-up), so the page compares two servers that
+  // differ in address and port. On any other address a second instance on the next port stands
+  // in: the page then tells endpoint-independent from port-dependent mapping, though not from
+  // address-dependent (summarizeGathering says so).
+  const stuns: StunServer[] = [];
   let stunServers: readonly TransportAddress[] = options.stunServers ?? [];
   if (options.stunServers === undefined) {
-    const primary = host === '0.0.0.0' || host === '::' ? host : host;
-    stun = await startStunServer({
-      primary,
-      alternate: primary === '127.0.0.1' ? '127.0.0.2' : undefined,
-      port: options.stunPort ?? FIELD_SERVER_DEFAULTS.stunPort,
-      rateLimit: { ratePerSecond: 200, burst: 400 },
-    });
-    const a = stun.addresses;
-    stunServers = [a.primary, ...(a.alternateIpAndPort !== undefined ? [a.alternateIpAndPort] : [])].map((x) => ({ address: x.address, port: x.port }));
+    const loopback = host === '127.0.0.1';
+    const port = options.stunPort ?? FIELD_SERVER_DEFAULTS.stunPort;
+    const rateLimit = { ratePerSecond: 200, burst: 400 };
+    stuns.push(await startStunServer({ primary: host, alternate: loopback ? '127.0.0.2' : undefined, port, rateLimit }));
+    if (!loopback) {
+      try {
+        stuns.push(await startStunServer({ primary: host, alternate: undefined, port: port === 0 ? 0 : port + 1, rateLimit }));
+      } catch (error) {
+        await stuns[0]!.close();
+        throw error;
+      }
+    }
+    const a = stuns[0]!.addresses;
+    stunServers = [a.primary, ...(a.alternateIpAndPort !== undefined ? [a.alternateIpAndPort] : []), ...stuns.slice(1).map((s) => s.addresses.primary)].map((x) => ({ address: x.address, port: x.port }));
   }
 
   const http: Server = createServer((request, response) => {
@@ -142,7 +152,8 @@ export async function startFieldServer(options: FieldServerOptions = {}): Promis
   const baseUrl = (options.publicUrl ?? localBase).replace(/\/+$/, '');
   const signalUrl = `ws://${hostInUrl === '0.0.0.0' ? '127.0.0.1' : hostInUrl === '[::]' ? '[::1]' : hostInUrl}:${port}${SIGNAL_PATH}`;
   const publicHost = new URL(baseUrl).hostname;
-  const stunUrls = stunServers.map((s) => `stun:${stun !== undefined && (s.address === '0.0.0.0' || s.address === '::') ? publicHost : s.address.includes(':') ? `[${s.address}]` : s.address}:${s.port}`);
+  // A wildcard address is no use to the browser: it reaches the built-in server by the link's host.
+  const stunUrls = stunServers.map((s) => `stun:${s.address === '0.0.0.0' || s.address === '::' ? publicHost : s.address.includes(':') ? `[${s.address}]` : s.address}:${s.port}`);
 
   function pageIceServers(): FieldPageConfig['iceServers'] {
     const turn = (options.turnServers ?? []).map((server) => {
@@ -232,7 +243,8 @@ export async function startFieldServer(options: FieldServerOptions = {}): Promis
       signalUrl,
       natProbeRole: role,
       userAgent: request.headers['user-agent'],
-      ...(stunServers[0] !== undefined ? { stunServer: stunServers[0] } : {}),
+      // nat-probe's own server-reflexive candidate; a wildcard-bound built-in server is this host.
+      ...(stunServers[0] !== undefined && stunServers[0].address !== '0.0.0.0' && stunServers[0].address !== '::' ? { stunServer: stunServers[0] } : {}),
       stunUrls,
       ...(options.turnServers !== undefined ? { turnServers: options.turnServers } : {}),
       ...(options.bindAddress !== undefined ? { bindAddress: options.bindAddress } : {}),
@@ -288,7 +300,7 @@ export async function startFieldServer(options: FieldServerOptions = {}): Promis
       await signaling.close();
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));
-      await stun?.close();
+      await Promise.all(stuns.map((stun) => stun.close()));
     },
   };
 }

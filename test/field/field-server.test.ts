@@ -112,6 +112,20 @@ describe('field server', () => {
     expect(await script.text()).toContain('iceConnectionState');
   }, 20_000);
 
+  it('gives the page two STUN servers: the RFC 5780 alternate on 127.0.0.1, the next port elsewhere; links use --public-url', async () => {
+    const loop = await start();
+    const config = configOf(await (await fetch(loop.server.issueLink().url)).text());
+    expect(config.iceServers.map((s: any) => s.urls[0])).toEqual([expect.stringMatching(/^stun:127\.0\.0\.1:\d+$/), expect.stringMatching(/^stun:127\.0\.0\.2:\d+$/)]);
+    await loop.server.close();
+    const other = await start({ host: '127.0.0.3', publicUrl: 'https://probe.example.com/' });
+    expect(other.server.issueLink().url).toMatch(/^https:\/\/probe\.example\.com\/p\/[A-Za-z0-9_-]{22}$/);
+    const link = other.server.issueLink().url.replace('https://probe.example.com', other.server.baseUrl.replace('https://probe.example.com', `http://127.0.0.3:${other.server.port}`));
+    const urls = configOf(await (await fetch(link)).text()).iceServers.map((s: any) => s.urls[0] as string);
+    expect(urls).toHaveLength(2);
+    const [p1, p2] = urls.map((url: string) => Number(/^stun:127\.0\.0\.3:(\d+)$/.exec(url)![1]));
+    expect(p2).not.toBe(p1);
+  }, 20_000);
+
   it('rate-limits HTTP per source address', async () => {
     const { server, events } = await start({ httpRatePerSecond: 2 });
     const statuses: number[] = [];
