@@ -106,6 +106,13 @@ export interface BrowserIceSummary {
   readonly pairs: readonly { readonly pair: string; readonly pairType: string; readonly state: string; readonly nominated: boolean; readonly rttMs: number | null }[];
 }
 
+/** RFC 7065: turns: is TLS, ?transport=tcp is TCP, else UDP; '' when the URL is not TURN. */
+function transportOfTurnUrl(url: string): string {
+  if (url.startsWith('turns:')) return 'tls';
+  if (!url.startsWith('turn:')) return '';
+  return /[?&]transport=tcp\b/i.test(url) ? 'tcp' : 'udp';
+}
+
 const isHidden = (address: string): boolean => address.endsWith('.local');
 const hiddenRelated = (address: string): boolean => address === '' || address === '0.0.0.0' || address === '::';
 
@@ -134,7 +141,8 @@ export function summarizeGathering(findings: BrowserFindings, stunUrls: readonly
     const failed = failedFor(base);
     return stunUrls.filter((url) => !failed.has(url));
   };
-  const relayTransports = [...new Set(relay.map((c) => c.relayProtocol).filter((p) => p !== ''))].sort();
+  // relayProtocol when the browser gives it; otherwise the TURN URL that made the candidate says.
+  const relayTransports = [...new Set(relay.map((c) => c.relayProtocol || transportOfTurnUrl(c.url)).filter((p) => p !== ''))].sort();
 
   const bases = new Map<string, Set<string>>();
   for (const c of srflx) {

@@ -62,8 +62,17 @@ export const FIELD_PAGE_SCRIPT = String.raw`'use strict';
         finished = true;
         findings.gather.ms = elapsed();
         findings.gather.timedOut = timedOut;
-        pc.close();
-        resolve();
+        // Chromium leaves event.url and candidate.relayProtocol empty; its stats name both.
+        pc.getStats().then(function (report) {
+          report.forEach(function (s) {
+            if (s.type !== 'local-candidate') return;
+            findings.gather.candidates.forEach(function (c) {
+              if (c.address !== s.address || c.port !== s.port || c.type !== s.candidateType) return;
+              if (!c.url && s.url) c.url = String(s.url);
+              if (!c.relayProtocol && s.relayProtocol) c.relayProtocol = String(s.relayProtocol);
+            });
+          });
+        }).catch(note).then(function () { pc.close(); resolve(); });
       }
       pc.onicecandidate = function (e) {
         if (!e.candidate) { finish(false); return; }

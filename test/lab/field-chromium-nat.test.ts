@@ -8,7 +8,7 @@
  * Needs root, iproute2, nftables and chromium (the lab's gate: fails in CI when missing).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { buildLab, destroyAllLabs, destroyLab, startLabServers, type Lab, type LabServers } from '../../src/lab/index.js';
 import { spawnCli, stopProcess } from '../helpers/cli.js';
@@ -97,4 +97,85 @@ describe.skipIf(!runLab)('field probe: chromium behind lab NATs', () => {
     expect(r.browser.gather.mappingDetail).toMatch(/203\.0\.113\.20:\d+ and 203\.0\.113\.20:\d+/);
     expect(['complete', 'session-error']).toContain(r.reason);
   }, 90_000);
+});
+
+/**
+ * Symmetric ↔ symmetric: the customer's chromium behind one symmetric NAT, nat-probe behind
+ * another (its HTTP port forwarded on that router, as an engineer behind NAT would), the lab's
+ * coturn as TURN for both. No direct pair can work; the visit must connect through the relay and
+ * tell the customer so.
+ */
+describe.skipIf(!runLab)('field probe: symmetric ↔ symmetric needs the relay', () => {
+  let lab: Lab;
+  let servers: LabServers | undefined;
+  let field: ChildProcess | undefined;
+
+  beforeAll(async () => {
+    lab = await buildLab({ a: 'symmetric', b: 'symmetric', prefix: PREFIX });
+    servers = await startLabServers(lab, { turn: true });
+    // The engineer's HTTP port, forwarded through router B (TCP only: UDP stays symmetric).
+    const router = lab.b!.router!.namespace;
+    execFileSync('ip', ['netns', 'exec', router, 'nft', 'add chain ip natprobe engineer { type nat hook prerouting priority dstnat; policy accept; }']);
+    execFileSync('ip', ['netns', 'exec', router, 'nft', `add rule ip natprobe engineer iifname wan tcp dport 8480 dnat to ${lab.b!.client.address}:8480`]);
+  }, 60_000);
+
+  afterAll(async () => {
+    if (field !== undefined) await stopProcess(field);
+    await servers?.stop();
+    if (lab !== undefined) await destroyLab(lab);
+  });
+
+  it('connects through TURN only, and the customer reads that a relay is needed and works', async () => {
+    const turn = servers!.turn!;
+    field = spawnCli(
+      ['field', '--listen', `${lab.b!.client.address}:8480`, '--public-url', 'http://203.0.113.20:8480', '--stun', '203.0.113.1:3478', '--stun', '203.0.113.2:3479',
+        '--turn', turn.url, '--turn-secret', turn.secret, '--json', '--visits', '1', '--visit-timeout', '40000'],
+      { namespace: lab.b!.client.namespace },
+    );
+    const lines = createInterface({ input: field.stdout! });
+    const seen: Record<string, any>[] = [];
+    let wake: () => void = () => undefined;
+    lines.on('line', (text) => {
+      seen.push(JSON.parse(text) as Record<string, any>);
+      wake();
+    });
+    const next = async (match: (line: Record<string, any>) => boolean, what: string): Promise<Record<string, any>> =>
+      withinMs(
+        new Promise<Record<string, any>>((resolve) => {
+          const check = (): void => {
+            const found = seen.find(match);
+            if (found !== undefined) resolve(found);
+            else wake = check;
+          };
+          check();
+        }),
+        60_000,
+        what,
+      );
+    const link = (await next((l) => l.type === 'field-listening', 'the link')).link as string;
+    const flags = [
+      ...FIELD_CHROMIUM_FLAGS.map((flag) => (flag.startsWith('--host-resolver-rules=') ? '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 203.0.113.20' : flag)),
+      '--unsafely-treat-insecure-origin-as-secure=http://203.0.113.20:8480',
+    ];
+    const browser = await launchChromiumInNetns(findTool('chromium')!, lab.a.client.namespace, { existing: true, flags });
+    try {
+      const context = await browser.browser.newContext();
+      await context.grantPermissions(['camera', 'microphone'], { origin: new URL(link).origin });
+      const page = await context.newPage();
+      await page.goto(link, { timeout: 15_000 });
+      await page.waitForSelector('main[data-done="true"]', { timeout: 60_000 });
+      expect(await page.locator('#result').getAttribute('data-code')).toBe('relay');
+      await context.close();
+    } finally {
+      await browser.close();
+    }
+    const r = await next((l) => l.schema === 'nat-probe.field-visit/v1', 'the visit report');
+    expect(r.browser.gather.mapping).toBe('endpoint-dependent');
+    expect(r.browser.gather.relayTransports).toContain('udp');
+    expect(r.result.code).toBe('relay');
+    expect(r.result.sentence).toContain('needs a relay');
+    const succeeded = (r.natProbe?.pairs ?? []).filter((p: any) => p.state === 'succeeded');
+    expect(succeeded.length).toBeGreaterThan(0);
+    expect(succeeded.every((p: any) => p.localType === 'relay' || p.remoteType === 'relay')).toBe(true);
+  }, 120_000);
 });
