@@ -9,7 +9,7 @@
  *      that reported an error (`icecandidateerror`). The nat-probe process, not the page, judges
  *      the mapping from these: same host socket, different servers, same or different ports.
  *   2. Speaks nat-probe's signaling protocol (src/signaling/PROTOCOL.md, v1) over a WebSocket to
- *      this same origin (/signal): join, ice-params, candidates (trickled), end-of-candidates,
+ *      this same origin (/signal/<visit>): join, ice-params, candidates (trickled), end-of-candidates,
  *      result, bye. The nat-probe peer of this visit is the other member of the room.
  *   3. Runs ICE against it with the browser's own stack. The session description the page hands
  *      its RTCPeerConnection is built from nat-probe's ICE ufrag/pwd and carries a syntactically

@@ -9,13 +9,14 @@
  *   GET  /field.js, /field.css   the page's assets
  *   POST /v/<secret>/go          the page joined its room (nat-probe controlled: start the session)
  *   POST /v/<secret>/findings    the page's findings (JSON, ≤ 64 KiB); answers the customer's sentence
- *   WS   /signal                 signaling (src/signaling/PROTOCOL.md)
+ *   WS   /signal/<secret>        signaling (src/signaling/PROTOCOL.md), for a live visit only
  *
  * Every request first takes a token from its source address's bucket (default 20/s, bursts of
  * 40; 429 when empty), as the signaling server limits each connection's frames.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { startStunServer, type StunServer } from '../server/index.js';
 import { attachSignalingServer, type AttachedSignalingServer } from '../signaling/index.js';
 import { TokenBucket } from '../signaling/token-bucket.js';
@@ -134,10 +135,20 @@ export async function startFieldServer(options: FieldServerOptions = {}): Promis
   });
   http.headersTimeout = 10_000;
   http.requestTimeout = 30_000;
-  const signaling: AttachedSignalingServer = attachSignalingServer(http, { path: SIGNAL_PATH, clock, joinTimeoutMs: 10_000 });
-  // Upgrades to any other path are refused (the signaling server only takes /signal).
-  http.on('upgrade', (request: IncomingMessage, socket) => {
-    if (pathOf(request) !== SIGNAL_PATH) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+  // Signaling is reachable only through a live visit's path, /signal/<visit secret>: the field
+  // server is no open signaling relay, and a stranger cannot even reach the hub. The hub is
+  // attached to an internal server that never listens; vetted upgrades are handed to it.
+  const hub = createServer();
+  const signaling: AttachedSignalingServer = attachSignalingServer(hub, { path: SIGNAL_PATH, clock, joinTimeoutMs: 10_000 });
+  http.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const match = /^\/signal\/([A-Za-z0-9_-]{22})$/.exec(pathOf(request));
+    const visit = match !== null ? visits.get(match[1]!) : undefined;
+    if (visit === undefined || visit.ended || !allowed(request)) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    request.url = SIGNAL_PATH;
+    hub.emit('upgrade', request, socket, head);
   });
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
@@ -150,7 +161,7 @@ export async function startFieldServer(options: FieldServerOptions = {}): Promis
   const hostInUrl = host.includes(':') ? `[${host}]` : host;
   const localBase = `http://${hostInUrl}:${port}`;
   const baseUrl = (options.publicUrl ?? localBase).replace(/\/+$/, '');
-  const signalUrl = `ws://${hostInUrl === '0.0.0.0' ? '127.0.0.1' : hostInUrl === '[::]' ? '[::1]' : hostInUrl}:${port}${SIGNAL_PATH}`;
+  const signalBase = `ws://${hostInUrl === '0.0.0.0' ? '127.0.0.1' : hostInUrl === '[::]' ? '[::1]' : hostInUrl}:${port}${SIGNAL_PATH}`;
   const publicHost = new URL(baseUrl).hostname;
   // A wildcard address is no use to the browser: it reaches the built-in server by the link's host.
   const stunUrls = stunServers.map((s) => `stun:${s.address === '0.0.0.0' || s.address === '::' ? publicHost : s.address.includes(':') ? `[${s.address}]` : s.address}:${s.port}`);
@@ -240,7 +251,7 @@ export async function startFieldServer(options: FieldServerOptions = {}): Promis
     const role = roleFor(n);
     const visit = new FieldVisit({
       id: `v${n}`,
-      signalUrl,
+      signalUrl: (secret) => `${signalBase}/${secret}`,
       natProbeRole: role,
       userAgent: request.headers['user-agent'],
       // nat-probe's own server-reflexive candidate; a wildcard-bound built-in server is this host.
@@ -269,7 +280,7 @@ export async function startFieldServer(options: FieldServerOptions = {}): Promis
     const config: FieldPageConfig = {
       room: visit.room,
       roomToken: visit.roomToken,
-      signalPath: SIGNAL_PATH,
+      signalPath: `${SIGNAL_PATH}/${visit.secret}`,
       goPath: `/v/${visit.secret}/go`,
       findingsPath: `/v/${visit.secret}/findings`,
       browserRole: role === 'controlling' ? 'answerer' : 'offerer',

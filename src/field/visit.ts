@@ -25,7 +25,8 @@ export type NatProbeRole = 'controlling' | 'controlled';
 
 export interface FieldVisitOptions {
   readonly id: string;
-  readonly signalUrl: string;
+  /** The visit's signaling URL, from its secret (the server serves signaling per visit). */
+  readonly signalUrl: (secret: string) => string;
   readonly natProbeRole: NatProbeRole;
   readonly userAgent: string | undefined;
   /** STUN server of nat-probe's own session (its server-reflexive candidate). */
@@ -117,7 +118,7 @@ export class FieldVisit {
       const o = this.options;
       const left = Math.max(1_000, o.timeoutMs - (o.clock.now() - this.startedAtMs));
       this.session = runPeerSession({
-        signalUrl: o.signalUrl,
+        signalUrl: o.signalUrl(this.secret),
         room: this.room,
         token: this.roomToken,
         mode: 'survey',

@@ -107,6 +107,12 @@ describe('field server', () => {
       expect(response.status).toBe(404);
       expect(await response.text()).toBe('Not Found\n');
     }
+    // Signaling only through a live visit's path: no open relay for strangers.
+    for (const path of ['/signal', `/signal/${'A'.repeat(22)}`, '/']) {
+      const ws = new WebSocket(`${server.baseUrl.replace('http', 'ws')}${path}`, 'nat-probe-signaling.v1');
+      const status = await withinMs(new Promise<number>((resolve) => ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)).once('error', () => resolve(-1))), 5_000, `the refusal of ${path}`);
+      expect(status).toBe(404);
+    }
     const script = await fetch(`${server.baseUrl}/field.js`);
     expect(script.headers.get('content-type')).toContain('text/javascript');
     expect(await script.text()).toContain('iceConnectionState');

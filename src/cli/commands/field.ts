@@ -58,7 +58,7 @@ export function registerField(program: Command, io: CliIo, run: (code: Promise<n
   const command = program
     .command('field')
     .description("Serve a link for a customer to open: their browser's own WebRTC runs ICE against nat-probe, and the answer appears here live")
-    .option('--listen <host:port>', 'address of the HTTP server for the page (and its signaling, on /signal) (default: 127.0.0.1:8480)', listenOption)
+    .option('--listen <host:port>', 'address of the HTTP server for the page (and its signaling, on /signal/<visit>) (default: 127.0.0.1:8480)', listenOption)
     .option('--public-url <url>', 'the base URL the customer reaches, when it differs from --listen (a proxy, a public name)', publicUrlOption)
     .option('--stun <host[:port]>', 'STUN server for the page and nat-probe (repeat it: the page compares the ports different servers see); default the built-in RFC 5780 server', collect)
     .option('--stun-port <port>', 'UDP port of the built-in STUN server (its alternate uses port + 1; 0 picks free ones)', integerOption('--stun-port', 0, 65534), 3478)
