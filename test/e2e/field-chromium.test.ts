@@ -171,6 +171,47 @@ describe.skipIf(skip)('field probe: chromium ↔ nat-probe on loopback', () => {
     }
   }, 90_000);
 
+  it('a tab closed half way ends its visit with what was learned and the reason', async () => {
+    const child = spawnCli(['field', '--listen', '127.0.0.1:0', '--stun-port', '0', '--visits', '1', '--json', '--visit-timeout', '8000'], { namespace });
+    const lines: Record<string, any>[] = [];
+    let wake: () => void = () => undefined;
+    createInterface({ input: child.stdout! }).on('line', (text) => {
+      lines.push(JSON.parse(text) as Record<string, any>);
+      wake();
+    });
+    const next = (match: (line: Record<string, any>) => boolean, what: string): Promise<Record<string, any>> =>
+      withinMs(
+        new Promise<Record<string, any>>((resolve) => {
+          const check = (): void => {
+            const found = lines.find(match);
+            if (found !== undefined) resolve(found);
+            else wake = check;
+          };
+          check();
+        }),
+        30_000,
+        what,
+      );
+    try {
+      const link = (await next((l) => l.type === 'field-listening', 'the link')).link as string;
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await page.goto(link, { timeout: 15_000 });
+      // Closed as soon as nat-probe's peer has the browser in its room.
+      await next((l) => l.type === 'field-peer' && l.event.type === 'peer-phase' && l.event.phase === 'peer-joined', 'the page in the room');
+      await context.close();
+      const ended = await next((l) => l.type === 'field-visit-ended', 'the end of the visit');
+      expect(['no-findings', 'session-error']).toContain(ended.reason);
+      expect(ended.detail).toBeTruthy();
+      expect(ended.result.code).toBe('unfinished');
+      const report = await next((l) => l.schema === 'nat-probe.field-visit/v1', 'the report');
+      expect(report.browser.ice).toBeNull();
+      expect(report.natProbe !== null || report.natProbeError !== null).toBe(true);
+    } finally {
+      await stopProcess(child);
+    }
+  }, 60_000);
+
   for (const role of ['controlling', 'controlled'] as const) {
     it(`connects with nat-probe ${role}: both sides report the same pair, the customer reads "direct"`, async () => {
       const html = join(dir, `visit-${role}.html`);
