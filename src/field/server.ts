@@ -167,8 +167,11 @@ export async function startFieldServer(options: FieldServerOptions = {}): Promis
   const stunUrls = stunServers.map((s) => `stun:${s.address === '0.0.0.0' || s.address === '::' ? publicHost : s.address.includes(':') ? `[${s.address}]` : s.address}:${s.port}`);
 
   function pageIceServers(): FieldPageConfig['iceServers'] {
+    // The customer's browser needs TURN credentials of its own. With a REST secret they are made
+    // per page and last an hour unless --turn-ttl says otherwise; long-term credentials
+    // (--turn-user/--turn-pass) are handed over as they are (README says so).
     const turn = (options.turnServers ?? []).map((server) => {
-      const credentials = credentialsOf(server);
+      const credentials = credentialsOf(server.secret !== undefined ? { ...server, ttlSeconds: server.ttlSeconds ?? 3_600 } : server);
       return { urls: [server.url], username: credentials.username, credential: credentials.password };
     });
     return [...stunUrls.map((url) => ({ urls: [url] })), ...turn];

@@ -84,7 +84,8 @@ What the customer's page does (it says so itself, in one sentence):
   Only ICE is tested: nat-probe does not speak DTLS, so the browser's DTLS handshake that
   follows never completes; the page ignores it and judges from ICE state and getStats().
   The page sends the browser's addresses, its user agent and the test results to this server
-  only. Links are random 128-bit tokens, expire after --ttl, serve --link-visits visits, and
+  only. With TURN, prefer --turn-secret: each page gets its own credentials, valid 1 h (or
+  --turn-ttl); --turn-user/--turn-pass are handed to the customer's browser as they are. Links are random 128-bit tokens, expire after --ttl, serve --link-visits visits, and
   anything else is a plain 404.
 
 Examples:
