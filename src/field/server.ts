@@ -22,7 +22,7 @@ import { attachSignalingServer, type AttachedSignalingServer } from '../signalin
 import { TokenBucket } from '../signaling/token-bucket.js';
 import type { TransportAddress } from '../ice/candidate.js';
 import type { PeerTurnServer } from '../peer/session.js';
-import { credentialsOf } from '../peer/relay.js';
+import { credentialsOf, relayLadderRungs } from '../peer/relay.js';
 import { systemClock, type Clock } from '../transport/clock.js';
 import type { FieldEvent } from './events.js';
 import { BrowserFindings, MAX_FINDINGS_BYTES } from './findings.js';
@@ -170,7 +170,9 @@ export async function startFieldServer(options: FieldServerOptions = {}): Promis
     // The customer's browser needs TURN credentials of its own. With a REST secret they are made
     // per page and last an hour unless --turn-ttl says otherwise; long-term credentials
     // (--turn-user/--turn-pass) are handed over as they are (README says so).
-    const turn = (options.turnServers ?? []).map((server) => {
+    // Every rung of the relay ladder (peer/relay.ts): each turn: server over UDP and over TCP,
+    // and the turns: ones, so the page can say which transports get a relay through.
+    const turn = relayLadderRungs(options.turnServers ?? []).map((server) => {
       const credentials = credentialsOf(server.secret !== undefined ? { ...server, ttlSeconds: server.ttlSeconds ?? 3_600 } : server);
       return { urls: [server.url], username: credentials.username, credential: credentials.password };
     });

@@ -171,7 +171,11 @@ describe.skipIf(!runLab)('field probe: symmetric ↔ symmetric needs the relay',
     }
     const r = await next((l) => l.schema === 'nat-probe.field-visit/v1', 'the visit report');
     expect(r.browser.gather.mapping).toBe('endpoint-dependent');
+    // The page gathers on every rung of the relay ladder (UDP and TCP to the lab's coturn); in
+    // this lab chromium's TURN/TCP connection fails ("Failed to establish connection", reported
+    // among the server errors), so only UDP is asserted.
     expect(r.browser.gather.relayTransports).toContain('udp');
+    expect(r.browser.serverErrors.some((e: any) => e.url.endsWith('?transport=tcp')) || r.browser.gather.relayTransports.includes('tcp')).toBe(true);
     expect(r.result.code).toBe('relay');
     expect(r.result.sentence).toContain('needs a relay');
     const succeeded = (r.natProbe?.pairs ?? []).filter((p: any) => p.state === 'succeeded');
