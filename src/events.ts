@@ -222,8 +222,26 @@ export interface PeerRelayEvent {
   message?: string;
 }
 
+/**
+ * A remote candidate the session could not use and left out of the checks (src/peer/session.ts):
+ * an mDNS `.local` name, a hostname, a TCP candidate, an unknown type, or a malformed line. The
+ * peer may still reach this side through its checks (RFC 8445 §7.3.1.3).
+ */
+export interface PeerCandidateSkippedEvent {
+  type: 'peer-candidate-skipped';
+  at: number;
+  trial: number;
+  /** The `candidate:` line as the peer signalled it. */
+  candidate: string;
+  /** 'mdns-hostname', 'fqdn', 'transport', 'candidate-type' (src/ice/sdp-candidate.ts) or 'syntax'. */
+  reason: string;
+  /** The parser's words on it. */
+  detail: string;
+}
+
 export type PeerEvent =
   | PeerRelayEvent
+  | PeerCandidateSkippedEvent
   | TraversalEvent
   | IceCandidateEvent
   | IcePairEvent

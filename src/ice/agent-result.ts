@@ -62,6 +62,12 @@ export interface IceResult {
   /** The STUN Binding exchanges made to gather server-reflexive candidates. */
   readonly gathering: readonly SrflxAttempt[];
   readonly counters: IceCounters;
+  /**
+   * Present when the run had no pairs of its own, so that only the peer's checks could connect it
+   * (RFC 8445 §7.3.1.3–§7.3.1.4): the bound, from start, it waited for them before failing
+   * (scheduler peerCheckWaitMs). A run that connected through them reports it too.
+   */
+  readonly peerCheckWaitMs?: number;
 }
 
 /** Traffic counters: what the peer did to this agent's checks and what this agent did to the peer's. */
@@ -75,10 +81,12 @@ export interface IceCounters {
   responsesUnauthenticated: number;
   /** Datagrams that were not valid STUN (or not Binding), ignored. */
   datagramsIgnored: number;
+  /** Checks left unanswered because this agent had already failed (connect mode), so both ends agree. */
+  requestsIgnoredAfterFailure: number;
 }
 
 export function emptyCounters(): IceCounters {
-  return { requestsReceived: 0, requestsRejected: 0, roleConflictsSent: 0, responsesUnauthenticated: 0, datagramsIgnored: 0 };
+  return { requestsReceived: 0, requestsRejected: 0, roleConflictsSent: 0, responsesUnauthenticated: 0, datagramsIgnored: 0, requestsIgnoredAfterFailure: 0 };
 }
 
 /**

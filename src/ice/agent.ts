@@ -82,7 +82,7 @@ import {
 } from './gather.js';
 import type { CandidatePair, IceRole } from './pair.js';
 import { resolveRoleConflict } from './role-conflict.js';
-import { IceScheduler, SCHEDULER_DEFAULTS, type CheckAttempt, type IceMode, type IceSchedulerEvent, type SchedulerOptions } from './scheduler.js';
+import { IceScheduler, SCHEDULER_DEFAULTS, peerCheckWaitMs, type CheckAttempt, type IceMode, type IceSchedulerEvent, type SchedulerOptions } from './scheduler.js';
 
 /** Scheduler settings an agent user may change; the agent supplies clock, mode, sendCheck and listener. */
 export type AgentSchedulerOptions = Partial<Omit<SchedulerOptions, 'clock' | 'mode' | 'sendCheck' | 'listener' | 'remoteCandidatesComplete'>>;
@@ -473,10 +473,13 @@ export class IceAgent {
 
   /**
    * Forms the pairs and starts the checks (the first goes out now). Needs the remote parameters.
-   * Local candidates gathered after this are still signalled but not paired. `overallTimeoutMs`
-   * overrides the scheduler option for this run (a session caps it by the time it has left).
+   * `overallTimeoutMs` overrides the scheduler option for this run (a session caps it by the time
+   * it has left). `peerCheckWaitMs` is how long a run with no pairs of its own waits for the
+   * peer's checks before failing (default peerCheckWaitMs() without a signaling RTT: 1 s; a
+   * session passes peerCheckWaitMs(its measured signaling RTT)). Checks that arrived before this
+   * call are handed to the checklist before the first check goes out, so they count.
    */
-  start(options: { readonly overallTimeoutMs?: number } = {}): void {
+  start(options: { readonly overallTimeoutMs?: number; readonly peerCheckWaitMs?: number } = {}): void {
     if (this.lifecycle === 'closed') throw new IceOptionError('The agent is closed.');
     if (this.scheduler !== undefined) return;
     if (this.remote === undefined) throw new IceOptionError('start() needs the remote ICE parameters first: call setRemoteParameters().');
@@ -489,6 +492,7 @@ export class IceAgent {
       ...this.options.scheduler,
       ...(initialRtoMs !== undefined ? { initialRtoMs } : {}),
       ...(options.overallTimeoutMs !== undefined ? { overallTimeoutMs: options.overallTimeoutMs } : {}),
+      peerCheckWaitMs: options.peerCheckWaitMs ?? this.options.scheduler?.peerCheckWaitMs ?? peerCheckWaitMs(),
       clock: this.clock,
       mode: this.mode,
       remoteCandidatesComplete: this.remoteComplete,
@@ -501,10 +505,11 @@ export class IceAgent {
     this.lifecycle = 'checking';
     this.emit({ type: 'ice-state', at: this.at(), trial: this.trial, state: 'checking' });
     for (const view of checklist.pairs()) this.emitPair(view);
+    // Early checks (§7.3.1.4) go in before the run starts: their pairs and triggered checks are
+    // then part of it from the first Ta slot, and a run with no pairs of its own does not end
+    // before it has seen them.
+    for (const check of this.earlyChecks.splice(0)) this.deliverIncomingCheck(check);
     this.scheduler.start();
-    for (const check of this.earlyChecks.splice(0)) {
-      if (this.scheduler.running) this.deliverIncomingCheck(check);
-    }
   }
 
   /** The first check RTO from the gathering RTTs (see initialRtoFromGathering), unless the caller set one. */
@@ -679,6 +684,12 @@ export class IceAgent {
   /** RFC 8445 §7.3: authenticate, resolve role conflicts, answer, then let the checklist react. */
   private onRequest(base: Base, request: DecodedStunMessage, from: TransportAddress): void {
     this.counters.requestsReceived++;
+    if (this.mode === 'connect' && this.result?.state === 'failed') {
+      // A failed agent stays silent: answering would let the peer validate and nominate a pair
+      // this side has already given up on, and the two ends would report different outcomes.
+      this.counters.requestsIgnoredAfterFailure++;
+      return;
+    }
     const source: StunTransportAddress = { family: familyOf(from.address) ?? 4, address: from.address, port: from.port };
     const verdict = validateCheckRequest(request, this.localParameters.ufrag, this.localKey);
     if (!verdict.ok) {
@@ -878,6 +889,7 @@ export class IceAgent {
       remoteCandidates: this.remotes.map((c) => this.described(c)),
       gathering: [...this.gatheringAttempts],
       counters: { ...this.counters },
+      ...(scheduler.peerCheckWaitApplied !== undefined ? { peerCheckWaitMs: scheduler.peerCheckWaitApplied } : {}),
     };
     if (this.lifecycle !== 'closed') this.lifecycle = this.result.state;
     if (selectedPair !== undefined) {

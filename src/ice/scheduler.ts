@@ -206,6 +206,15 @@ export interface SchedulerOptions {
    * 'failed' or 'surveyed' until endOfRemoteCandidates(). Default true.
    */
   readonly remoteCandidatesComplete?: boolean;
+  /**
+   * connect: how long after start() a run with no pairs of its own (every remote candidate was
+   * unusable, or none shared an address family) keeps waiting for the peer's checks before it
+   * ends as 'failed'. The peer may well reach this agent: its check creates a peer-reflexive
+   * remote candidate, a pair and a triggered check (RFC 8445 §7.3.1.3–§7.3.1.4), and the run
+   * connects through that pair. Pairs that incoming checks created do not count as the agent's
+   * own. Default 0 (fail at once); IceAgent passes peerCheckWaitMs() of the signaling RTT.
+   */
+  readonly peerCheckWaitMs?: number;
   readonly listener?: IceSchedulerListener;
 }
 
@@ -229,6 +238,33 @@ export const SCHEDULER_DEFAULTS = {
 
 /** RFC 8445 §14.2: no more than one transaction per 5 ms across all agents. */
 export const MIN_TA_MS = 5;
+
+/** The fixed part of peerCheckWaitMs(): see there. */
+export const PEER_CHECK_WAIT_BASE_MS = 1_000;
+/** peerCheckWaitMs() never waits longer than this. */
+export const PEER_CHECK_WAIT_CAP_MS = 5_000;
+/** peerCheckWaitMs(): signaling round trips waited beyond the base. */
+export const PEER_CHECK_WAIT_RTT_FACTOR = 4;
+
+/**
+ * How long an agent with no pairs of its own waits for the peer's checks (see
+ * SchedulerOptions.peerCheckWaitMs): 1 s + 4 × the peer-to-peer signaling RTT, at most 5 s.
+ *
+ * Why that bound. Both peers start their checks once they hold each other's parameters and
+ * candidates; ours left before our start(), so the peer has them at most ½ signaling RTT later.
+ * The peer may still be gathering its server-reflexive candidate (a STUN round trip, taken here as
+ * about one signaling RTT), then paces its first checks by Ta, and its check needs ½ a
+ * peer-to-peer RTT (no longer than the signaling path through a server, in practice) to arrive.
+ * That is about 2 RTT; twice that is the margin, since the signaling RTT is estimated from one
+ * sample. The fixed second covers one lost first check: the peer retransmits after its initial
+ * RTO, 500 ms by RFC 8489 §6.2.1 (less when it measured its STUN server), and again after twice
+ * that. Without a measured RTT the bound is the base alone. The cap keeps a silent peer from
+ * holding the run: the overall bound still applies on top.
+ */
+export function peerCheckWaitMs(signalingRttMs?: number): number {
+  const rtt = signalingRttMs !== undefined && Number.isFinite(signalingRttMs) && signalingRttMs > 0 ? signalingRttMs : 0;
+  return Math.min(PEER_CHECK_WAIT_CAP_MS, PEER_CHECK_WAIT_BASE_MS + PEER_CHECK_WAIT_RTT_FACTOR * rtt);
+}
 
 /** One pair's outcome, for reports. Times are ms since start(). */
 export interface PairReport {
@@ -292,7 +328,15 @@ export class IceScheduler {
   private readonly nominationWaitRttFactor: number;
   private readonly nominationMinWaitMs: number;
   private readonly maxRoleConflicts: number;
+  private readonly peerCheckWaitMs: number;
   private remoteComplete: boolean;
+  /** Whether the checklist ever held a pair this agent formed from signalled candidates (not from an incoming check). */
+  private ownPairs = false;
+  /** While set, a run with no pairs of its own waits until then for the peer's checks (peerCheckWaitMs). */
+  private peerCheckWaitUntil: number | undefined;
+  private waitedForPeerChecks = false;
+  /** Pairs created by incoming checks (§7.3.1.4), possibly before start(). */
+  private pairsFromChecks = 0;
   /** Outstanding hold() calls: the run may not end as failed or surveyed while any is held. */
   private holds = 0;
 
@@ -347,6 +391,7 @@ export class IceScheduler {
     this.nominationWaitRttFactor = options.nominationWaitRttFactor ?? d.nominationWaitRttFactor;
     this.nominationMinWaitMs = options.nominationMinWaitMs ?? d.nominationMinWaitMs;
     this.maxRoleConflicts = options.maxRoleConflictsPerPair ?? d.maxRoleConflictsPerPair;
+    this.peerCheckWaitMs = options.peerCheckWaitMs ?? 0;
     this.remoteComplete = options.remoteCandidatesComplete ?? true;
     if (options.listener !== undefined) this.listeners.push(options.listener);
     this.validate();
@@ -388,6 +433,11 @@ export class IceScheduler {
     return this.inflight.size;
   }
 
+  /** The peer-check wait (SchedulerOptions.peerCheckWaitMs) this run applied, when it had to wait at all. */
+  get peerCheckWaitApplied(): number | undefined {
+    return this.waitedForPeerChecks ? this.peerCheckWaitMs : undefined;
+  }
+
   /** Adds a listener; returns a function that removes it. */
   addListener(listener: IceSchedulerListener): () => void {
     this.listeners.push(listener);
@@ -404,6 +454,7 @@ export class IceScheduler {
     this.startedAt = this.clock.now();
     this.overallDeadline = this.startedAt + this.overallTimeoutMs;
     this.nextSlotAt = this.startedAt;
+    this.ownPairs = this.checklist.size > this.pairsFromChecks;
     this.checklist.unfreezeInitial();
     this.pump();
   }
@@ -519,6 +570,7 @@ export class IceScheduler {
   onIncomingCheck(check: IncomingCheck): IncomingCheckResult {
     const result = this.checklist.handleIncomingCheck(check);
     const pairId = result.view.pair.id;
+    if (result.created) this.pairsFromChecks++;
     if (result.learnedRemote !== undefined) {
       this.emit({ type: 'candidate-learned', atMs: this.elapsed(), side: 'remote', candidate: result.learnedRemote, pairId });
     }
@@ -550,6 +602,7 @@ export class IceScheduler {
   /** A trickled remote candidate (RFC 8838); returns the pairs added. */
   addRemoteCandidate(candidate: Candidate): CandidatePair[] {
     const added = this.checklist.addRemoteCandidate(candidate);
+    if (added.length > 0) this.ownPairs = true;
     this.workMayExist = true;
     this.pump();
     return added;
@@ -558,6 +611,7 @@ export class IceScheduler {
   /** A local candidate added after start (see Checklist.addLocalCandidate); returns the pairs added. */
   addLocalCandidate(candidate: Candidate, options: { readonly formPairs: boolean }): CandidatePair[] {
     const added = this.checklist.addLocalCandidate(candidate, options);
+    if (added.length > 0) this.ownPairs = true;
     this.workMayExist = true;
     this.pump();
     return added;
@@ -798,8 +852,19 @@ export class IceScheduler {
     if (this.nominating !== undefined || this.nominationDueAt !== undefined) return;
     // connect: nothing left to check. A controlling agent with a valid pair nominates it (see
     // considerNomination); a controlled agent with one waits for the peer's nomination until the
-    // overall bound. Without any valid pair the run has failed.
-    if (this.checklist.bestValidPair() === undefined) this.finish('failed');
+    // overall bound. Without any valid pair the run has failed, unless it never had a pair of its
+    // own: then the peer's checks are its only way in (§7.3.1.3–§7.3.1.4), and it waits for them.
+    if (this.checklist.bestValidPair() !== undefined) return;
+    if (!this.ownPairs && this.peerCheckWaitMs > 0) {
+      const until = this.startedAt + this.peerCheckWaitMs;
+      if (this.clock.now() < until) {
+        this.peerCheckWaitUntil = until;
+        this.waitedForPeerChecks = true;
+        return;
+      }
+    }
+    this.peerCheckWaitUntil = undefined;
+    this.finish('failed');
   }
 
   private select(pairId: string): void {
@@ -836,6 +901,7 @@ export class IceScheduler {
     let wake = this.overallDeadline;
     for (const tx of this.inflight.values()) wake = Math.min(wake, tx.nextAt, tx.deadline);
     if (this.nominationDueAt !== undefined) wake = Math.min(wake, this.nominationDueAt);
+    if (this.peerCheckWaitUntil !== undefined && this.peerCheckWaitUntil > now) wake = Math.min(wake, this.peerCheckWaitUntil);
     if (this.workMayExist && this.inflight.size < this.maxInFlight && this.checklist.hasWork()) {
       wake = Math.min(wake, Math.max(now, this.nextSlotAt));
     }

@@ -58,6 +58,10 @@ export interface PeerSessionOutcome {
   readonly relays?: readonly SessionRelay[];
   /** What the traversal strategies did (src/traversal/types.ts); absent when none was asked for. */
   readonly traversal?: TraversalReport;
+  /** Remote candidates the session could not use, with the reason (src/peer/session.ts); absent in older results. */
+  readonly skippedRemoteCandidates?: readonly { readonly candidate: string; readonly reason: string }[];
+  /** How long a run with no pairs of its own waited for the peer's checks (src/ice/agent-result.ts). */
+  readonly peerCheckWaitMs?: number;
 }
 
 /**
