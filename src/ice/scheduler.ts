@@ -20,9 +20,9 @@
  *
  * Modes:
  * - connect: stop when a pair is selected. A controlling agent nominates (regular nomination,
- *   §8.1.1): once a pair is valid it waits until no higher-priority pair is still pending, or at most
- *   `nominationWaitMs`, then repeats the best valid pair's check with USE-CANDIDATE; when that check
- *   succeeds the pair is selected. A controlled agent selects the pair the peer nominates (§7.3.1.5).
+ *   §8.1.1): once a pair is valid it waits while a higher-priority pair may still answer, at most
+ *   one round trip of the valid pair (see considerNomination), then repeats the best valid pair's
+ *   check with USE-CANDIDATE; when that check succeeds the pair is selected. A controlled agent selects the pair the peer nominates (§7.3.1.5).
  * - survey: check every pair to completion and report each outcome; nothing is nominated. Both
  *   peers of a survey should run in survey mode.
  *
@@ -183,21 +183,23 @@ export interface SchedulerOptions {
   /** Bound on the whole run, from start(). Default 30,000 ms. */
   readonly overallTimeoutMs?: number;
   /**
-   * connect, controlling: after the first valid pair, how long to wait for a higher-priority pair
-   * before nominating the best valid one. RFC 8445 §8.1.1 leaves this stopping criterion open.
-   * Default 1,000 ms. Nomination happens at once when no higher-priority pair is still pending.
-   * This is the cap; the wait itself scales with the round trip (nominationWaitRttFactor).
+   * connect, controlling: the longest wait for a better pair after the first valid pair, whatever
+   * the RTT. RFC 8445 §8.1.1 leaves this stopping criterion open; see considerNomination for the
+   * rule. Default 1,000 ms. Nomination happens at once when no higher-priority pair is still
+   * pending, and sooner than this cap when the better pairs have had their chance.
    */
   readonly nominationWaitMs?: number;
   /**
-   * connect, controlling: the wait above is this many times the best valid pair's measured RTT
-   * (but at least nominationMinWaitMs, at most nominationWaitMs). A better pair to the same peer
-   * that has stayed silent for many round trips of the path that works is almost always dead
-   * (a LAN host candidate behind another NAT); waiting a fixed second for it made every NATed
-   * connection take >1 s on a sub-millisecond path. Default 8.
+   * connect, controlling: the wait for a better pair, in round trips of the best valid pair
+   * (r): a pending better pair has a chance until factor × r after its check went out, and the
+   * wait ends at most factor × r after the first valid pair. Default 1: a path that is better
+   * than the one that works answers within its round trip, so nomination adds at most one RTT
+   * (plus the Ta slot of the nomination check) to the first valid pair. (It was 8 until the lab
+   * got real delay: at 100 ms RTT that waited 800 ms for host pairs between private addresses
+   * that can never answer.)
    */
   readonly nominationWaitRttFactor?: number;
-  /** Floor of the RTT-scaled nomination wait: room for about ten Ta slots of checks. Default 50 ms. */
+  /** Floor of the RTT-scaled wait. Default 0: on loopback, r is a fraction of a millisecond and nothing better can come. */
   readonly nominationMinWaitMs?: number;
   /** 487 responses tolerated per pair before it Fails with 'role-conflict'. Default 3. */
   readonly maxRoleConflictsPerPair?: number;
@@ -231,8 +233,8 @@ export const SCHEDULER_DEFAULTS = {
   pairTimeoutMs: 10_000,
   overallTimeoutMs: 30_000,
   nominationWaitMs: 1_000,
-  nominationWaitRttFactor: 8,
-  nominationMinWaitMs: 50,
+  nominationWaitRttFactor: 1,
+  nominationMinWaitMs: 0,
   maxRoleConflictsPerPair: 3,
 } as const;
 
@@ -359,6 +361,8 @@ export class IceScheduler {
   private selected: string | undefined;
   private nominating: string | undefined;
   private nominationDueAt: number | undefined;
+  /** When the wait for a better pair ends at the latest: set when the first valid pair appears (see considerNomination). */
+  private nominationDeadline: number | undefined;
   private nominationDirty = false;
   private startedAt: number;
   private overallDeadline = Number.POSITIVE_INFINITY;
@@ -808,7 +812,34 @@ export class IceScheduler {
     this.nominationDirty = true;
   }
 
-  /** Regular nomination by a controlling agent in connect mode (§8.1.1). */
+  /**
+   * Regular nomination by a controlling agent in connect mode (RFC 8445 §8.1.1), and when to stop
+   * waiting for a better pair: §8.1.1 leaves the stopping criterion to the agent ("the controlling
+   * agent MAY nominate ... once it has a valid pair, or wait for others"). The rule here:
+   *
+   * 1. With no pair of higher priority than the best valid one still pending (Frozen, Waiting or
+   *    In-Progress), nominate at once: nothing better can appear (§6.1.4.2 order).
+   * 2. Otherwise measure the path that works: r = the best valid pair's RTT. A pending better pair
+   *    whose check went out at t still has a chance until t + r: a path that is clearly better
+   *    answers at least as fast as the one that works. Checks go out in priority order
+   *    (§6.1.4.2), so the better pairs were mostly sent before the valid one, and by the time it
+   *    succeeds they have already had r; a host↔host pair between private addresses behind two
+   *    NATs never answers, and stops counting as soon as r has passed since its check. A pair not
+   *    sent yet (Frozen, Waiting: the pacing or the in-flight cap held it back) keeps its chance
+   *    until the bound below, since it is sent within a few Ta and a LAN path answers in far less
+   *    than r.
+   * 3. Bound: the wait ends at most r after the first valid pair appeared (nominationWaitRttFactor
+   *    × r, floored by nominationMinWaitMs, capped by nominationWaitMs). The nomination check then
+   *    waits for its Ta slot (§14.2) and takes one more round trip, so the nominated pair follows
+   *    the first valid one within 2·r + Ta.
+   *
+   * A better pair that succeeds within the wait is nominated instead (the best valid pair is
+   * taken when the wait ends). Once nominated, no other pair is (§8.1.1: one nomination per
+   * component), so this rule trades a pair that answers more slowly than the working path (which
+   * is not better on any real path) for connecting about 8 round trips sooner than a fixed wait.
+   * Pending pairs are compared by their own priority: an approximation of the valid pair they
+   * would produce, exact unless a check reveals a peer-reflexive local candidate (§7.2.5.3.2).
+   */
   private considerNomination(now: number): void {
     if (this.mode !== 'connect' || this.role !== 'controlling' || this.nominating !== undefined || this.selected !== undefined) {
       this.nominationDueAt = undefined;
@@ -822,24 +853,42 @@ export class IceScheduler {
       this.nominationDueAt = undefined;
       return;
     }
-    // Pending pairs are compared by their own priority: an approximation of the valid pair they
-    // would produce, exact unless a check reveals a peer-reflexive local candidate.
-    if (due || !this.checklist.hasPendingAbove(best.pair.priority)) {
+    const window = this.nominationWindowFor(best.pair);
+    this.nominationDeadline ??= now + window;
+    const chanceEndsAt = this.betterPairChanceEndsAt(best.pair.priority, now, window);
+    if (chanceEndsAt === undefined || now >= this.nominationDeadline) {
       this.nominationDueAt = undefined;
       this.nominating = best.pair.id;
       this.checklist.enqueueNomination(best.pair.id);
       this.workMayExist = true;
       this.emit({ type: 'nominating', atMs: this.elapsed(), pairId: best.pair.id });
     } else {
-      this.nominationDueAt ??= now + this.nominationWaitFor(best.pair);
+      this.nominationDueAt = Math.min(this.nominationDeadline, chanceEndsAt);
     }
   }
 
-  /** How long a better pending pair may still take, from the RTT of the valid pair (see the options). */
-  private nominationWaitFor(valid: CandidatePair): number {
+  /** r (the valid pair's RTT) × nominationWaitRttFactor, within [nominationMinWaitMs, nominationWaitMs]. */
+  private nominationWindowFor(valid: CandidatePair): number {
     const rtt = this.stats.get(valid.id)?.rttMs ?? this.estimatorFor(valid).smoothedRttMs ?? this.answerDelays.get(valid.remote.address);
     if (rtt === undefined) return this.nominationWaitMs;
     return Math.min(this.nominationWaitMs, Math.max(this.nominationMinWaitMs, this.nominationWaitRttFactor * rtt));
+  }
+
+  /**
+   * When the last pending pair of higher priority than `priority` loses its chance (see
+   * considerNomination): +Infinity while one has not been sent yet, undefined when none has any.
+   */
+  private betterPairChanceEndsAt(priority: bigint, now: number, window: number): number | undefined {
+    let last: number | undefined;
+    for (const view of this.checklist.pairs()) {
+      if (view.pair.priority <= priority) break;
+      if (view.state === 'Succeeded' || view.state === 'Failed') continue;
+      const tx = view.state === 'In-Progress' ? this.inflight.get(view.pair.id) : undefined;
+      // In-Progress without a transaction of ours: a cancelled one being re-checked (§7.3.1.4).
+      const endsAt = tx !== undefined ? tx.startedAt + window : Number.POSITIVE_INFINITY;
+      if (endsAt > now) last = Math.max(last ?? endsAt, endsAt);
+    }
+    return last;
   }
 
   private checkCompletion(): void {
@@ -983,5 +1032,9 @@ export class IceScheduler {
     positive('pairTimeoutMs', this.pairTimeoutMs);
     positive('overallTimeoutMs', this.overallTimeoutMs);
     if (!(this.nominationWaitMs >= 0)) throw new IceOptionError(`nominationWaitMs must be ≥ 0, got ${this.nominationWaitMs}.`);
+    if (!(this.nominationMinWaitMs >= 0)) throw new IceOptionError(`nominationMinWaitMs must be ≥ 0, got ${this.nominationMinWaitMs}.`);
+    if (!(this.nominationWaitRttFactor >= 0) || !Number.isFinite(this.nominationWaitRttFactor)) {
+      throw new IceOptionError(`nominationWaitRttFactor must be a finite number ≥ 0, got ${this.nominationWaitRttFactor}.`);
+    }
   }
 }

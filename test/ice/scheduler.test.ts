@@ -290,14 +290,16 @@ describe('IceScheduler: connect mode', () => {
     expect(t.completed()).toMatchObject({ outcome: 'connected', selectedPairId: best });
   });
 
-  it('controlling: waits for a silent better pair at most nominationWaitMs, then nominates the best valid pair', () => {
+  it('controlling: a silent better pair keeps its chance for factor × r after its check, within nominationWaitMs', () => {
     const t = setup({ ...grid(2, 2), mode: 'connect', nominationWaitMs: 200, nominationWaitRttFactor: 100, answerAfter: (_p, a) => (a.transaction === 1 ? undefined : 10) });
     const second = t.checklist.pairs()[1]!.pair.id;
     t.scheduler.start();
     t.clock.advance(5000);
     const nomination = t.sent.find((s) => s.attempt.useCandidate)!;
     expect(nomination.pairId).toBe(second);
-    expect(nomination.at).toBe(260); // first valid pair at 60, + 200 ms
+    // The best pair's check went out at 0: with r = 10 ms × 100 capped at 200 ms its chance ends at 200
+    // (the wait would have ended at 60 + 200 at the latest).
+    expect(nomination.at).toBe(200);
     const done = t.completed()!;
     expect(done).toMatchObject({ outcome: 'connected', selectedPairId: second });
     // The silent best pair was abandoned when the run ended.
@@ -305,34 +307,100 @@ describe('IceScheduler: connect mode', () => {
     expect(best).toMatchObject({ state: 'Failed', failure: { reason: 'cancelled' } });
   });
 
-  it('controlling: the wait for a silent better pair scales with the valid pair\'s RTT (8 × 10 ms)', () => {
+  it('controlling: a better pair that has stayed silent longer than the valid pair\'s RTT does not delay nomination', () => {
     const t = setup({ ...grid(2, 2), mode: 'connect', taMs: 5, answerAfter: (_p, a) => (a.transaction === 1 ? undefined : 10) });
     const second = t.checklist.pairs()[1]!.pair.id;
     t.scheduler.start();
     t.clock.advance(5000);
     const nomination = t.sent.find((s) => s.attempt.useCandidate)!;
     expect(nomination.pairId).toBe(second);
-    expect(nomination.at).toBe(95); // second pair sent at 5, valid at 15, + 8 × 10 ms
-    expect(t.completed()).toMatchObject({ outcome: 'connected', selectedPairId: second });
+    // Second pair sent at 5, valid at 15 (r = 10); the best pair's check left at 0 and had its 10 ms.
+    expect(nomination.at).toBe(15);
+    expect(t.completed()).toMatchObject({ outcome: 'connected', selectedPairId: second, atMs: 25 });
   });
 
-  it('controlling: with no clean RTT sample (answered only after a retransmission) the wait still scales, not the 1 s cap', () => {
+  it('controlling: with no clean RTT sample (answered only after a retransmission) the answer delay is the yardstick, not the 1 s cap', () => {
     // The hole-punching case: every valid pair's first request was dropped, so Karn's rule leaves no sample.
     const t = setup({ ...grid(2, 2), mode: 'connect', taMs: 5, answerAfter: () => undefined, answerRetransmissionAfter: (_p, a) => (a.transaction === 1 ? undefined : 1) });
     t.scheduler.start();
     t.clock.advance(5000);
     const nomination = t.sent.find((s) => s.attempt.useCandidate)!;
     const firstValid = t.events.find((e) => e.type === 'pair-state' && e.to === 'Succeeded')!;
-    expect(nomination.at - firstValid.atMs).toBeGreaterThanOrEqual(50);
-    expect(nomination.at - firstValid.atMs).toBeLessThan(60); // the 50 ms floor (+ pacing), not 1,000 ms
+    expect(nomination.at - firstValid.atMs).toBeLessThanOrEqual(1 + 5); // one answer delay + Ta, not 1,000 ms
   });
 
-  it('controlling: the RTT-scaled wait never drops below nominationMinWaitMs', () => {
+  it('controlling: the RTT-scaled window never drops below nominationMinWaitMs', () => {
     const t = setup({ ...grid(2, 2), mode: 'connect', taMs: 5, nominationMinWaitMs: 70, answerAfter: (_p, a) => (a.transaction === 1 ? undefined : 1) });
     t.scheduler.start();
     t.clock.advance(5000);
     const nomination = t.sent.find((s) => s.attempt.useCandidate)!;
-    expect(nomination.at).toBe(76); // valid at 6 (1 ms RTT); 8 × 1 ms is below the 70 ms floor
+    expect(nomination.at).toBe(70); // the best pair's check left at 0; 1 × 1 ms is below the 70 ms floor
+  });
+
+  for (const rtt of [100, 400]) {
+    it(`controlling at ${rtt} ms RTT: host pairs between private addresses that never answer cost no wait; nomination follows the first valid pair within RTT + Ta`, () => {
+      // The lab's port-restricted ↔ port-restricted case: two local bases (a LAN and a docker
+      // bridge), the peer's private host and its server-reflexive address. Only base 10.0.0.1 →
+      // the peer's srflx answers (through both NATs, after one RTT); everything else is silent.
+      const locals = [cand({ address: '10.0.0.1', port: 1000 }), cand({ address: '172.17.0.1', port: 1001, localPreference: 60000 })];
+      const remotes = [
+        cand({ address: '192.168.1.2', port: 2000 }),
+        cand({ type: 'srflx', address: '198.51.100.2', port: 40000, relatedAddress: '192.168.1.2', relatedPort: 2000 }),
+      ];
+      const works = (pair: CandidatePair): boolean => pair.localBase.address === '10.0.0.1' && pair.remote.address === '198.51.100.2';
+      const taMs = 5;
+      const t = setup({ locals, remotes, mode: 'connect', taMs, answerAfter: (pair) => (works(pair) ? rtt : undefined), answerRetransmissionAfter: (pair) => (works(pair) ? rtt : undefined) });
+      t.scheduler.start();
+      t.clock.advance(10 * rtt);
+      const firstValid = t.events.find((e) => e.type === 'pair-state' && e.to === 'Succeeded')!;
+      const nomination = t.sent.find((s) => s.attempt.useCandidate)!;
+      const done = t.completed()!;
+      expect(done.outcome).toBe('connected');
+      expect(works(t.scheduler.selectedPair!.pair)).toBe(true);
+      // Higher-priority host pairs were still in progress, silent for a whole RTT: no wait for them.
+      expect(t.checklist.pairs()[0]!.pair.remote.type).toBe('host');
+      expect(nomination.at - firstValid.atMs).toBeLessThanOrEqual(rtt + taMs);
+      expect(done.atMs - firstValid.atMs).toBeLessThanOrEqual(2 * rtt + taMs);
+      // Under the old rule (8 × RTT, capped at 1 s) it would have been ≥ min(8 × rtt, 1000) + rtt.
+      expect(done.atMs - firstValid.atMs).toBeLessThan(Math.min(8 * rtt, 1000) + rtt);
+    });
+  }
+
+  it('controlling at 100 ms RTT: does not miss a clearly better pair whose check went out after the valid one', () => {
+    // A triggered check (the peer's check arrived first) puts the lower pair ahead; the better
+    // pair's check leaves one Ta later over a faster path (70 ms). The lower pair is valid first,
+    // at 100; the better one still has its chance (sent at 50, r = 100) and answers at 120.
+    const locals = [cand({ address: '10.0.0.1', port: 1000 })];
+    const remotes = [cand({ address: '10.0.0.2', port: 2000 }), cand({ type: 'srflx', address: '198.51.100.2', port: 40000, relatedAddress: '10.0.0.2', relatedPort: 2000 })];
+    const t = setup({ locals, remotes, mode: 'connect', taMs: 50, answerAfter: (pair) => (pair.remote.type === 'srflx' ? 100 : 70) });
+    const [better, lower] = t.checklist.pairs().map((v) => v.pair);
+    expect(better!.remote.type).toBe('host');
+    t.scheduler.onIncomingCheck({ localBase: lower!.localBase, source: lower!.remote, priority: lower!.remote.priority, useCandidate: false });
+    t.scheduler.start();
+    t.clock.advance(1000);
+    expect(t.firstSends().slice(0, 2).map((s) => [s.pairId, s.at])).toEqual([
+      [lower!.id, 0],
+      [better!.id, 50],
+    ]);
+    const firstValid = t.events.find((e) => e.type === 'pair-state' && e.to === 'Succeeded')!;
+    expect(firstValid).toMatchObject({ pairId: lower!.id, atMs: 100 });
+    const nomination = t.sent.find((s) => s.attempt.useCandidate)!;
+    expect(nomination.pairId).toBe(better!.id);
+    expect(nomination.at).toBe(120);
+    expect(t.completed()).toMatchObject({ outcome: 'connected', selectedPairId: better!.id });
+  });
+
+  it('controlling: a better pair that fails ends the wait at once', () => {
+    const locals = [cand({ address: '10.0.0.1', port: 1000 })];
+    const remotes = [cand({ address: '10.0.0.2', port: 2000 }), cand({ type: 'srflx', address: '198.51.100.2', port: 40000, relatedAddress: '10.0.0.2', relatedPort: 2000 })];
+    const t = setup({ locals, remotes, mode: 'connect', taMs: 50, answerAfter: (pair) => (pair.remote.type === 'srflx' ? 100 : undefined) });
+    const [better, lower] = t.checklist.pairs().map((v) => v.pair);
+    t.scheduler.onIncomingCheck({ localBase: lower!.localBase, source: lower!.remote, priority: lower!.remote.priority, useCandidate: false });
+    t.scheduler.start();
+    t.clock.advance(110);
+    expect(t.sent.some((s) => s.attempt.useCandidate)).toBe(false); // the better pair (sent at 50) has until 150
+    t.scheduler.onFailure(better!.id, 'unreachable');
+    expect(t.events.find((e) => e.type === 'nominating')).toMatchObject({ pairId: lower!.id, atMs: 110 });
   });
 
   it('controlled: selects the pair the peer nominates with USE-CANDIDATE (§7.3.1.5)', () => {
