@@ -82,9 +82,9 @@ function runPipeline(): PipelineResult {
     listener: () => {
       events++;
     },
-    sendCheck: (pair) => {
+    sendCheck: (_pair, attempt) => {
       checksSent++;
-      clock.setTimeout(() => scheduler.onResponse(pair.id), SIMULATED_RTT_MS);
+      clock.setTimeout(() => scheduler.onResponse(attempt.transaction), SIMULATED_RTT_MS);
     },
   });
   scheduler.start();

@@ -94,10 +94,10 @@ export function emptyCounters(): IceCounters {
  * in the scheduler (they are discarded as never received, RFC 8489 §9.1.4); the report names the
  * real cause, 'integrity', instead of 'timeout'.
  */
-export function pairResultOf(report: PairReport, measured: { rttMs?: number; unauthenticated: number } | undefined): IcePairResult {
+export function pairResultOf(report: PairReport): IcePairResult {
   const failure = report.failure;
-  const unauthenticatedResponses = measured?.unauthenticated ?? 0;
-  const rttMs = report.rttMs ?? (report.valid ? measured?.rttMs : undefined);
+  const unauthenticatedResponses = report.unauthenticatedResponses;
+  const rttMs = report.rttMs;
   const integrityInstead = failure !== undefined && failure.reason === 'timeout' && unauthenticatedResponses > 0;
   return {
     id: report.pairId,

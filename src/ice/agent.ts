@@ -149,19 +149,18 @@ interface Base {
   detach: () => void;
 }
 
-/** One connectivity-check transaction on the wire (its retransmissions reuse `wire`). */
+/**
+ * One connectivity-check transaction on the wire: the scheduler's transaction number, the STUN
+ * transaction ID it was given, and the request's bytes (retransmissions reuse them, RFC 8489
+ * §6.2.1). Everything else about it (attempts, RTT, whether a response is stale) is the
+ * scheduler's.
+ */
 interface CheckTransaction {
   readonly number: number;
   readonly key: string;
   readonly wire: Buffer;
-  readonly pairId: string;
   readonly baseKey: string;
   readonly remote: TransportAddress;
-  readonly useCandidate: boolean;
-  firstSentAt: number;
-  lastSentAt: number;
-  sends: number;
-  unauthenticated: number;
 }
 
 interface ConsentTransaction {
@@ -170,17 +169,9 @@ interface ConsentTransaction {
   readonly remote: TransportAddress;
 }
 
-interface PairCounters {
-  attempts: number;
-  rttMs?: number;
-  unauthenticated: number;
-}
-
 const DEFAULT_GATHER_TIMEOUT_MS = 2_000;
 const DEFAULT_GATHER_RTO_MS = 250;
 const DEFAULT_MAX_EARLY_CHECKS = 64;
-/** Unauthenticated responses within one transaction before the pair Fails as 'integrity' (one alone could be a spoof). */
-const UNAUTHENTICATED_RESPONSES_TO_FAIL = 2;
 
 export class IceAgent {
   readonly localParameters: LocalIceParameters;
@@ -205,11 +196,10 @@ export class IceAgent {
   private readonly describedLate = new Map<string, Candidate>();
   private readonly gatheringAttempts: SrflxAttempt[] = [];
   private readonly counters: IceCounters = emptyCounters();
+  /** STUN transaction ID (transactionKey) → the scheduler's transaction, for responses. */
   private readonly transactions = new Map<string, CheckTransaction>();
+  /** The scheduler's transaction number → its bytes, for retransmissions. */
   private readonly transactionsByNumber = new Map<number, CheckTransaction>();
-  /** The transaction number the scheduler currently runs for each pair. */
-  private readonly currentTransaction = new Map<string, number>();
-  private readonly pairCounters = new Map<string, PairCounters>();
   private readonly consentTransactions = new Map<string, ConsentTransaction>();
   private readonly earlyChecks: IncomingCheck[] = [];
   private readonly stunClients = new Set<StunTransactions>();
@@ -624,31 +614,22 @@ export class IceAgent {
           tieBreaker: this.tieBreaker,
           useCandidate: attempt.useCandidate,
         }),
-        pairId: pair.id,
         baseKey,
         remote: { address: pair.remote.address, port: pair.remote.port },
-        useCandidate: attempt.useCandidate,
-        firstSentAt: this.clock.now(),
-        lastSentAt: 0,
-        sends: 0,
-        unauthenticated: 0,
       };
       this.transactions.set(tx.key, tx);
       this.transactionsByNumber.set(tx.number, tx);
-      this.currentTransaction.set(pair.id, tx.number);
     }
-    tx.sends++;
-    tx.lastSentAt = this.clock.now();
-    this.countersFor(pair.id).attempts++;
     const sent = tx;
     base.transport.send(sent.wire, sent.remote).catch((error: unknown) => this.onSendError(sent, error));
   }
 
   private onSendError(tx: CheckTransaction, error: unknown): void {
-    if (this.currentTransaction.get(tx.pairId) !== tx.number || this.scheduler?.running !== true) return;
+    if (this.scheduler?.running !== true) return;
     const code = errnoOf(error);
     const reason: PairFailureReason = code !== undefined && UNREACHABLE_ERRNOS.has(code) ? 'unreachable' : 'send-error';
-    this.scheduler.onFailure(tx.pairId, reason, { detail: error instanceof Error ? error.message : String(error) });
+    // The scheduler ignores it unless the transaction is still its pair's open check.
+    this.scheduler.onFailure(tx.number, reason, { detail: error instanceof Error ? error.message : String(error) });
   }
 
   // ---- receiving -------------------------------------------------------------------------
@@ -768,50 +749,36 @@ export class IceAgent {
     if (scheduler === undefined || !scheduler.running) return;
     const verdict = readCheckResponse(response, this.remote.key);
     if (verdict.kind === 'unauthenticated') {
-      // RFC 8489 §9.1.4: discard as if never received; a peer that keeps doing it is reported.
+      // RFC 8489 §9.1.4: discard as if never received (the transaction stays open); the scheduler
+      // counts it and fails a pair whose peer keeps doing it.
       this.counters.responsesUnauthenticated++;
-      tx.unauthenticated++;
-      this.countersFor(tx.pairId).unauthenticated++;
-      if (tx.unauthenticated >= UNAUTHENTICATED_RESPONSES_TO_FAIL && this.currentTransaction.get(tx.pairId) === tx.number) {
-        this.transactions.delete(key);
-        scheduler.onFailure(tx.pairId, 'integrity', { detail: `${tx.unauthenticated} responses failed validation: ${verdict.detail}` });
-      }
+      scheduler.onUnauthenticatedResponse(tx.number, verdict.detail);
       return;
     }
     this.transactions.delete(key);
-    const isCurrent = this.currentTransaction.get(tx.pairId) === tx.number;
+    this.transactionsByNumber.delete(tx.number);
+    // Which check this answers, and whether it is stale, is the scheduler's call (by transaction).
     // §7.2.5.2.1: the response must come from where the request went, to where it came from.
     if (base.key !== tx.baseKey || !sameTransportAddress(from, tx.remote)) {
-      if (isCurrent) {
-        scheduler.onFailure(tx.pairId, 'non-symmetric', {
-          detail: `request ${tx.baseKey} → ${formatTransportAddress(tx.remote)}, response ${formatTransportAddress(from)} → ${base.key}`,
-        });
-      }
+      scheduler.onFailure(tx.number, 'non-symmetric', {
+        detail: `request ${tx.baseKey} → ${formatTransportAddress(tx.remote)}, response ${formatTransportAddress(from)} → ${base.key}`,
+      });
       return;
     }
     if (verdict.kind === 'error') {
-      if (!isCurrent) return;
       if (verdict.code === 487) {
-        scheduler.onRoleConflict(tx.pairId);
+        scheduler.onRoleConflict(tx.number);
       } else if (verdict.code === 401) {
-        scheduler.onFailure(tx.pairId, 'integrity', {
+        scheduler.onFailure(tx.number, 'integrity', {
           errorCode: 401,
           detail: `the peer answered 401 (${verdict.reason}): it could not authenticate this agent's check; the ICE ufrag/password it has for this side are wrong`,
         });
       } else {
-        scheduler.onFailure(tx.pairId, 'error-response', { errorCode: verdict.code, detail: `${verdict.code} ${verdict.reason}` });
+        scheduler.onFailure(tx.number, 'error-response', { errorCode: verdict.code, detail: `${verdict.code} ${verdict.reason}` });
       }
       return;
     }
-    const now = this.clock.now();
-    // Karn: a response to a retransmitted request is no RTT sample for the RTO. The report still
-    // shows an RTT for the pair: the time since the last request, which that response most likely answers.
-    const rttMs = tx.sends === 1 ? now - tx.firstSentAt : undefined;
-    this.countersFor(tx.pairId).rttMs = rttMs ?? now - tx.lastSentAt;
-    scheduler.onResponse(tx.pairId, {
-      ...(rttMs !== undefined ? { rttMs } : {}),
-      ...(verdict.mappedAddress !== undefined ? { mappedAddress: { address: verdict.mappedAddress.address, port: verdict.mappedAddress.port } } : {}),
-    });
+    scheduler.onResponse(tx.number, verdict.mappedAddress !== undefined ? { mappedAddress: { address: verdict.mappedAddress.address, port: verdict.mappedAddress.port } } : {});
   }
 
   private reply(base: Base, wire: Buffer, to: TransportAddress): void {
@@ -863,7 +830,7 @@ export class IceAgent {
     const outcome = scheduler.outcome!;
     const view = this.mode === 'connect' ? scheduler.selectedPair : checklist.bestValidPair();
     const pairs: IcePairResult[] = scheduler.report().map((row) => {
-      const result = pairResultOf(row, this.pairCounters.get(row.pairId));
+      const result = pairResultOf(row);
       return { ...result, remote: this.described(result.remote) };
     });
     let selectedPair: IceSelectedPair | undefined;
@@ -1027,7 +994,7 @@ export class IceAgent {
 
   private emitPair(view: PairView): void {
     if (this.options.onEvent === undefined) return;
-    const counters = this.pairCounters.get(view.pair.id);
+    const stats = this.scheduler?.pairStats(view.pair.id);
     const pair = view.validPair ?? view.pair;
     this.emit({
       type: 'ice-pair',
@@ -1039,20 +1006,11 @@ export class IceAgent {
       localType: pair.local.type,
       remoteType: pair.remote.type,
       state: eventPairState(view.state),
-      attempts: counters?.attempts ?? 0,
-      ...(counters?.rttMs !== undefined ? { rttMs: counters.rttMs } : {}),
+      attempts: stats?.requestsSent ?? 0,
+      ...(stats?.rttMs !== undefined ? { rttMs: stats.rttMs } : {}),
       ...(view.failure !== undefined ? { failureReason: view.failure.reason } : {}),
       ...(view.nominated ? { nominated: true } : {}),
     });
-  }
-
-  private countersFor(pairId: string): PairCounters {
-    let counters = this.pairCounters.get(pairId);
-    if (counters === undefined) {
-      counters = { attempts: 0, unauthenticated: 0 };
-      this.pairCounters.set(pairId, counters);
-    }
-    return counters;
   }
 }
 

@@ -3,8 +3,11 @@
  *
  * It never touches a socket. It decides when each check goes out and calls the injected
  * `sendCheck(pair, attempt)`; the agent reports what happened through `onResponse`, `onFailure`,
- * `onRoleConflict` and `onIncomingCheck`. Everything waits on the injected Clock, so tests drive
- * it with FakeClock.
+ * `onRoleConflict`, `onUnauthenticatedResponse` (each by `attempt.transaction`, which the agent
+ * maps its STUN transaction IDs to) and `onIncomingCheck`. It is the only owner of transaction
+ * and per-pair check state (attempts, RTTs, which response is stale): the agent keeps nothing but
+ * the bytes of each request. Everything waits on the injected Clock, so tests drive it with
+ * FakeClock.
  *
  * Timing model:
  * - Pacing: a new transaction (ordinary, triggered or nomination check) starts at most once per
@@ -84,11 +87,6 @@ export interface CheckAttempt {
 }
 
 export interface CheckResponse {
-  /**
-   * Measured RTT. Pass it only when you know which request the response answers; otherwise leave it
-   * out and the scheduler measures from its clock, skipping retransmitted transactions (Karn).
-   */
-  readonly rttMs?: number;
   /** XOR-MAPPED-ADDRESS of the success response; may reveal a local peer-reflexive candidate (§7.2.5.3.1). */
   readonly mappedAddress?: TransportAddress;
 }
@@ -241,6 +239,9 @@ export const SCHEDULER_DEFAULTS = {
 /** RFC 8445 §14.2: no more than one transaction per 5 ms across all agents. */
 export const MIN_TA_MS = 5;
 
+/** Unauthenticated responses within one transaction before the pair Fails as 'integrity' (one alone could be a spoof). */
+export const UNAUTHENTICATED_RESPONSES_TO_FAIL = 2;
+
 /** The fixed part of peerCheckWaitMs(): see there. */
 export const PEER_CHECK_WAIT_BASE_MS = 1_000;
 /** peerCheckWaitMs() never waits longer than this. */
@@ -280,11 +281,21 @@ export interface PairReport {
   readonly nominated: boolean;
   /** Binding requests sent for this pair, retransmissions included. */
   readonly requestsSent: number;
+  /**
+   * The successful check's round trip: exact when its first request was answered; after a
+   * retransmission, the time since the last request (Karn's rule keeps that out of the RTO).
+   */
   readonly rttMs?: number;
+  /** Responses to this pair's checks discarded for failing MESSAGE-INTEGRITY (RFC 8489 §9.1.4). */
+  readonly unauthenticatedResponses: number;
   readonly firstCheckAtMs?: number;
   readonly succeededAtMs?: number;
 }
 
+/**
+ * One connectivity-check transaction (RFC 8489 §6.2.1): its number is what sendCheck passes as
+ * `attempt.transaction`, and what the agent reports responses and failures by.
+ */
 interface Transaction {
   readonly pairId: string;
   readonly pair: CandidatePair;
@@ -304,11 +315,21 @@ interface Transaction {
   /** When the next retransmission is due, or (after the last request) when the transaction fails. */
   nextAt: number;
   finalWait: boolean;
+  /** Responses that failed MESSAGE-INTEGRITY, discarded as never received (RFC 8489 §9.1.4). */
+  unauthenticated: number;
+}
+
+/** The per-pair counters a report or event shows, owned here alone (see PairReport). */
+export interface PairCheckStats {
+  readonly requestsSent: number;
+  readonly rttMs?: number;
+  readonly unauthenticatedResponses: number;
 }
 
 interface PairStats {
   requestsSent: number;
   roleConflicts: number;
+  unauthenticated: number;
   rttMs?: number;
   firstCheckAt?: number;
   succeededAt?: number;
@@ -343,9 +364,14 @@ export class IceScheduler {
   private holds = 0;
 
   private readonly listeners: IceSchedulerListener[] = [];
+  /** The open transaction of each pair: at most one (an ordinary, triggered or nomination check). */
   private readonly inflight = new Map<string, Transaction>();
-  /** Transactions cancelled by a triggered check (§7.3.1.4): their late responses still count until this time. */
-  private readonly cancelled = new Map<string, number>();
+  /**
+   * Every transaction that may still be answered, by number: the open ones, and those cancelled
+   * by a triggered check (§7.3.1.4), whose late responses still count (for their pair, never as
+   * another transaction's answer) until they would have timed out.
+   */
+  private readonly transactions = new Map<number, Transaction>();
   private readonly estimators = new Map<string, RttEstimator>();
   /**
    * Per remote IP, the time from a check's last send to its success. After a retransmission it is
@@ -481,39 +507,50 @@ export class IceScheduler {
   }
 
   /**
-   * A success response for the pair's outstanding check (§7.2.5.3). Returns false when no check of
-   * that pair is outstanding (a late or unexpected response), which the agent may ignore.
+   * A success response to transaction `transaction` (CheckAttempt.transaction) (§7.2.5.3). The
+   * scheduler alone decides what it answers: the pair's open check, or a check cancelled by a
+   * triggered check (§7.3.1.4) that still counts for its pair, but never as the nomination or any
+   * other check of that pair that went out since. Returns false for a response it ignores (the
+   * transaction ended, timed out, or the run is over).
    */
-  onResponse(pairId: string, response: CheckResponse = {}): boolean {
+  onResponse(transaction: number, response: CheckResponse = {}): boolean {
     if (this.phase !== 'running') return false;
     const now = this.clock.now();
-    const tx = this.inflight.get(pairId);
-    if (tx === undefined) {
-      const until = this.cancelled.get(pairId);
-      if (until === undefined || now > until) return false;
-    }
-    this.cancelled.delete(pairId);
-    const stats = tx?.stats ?? this.statsFor(pairId);
-    if (tx !== undefined) {
+    const tx = this.transactions.get(transaction);
+    if (tx === undefined) return false;
+    this.transactions.delete(transaction);
+    const pairId = tx.pairId;
+    const stats = tx.stats;
+    if (this.inflight.get(pairId) === tx) {
       this.inflight.delete(pairId);
-      this.answerDelays.set(tx.pair.remote.address, now - tx.lastSentAt);
-      const measured = response.rttMs ?? (tx.attempts === 1 ? now - tx.lastSentAt : undefined);
-      if (measured !== undefined) {
-        this.estimatorFor(tx.pair).sample(measured);
-        stats.rttMs = measured;
+      const answerDelay = now - tx.lastSentAt;
+      this.answerDelays.set(tx.pair.remote.address, answerDelay);
+      // Karn (RFC 6298 §3): a response to a retransmitted request is no sample for the RTO, since
+      // which request it answers is unknown; the report still shows the time since the last one.
+      if (tx.attempts === 1) this.estimatorFor(tx.pair).sample(answerDelay);
+      stats.rttMs = answerDelay;
+      if (tx.nomination && this.role === 'controlling') {
+        this.nominating = undefined;
+        const view = this.checklist.markNominated(pairId);
+        this.emit({ type: 'nominated', atMs: this.elapsed(), pairId, validPair: view.validPair! });
+        if (this.mode === 'connect') this.select(pairId);
+        this.pump();
+        return true;
       }
-    } else if (response.rttMs !== undefined) {
-      stats.rttMs = response.rttMs;
+    } else {
+      // A cancelled check answered after all (§7.3.1.4).
+      if (now > tx.deadline) return false;
+      const view = this.checklist.get(pairId);
+      if (view.state === 'Succeeded') return true; // the pair already has its answer
+      stats.rttMs ??= now - tx.lastSentAt;
+      // The ordinary re-check of the pair now in flight has nothing left to find out.
+      const open = this.inflight.get(pairId);
+      if (open !== undefined && !open.nomination) {
+        this.inflight.delete(pairId);
+        this.transactions.delete(open.id);
+      }
     }
     this.workMayExist = true;
-    if (tx?.nomination === true) {
-      this.nominating = undefined;
-      const view = this.checklist.markNominated(pairId);
-      this.emit({ type: 'nominated', atMs: this.elapsed(), pairId, validPair: view.validPair! });
-      if (this.mode === 'connect') this.select(pairId);
-      this.pump();
-      return true;
-    }
     const result = this.checklist.markSucceeded(pairId, response.mappedAddress ? { mappedAddress: response.mappedAddress } : {});
     stats.succeededAt ??= now;
     if (result.learnedLocal !== undefined) {
@@ -529,10 +566,12 @@ export class IceScheduler {
     return true;
   }
 
-  /** The pair's outstanding check failed for `reason` (§7.2.5.2, §7.2.5.4). Returns false when none was outstanding. */
-  onFailure(pairId: string, reason: PairFailureReason, detail: FailureDetail = {}): boolean {
-    if (this.phase !== 'running') return false;
-    const tx = this.inflight.get(pairId);
+  /**
+   * Transaction `transaction` failed for `reason` (§7.2.5.2, §7.2.5.4). Only the pair's open check
+   * can fail it: a cancelled check ends silently (§7.3.1.4). Returns false when it was not open.
+   */
+  onFailure(transaction: number, reason: PairFailureReason, detail: FailureDetail = {}): boolean {
+    const tx = this.openTransaction(transaction);
     if (tx === undefined) return false;
     this.failTransaction(tx, { reason, ...detail });
     this.pump();
@@ -540,14 +579,33 @@ export class IceScheduler {
   }
 
   /**
-   * A 487 Role Conflict response to the pair's check (§7.2.5.1): switch role, and check the pair
-   * again through the triggered-check queue. After `maxRoleConflictsPerPair` conflicts the pair
-   * Fails with 'role-conflict' instead.
+   * A response to transaction `transaction` failed MESSAGE-INTEGRITY: discarded as never received
+   * (RFC 8489 §9.1.4), and counted. A peer that keeps doing it within one open transaction
+   * (UNAUTHENTICATED_RESPONSES_TO_FAIL) Fails the pair as 'integrity'. Returns false when the
+   * transaction is unknown or over.
    */
-  onRoleConflict(pairId: string): boolean {
+  onUnauthenticatedResponse(transaction: number, detail: string): boolean {
     if (this.phase !== 'running') return false;
-    const tx = this.inflight.get(pairId);
+    const tx = this.transactions.get(transaction);
     if (tx === undefined) return false;
+    tx.unauthenticated++;
+    tx.stats.unauthenticated++;
+    if (this.inflight.get(tx.pairId) === tx && tx.unauthenticated >= UNAUTHENTICATED_RESPONSES_TO_FAIL) {
+      this.failTransaction(tx, { reason: 'integrity', detail: `${tx.unauthenticated} responses failed validation: ${detail}` });
+      this.pump();
+    }
+    return true;
+  }
+
+  /**
+   * A 487 Role Conflict response to transaction `transaction` (§7.2.5.1): switch role, and check
+   * the pair again through the triggered-check queue. After `maxRoleConflictsPerPair` conflicts
+   * the pair Fails with 'role-conflict' instead. Only the pair's open check counts.
+   */
+  onRoleConflict(transaction: number): boolean {
+    const tx = this.openTransaction(transaction);
+    if (tx === undefined) return false;
+    const pairId = tx.pairId;
     const stats = tx.stats;
     stats.roleConflicts++;
     if (stats.roleConflicts > this.maxRoleConflicts) {
@@ -556,6 +614,7 @@ export class IceScheduler {
       return true;
     }
     this.inflight.delete(pairId);
+    this.transactions.delete(tx.id);
     if (tx.nomination) this.nominating = undefined;
     // §7.2.5.1: the role to take follows from the role the request carried, not the current one:
     // an incoming request may already have switched this agent (§7.3.1.1) while the check was out.
@@ -564,6 +623,20 @@ export class IceScheduler {
     this.workMayExist = true;
     this.pump();
     return true;
+  }
+
+  /** The pair's counters (requests sent, RTT, discarded responses); undefined before its first check. */
+  pairStats(pairId: string): PairCheckStats | undefined {
+    const stats = this.stats.get(pairId);
+    if (stats === undefined) return undefined;
+    return { requestsSent: stats.requestsSent, unauthenticatedResponses: stats.unauthenticated, ...(stats.rttMs !== undefined ? { rttMs: stats.rttMs } : {}) };
+  }
+
+  /** The transaction, when it is its pair's open check and the run goes on. */
+  private openTransaction(transaction: number): Transaction | undefined {
+    if (this.phase !== 'running') return undefined;
+    const tx = this.transactions.get(transaction);
+    return tx !== undefined && this.inflight.get(tx.pairId) === tx ? tx : undefined;
   }
 
   /**
@@ -581,10 +654,10 @@ export class IceScheduler {
     if (result.previousState === 'In-Progress') {
       // §7.3.1.4: the check in progress is cancelled: no more retransmissions and no failure on
       // timeout, but a response to it still counts until the transaction would have timed out.
+      // The transaction stays known (this.transactions) until its deadline for that response.
       const tx = this.inflight.get(pairId);
       if (tx !== undefined) {
         this.inflight.delete(pairId);
-        this.cancelled.set(pairId, tx.deadline);
         if (tx.nomination) this.nominating = undefined;
       }
     }
@@ -661,6 +734,7 @@ export class IceScheduler {
         valid: view.validPair !== undefined,
         nominated: view.nominated,
         requestsSent: stats?.requestsSent ?? 0,
+        unauthenticatedResponses: stats?.unauthenticated ?? 0,
         ...(stats?.rttMs !== undefined ? { rttMs: stats.rttMs } : {}),
         ...(firstCheckAtMs !== undefined ? { firstCheckAtMs } : {}),
         ...(succeededAtMs !== undefined ? { succeededAtMs } : {}),
@@ -758,9 +832,10 @@ export class IceScheduler {
       interval: rto,
       nextAt: now,
       finalWait: false,
+      unauthenticated: 0,
     };
     this.inflight.set(pair.id, tx);
-    this.cancelled.delete(pair.id);
+    this.transactions.set(tx.id, tx);
     this.transmit(tx, now);
   }
 
@@ -806,6 +881,7 @@ export class IceScheduler {
 
   private failTransaction(tx: Transaction, failure: PairFailure): void {
     this.inflight.delete(tx.pairId);
+    this.transactions.delete(tx.id);
     if (tx.nomination) this.nominating = undefined;
     this.checklist.markFailed(tx.pairId, failure);
     this.workMayExist = true;
@@ -931,7 +1007,7 @@ export class IceScheduler {
       // A nomination check runs on a pair that already Succeeded; it stays Succeeded.
       if (!tx.nomination) this.checklist.markFailed(tx.pairId, { reason, detail: inProgressDetail });
     }
-    this.cancelled.clear();
+    this.transactions.clear();
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
     this.timerAt = undefined;
@@ -996,7 +1072,7 @@ export class IceScheduler {
   private statsFor(pairId: string): PairStats {
     let stats = this.stats.get(pairId);
     if (stats === undefined) {
-      stats = { requestsSent: 0, roleConflicts: 0 };
+      stats = { requestsSent: 0, roleConflicts: 0, unauthenticated: 0 };
       this.stats.set(pairId, stats);
     }
     return stats;

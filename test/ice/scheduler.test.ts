@@ -51,13 +51,19 @@ function setup(
     sendCheck: (pair, attempt) => {
       sent.push({ at: clock.now(), pairId: pair.id, attempt });
       const delay = attempt.attempt === 1 ? answerAfter?.(pair, attempt) : answerRetransmissionAfter?.(pair, attempt);
-      if (delay !== undefined) clock.setTimeout(() => scheduler.onResponse(pair.id), delay);
+      if (delay !== undefined) clock.setTimeout(() => scheduler.onResponse(attempt.transaction), delay);
     },
     listener: (event) => events.push(event),
   });
   const firstSends = (): Sent[] => sent.filter((s) => s.attempt.attempt === 1);
+  /** The transaction number of the pair's latest check: what the agent would report a response by. */
+  const txOf = (pairId: string): number => {
+    const last = sent.filter((s) => s.pairId === pairId).at(-1);
+    if (last === undefined) throw new Error(`no check sent for ${pairId}`);
+    return last.attempt.transaction;
+  };
   const completed = () => events.find((e) => e.type === 'completed') as Extract<IceSchedulerEvent, { type: 'completed' }> | undefined;
-  return { clock, sent, events, checklist, scheduler, firstSends, completed };
+  return { clock, sent, events, checklist, scheduler, firstSends, completed, txOf };
 }
 
 describe('IceScheduler: options', () => {
@@ -106,13 +112,13 @@ describe('IceScheduler: pacing and the in-flight cap', () => {
     t.clock.advance(1000);
     expect(t.firstSends().map((s) => s.at)).toEqual([0, 50, 100]);
     expect(t.scheduler.inFlight).toBe(3);
-    for (const s of t.firstSends()) answers.set(s.pairId, () => t.scheduler.onResponse(s.pairId));
+    for (const s of t.firstSends()) answers.set(s.pairId, () => t.scheduler.onResponse(s.attempt.transaction));
     answers.get(t.firstSends()[1]!.pairId)!();
     // The slot freed at t=1000 is used at once (the last new check was long ago)...
     expect(t.firstSends().map((s) => s.at)).toEqual([0, 50, 100, 1000]);
     // ...but two freed slots are still paced Ta apart.
-    t.scheduler.onResponse(t.firstSends()[0]!.pairId);
-    t.scheduler.onResponse(t.firstSends()[2]!.pairId);
+    t.scheduler.onResponse(t.firstSends()[0]!.attempt.transaction);
+    t.scheduler.onResponse(t.firstSends()[2]!.attempt.transaction);
     t.clock.advance(100);
     expect(t.firstSends().map((s) => s.at)).toEqual([0, 50, 100, 1000, 1050, 1100]);
   });
@@ -172,7 +178,7 @@ describe('IceScheduler: retransmission and time bounds', () => {
     t.scheduler.start();
     t.clock.advance(600);
     expect(t.sent).toHaveLength(2);
-    expect(t.scheduler.onResponse(t.sent[0]!.pairId)).toBe(true);
+    expect(t.scheduler.onResponse(t.sent[0]!.attempt.transaction)).toBe(true);
     expect(t.scheduler.rtoFor({ address: '192.0.2.1', port: 2000 })).toBe(500);
   });
 
@@ -201,7 +207,7 @@ describe('IceScheduler: survey mode', () => {
     const t = setup({ locals, remotes, answerAfter: (pair) => (pair.id === dead || pair.id === refused ? undefined : 15) });
     t.scheduler.start();
     t.clock.advance(150);
-    expect(t.scheduler.onFailure(refused, 'unreachable', { detail: 'ICMP port unreachable' })).toBe(true);
+    expect(t.scheduler.onFailure(t.txOf(refused), 'unreachable', { detail: 'ICMP port unreachable' })).toBe(true);
     t.clock.runAll();
     expect(t.completed()).toMatchObject({ outcome: 'surveyed', counts: { Succeeded: 2, Failed: 2 } });
     const byId = Object.fromEntries(t.scheduler.report().map((r) => [r.pairId, r]));
@@ -221,7 +227,7 @@ describe('IceScheduler: survey mode', () => {
     const scheduler: IceScheduler = new IceScheduler(checklist, {
       clock,
       mode: 'survey',
-      sendCheck: (pair) => scheduler.onResponse(pair.id, { rttMs: 1 }),
+      sendCheck: (_pair, attempt) => scheduler.onResponse(attempt.transaction),
     });
     scheduler.start();
     clock.runAll();
@@ -399,7 +405,7 @@ describe('IceScheduler: connect mode', () => {
     t.scheduler.start();
     t.clock.advance(110);
     expect(t.sent.some((s) => s.attempt.useCandidate)).toBe(false); // the better pair (sent at 50) has until 150
-    t.scheduler.onFailure(better!.id, 'unreachable');
+    t.scheduler.onFailure(t.txOf(better!.id), 'unreachable');
     expect(t.events.find((e) => e.type === 'nominating')).toMatchObject({ pairId: lower!.id, atMs: 110 });
   });
 
@@ -508,7 +514,7 @@ describe('IceScheduler: triggered checks and role conflicts', () => {
     t.scheduler.onIncomingCheck({ localBase: a!.localBase, source: a!.remote, priority: 1, useCandidate: false });
     expect(t.checklist.get(a!.id).state).toBe('Waiting');
     t.clock.advance(10);
-    expect(t.scheduler.onResponse(a!.id)).toBe(true); // answers transaction 1, sent at 0
+    expect(t.scheduler.onResponse(1)).toBe(true); // answers transaction 1, sent at 0 and cancelled at 10
     expect(t.checklist.get(a!.id).state).toBe('Succeeded');
     t.clock.advance(100);
     expect(t.firstSends().map((s) => [s.at, s.pairId])).toEqual([
@@ -541,25 +547,29 @@ describe('IceScheduler: triggered checks and role conflicts', () => {
     const pairId = t.checklist.pairs()[0]!.pair.id;
     const before = t.checklist.get(pairId).pair.priority;
     t.scheduler.start();
-    expect(t.scheduler.onRoleConflict(pairId)).toBe(true);
+    expect(t.scheduler.onRoleConflict(t.txOf(pairId))).toBe(true);
     expect(t.scheduler.role).toBe('controlled');
     expect(t.checklist.get(pairId).pair.priority).not.toBe(before);
     expect(t.events.find((e) => e.type === 'role-changed')).toMatchObject({ from: 'controlling', to: 'controlled', reason: 'role-conflict-response' });
     t.clock.advance(50);
     expect(t.sent.at(-1)).toMatchObject({ at: 50, attempt: { triggered: true, role: 'controlled', transaction: 2 } });
-    t.scheduler.onRoleConflict(pairId);
+    t.scheduler.onRoleConflict(t.txOf(pairId));
     t.clock.advance(50);
     expect(t.scheduler.role).toBe('controlling');
-    t.scheduler.onRoleConflict(pairId);
+    t.scheduler.onRoleConflict(t.txOf(pairId));
     expect(t.scheduler.report()[0]).toMatchObject({ state: 'Failed', failure: { reason: 'role-conflict', errorCode: 487 } });
   });
 
-  it('ignores responses for pairs with no check outstanding', () => {
+  it('ignores responses and failures for transactions that are not open', () => {
     const t = setup({ ...grid(1, 2) });
     t.scheduler.start();
-    const waiting = t.checklist.pairs()[1]!.pair.id;
-    expect(t.scheduler.onResponse(waiting)).toBe(false);
-    expect(t.scheduler.onFailure(waiting, 'timeout')).toBe(false);
+    expect(t.scheduler.onResponse(99)).toBe(false);
+    expect(t.scheduler.onFailure(99, 'timeout')).toBe(false);
+    expect(t.scheduler.onRoleConflict(99)).toBe(false);
+    expect(t.scheduler.onUnauthenticatedResponse(99, 'bad')).toBe(false);
+    // A transaction answered once is over: a second answer (to a retransmission) is ignored.
+    expect(t.scheduler.onResponse(1)).toBe(true);
+    expect(t.scheduler.onResponse(1)).toBe(false);
   });
 
   it('stop() ends the run and leaves no timer behind', () => {
