@@ -45,6 +45,7 @@ import type { IceMode } from '../ice/scheduler.js';
 import type { ConfigMessage } from '../signaling/index.js';
 import { formatCandidate, IceCandidateSyntaxError, IceCandidateUnsupportedError, parseCandidate } from '../ice/sdp-candidate.js';
 import { peerCheckWaitMs } from '../ice/scheduler.js';
+import { MDNS_DEFAULTS, resolveMdnsName } from '../ice/mdns.js';
 import { NatProbeError } from '../errors.js';
 import { SignalingClient, type IncomingSignalingMessage } from '../signaling/index.js';
 import { systemClock, type Clock, type TimerHandle } from '../transport/clock.js';
@@ -103,6 +104,13 @@ export interface PeerSessionOptions {
   turnTimeoutMs?: number;
   /** Strategies beyond plain ICE (src/traversal). Default none: plain ICE. */
   traversal?: TraversalOptions;
+  /**
+   * Resolve the other peer's mDNS host candidates (`<uuid>.local`, as browsers signal them) by a
+   * Multicast DNS query on the local network (src/ice/mdns.ts, RFC 6762). Default off: it sends
+   * multicast. A name that does not resolve within `timeoutMs` (default 1,000) is reported as
+   * skipped. `resolve` replaces the resolver (tests).
+   */
+  mdns?: false | { readonly timeoutMs?: number; readonly resolve?: (name: string) => Promise<readonly string[]> };
 }
 
 export interface PeerResult extends IceResult {
@@ -590,16 +598,65 @@ class PeerSession {
       const candidate = parseCandidate(line);
       this.withAgent((agent) => agent.addRemoteCandidate(candidate));
     } catch (error) {
-      // An mDNS name or a TCP candidate cannot be checked; the rest of the run goes on, and the
-      // peer may still reach this side through its checks (a peer-reflexive candidate, §7.3.1.3).
-      const skipped: SkippedCandidate = {
-        candidate: line,
-        reason: error instanceof IceCandidateUnsupportedError ? error.reason : error instanceof IceCandidateSyntaxError ? 'syntax' : error instanceof NatProbeError ? error.code : 'syntax',
-        detail: error instanceof Error ? error.message : String(error),
-      };
-      this.skipped.push(skipped);
-      this.emit({ type: 'peer-candidate-skipped', at: this.clock.now() - this.startedAt, trial: this.trial, ...skipped });
+      if (error instanceof IceCandidateUnsupportedError && error.reason === 'mdns-hostname' && this.options.mdns) {
+        this.resolveMdnsCandidate(line, error);
+        return;
+      }
+      this.skip(line, error);
     }
+  }
+
+  /**
+   * A `.local` host candidate, resolved by Multicast DNS (src/ice/mdns.ts): the candidate with the
+   * name's address joins the checks (trickled, RFC 8838); the checks may not end as failed while
+   * the query runs. Unresolved, it is skipped like any other unusable candidate.
+   */
+  private resolveMdnsCandidate(line: string, error: IceCandidateUnsupportedError): void {
+    const settings = this.options.mdns || {};
+    const fields = line.replace(/^a=/, '').split(/\s+/);
+    const name = fields[4] ?? '';
+    const timeoutMs = settings.timeoutMs ?? MDNS_DEFAULTS.timeoutMs;
+    const resolve = settings.resolve ?? ((n: string) => resolveMdnsName(n, { timeoutMs, clock: this.clock }));
+    let release: (() => void) | undefined;
+    let resolved = false;
+    this.withAgent((agent) => {
+      if (!resolved) release = agent.hold();
+    });
+    void resolve(name)
+      .catch(() => [] as readonly string[])
+      .then((addresses) => {
+        const address = addresses[0];
+        if (address === undefined || this.closed) {
+          this.skip(line, error, `${error.message} Multicast DNS found no address for it within ${timeoutMs} ms.`);
+          return;
+        }
+        const resolved = [...fields];
+        resolved[4] = address;
+        try {
+          const candidate = parseCandidate(resolved.join(' '));
+          this.withAgent((agent) => agent.addRemoteCandidate(candidate));
+        } catch (parseError) {
+          this.skip(line, parseError);
+        }
+      })
+      .finally(() => {
+        resolved = true;
+        release?.();
+      });
+  }
+
+  /**
+   * An mDNS name or a TCP candidate cannot be checked; the rest of the run goes on, and the peer
+   * may still reach this side through its checks (a peer-reflexive candidate, §7.3.1.3).
+   */
+  private skip(line: string, error: unknown, detail?: string): void {
+    const skipped: SkippedCandidate = {
+      candidate: line,
+      reason: error instanceof IceCandidateUnsupportedError ? error.reason : error instanceof IceCandidateSyntaxError ? 'syntax' : error instanceof NatProbeError ? error.code : 'syntax',
+      detail: detail ?? (error instanceof Error ? error.message : String(error)),
+    };
+    this.skipped.push(skipped);
+    this.emit({ type: 'peer-candidate-skipped', at: this.clock.now() - this.startedAt, trial: this.trial, ...skipped });
   }
 
   /** Runs `action` on the agent now, or once it exists (candidates can arrive while sockets are still being bound). */

@@ -205,6 +205,54 @@ describe('runPeerSession', () => {
     expect(waiting.events.filter((e) => e.type === 'peer-candidate-skipped').map((e) => (e.type === 'peer-candidate-skipped' ? e.reason : ''))).toEqual(['mdns-hostname', 'transport']);
   });
 
+  it('with mdns on, resolves the peer\'s .local host candidate and checks it as a host candidate; an unresolved name is skipped with the reason', async () => {
+    const { signaling } = await servers();
+    const asked: string[] = [];
+    const waiting = session({
+      signalUrl: signaling.url,
+      room: 'mdns-resolve',
+      mode: 'connect',
+      timeoutMs: 10_000,
+      bindAddress: '127.0.0.1',
+      resultWaitMs: 200,
+      // The real resolver sends multicast; it is tested inside a namespace (test/ice/mdns-netns.test.ts).
+      mdns: {
+        timeoutMs: 300,
+        resolve: async (name) => {
+          asked.push(name);
+          return name.startsWith('good-') ? ['127.0.0.1'] : [];
+        },
+      },
+    });
+    await waiting.joined;
+    const agent = await IceAgent.create({ role: 'controlled', mode: 'connect', bindAddress: '127.0.0.1', scheduler: { taMs: 5 } });
+    cleanups.push(() => agent.close());
+    const other = new SignalingClient({ url: signaling.url, room: 'mdns-resolve' });
+    cleanups.push(() => other.close());
+    const remoteParams = new Promise<{ ufrag: string; pwd: string }>((resolve) => {
+      other.on('message', (message) => {
+        if (message.type === 'ice-params') resolve({ ufrag: message.ufrag, pwd: message.pwd });
+        if (message.type === 'candidate') agent.addRemoteCandidate(parseCandidate(message.candidate));
+        if (message.type === 'end-of-candidates') agent.endOfRemoteCandidates();
+      });
+    });
+    await other.connect();
+    const params = agent.localParameters;
+    const port = agent.localCandidates[0]!.port;
+    other.send({ type: 'ice-params', ufrag: params.ufrag, pwd: params.pwd, tieBreaker: params.tieBreaker.toString() });
+    other.send({ type: 'candidate', candidate: `candidate:1 1 udp 2130706431 good-3f1c2a8e.local ${port} typ host` });
+    other.send({ type: 'candidate', candidate: 'candidate:2 1 udp 2130706430 gone-5d9a0c1e.local 50001 typ host' });
+    other.send({ type: 'end-of-candidates' });
+    agent.setRemoteParameters(await remoteParams);
+    await agent.gather();
+    agent.start();
+    const result = await waiting.result;
+    expect(asked.sort()).toEqual(['gone-5d9a0c1e.local', 'good-3f1c2a8e.local']);
+    expect(result.state).toBe('connected');
+    expect(result.remoteCandidates).toContainEqual(expect.objectContaining({ type: 'host', address: '127.0.0.1', port }));
+    expect(result.skippedRemoteCandidates).toEqual([{ candidate: expect.stringContaining('gone-5d9a0c1e.local'), reason: 'mdns-hostname', detail: expect.stringContaining('Multicast DNS found no address for it within 300 ms') }]);
+  });
+
   it('a silent peer with only unusable candidates fails after the bounded wait (not at once), and the report names the skipped candidates', async () => {
     const { signaling } = await servers();
     const waiting = session({ signalUrl: signaling.url, room: 'mdns', mode: 'connect', timeoutMs: 10_000, bindAddress: '127.0.0.1', resultWaitMs: 200 });
