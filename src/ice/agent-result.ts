@@ -2,7 +2,7 @@
  * What an IceAgent run produced: the verdict, the selected pair, and every pair's outcome with the
  * reason it failed, so a survey can say which pair types work and why the others do not.
  */
-import type { IceCandidateEvent, PairState as EventPairState } from '../events.js';
+import type { IceCandidateEvent, PairState as EventPairState } from './events.js';
 import { formatTransportAddress, type Candidate } from './candidate.js';
 import type { PairFailureReason, PairState } from './checklist.js';
 import type { SrflxAttempt } from './gather.js';

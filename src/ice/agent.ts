@@ -24,9 +24,9 @@
  *
  * Requests are answered from create() on, also before start() (an early check, §7.3.1.4: it is
  * remembered and replayed into the checklist at start()). The agent never writes to the terminal;
- * it reports through `onEvent` with the shared event types of src/events.ts.
+ * it reports through `onEvent` with its event types (src/ice/events.ts, part of src/events.ts).
  */
-import type { PeerEvent } from '../events.js';
+import type { IceEvent } from './events.js';
 import {
   decodeMessage,
   looksLikeStun,
@@ -119,7 +119,7 @@ export interface IceAgentOptions {
   /** Early checks remembered before start() (§7.3.1.4). Default 64. */
   readonly maxEarlyChecks?: number;
   /** Receives every ICE event. Listener errors are swallowed: they must not break the checks. */
-  readonly onEvent?: (event: PeerEvent) => void;
+  readonly onEvent?: (event: IceEvent) => void;
   /** Copied into every event (trials number their pairings). Default 0. */
   readonly trial?: number;
   /** Clock time events' `at` counts from. Default the agent's creation. */
@@ -978,7 +978,7 @@ export class IceAgent {
     return this.clock.now() - this.epochMs;
   }
 
-  private emit(event: PeerEvent): void {
+  private emit(event: IceEvent): void {
     const listener = this.options.onEvent;
     if (listener === undefined) return;
     try {

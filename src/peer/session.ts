@@ -36,7 +36,7 @@
  * (`peer-never-came`, `peer-left`, `peer-session-timeout`, `peer-protocol-error`). A run whose
  * checks fail is not an error: it resolves with state 'failed' and the reasons per pair.
  */
-import type { PeerEvent } from '../events.js';
+import type { PeerEvent } from './events.js';
 import { IceAgent, type AgentSchedulerOptions } from '../ice/agent.js';
 import type { IceResult } from '../ice/agent-result.js';
 import type { AddressFamily, TransportAddress } from '../ice/candidate.js';

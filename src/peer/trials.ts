@@ -8,7 +8,7 @@
  *   result.summary.successRate;  // 1
  */
 import { randomBytes } from 'node:crypto';
-import type { PeerEvent, TrialEvent } from '../events.js';
+import type { PeerEvent, TrialEvent } from './events.js';
 import { systemClock, type Clock, type TimerHandle } from '../transport/clock.js';
 import { TrialsOptionsError, TrialTimeoutError } from './trials-errors.js';
 import { trialOutcome, type SettledSession } from './trials-outcome.js';
