@@ -114,3 +114,13 @@ export interface TrialDoneEvent {
 }
 
 export type TrialEvent = TrialStartedEvent | TrialDoneEvent;
+
+/** Which of a trial's two sessions an event comes from: 0 for the first started, 1 for the second. */
+export type TrialPeer = 0 | 1;
+
+/**
+ * A session's event as the trials runner forwards it: re-tagged with the trial number and the
+ * run's time line, and with `peer`, so a consumer can tell the two sides of a trial apart. A
+ * single `peer` session's events have no `peer`.
+ */
+export type SourcedPeerEvent = PeerEvent & { readonly peer?: TrialPeer };
