@@ -90,7 +90,7 @@ function runPipeline(): PipelineResult {
   scheduler.start();
   clock.runAll(1_000_000);
   const counts = checklist.counts();
-  if (scheduler.outcome !== 'surveyed' || counts.Succeeded !== checklist.size || clock.pendingTimers !== 0) {
+  if (scheduler.outcome !== 'surveyed' || counts.succeeded !== checklist.size || clock.pendingTimers !== 0) {
     throw new Error(`survey did not complete: outcome ${scheduler.outcome}, ${JSON.stringify(counts)}, ${clock.pendingTimers} timers left`);
   }
   return { pairs: checklist.size, checksSent, events, simulatedMs: clock.now() };

@@ -2,7 +2,7 @@
  * What an IceAgent run produced: the verdict, the selected pair, and every pair's outcome with the
  * reason it failed, so a survey can say which pair types work and why the others do not.
  */
-import type { IceCandidateEvent, PairState as EventPairState } from './events.js';
+import type { IceCandidateEvent } from './events.js';
 import { formatTransportAddress, type Candidate } from './candidate.js';
 import type { PairFailureReason, PairState } from './checklist.js';
 import type { SrflxAttempt } from './gather.js';
@@ -118,11 +118,6 @@ export function pairResultOf(report: PairReport): IcePairResult {
     valid: report.valid,
     nominated: report.nominated,
   };
-}
-
-/** "Succeeded" → "succeeded": the event stream's spelling. */
-export function eventPairState(state: PairState): EventPairState {
-  return state.toLowerCase() as EventPairState;
 }
 
 export function candidateEventFields(candidate: Candidate): { candidateType: IceCandidateEvent['candidateType']; address: string; priority: number } {

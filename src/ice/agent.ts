@@ -41,7 +41,6 @@ import { StunTransactions, systemClock, type Clock, type RandomSource, type UdpE
 import {
   candidateEventFields,
   emptyCounters,
-  eventPairState,
   pairResultOf,
   type IceCounters,
   type IcePairResult,
@@ -1005,7 +1004,7 @@ export class IceAgent {
       remote: formatTransportAddress(pair.remote),
       localType: pair.local.type,
       remoteType: pair.remote.type,
-      state: eventPairState(view.state),
+      state: view.state,
       attempts: stats?.requestsSent ?? 0,
       ...(stats?.rttMs !== undefined ? { rttMs: stats.rttMs } : {}),
       ...(view.failure !== undefined ? { failureReason: view.failure.reason } : {}),

@@ -4,6 +4,7 @@
  * union); the peer session adds its own (src/peer/events.ts). Addresses are "ip:port" strings so
  * every consumer prints them alike.
  */
+import type { PairState } from './checklist.js';
 
 /** A local or remote candidate became known (gathered, signalled, or learned as peer-reflexive). */
 export interface IceCandidateEvent {
@@ -17,7 +18,8 @@ export interface IceCandidateEvent {
   priority: number;
 }
 
-export type PairState = 'frozen' | 'waiting' | 'in-progress' | 'succeeded' | 'failed';
+/** RFC 8445 §6.1.2.6 pair states, spelled one way everywhere (the checklist, events, reports). */
+export type { PairState } from './checklist.js';
 
 /** A candidate pair changed state (RFC 8445 §6.1.2.6). */
 export interface IcePairEvent {

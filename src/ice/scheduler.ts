@@ -97,10 +97,11 @@ export interface FailureDetail {
   readonly errorCode?: number;
 }
 
+/** The scheduler's own events. `at` is ms since start(), the same name the event stream uses (src/events.ts). */
 export type IceSchedulerEvent =
   | {
       readonly type: 'check-sent';
-      readonly atMs: number;
+      readonly at: number;
       readonly pairId: string;
       readonly attempt: number;
       readonly transaction: number;
@@ -110,32 +111,32 @@ export type IceSchedulerEvent =
     }
   | {
       readonly type: 'pair-state';
-      readonly atMs: number;
+      readonly at: number;
       readonly pairId: string;
       readonly from: PairState;
       readonly to: PairState;
       readonly failure?: PairFailure;
     }
-  | { readonly type: 'pair-added'; readonly atMs: number; readonly pairId: string }
+  | { readonly type: 'pair-added'; readonly at: number; readonly pairId: string }
   | {
       readonly type: 'candidate-learned';
-      readonly atMs: number;
+      readonly at: number;
       readonly side: 'local' | 'remote';
       readonly candidate: Candidate;
       readonly pairId: string;
     }
   | {
       readonly type: 'role-changed';
-      readonly atMs: number;
+      readonly at: number;
       readonly from: IceRole;
       readonly to: IceRole;
       readonly reason: 'role-conflict-response' | 'set-role';
     }
-  | { readonly type: 'nominating'; readonly atMs: number; readonly pairId: string }
-  | { readonly type: 'nominated'; readonly atMs: number; readonly pairId: string; readonly validPair: CandidatePair }
+  | { readonly type: 'nominating'; readonly at: number; readonly pairId: string }
+  | { readonly type: 'nominated'; readonly at: number; readonly pairId: string; readonly validPair: CandidatePair }
   | {
       readonly type: 'completed';
-      readonly atMs: number;
+      readonly at: number;
       readonly outcome: IceOutcome;
       readonly selectedPairId?: string;
       readonly counts: Readonly<Record<PairState, number>>;
@@ -429,15 +430,15 @@ export class IceScheduler {
     checklist.observe({
       onStateChange: (view, from, to) => {
         if (this.listeners.length === 0) return;
-        const atMs = this.elapsed();
+        const at = this.elapsed();
         const pairId = view.pair.id;
         this.emit(
           view.failure === undefined
-            ? { type: 'pair-state', atMs, pairId, from, to }
-            : { type: 'pair-state', atMs, pairId, from, to, failure: view.failure },
+            ? { type: 'pair-state', at, pairId, from, to }
+            : { type: 'pair-state', at, pairId, from, to, failure: view.failure },
         );
       },
-      onPairAdded: (view) => this.emit({ type: 'pair-added', atMs: this.elapsed(), pairId: view.pair.id }),
+      onPairAdded: (view) => this.emit({ type: 'pair-added', at: this.elapsed(), pairId: view.pair.id }),
     });
   }
 
@@ -532,7 +533,7 @@ export class IceScheduler {
       if (tx.nomination && this.role === 'controlling') {
         this.nominating = undefined;
         const view = this.checklist.markNominated(pairId);
-        this.emit({ type: 'nominated', atMs: this.elapsed(), pairId, validPair: view.validPair! });
+        this.emit({ type: 'nominated', at: this.elapsed(), pairId, validPair: view.validPair! });
         if (this.mode === 'connect') this.select(pairId);
         this.pump();
         return true;
@@ -541,7 +542,7 @@ export class IceScheduler {
       // A cancelled check answered after all (§7.3.1.4).
       if (now > tx.deadline) return false;
       const view = this.checklist.get(pairId);
-      if (view.state === 'Succeeded') return true; // the pair already has its answer
+      if (view.state === 'succeeded') return true; // the pair already has its answer
       stats.rttMs ??= now - tx.lastSentAt;
       // The ordinary re-check of the pair now in flight has nothing left to find out.
       const open = this.inflight.get(pairId);
@@ -554,12 +555,12 @@ export class IceScheduler {
     const result = this.checklist.markSucceeded(pairId, response.mappedAddress ? { mappedAddress: response.mappedAddress } : {});
     stats.succeededAt ??= now;
     if (result.learnedLocal !== undefined) {
-      this.emit({ type: 'candidate-learned', atMs: this.elapsed(), side: 'local', candidate: result.learnedLocal, pairId });
+      this.emit({ type: 'candidate-learned', at: this.elapsed(), side: 'local', candidate: result.learnedLocal, pairId });
     }
     this.nominationDirty = true;
     if (result.view.nominated) {
       // Controlled agent: USE-CANDIDATE had arrived before this check succeeded (§7.3.1.5).
-      this.emit({ type: 'nominated', atMs: this.elapsed(), pairId, validPair: result.validPair });
+      this.emit({ type: 'nominated', at: this.elapsed(), pairId, validPair: result.validPair });
       if (this.mode === 'connect') this.select(pairId);
     }
     this.pump();
@@ -649,9 +650,9 @@ export class IceScheduler {
     const pairId = result.view.pair.id;
     if (result.created) this.pairsFromChecks++;
     if (result.learnedRemote !== undefined) {
-      this.emit({ type: 'candidate-learned', atMs: this.elapsed(), side: 'remote', candidate: result.learnedRemote, pairId });
+      this.emit({ type: 'candidate-learned', at: this.elapsed(), side: 'remote', candidate: result.learnedRemote, pairId });
     }
-    if (result.previousState === 'In-Progress') {
+    if (result.previousState === 'in-progress') {
       // §7.3.1.4: the check in progress is cancelled: no more retransmissions and no failure on
       // timeout, but a response to it still counts until the transaction would have timed out.
       // The transaction stays known (this.transactions) until its deadline for that response.
@@ -662,7 +663,7 @@ export class IceScheduler {
       }
     }
     if (result.nominatedNow && result.view.validPair !== undefined) {
-      this.emit({ type: 'nominated', atMs: this.elapsed(), pairId, validPair: result.view.validPair });
+      this.emit({ type: 'nominated', at: this.elapsed(), pairId, validPair: result.view.validPair });
       if (this.mode === 'connect' && this.phase === 'running') this.select(pairId);
     }
     this.workMayExist = true;
@@ -862,7 +863,7 @@ export class IceScheduler {
     };
     this.emit({
       type: 'check-sent',
-      atMs: this.elapsed(),
+      at: this.elapsed(),
       pairId: tx.pairId,
       attempt: tx.attempts,
       transaction: tx.id,
@@ -937,7 +938,7 @@ export class IceScheduler {
       this.nominating = best.pair.id;
       this.checklist.enqueueNomination(best.pair.id);
       this.workMayExist = true;
-      this.emit({ type: 'nominating', atMs: this.elapsed(), pairId: best.pair.id });
+      this.emit({ type: 'nominating', at: this.elapsed(), pairId: best.pair.id });
     } else {
       this.nominationDueAt = Math.min(this.nominationDeadline, chanceEndsAt);
     }
@@ -958,8 +959,8 @@ export class IceScheduler {
     let last: number | undefined;
     for (const view of this.checklist.pairs()) {
       if (view.pair.priority <= priority) break;
-      if (view.state === 'Succeeded' || view.state === 'Failed') continue;
-      const tx = view.state === 'In-Progress' ? this.inflight.get(view.pair.id) : undefined;
+      if (view.state === 'succeeded' || view.state === 'failed') continue;
+      const tx = view.state === 'in-progress' ? this.inflight.get(view.pair.id) : undefined;
       // In-Progress without a transaction of ours: a cancelled one being re-checked (§7.3.1.4).
       const endsAt = tx !== undefined ? tx.startedAt + window : Number.POSITIVE_INFINITY;
       if (endsAt > now) last = Math.max(last ?? endsAt, endsAt);
@@ -1013,7 +1014,7 @@ export class IceScheduler {
     this.timerAt = undefined;
     this.emit({
       type: 'completed',
-      atMs: this.elapsed(),
+      at: this.elapsed(),
       outcome,
       ...(this.selected !== undefined ? { selectedPairId: this.selected } : {}),
       counts: this.checklist.counts(),
@@ -1053,7 +1054,7 @@ export class IceScheduler {
       this.nominating = undefined;
       this.nominationDueAt = undefined;
     }
-    this.emit({ type: 'role-changed', atMs: this.elapsed(), from, to: role, reason });
+    this.emit({ type: 'role-changed', at: this.elapsed(), from, to: role, reason });
   }
 
   /** One estimator per remote IP, as RFC 8489 §6.2.1 caches RTO per server address. */

@@ -13,7 +13,7 @@ export interface SessionCandidate {
   readonly port: number;
 }
 
-/** One checked pair as a session reports it. `state` may be spelled 'Succeeded' or 'succeeded'. */
+/** One checked pair as a session reports it. `state` is 'succeeded' etc.; older recorded results may spell it 'Succeeded'. */
 export interface SessionPair {
   readonly id: string;
   readonly local: SessionCandidate;

@@ -45,7 +45,7 @@ describe('IceScheduler: responses are credited by transaction', () => {
     // The cancelled transaction 1 is answered after all (it still counts): the pair is valid and,
     // with nothing better pending, nominated at once.
     expect(scheduler.onResponse(1)).toBe(true);
-    expect(checklist.get(pair.id).state).toBe('Succeeded');
+    expect(checklist.get(pair.id).state).toBe('succeeded');
     clock.advance(5);
     const nomination = sent.find((s) => s.attempt.useCandidate)!;
     expect(nomination.attempt.transaction).toBe(3);
@@ -59,7 +59,7 @@ describe('IceScheduler: responses are credited by transaction', () => {
     clock.advance(nomination.at + RTT - clock.now());
     expect(scheduler.onResponse(3)).toBe(true);
     const nominated = events.find((e) => e.type === 'nominated')!;
-    expect(nominated.atMs).toBe(nomination.at + RTT);
+    expect(nominated.at).toBe(nomination.at + RTT);
     expect(scheduler.outcome).toBe('connected');
     // Requests and RTT are counted once, here.
     expect(scheduler.pairStats(pair.id)).toMatchObject({ requestsSent: 3, rttMs: RTT });
@@ -74,9 +74,9 @@ describe('IceScheduler: responses are credited by transaction', () => {
     scheduler.onIncomingCheck({ localBase: pair.localBase, source: pair.remote, priority: pair.remote.priority, useCandidate: false });
     clock.advance(5); // transaction 2, the triggered check, is now the open one
     expect(scheduler.onFailure(1, 'unreachable')).toBe(false);
-    expect(checklist.get(pair.id).state).toBe('In-Progress');
+    expect(checklist.get(pair.id).state).toBe('in-progress');
     expect(scheduler.onFailure(2, 'unreachable')).toBe(true);
-    expect(checklist.get(pair.id).state).toBe('Failed');
+    expect(checklist.get(pair.id).state).toBe('failed');
   });
 
   it('fails the pair as integrity after two unauthenticated responses to its open transaction, and counts them in the report', () => {
@@ -86,9 +86,9 @@ describe('IceScheduler: responses are credited by transaction', () => {
     const scheduler = new IceScheduler(checklist, { clock, mode: 'survey', taMs: 5, sendCheck: () => undefined });
     scheduler.start();
     expect(scheduler.onUnauthenticatedResponse(1, 'MESSAGE-INTEGRITY mismatch')).toBe(true);
-    expect(checklist.get(pair.id).state).toBe('In-Progress');
+    expect(checklist.get(pair.id).state).toBe('in-progress');
     scheduler.onUnauthenticatedResponse(1, 'MESSAGE-INTEGRITY mismatch');
-    expect(scheduler.report()[0]).toMatchObject({ state: 'Failed', failure: { reason: 'integrity' }, unauthenticatedResponses: 2 });
+    expect(scheduler.report()[0]).toMatchObject({ state: 'failed', failure: { reason: 'integrity' }, unauthenticatedResponses: 2 });
   });
 });
 

@@ -132,9 +132,9 @@ describe('IceScheduler: retransmission and time bounds', () => {
     expect(t.sent.map((s) => s.at)).toEqual([0, 500, 1500, 3500, 7500, 15500, 31500]);
     expect(t.sent.map((s) => s.attempt.attempt)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     expect(new Set(t.sent.map((s) => s.attempt.transaction)).size).toBe(1);
-    const failed = t.events.find((e) => e.type === 'pair-state' && e.to === 'Failed');
-    expect(failed).toMatchObject({ atMs: 39_500, failure: { reason: 'timeout' } });
-    expect(t.completed()).toMatchObject({ outcome: 'surveyed', atMs: 39_500 });
+    const failed = t.events.find((e) => e.type === 'pair-state' && e.to === 'failed');
+    expect(failed).toMatchObject({ at: 39_500, failure: { reason: 'timeout' } });
+    expect(t.completed()).toMatchObject({ outcome: 'surveyed', at: 39_500 });
   });
 
   it('fails a pair that has not succeeded within pairTimeoutMs (default 10 s)', () => {
@@ -143,8 +143,8 @@ describe('IceScheduler: retransmission and time bounds', () => {
     t.clock.advance(20_000);
     expect(t.sent.map((s) => s.at)).toEqual([0, 500, 1500, 3500, 7500]);
     const [report] = t.scheduler.report();
-    expect(report).toMatchObject({ state: 'Failed', failure: { reason: 'timeout' }, requestsSent: 5, firstCheckAtMs: 0 });
-    expect(t.completed()?.atMs).toBe(10_000);
+    expect(report).toMatchObject({ state: 'failed', failure: { reason: 'timeout' }, requestsSent: 5, firstCheckAtMs: 0 });
+    expect(t.completed()?.at).toBe(10_000);
   });
 
   it('adapts the RTO to the measured RTT of the same remote IP (SRTT + 4·RTTVAR)', () => {
@@ -186,13 +186,13 @@ describe('IceScheduler: retransmission and time bounds', () => {
     const t = setup({ ...grid(2, 2), overallTimeoutMs: 120, maxInFlight: 10 });
     t.scheduler.start();
     t.clock.advance(1000);
-    expect(t.completed()).toMatchObject({ outcome: 'timeout', atMs: 120 });
+    expect(t.completed()).toMatchObject({ outcome: 'timeout', at: 120 });
     const states = t.scheduler.report().map((r) => [r.state, r.failure?.reason]);
     expect(states).toEqual([
-      ['Failed', 'overall-timeout'],
-      ['Failed', 'overall-timeout'],
-      ['Failed', 'overall-timeout'],
-      ['Waiting', undefined],
+      ['failed', 'overall-timeout'],
+      ['failed', 'overall-timeout'],
+      ['failed', 'overall-timeout'],
+      ['waiting', undefined],
     ]);
     expect(t.clock.pendingTimers).toBe(0);
   });
@@ -209,11 +209,11 @@ describe('IceScheduler: survey mode', () => {
     t.clock.advance(150);
     expect(t.scheduler.onFailure(t.txOf(refused), 'unreachable', { detail: 'ICMP port unreachable' })).toBe(true);
     t.clock.runAll();
-    expect(t.completed()).toMatchObject({ outcome: 'surveyed', counts: { Succeeded: 2, Failed: 2 } });
+    expect(t.completed()).toMatchObject({ outcome: 'surveyed', counts: { succeeded: 2, failed: 2 } });
     const byId = Object.fromEntries(t.scheduler.report().map((r) => [r.pairId, r]));
-    expect(byId[dead]).toMatchObject({ state: 'Failed', failure: { reason: 'timeout' } });
-    expect(byId[refused]).toMatchObject({ state: 'Failed', failure: { reason: 'unreachable', detail: 'ICMP port unreachable' } });
-    const ok = t.scheduler.report().filter((r) => r.state === 'Succeeded');
+    expect(byId[dead]).toMatchObject({ state: 'failed', failure: { reason: 'timeout' } });
+    expect(byId[refused]).toMatchObject({ state: 'failed', failure: { reason: 'unreachable', detail: 'ICMP port unreachable' } });
+    const ok = t.scheduler.report().filter((r) => r.state === 'succeeded');
     for (const r of ok) expect(r).toMatchObject({ valid: true, nominated: false, rttMs: 15 });
     expect(t.sent.some((s) => s.attempt.useCandidate)).toBe(false);
     expect(t.scheduler.running).toBe(false);
@@ -232,7 +232,7 @@ describe('IceScheduler: survey mode', () => {
     scheduler.start();
     clock.runAll();
     expect(scheduler.outcome).toBe('surveyed');
-    expect(checklist.counts().Succeeded).toBe(9);
+    expect(checklist.counts().succeeded).toBe(9);
   });
 
   it('turns a throwing sendCheck into a send-error failure', () => {
@@ -247,7 +247,7 @@ describe('IceScheduler: survey mode', () => {
     });
     scheduler.start();
     clock.runAll();
-    expect(scheduler.report()[0]).toMatchObject({ state: 'Failed', failure: { reason: 'send-error', detail: 'EHOSTUNREACH' } });
+    expect(scheduler.report()[0]).toMatchObject({ state: 'failed', failure: { reason: 'send-error', detail: 'EHOSTUNREACH' } });
     expect(scheduler.outcome).toBe('surveyed');
   });
 
@@ -262,7 +262,7 @@ describe('IceScheduler: survey mode', () => {
     expect(t.firstSends().map((s) => s.pairId)).toContain(added[0]!.id);
     expect(t.completed()).toBeUndefined();
     t.scheduler.endOfRemoteCandidates();
-    expect(t.completed()).toMatchObject({ outcome: 'surveyed', counts: { Succeeded: 2 } });
+    expect(t.completed()).toMatchObject({ outcome: 'surveyed', counts: { succeeded: 2 } });
   });
 });
 
@@ -275,7 +275,7 @@ describe('IceScheduler: connect mode', () => {
     const nomination = t.sent.find((s) => s.attempt.useCandidate);
     expect(nomination).toMatchObject({ pairId: best, at: 50, attempt: { triggered: true, role: 'controlling' } });
     // The nomination check is a new transaction, answered at 60 by the responder.
-    expect(t.completed()).toMatchObject({ outcome: 'connected', selectedPairId: best, atMs: 60 });
+    expect(t.completed()).toMatchObject({ outcome: 'connected', selectedPairId: best, at: 60 });
     expect(t.scheduler.selectedPair?.nominated).toBe(true);
     expect(t.events.filter((e) => e.type === 'nominated').map((e) => e.pairId)).toEqual([best]);
     expect(t.firstSends().filter((s) => !s.attempt.useCandidate)).toHaveLength(1);
@@ -292,7 +292,7 @@ describe('IceScheduler: connect mode', () => {
     const nomination = t.sent.find((s) => s.attempt.useCandidate)!;
     expect(nomination.pairId).toBe(best);
     expect(nomination.at).toBe(300);
-    expect(t.scheduler.report().find((r) => r.pairId === second)!.state).toBe('Succeeded');
+    expect(t.scheduler.report().find((r) => r.pairId === second)!.state).toBe('succeeded');
     expect(t.completed()).toMatchObject({ outcome: 'connected', selectedPairId: best });
   });
 
@@ -310,7 +310,7 @@ describe('IceScheduler: connect mode', () => {
     expect(done).toMatchObject({ outcome: 'connected', selectedPairId: second });
     // The silent best pair was abandoned when the run ended.
     const best = t.scheduler.report()[0]!;
-    expect(best).toMatchObject({ state: 'Failed', failure: { reason: 'cancelled' } });
+    expect(best).toMatchObject({ state: 'failed', failure: { reason: 'cancelled' } });
   });
 
   it('controlling: a better pair that has stayed silent longer than the valid pair\'s RTT does not delay nomination', () => {
@@ -322,7 +322,7 @@ describe('IceScheduler: connect mode', () => {
     expect(nomination.pairId).toBe(second);
     // Second pair sent at 5, valid at 15 (r = 10); the best pair's check left at 0 and had its 10 ms.
     expect(nomination.at).toBe(15);
-    expect(t.completed()).toMatchObject({ outcome: 'connected', selectedPairId: second, atMs: 25 });
+    expect(t.completed()).toMatchObject({ outcome: 'connected', selectedPairId: second, at: 25 });
   });
 
   it('controlling: with no clean RTT sample (answered only after a retransmission) the answer delay is the yardstick, not the 1 s cap', () => {
@@ -331,8 +331,8 @@ describe('IceScheduler: connect mode', () => {
     t.scheduler.start();
     t.clock.advance(5000);
     const nomination = t.sent.find((s) => s.attempt.useCandidate)!;
-    const firstValid = t.events.find((e) => e.type === 'pair-state' && e.to === 'Succeeded')!;
-    expect(nomination.at - firstValid.atMs).toBeLessThanOrEqual(1 + 5); // one answer delay + Ta, not 1,000 ms
+    const firstValid = t.events.find((e) => e.type === 'pair-state' && e.to === 'succeeded')!;
+    expect(nomination.at - firstValid.at).toBeLessThanOrEqual(1 + 5); // one answer delay + Ta, not 1,000 ms
   });
 
   it('controlling: the RTT-scaled window never drops below nominationMinWaitMs', () => {
@@ -358,17 +358,17 @@ describe('IceScheduler: connect mode', () => {
       const t = setup({ locals, remotes, mode: 'connect', taMs, answerAfter: (pair) => (works(pair) ? rtt : undefined), answerRetransmissionAfter: (pair) => (works(pair) ? rtt : undefined) });
       t.scheduler.start();
       t.clock.advance(10 * rtt);
-      const firstValid = t.events.find((e) => e.type === 'pair-state' && e.to === 'Succeeded')!;
+      const firstValid = t.events.find((e) => e.type === 'pair-state' && e.to === 'succeeded')!;
       const nomination = t.sent.find((s) => s.attempt.useCandidate)!;
       const done = t.completed()!;
       expect(done.outcome).toBe('connected');
       expect(works(t.scheduler.selectedPair!.pair)).toBe(true);
       // Higher-priority host pairs were still in progress, silent for a whole RTT: no wait for them.
       expect(t.checklist.pairs()[0]!.pair.remote.type).toBe('host');
-      expect(nomination.at - firstValid.atMs).toBeLessThanOrEqual(rtt + taMs);
-      expect(done.atMs - firstValid.atMs).toBeLessThanOrEqual(2 * rtt + taMs);
+      expect(nomination.at - firstValid.at).toBeLessThanOrEqual(rtt + taMs);
+      expect(done.at - firstValid.at).toBeLessThanOrEqual(2 * rtt + taMs);
       // Under the old rule (8 × RTT, capped at 1 s) it would have been ≥ min(8 × rtt, 1000) + rtt.
-      expect(done.atMs - firstValid.atMs).toBeLessThan(Math.min(8 * rtt, 1000) + rtt);
+      expect(done.at - firstValid.at).toBeLessThan(Math.min(8 * rtt, 1000) + rtt);
     });
   }
 
@@ -388,8 +388,8 @@ describe('IceScheduler: connect mode', () => {
       [lower!.id, 0],
       [better!.id, 50],
     ]);
-    const firstValid = t.events.find((e) => e.type === 'pair-state' && e.to === 'Succeeded')!;
-    expect(firstValid).toMatchObject({ pairId: lower!.id, atMs: 100 });
+    const firstValid = t.events.find((e) => e.type === 'pair-state' && e.to === 'succeeded')!;
+    expect(firstValid).toMatchObject({ pairId: lower!.id, at: 100 });
     const nomination = t.sent.find((s) => s.attempt.useCandidate)!;
     expect(nomination.pairId).toBe(better!.id);
     expect(nomination.at).toBe(120);
@@ -406,7 +406,7 @@ describe('IceScheduler: connect mode', () => {
     t.clock.advance(110);
     expect(t.sent.some((s) => s.attempt.useCandidate)).toBe(false); // the better pair (sent at 50) has until 150
     t.scheduler.onFailure(t.txOf(better!.id), 'unreachable');
-    expect(t.events.find((e) => e.type === 'nominating')).toMatchObject({ pairId: lower!.id, atMs: 110 });
+    expect(t.events.find((e) => e.type === 'nominating')).toMatchObject({ pairId: lower!.id, at: 110 });
   });
 
   it('controlled: selects the pair the peer nominates with USE-CANDIDATE (§7.3.1.5)', () => {
@@ -424,7 +424,7 @@ describe('IceScheduler: connect mode', () => {
     const t = setup({ ...grid(1, 1), mode: 'connect', role: 'controlled', overallTimeoutMs: 2000, answerAfter: () => 10 });
     t.scheduler.start();
     t.clock.runAll();
-    expect(t.completed()).toMatchObject({ outcome: 'timeout', atMs: 2000, counts: { Succeeded: 1 } });
+    expect(t.completed()).toMatchObject({ outcome: 'timeout', at: 2000, counts: { succeeded: 1 } });
   });
 
   it('abandon ends a connect run as failed at once, marking checks in progress with the reason', () => {
@@ -432,8 +432,8 @@ describe('IceScheduler: connect mode', () => {
     t.scheduler.start();
     t.clock.advance(100);
     expect(t.scheduler.abandon('the traversal plan is relay-only')).toBe(true);
-    expect(t.completed()).toMatchObject({ outcome: 'failed', atMs: 100 });
-    const failed = t.checklist.pairs().filter((v) => v.state === 'Failed');
+    expect(t.completed()).toMatchObject({ outcome: 'failed', at: 100 });
+    const failed = t.checklist.pairs().filter((v) => v.state === 'failed');
     expect(failed.length).toBeGreaterThan(0);
     for (const view of failed) expect(view.failure).toMatchObject({ reason: 'cancelled', detail: expect.stringContaining('the traversal plan is relay-only') });
     expect(t.scheduler.abandon('again')).toBe(false);
@@ -455,7 +455,7 @@ describe('IceScheduler: connect mode', () => {
     const t = setup({ ...grid(2, 1), mode: 'connect', pairTimeoutMs: 1000 });
     t.scheduler.start();
     t.clock.runAll();
-    expect(t.completed()).toMatchObject({ outcome: 'failed', atMs: 1050, counts: { Failed: 2 } });
+    expect(t.completed()).toMatchObject({ outcome: 'failed', at: 1050, counts: { failed: 2 } });
   });
 });
 
@@ -512,10 +512,10 @@ describe('IceScheduler: triggered checks and role conflicts', () => {
     t.scheduler.start(); // a is checked at 0
     t.clock.advance(10);
     t.scheduler.onIncomingCheck({ localBase: a!.localBase, source: a!.remote, priority: 1, useCandidate: false });
-    expect(t.checklist.get(a!.id).state).toBe('Waiting');
+    expect(t.checklist.get(a!.id).state).toBe('waiting');
     t.clock.advance(10);
     expect(t.scheduler.onResponse(1)).toBe(true); // answers transaction 1, sent at 0 and cancelled at 10
-    expect(t.checklist.get(a!.id).state).toBe('Succeeded');
+    expect(t.checklist.get(a!.id).state).toBe('succeeded');
     t.clock.advance(100);
     expect(t.firstSends().map((s) => [s.at, s.pairId])).toEqual([
       [0, a!.id],
@@ -532,9 +532,9 @@ describe('IceScheduler: triggered checks and role conflicts', () => {
     t.scheduler.start();
     t.clock.advance(150);
     expect(t.firstSends().map((s) => s.pairId)).toEqual([first]);
-    expect(t.checklist.get(second!).state).toBe('Frozen');
+    expect(t.checklist.get(second!).state).toBe('frozen');
     t.clock.advance(50); // first succeeds at 200: its foundation's Frozen pairs become Waiting
-    expect(t.checklist.get(second!).state).toBe('In-Progress');
+    expect(t.checklist.get(second!).state).toBe('in-progress');
     expect(t.firstSends().map((s) => [s.at, s.pairId])).toEqual([
       [0, first],
       [200, second],
@@ -557,7 +557,7 @@ describe('IceScheduler: triggered checks and role conflicts', () => {
     t.clock.advance(50);
     expect(t.scheduler.role).toBe('controlling');
     t.scheduler.onRoleConflict(t.txOf(pairId));
-    expect(t.scheduler.report()[0]).toMatchObject({ state: 'Failed', failure: { reason: 'role-conflict', errorCode: 487 } });
+    expect(t.scheduler.report()[0]).toMatchObject({ state: 'failed', failure: { reason: 'role-conflict', errorCode: 487 } });
   });
 
   it('ignores responses and failures for transactions that are not open', () => {

@@ -113,7 +113,7 @@ describe('runPeerSession', () => {
     for (const result of [a, b]) {
       expect(result).toMatchObject({ state: 'connected', outcome: 'surveyed' });
       expect(result.pairs).toHaveLength(4);
-      expect(result.pairs.every((p) => p.state === 'Succeeded' && !p.nominated)).toBe(true);
+      expect(result.pairs.every((p) => p.state === 'succeeded' && !p.nominated)).toBe(true);
       expect(result.remoteResult?.pairs).toHaveLength(4);
     }
   });
