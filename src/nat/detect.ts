@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import type { DetectEvent } from '../events.js';
+import type { DetectEvent } from './events.js';
 import { attr, getAttribute, newTransactionId, sameIp, StunMethod, transactionKey, type StunMessage, type TransportAddress } from '../stun/index.js';
 import {
   RttEstimator,

@@ -122,7 +122,7 @@ function peerOf(session: SettledSession): TrialPeer {
   };
 }
 
-/** 'Succeeded' (the checklist's spelling) and 'succeeded' (the events') read the same. */
+/** 'succeeded' (the one spelling now) and 'Succeeded' (results recorded before the checklist went lower-case) read the same. */
 export function normaliseState(state: string): string {
   return state.toLowerCase();
 }

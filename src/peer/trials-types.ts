@@ -13,7 +13,7 @@ export interface SessionCandidate {
   readonly port: number;
 }
 
-/** One checked pair as a session reports it. `state` may be spelled 'Succeeded' or 'succeeded'. */
+/** One checked pair as a session reports it. `state` is 'succeeded' etc.; older recorded results may spell it 'Succeeded'. */
 export interface SessionPair {
   readonly id: string;
   readonly local: SessionCandidate;
@@ -58,6 +58,10 @@ export interface PeerSessionOutcome {
   readonly relays?: readonly SessionRelay[];
   /** What the traversal strategies did (src/traversal/types.ts); absent when none was asked for. */
   readonly traversal?: TraversalReport;
+  /** Remote candidates the session could not use, with the reason (src/peer/session.ts); absent in older results. */
+  readonly skippedRemoteCandidates?: readonly { readonly candidate: string; readonly reason: string }[];
+  /** How long a run with no pairs of its own waited for the peer's checks (src/ice/agent-result.ts). */
+  readonly peerCheckWaitMs?: number;
 }
 
 /**

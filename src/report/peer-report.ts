@@ -47,6 +47,10 @@ export interface PeerReport {
   readonly remoteCandidates: readonly PeerReportCandidate[];
   /** The reason it did not connect (same vocabulary as trials); null when connected. */
   readonly failureReason: string | null;
+  /** v2 (additive): the failure in this session's own words, e.g. which remote candidates were skipped; null when none. */
+  readonly failureDetail: string | null;
+  /** v2 (additive): remote candidates that could not be used, with the reason ('mdns-hostname', 'transport', …). */
+  readonly skippedRemoteCandidates: readonly { readonly candidate: string; readonly reason: string }[];
   /** Each TURN allocation tried: the relayed address, or the error (the run went on without it). Empty without TURN. */
   readonly relays: readonly SessionRelay[];
   /** What the other peer reported through signaling, as it sent it; null when it sent nothing. */
@@ -85,6 +89,8 @@ export function buildPeerReport(
     localCandidates: view.localCandidates,
     remoteCandidates: view.remoteCandidates,
     failureReason: view.failureReason,
+    failureDetail: view.failureDetail,
+    skippedRemoteCandidates: view.skippedRemoteCandidates,
     relays: (result.relays ?? []).map((relay) => (relay.allocateMs !== undefined ? { ...relay, allocateMs: round1(relay.allocateMs) } : relay)),
     remoteResult: result.remoteResult ?? null,
     ...(traversal !== undefined ? { traversal: roundTraversal(traversal) } : {}),

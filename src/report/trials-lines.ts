@@ -46,6 +46,8 @@ export function formatPeerEventLine(event: PeerEvent): string | undefined {
       return `selected  ${event.localType}/${event.remoteType} ${event.local} → ${event.remote}${event.nominated ? ' (nominated)' : ''} after ${formatMs(event.timeToConnectMs)}`;
     case 'ice-role':
       return `role      ${event.from} → ${event.to} (${event.reason})`;
+    case 'peer-candidate-skipped':
+      return `candidate remote SKIPPED (${event.reason}) ${event.candidate}`;
     case 'peer-phase':
       return `signaling ${PHASE_WORDS[event.phase](event)}`;
     case 'peer-relay':

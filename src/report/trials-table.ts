@@ -12,7 +12,7 @@ export const FAILURE_REASON_HINTS: Readonly<Record<string, string>> = {
   integrity: 'responses failed MESSAGE-INTEGRITY: credentials mismatched or a middlebox rewrote packets',
   'role-conflict': 'both peers kept claiming the same ICE role (487)',
   'non-symmetric': 'responses came from an address other than the one checked',
-  'no-candidate-pairs': 'nothing to check: no remote candidates arrived or none shared an address family',
+  'no-candidate-pairs': 'nothing to check: no usable remote candidate (none arrived, none could be used, or none shared an address family) and no check from the peer arrived',
   'not-nominated': 'a pair worked but none was nominated before the time bound',
   'overall-timeout': 'the session time bound expired before the checks finished; try a longer --timeout',
   'signaling-unreachable': 'the signaling server could not be reached',

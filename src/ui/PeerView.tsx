@@ -20,6 +20,11 @@ export function PeerView({ state, title = 'nat-probe peer' }: PeerViewProps) {
         <Text bold>{title}</Text> · ICE {state.iceState} · {state.elapsedMs.toFixed(0)} ms
       </Text>
       <PeerCandidates candidates={state.candidates} />
+      {state.skipped.map((skipped) => (
+        <Text key={skipped.candidate} color="yellow">
+          remote candidate skipped ({skipped.reason}): {skipped.candidate}
+        </Text>
+      ))}
       <TraversalStatus plan={state.plan} strategies={state.strategies} />
       {state.relays.map((relay) =>
         relay.state === 'allocated' ? (
