@@ -7,6 +7,7 @@
  * must have carrier and an active qdisc, so the first datagram a client sends is not lost.
  */
 import { randomInt } from 'node:crypto';
+import { startDelayLink } from './delay-link.js';
 import { destroyLab } from './destroy.js';
 import { LabCommandError } from './errors.js';
 import { addNamespace, addNamespaces, ipBatch, ipCommand, listNamespaces, loadNftRuleset, setSysctls, waitForLinks, type LinkReadiness } from './namespaces.js';
@@ -31,17 +32,31 @@ export interface BuildOptions {
    * lets a caller start slow processes (servers) in parallel with the rest of the bring-up.
    */
   onNamespacesCreated?: (lab: Lab) => void;
+  /**
+   * Start the delay forwarders (spec.delayMs > 0) in their own session, unreferenced, so they
+   * outlive this process (`lab up`). Default false. Either way they run inside the lab's
+   * namespaces and `destroyLab` stops them.
+   */
+  detachedHelpers?: boolean;
 }
 
 let prerequisitesChecked = false;
 
-async function bringUpParallel(plan: LabPlan, created: () => void): Promise<void> {
+/** Starts the namespace's delay forwarders (after its sysctls, so their devices inherit them). */
+async function delayLinks(plan: LabPlan, ns: NamespacePlan, detached: boolean): Promise<void> {
+  for (const link of ns.delayLinks) {
+    const started = await startDelayLink(ns.name, link, { detached });
+    (plan.lab.delayForwarders ??= []).push({ namespace: ns.name, side: link.side, pid: started.pid });
+  }
+}
+
+async function bringUpParallel(plan: LabPlan, created: () => void, detached: boolean): Promise<void> {
   await addNamespaces(plan.namespaces.map((ns) => ns.name));
   created();
   await Promise.all(
     plan.namespaces.map(async (ns) => {
       await setSysctls(ns.name, ns.sysctls);
-      await Promise.all([ipBatch(ns.name, ns.links), ns.nftRuleset === undefined ? undefined : loadNftRuleset(ns.name, ns.nftRuleset)]);
+      await Promise.all([ipBatch(ns.name, ns.links), ns.nftRuleset === undefined ? undefined : loadNftRuleset(ns.name, ns.nftRuleset), delayLinks(plan, ns, detached)]);
     }),
   );
   await Promise.all(plan.namespaces.map((ns) => ipBatch(ns.name, ns.setup)));
@@ -56,7 +71,7 @@ async function bringUpParallel(plan: LabPlan, created: () => void): Promise<void
   await Promise.all(plan.namespaces.map((ns) => assertLinksReady(ns.name, 'can-send')));
 }
 
-async function bringUpSequential(plan: LabPlan, created: () => void): Promise<void> {
+async function bringUpSequential(plan: LabPlan, created: () => void, detached: boolean): Promise<void> {
   for (const ns of plan.namespaces) await addNamespace(ns.name);
   created();
   const each = async (step: (ns: NamespacePlan) => Promise<void>): Promise<void> => {
@@ -66,6 +81,7 @@ async function bringUpSequential(plan: LabPlan, created: () => void): Promise<vo
     for (const pair of ns.sysctls) await setSysctls(ns.name, [pair]);
     for (const command of ns.links) await ipCommand(ns.name, command);
     if (ns.nftRuleset !== undefined) await loadNftRuleset(ns.name, ns.nftRuleset);
+    await delayLinks(plan, ns, detached);
   });
   await each(async (ns) => {
     for (const command of ns.setup) await ipCommand(ns.name, command);
@@ -99,6 +115,7 @@ export async function buildLab(spec: LabSpec, options: BuildOptions = {}): Promi
     await assertLabPrerequisites();
     prerequisitesChecked = true;
   }
+  if ((options.preflight ?? true) && normalized.delayMs > 0) await assertLabPrerequisites({ tools: ['python3'] });
   const plan = planLab(normalized, options.id ?? newLabId(), { hashSeed: options.hashSeed ?? randomInt(1, 0x7fffffff) });
   // Never adopt (and on failure delete) a namespace that belongs to another lab.
   const existing = new Set(await listNamespaces());
@@ -108,8 +125,9 @@ export async function buildLab(spec: LabSpec, options: BuildOptions = {}): Promi
   }
   try {
     const created = (): void => options.onNamespacesCreated?.(plan.lab);
-    if ((options.strategy ?? 'parallel') === 'parallel') await bringUpParallel(plan, created);
-    else await bringUpSequential(plan, created);
+    const detached = options.detachedHelpers ?? false;
+    if ((options.strategy ?? 'parallel') === 'parallel') await bringUpParallel(plan, created, detached);
+    else await bringUpSequential(plan, created, detached);
   } catch (error) {
     await destroyLab(plan.lab).catch(() => undefined);
     throw error;

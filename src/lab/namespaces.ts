@@ -87,12 +87,15 @@ interface IpLinkJson {
  *   the `noop` qdisc, which drops everything sent through it, until the kernel activates it.
  * - 'oper-up': RFC 2863 operational state UP. A bridge enables a port only once the port is
  *   oper-up, but a bridge's own operstate may lag its carrier by up to a second (linkwatch
- *   rate-limits non-urgent devices), harmlessly, so bridges are checked with 'can-send'.
+ *   rate-limits non-urgent devices), harmlessly, so bridges are checked with 'can-send'. A TAP
+ *   device with carrier (operstate UNKNOWN) counts as oper-up, as it does for the kernel.
  */
 export type LinkReadiness = 'can-send' | 'oper-up';
 
 function linkReady(link: IpLinkJson, readiness: LinkReadiness): boolean {
-  if (readiness === 'oper-up') return link.operstate === 'UP';
+  // A TAP device (the delay link) reports operstate UNKNOWN: it has no operstate of its own, and
+  // the kernel's netif_oper_up() (what a bridge checks before enabling a port) counts UNKNOWN as up.
+  if (readiness === 'oper-up') return link.operstate === 'UP' || (link.operstate === 'UNKNOWN' && (link.flags ?? []).includes('LOWER_UP') && link.ifname !== 'lo');
   return (link.flags ?? []).includes('LOWER_UP') && link.qdisc !== undefined && link.qdisc !== 'noop';
 }
 
