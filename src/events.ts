@@ -6,6 +6,7 @@
 import type { TransportAddress } from './stun/index.js';
 import type { TraversalEvent } from './traversal/events.js';
 import type { WinningPath } from './traversal/types.js';
+import type { PeerWarningEvent } from './peer/warnings.js';
 import type { NatVerdict, ProbeObservation, ProbeSection, ProbeTest, ServerReport } from './nat/types.js';
 
 export interface ProbeSentEvent {
@@ -222,8 +223,11 @@ export interface PeerRelayEvent {
   message?: string;
 }
 
+export type { PeerWarningEvent } from './peer/warnings.js';
+
 export type PeerEvent =
   | PeerRelayEvent
+  | PeerWarningEvent
   | TraversalEvent
   | IceCandidateEvent
   | IcePairEvent

@@ -10,7 +10,7 @@ import { randomInt } from 'node:crypto';
 import { startDelayLink } from './delay-link.js';
 import { destroyLab } from './destroy.js';
 import { LabCommandError } from './errors.js';
-import { addNamespace, addNamespaces, ipBatch, ipCommand, listNamespaces, loadNftRuleset, setSysctls, waitForLinks, type LinkReadiness } from './namespaces.js';
+import { addNamespace, addNamespaces, ipBatch, ipCommand, listNamespaces, loadNftRuleset, setSysctls, waitForAddresses, waitForLinks, type LinkReadiness } from './namespaces.js';
 import { assertLabPrerequisites } from './preflight.js';
 import { newLabId, normalizeLabSpec, type LabSpec } from './spec.js';
 import { planLab, type Lab, type LabPlan, type NamespacePlan } from './topology.js';
@@ -68,7 +68,7 @@ async function bringUpParallel(plan: LabPlan, created: () => void, detached: boo
         await ipBatch(ns.name, ns.finalSetup);
       }),
   );
-  await Promise.all(plan.namespaces.map((ns) => assertLinksReady(ns.name, 'can-send')));
+  await Promise.all(plan.namespaces.map((ns) => assertNamespaceReady(plan, ns)));
 }
 
 async function bringUpSequential(plan: LabPlan, created: () => void, detached: boolean): Promise<void> {
@@ -91,7 +91,21 @@ async function bringUpSequential(plan: LabPlan, created: () => void, detached: b
     await assertLinksReady(ns.name, 'oper-up', finalLinks(ns));
     for (const command of ns.finalSetup) await ipCommand(ns.name, command);
   });
-  await each((ns) => assertLinksReady(ns.name, 'can-send'));
+  await each((ns) => assertNamespaceReady(plan, ns));
+}
+
+/**
+ * Every link can send; in a client namespace, moreover, its address is on a running interface,
+ * which is what a peer started there sees (os.networkInterfaces() skips interfaces that are not
+ * IFF_RUNNING; see LinkReadiness). Nothing is started in a client namespace before this.
+ */
+async function assertNamespaceReady(plan: LabPlan, ns: NamespacePlan): Promise<void> {
+  if (ns.role !== 'client') return assertLinksReady(ns.name, 'can-send');
+  await assertLinksReady(ns.name, 'running');
+  const side = [plan.lab.a, plan.lab.b].find((candidate) => candidate?.client.namespace === ns.name);
+  if (side === undefined) return;
+  const missing = await waitForAddresses(ns.name, [side.client.address]);
+  if (missing.length > 0) throw new LabCommandError(['ip', '-n', ns.name, 'addr', 'show'], `address ${missing.join(', ')} not on a running interface after bring-up`);
 }
 
 /** Links brought up by finalSetup (`link set NAME up`), which cannot be up before it runs. */

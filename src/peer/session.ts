@@ -55,6 +55,7 @@ import type { RelayRungResult, TraversalOptions, TraversalReport, WinningPath } 
 import { TRAVERSAL_RUN_DEFAULTS, TraversalRun } from '../traversal/run.js';
 import { BEHAVIOUR_PROBE_TIMEOUT_MS } from '../traversal/behaviour.js';
 import { parseTraversalPayload, type TraversalPayload } from '../traversal/messages.js';
+import { localAddressWarnings, type PeerWarning } from './warnings.js';
 
 export type { PeerRelayResult, PeerTurnServer } from './relay.js';
 
@@ -119,6 +120,8 @@ export interface PeerResult extends IceResult {
   readonly relays: readonly PeerRelayResult[];
   /** What the traversal strategies did; present when `traversal` asked for any. */
   readonly traversal?: TraversalReport;
+  /** Plain warnings about this peer's environment (e.g. only loopback to gather on); also emitted as `peer-warning`. */
+  readonly warnings?: readonly PeerWarning[];
 }
 
 /** Defaults, in one place for the CLI's help. */
@@ -183,6 +186,7 @@ class PeerSession {
   private phaseName: PeerSessionPhase = 'signaling';
   private fatal: NatProbeError | undefined;
   private readonly skipped: { candidate: string; reason: string }[] = [];
+  private warnings: PeerWarning[] = [];
   private peerId = '';
   private role: IceRole = 'controlling';
   private closed = false;
@@ -230,6 +234,14 @@ class PeerSession {
 
   async run(): Promise<PeerResult> {
     const o = this.options;
+    // Said before anything else: a peer with only loopback fails every off-host check, and the
+    // reason would otherwise show only as failed pairs (issue 13: a lab peer gathered 127.0.0.1).
+    this.warnings = localAddressWarnings({
+      ...(o.bindAddress !== undefined ? { bindAddress: o.bindAddress } : {}),
+      ...(o.hostAddresses !== undefined ? { hostAddresses: o.hostAddresses } : {}),
+      ...(o.family !== undefined ? { family: o.family } : {}),
+    });
+    for (const warning of this.warnings) this.emit({ type: 'peer-warning', at: this.clock.now() - this.startedAt, trial: this.trial, ...warning });
     this.emitPhase('signaling');
     // The sockets are bound while the WebSocket connects; the role is set once joined.
     this.agentCreation = IceAgent.create({
@@ -338,6 +350,7 @@ class PeerSession {
       totalMs,
       skippedRemoteCandidates: [...this.skipped],
       relays: [...this.relayResults],
+      ...(this.warnings.length > 0 ? { warnings: [...this.warnings] } : {}),
       ...(this.traversal !== undefined
         ? {
             traversal: this.traversal.report(ice, {

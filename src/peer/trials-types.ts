@@ -58,6 +58,8 @@ export interface PeerSessionOutcome {
   readonly relays?: readonly SessionRelay[];
   /** What the traversal strategies did (src/traversal/types.ts); absent when none was asked for. */
   readonly traversal?: TraversalReport;
+  /** The session's warnings about its environment (src/peer/warnings.ts); absent when none. */
+  readonly warnings?: readonly { readonly code: string; readonly message: string }[];
 }
 
 /**

@@ -53,6 +53,8 @@ export interface PeerReport {
   readonly remoteResult: unknown;
   /** v2: present only when `--strategy` asked for a strategy beyond ICE. */
   readonly traversal?: PeerReportTraversal;
+  /** Plain warnings about this peer's environment (`loopback-only`: no interface but loopback); absent when none. */
+  readonly warnings?: readonly { readonly code: string; readonly message: string }[];
   /** 0 connected, 1 not (README "Exit codes"). */
   readonly exitCode: 0 | 1;
 }
@@ -88,6 +90,7 @@ export function buildPeerReport(
     relays: (result.relays ?? []).map((relay) => (relay.allocateMs !== undefined ? { ...relay, allocateMs: round1(relay.allocateMs) } : relay)),
     remoteResult: result.remoteResult ?? null,
     ...(traversal !== undefined ? { traversal: roundTraversal(traversal) } : {}),
+    ...(result.warnings !== undefined && result.warnings.length > 0 ? { warnings: result.warnings } : {}),
     exitCode: connected ? 0 : 1,
   };
 }

@@ -39,6 +39,7 @@ export function renderPeerTable(report: PeerReport): string {
     ['Local candidates', report.localCandidates.map((c) => `${c.type} ${c.address}`).join('\n') || '—'],
     ['Remote candidates', report.remoteCandidates.map((c) => `${c.type} ${c.address}`).join('\n') || '—'],
   );
+  if (report.warnings !== undefined && report.warnings.length > 0) summary.push(['WARNING', report.warnings.map((w) => w.message).join('\n')]);
   if (report.relays.length > 0) {
     summary.push([
       'TURN',

@@ -39,6 +39,8 @@ export interface PeerViewState {
   readonly candidates: readonly LiveCandidate[];
   /** TURN allocations (peer-relay events), allocated or failed, in the order they settled. */
   readonly relays: readonly Omit<PeerRelayEvent, 'type' | 'at' | 'trial'>[];
+  /** `peer-warning` messages (e.g. only loopback to gather on), in order. */
+  readonly warnings: readonly string[];
   /** In the order pairs first appeared, so rows do not jump around as states change. */
   readonly pairs: readonly LivePair[];
   readonly selectedPairId: string | undefined;
@@ -61,6 +63,7 @@ export function initialPeerViewState(trial = 0): PeerViewState {
     checksSent: 0,
     candidates: [],
     relays: [],
+    warnings: [],
     pairs: [],
     selectedPairId: undefined,
     elapsedMs: 0,
@@ -98,6 +101,8 @@ export function reducePeerEvent(state: PeerViewState, event: PeerEvent): PeerVie
       const { type: _type, at: _at, trial: _trial, ...relay } = event;
       return { ...state, elapsedMs: event.at, relays: [...state.relays, relay] };
     }
+    case 'peer-warning':
+      return { ...state, elapsedMs: event.at, warnings: [...state.warnings, event.message] };
     case 'peer-done':
       return {
         ...state,
