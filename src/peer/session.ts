@@ -56,6 +56,7 @@ import { TRAVERSAL_RUN_DEFAULTS, TraversalRun } from '../traversal/run.js';
 import { BEHAVIOUR_PROBE_TIMEOUT_MS } from '../traversal/behaviour.js';
 import { parseTraversalPayload, type TraversalPayload } from '../traversal/messages.js';
 import { localAddressWarnings, type PeerWarning } from './warnings.js';
+import type { ConnectTime } from './trials-types.js';
 
 export type { PeerRelayResult, PeerTurnServer } from './relay.js';
 
@@ -122,6 +123,8 @@ export interface PeerResult extends IceResult {
   readonly traversal?: TraversalReport;
   /** Plain warnings about this peer's environment (e.g. only loopback to gather on); also emitted as `peer-warning`. */
   readonly warnings?: readonly PeerWarning[];
+  /** Connected: the time from both peers joined to the selected pair, and what it was spent on. */
+  readonly connectTime?: ConnectTime;
 }
 
 /** Defaults, in one place for the CLI's help. */
@@ -206,6 +209,9 @@ class PeerSession {
   /** The relay ladder's rungs from their start (only with the relay-ladder strategy). */
   private readonly ladderRungs: RelayRungResult[] = [];
   private checksStartedAtMs: number | undefined;
+  /** When this session knew both peers were in the room, and when the other's parameters arrived (ms since start). */
+  private peerJoinedAtMs: number | undefined;
+  private parametersAtMs: number | undefined;
 
   constructor(private readonly options: PeerSessionOptions) {
     this.clock = options.clock ?? systemClock;
@@ -286,6 +292,7 @@ class PeerSession {
     } else {
       this.inbox.peerJoined ??= join.peers[0];
     }
+    this.peerJoinedAtMs = this.clock.now() - this.startedAt;
     this.emitPhase('peer-joined');
     this.peerPresent = true;
     this.flushTraversal();
@@ -309,6 +316,7 @@ class PeerSession {
     }
 
     await this.waitFor('exchanging-parameters', () => this.inbox.parameters !== undefined);
+    this.parametersAtMs = this.clock.now() - this.startedAt;
     try {
       agent.setRemoteParameters(this.inbox.parameters!);
     } catch (error) {
@@ -351,6 +359,7 @@ class PeerSession {
       skippedRemoteCandidates: [...this.skipped],
       relays: [...this.relayResults],
       ...(this.warnings.length > 0 ? { warnings: [...this.warnings] } : {}),
+      ...(ice.state === 'connected' ? { connectTime: this.connectTime(ice.timeToConnectMs, signalingMs, this.relayResults.length > 0 && !this.ladder) } : {}),
       ...(this.traversal !== undefined
         ? {
             traversal: this.traversal.report(ice, {
@@ -649,6 +658,15 @@ class PeerSession {
   }
 
   // ---- events ----------------------------------------------------------------------------
+
+  /** ConnectTime (trials-types.ts): the phases between the other peer's arrival and the selected pair. */
+  private connectTime(checksMs: number, checksStartedAtMs: number, waitedForRelays: boolean): ConnectTime {
+    const joined = this.peerJoinedAtMs ?? checksStartedAtMs;
+    const parameters = Math.max(joined, this.parametersAtMs ?? joined);
+    const parametersMs = parameters - joined;
+    const gatheringMs = Math.max(0, checksStartedAtMs - parameters);
+    return { sincePeerJoinedMs: parametersMs + gatheringMs + checksMs, parametersMs, gatheringMs, checksMs, waitedForRelays };
+  }
 
   private emitPhase(phase: Extract<PeerEvent, { type: 'peer-phase' }>['phase']): void {
     this.emit({

@@ -30,8 +30,10 @@ export interface PeerReport {
   readonly peerId: string;
   readonly role: string;
   readonly connected: boolean;
-  /** From both peers joined to the selected pair; null when not connected. */
+  /** From both peers joined to the selected pair (connectTime.sincePeerJoinedMs); null when not connected. */
   readonly timeToConnectMs: number | null;
+  /** What that time was spent on: signaling (the other's parameters), gathering still under way (TURN included when the checks waited for it), the checks. */
+  readonly connectTime?: { readonly parametersMs: number; readonly gatheringMs: number; readonly checksMs: number; readonly waitedForRelays: boolean };
   /** Time spent on signaling before checks could start. */
   readonly signalingMs: number;
   readonly selectedPair: {
@@ -80,7 +82,10 @@ export function buildPeerReport(
     peerId: result.peerId,
     role: result.role,
     connected,
-    timeToConnectMs: connected ? round1(result.timeToConnectMs) : null,
+    timeToConnectMs: connected ? round1(result.connectTime?.sincePeerJoinedMs ?? result.timeToConnectMs) : null,
+    ...(connected && result.connectTime !== undefined
+      ? { connectTime: { parametersMs: round1(result.connectTime.parametersMs), gatheringMs: round1(result.connectTime.gatheringMs), checksMs: round1(result.connectTime.checksMs), waitedForRelays: result.connectTime.waitedForRelays } }
+      : {}),
     signalingMs: round1(result.signalingMs),
     selectedPair: selected ? { pairType: selected.pairType, local: selected.local, remote: selected.remote, rttMs: selected.rttMs !== undefined ? round1(selected.rttMs) : null, ...foundBy } : null,
     pairs: view.pairs.map((pair) => (pair.rttMs !== undefined ? { ...pair, rttMs: round1(pair.rttMs) } : pair)),
