@@ -3,6 +3,7 @@
  * the NDJSON (--json) writer all subscribe to the same stream, so they cannot disagree.
  * Every event carries `type` and `at` (ms since the run started).
  */
+import type { GatewayEvent } from './gateway/events.js';
 import type { TransportAddress } from './stun/index.js';
 import type { TraversalEvent } from './traversal/events.js';
 import type { WinningPath } from './traversal/types.js';
@@ -47,7 +48,7 @@ export interface VerdictEvent {
   verdict: NatVerdict;
 }
 
-export type DetectEvent = ProbeSentEvent | ProbeResultEvent | ServerReportEvent | DetectPhaseEvent | VerdictEvent;
+export type DetectEvent = ProbeSentEvent | ProbeResultEvent | ServerReportEvent | DetectPhaseEvent | VerdictEvent | GatewayEvent;
 
 /*
  * Peer and trial events. The ICE agent and the peer session (src/ice, src/peer) emit the

@@ -1,9 +1,14 @@
 import type { DetectResult } from '../nat/detect.js';
 import type { Interpretation } from '../nat/interpret.js';
+import type { PortMappingSummary } from '../nat/port-mapping.js';
 import type { NatVerdict, ServerReport } from '../nat/types.js';
 
-/** Version of the `detect --json` document. Bump on any incompatible change; README documents it. */
-export const DETECT_SCHEMA = 'nat-probe.detect/v1';
+/**
+ * Version of the `detect --json` document. Bump on any incompatible change; README documents it.
+ * v2: `portMapping` (the gateway's NAT-PMP, PCP and UPnP answers, double NAT), per-server
+ * `stray` counts and the verdict's `notStun`.
+ */
+export const DETECT_SCHEMA = 'nat-probe.detect/v2';
 
 export interface DetectFamilyReport extends Interpretation {
   family: 4 | 6;
@@ -19,6 +24,8 @@ export interface DetectReport {
   startedAt: string;
   durationMs: number;
   results: DetectFamilyReport[];
+  /** What the default gateway says about port mapping, and double NAT; skipped with the reason. */
+  portMapping: PortMappingSummary;
   exitCode: number;
 }
 
@@ -31,7 +38,10 @@ export function detectExitCode(results: readonly DetectResult[]): number {
 
 const round1 = (ms: number): number => Math.round(ms * 10) / 10;
 
-export function buildDetectReport(results: readonly DetectResult[], meta: { version: string; startedAt: Date; durationMs: number }): DetectReport {
+export function buildDetectReport(
+  results: readonly DetectResult[],
+  meta: { version: string; startedAt: Date; durationMs: number; portMapping?: PortMappingSummary },
+): DetectReport {
   return {
     schema: DETECT_SCHEMA,
     tool: { name: 'nat-probe', version: meta.version },
@@ -54,6 +64,7 @@ export function buildDetectReport(results: readonly DetectResult[], meta: { vers
         durationMs: round1(result.durationMs),
       };
     }),
+    portMapping: meta.portMapping ?? { status: 'skipped', because: 'not asked' },
     exitCode: detectExitCode(results),
   };
 }

@@ -1,6 +1,7 @@
 import Table from 'cli-table3';
 import type { DetectFamilyReport, DetectReport } from './detect-report.js';
 import { formatTransportAddress } from './format.js';
+import { portMappingRows } from './portmap-format.js';
 
 function strayNote(stray: DetectFamilyReport['servers'][number]['stray']): string {
   const total = stray.malformed + stray.oversized + stray.unmatched;
@@ -52,5 +53,8 @@ export function renderDetectTable(report: DetectReport): string {
     }
     blocks.push(servers.toString());
   }
+  const portmap = new Table({ style: PLAIN_STYLE, colWidths: [20, 64], wordWrap: true });
+  for (const row of portMappingRows(report.portMapping)) portmap.push(row);
+  blocks.push(portmap.toString());
   return `${blocks.join('\n')}\n`;
 }

@@ -2,6 +2,8 @@ import { Box, Text } from 'ink';
 import type { DetectFamilyReport } from '../report/detect-report.js';
 import type { DetectViewState } from './detect-state.js';
 import { ProgressBar } from './ProgressBar.js';
+import type { PortMappingSummary } from '../nat/port-mapping.js';
+import { describeProtocol, portMappingRows } from '../report/portmap-format.js';
 
 export interface DetectViewProps {
   readonly state: DetectViewState;
@@ -12,6 +14,7 @@ export function DetectView({ state }: DetectViewProps) {
   return (
     <Box flexDirection="column">
       {state.results.length === 0 ? <Progress state={state} /> : state.results.map((result) => <Verdict key={result.family} result={result} />)}
+      {state.portMapping ? <PortMapping summary={state.portMapping} /> : null}
     </Box>
   );
 }
@@ -24,6 +27,14 @@ function Progress({ state }: DetectViewProps) {
         {state.family ? ` · IPv${state.family}` : ''} · {state.phase} · {state.elapsedMs.toFixed(0)} ms
       </Text>
       <ProgressBar done={state.finished} total={Math.max(state.sent, 1)} />
+      {state.portmap.map((report) => {
+        const { name, text } = describeProtocol(report);
+        return (
+          <Text key={report.protocol} dimColor={!report.present}>
+            {report.present ? '✔' : '✘'} {name}: {text}
+          </Text>
+        );
+      })}
       {state.servers.map((server) => (
         <Text key={server.label} dimColor={!server.answered}>
           {server.answered ? '✔' : '…'} {server.label}
@@ -59,6 +70,23 @@ function Verdict({ result }: { readonly result: DetectFamilyReport }) {
       {result.verdict.reasons.map((reason, i) => (
         <Text key={i} dimColor wrap="wrap">
           · {reason}
+        </Text>
+      ))}
+    </Box>
+  );
+}
+
+function PortMapping({ summary }: { readonly summary: PortMappingSummary }) {
+  const rows = portMappingRows(summary);
+  const double = summary.status === 'probed' && summary.doubleNat.verdict === 'double-nat';
+  return (
+    <Box flexDirection="column" borderStyle="round" paddingX={1}>
+      <Text bold color={double ? 'yellow' : undefined}>
+        Port mapping
+      </Text>
+      {rows.map(([label, text]) => (
+        <Text key={label} wrap="wrap">
+          <Text bold>{label}:</Text> {text}
         </Text>
       ))}
     </Box>

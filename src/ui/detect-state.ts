@@ -1,4 +1,6 @@
 import type { DetectEvent } from '../events.js';
+import type { PortMappingProtocolReport } from '../gateway/types.js';
+import type { PortMappingSummary } from '../nat/port-mapping.js';
 import type { DetectFamilyReport } from '../report/detect-report.js';
 
 /** What the live detect view shows, folded from the event stream by a pure reducer. */
@@ -12,6 +14,10 @@ export interface DetectViewState {
   readonly servers: ReadonlyArray<{ label: string; rttMs?: number; answered: boolean }>;
   readonly elapsedMs: number;
   readonly results: readonly DetectFamilyReport[];
+  /** Port-mapping protocols answered (or given up) so far. */
+  readonly portmap: readonly PortMappingProtocolReport[];
+  /** The port-mapping summary, once the report is in. */
+  readonly portMapping?: PortMappingSummary;
 }
 
 export const initialDetectViewState: DetectViewState = {
@@ -24,6 +30,7 @@ export const initialDetectViewState: DetectViewState = {
   servers: [],
   elapsedMs: 0,
   results: [],
+  portmap: [],
 };
 
 export function reduceDetectEvent(state: DetectViewState, event: DetectEvent): DetectViewState {
@@ -53,11 +60,13 @@ export function reduceDetectEvent(state: DetectViewState, event: DetectEvent): D
         ),
       };
     }
+    case 'portmap-result':
+      return { ...state, portmap: [...state.portmap.filter((p) => p.protocol !== event.report.protocol), event.report] };
     default:
       return state;
   }
 }
 
-export function withResults(state: DetectViewState, results: readonly DetectFamilyReport[]): DetectViewState {
-  return { ...state, phase: 'done', results };
+export function withResults(state: DetectViewState, results: readonly DetectFamilyReport[], portMapping?: PortMappingSummary): DetectViewState {
+  return { ...state, phase: 'done', results, portMapping };
 }

@@ -9,7 +9,11 @@ import {
   type DetectResult,
   type ResolvedServer,
   type ServerSpec,
+  analyseDoubleNat,
+  portMappingSkipReason,
+  type PortMappingSummary,
 } from '../../nat/index.js';
+import { findDefaultGateway, probeGateway } from '../../gateway/index.js';
 import { buildDetectReport, type DetectReport } from '../../report/detect-report.js';
 import { startStunServer } from '../../server/index.js';
 import { formatTransportAddress } from '../../stun/index.js';
@@ -30,6 +34,8 @@ export interface DetectCommandOptions {
   attempts: number;
   bind?: string;
   json?: boolean;
+  /** commander's negatable --no-portmap: false when given. */
+  portmap: boolean;
 }
 
 export function registerDetect(program: Command, io: CliIo, run: (code: Promise<number>) => void): void {
@@ -44,7 +50,8 @@ export function registerDetect(program: Command, io: CliIo, run: (code: Promise<
     .option('--sockets <n>', 'local sockets used for the mapping tests', integerOption('--sockets', 1, 16), 3)
     .option('--attempts <n>', 'sends per probe before "no answer" is believed', integerOption('--attempts', 1, 10), 4)
     .option('--bind <address>', 'local address to bind (default: all interfaces)')
-    .option('--json', 'print one JSON document (schema nat-probe.detect/v1) on stdout; logs go to stderr')
+    .option('--no-portmap', 'do not ask the default gateway about NAT-PMP, PCP and UPnP')
+    .option('--json', 'print one JSON document (schema nat-probe.detect/v2) on stdout; logs go to stderr')
     .addHelpText(
       'after',
       `
@@ -54,6 +61,12 @@ How it works:
   Fresh sockets then ask the server to answer from its other address (CHANGE-REQUEST); which
   answers get through tells the filtering. Every request is retransmitted, so one lost packet
   cannot flip the verdict; a behaviour without solid evidence is reported as inconclusive.
+
+  At the same time, within the same --timeout, the default gateway is asked whether it speaks
+  NAT-PMP (external address request), PCP (ANNOUNCE) and UPnP IGD (M-SEARCH to the gateway,
+  then to the SSDP group; GetExternalIPAddress). Nothing is mapped. A gateway that states a
+  private or 100.64/10 address, or another address than STUN saw, means double NAT. Skipped
+  with --no-portmap, --embedded, or when every server is a loopback address.
 
 Examples:
   nat-probe                                   probe the built-in public servers
@@ -91,23 +104,44 @@ export async function runDetect(options: DetectCommandOptions, io: CliIo): Promi
     // Ink and React load only for a terminal: `--json` and CI runs start faster without them.
     const live = mode === 'ink' ? await startDetectView(io) : undefined;
     const onEvent = (event: DetectEvent): void => live?.update(event);
+    // The gateway is asked alongside the STUN tests, within the same budget; when the STUN
+    // tests end, protocols that have not answered at all are given up, so a gateway that
+    // ignores them never makes detect slower.
+    const stunDone = new AbortController();
+    const skip = portMappingSkipReason({
+      embedded: embedded !== undefined,
+      portmap: options.portmap,
+      serverAddresses: plans.flatMap((plan) => plan.servers.map((s) => s.address.address)),
+    });
+    const portMapping: Promise<PortMappingSummary> | undefined = skip
+      ? undefined
+      : askGateway({ timeoutMs: options.timeout, quiet: stunDone.signal, bindAddress: options.bind, onEvent });
     const results: DetectResult[] = [];
     // Families run one after the other: their sockets and servers are independent, but running
     // them at once would interleave port allocations and muddle the port-allocation analysis.
-    for (const plan of plans) {
-      results.push(
-        await detectNat({
-          servers: plan.servers,
-          hairpin: options.hairpin ?? false,
-          timeoutMs: options.timeout,
-          mappingSockets: options.sockets,
-          attempts: options.attempts,
-          bindAddress: options.bind,
-          onEvent,
-        }),
-      );
+    try {
+      for (const plan of plans) {
+        results.push(
+          await detectNat({
+            servers: plan.servers,
+            hairpin: options.hairpin ?? false,
+            timeoutMs: options.timeout,
+            mappingSockets: options.sockets,
+            attempts: options.attempts,
+            bindAddress: options.bind,
+            onEvent,
+          }),
+        );
+      }
+    } finally {
+      stunDone.abort();
     }
-    const report = buildDetectReport(results, { version: VERSION, startedAt, durationMs: performance.now() - t0 });
+    let summary: PortMappingSummary = skip ? { status: 'skipped', because: skip } : await portMapping!;
+    if (summary.status === 'probed') {
+      const v4 = results.find((r) => r.family === 4);
+      summary = { ...summary, doubleNat: analyseDoubleNat(summary.gateway, v4?.verdict.publicAddresses ?? []) };
+    }
+    const report = buildDetectReport(results, { version: VERSION, startedAt, durationMs: performance.now() - t0, portMapping: summary });
     if (mode === 'json') writeLine(io.stdout, JSON.stringify(report, null, 2));
     else if (live) await live.finish(report);
     else writeLine(io.stdout, (await import('../../report/detect-table.js')).renderDetectTable(report));
@@ -115,6 +149,15 @@ export async function runDetect(options: DetectCommandOptions, io: CliIo): Promi
   } finally {
     await embedded?.close();
   }
+}
+
+async function askGateway(options: { timeoutMs: number; quiet: AbortSignal; bindAddress?: string; onEvent: (event: DetectEvent) => void }): Promise<PortMappingSummary> {
+  const gateway = await findDefaultGateway();
+  if (!gateway) return { status: 'no-gateway', because: 'no IPv4 default route (or not Linux): there is no gateway to ask' };
+  // Bound to IPv4 only; a --bind address of the other family leaves the sockets on all interfaces.
+  const bindAddress = options.bindAddress?.includes(':') ? undefined : options.bindAddress;
+  const report = await probeGateway({ gateway: gateway.address, clientAddress: gateway.clientAddress, timeoutMs: options.timeoutMs, quiet: options.quiet, bindAddress, onEvent: options.onEvent });
+  return { status: 'probed', gateway: report, doubleNat: { verdict: 'unknown', cgnLikely: false, evidence: [], meaning: '' } };
 }
 
 async function startDetectView(io: CliIo): Promise<LiveView<DetectEvent, DetectReport>> {
@@ -126,7 +169,7 @@ async function startDetectView(io: CliIo): Promise<LiveView<DetectEvent, DetectR
   return startLiveView(io, {
     initial: initialDetectViewState,
     reduce: reduceDetectEvent,
-    withReport: (state, report) => withResults(state, report.results),
+    withReport: (state, report) => withResults(state, report.results, report.portMapping),
     view: (state) => createElement(DetectView, { state }),
   });
 }
