@@ -17,6 +17,7 @@ export const OPTIONAL_TOOLS: Readonly<Record<string, { args: string[]; pkg: stri
   conntrack: { args: ['--version'], pkg: 'conntrack' },
   turnserver: { args: ['--version'], pkg: 'coturn' },
   turnutils_natdiscovery: { args: [], pkg: 'coturn' },
+  miniupnpd: { args: ['--version'], pkg: 'miniupnpd' },
 };
 
 async function toolPresent(tool: string, args: readonly string[]): Promise<boolean> {

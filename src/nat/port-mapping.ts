@@ -13,8 +13,13 @@ export type PortMappingSummary =
   | { status: 'probed'; gateway: GatewayReport; doubleNat: DoubleNatFinding };
 
 export interface DoubleNatFinding {
-  /** 'double-nat': another NAT sits beyond the gateway; 'single': the gateway is the outer NAT; 'unknown': no address to compare. */
-  verdict: 'double-nat' | 'single' | 'unknown';
+  /**
+   * 'double-nat': another NAT sits beyond the gateway; 'single': the gateway is the outer NAT;
+   * 'gateway-not-public': the gateway speaks a mapping protocol but says it has no public
+   * external address (so a mapping on it would not be reachable either); 'unknown': nothing
+   * to compare.
+   */
+  verdict: 'double-nat' | 'single' | 'gateway-not-public' | 'unknown';
   /** The gateway's outside is RFC 6598 shared address space: the second NAT is the carrier's. */
   cgnLikely: boolean;
   /** The facts, in plain words. */
@@ -95,6 +100,25 @@ export function analyseDoubleNat(gateway: GatewayReport, stunPublicAddresses: re
       meaning: cgnLikely
         ? 'Double NAT, carrier-grade NAT likely: the gateway is itself behind the carrier\'s NAT. A mapping made on the gateway (UPnP, NAT-PMP, PCP) opens a port only on the carrier\'s inside network, not on the Internet, so it does not help peers reach this host; only the outer NAT\'s behaviour (the STUN verdict) counts. Ask the ISP for a public IPv4 address or use IPv6.'
         : 'Double NAT: the gateway is behind another NAT. A mapping made on the gateway (the inner NAT) does not help peers on the Internet reach this host; only the outer NAT\'s behaviour (the STUN verdict) counts.',
+    };
+  }
+  // A gateway that forwards our STUN traffic has a WAN address; when it answers but will not
+  // state it (NAT-PMP result 3, RFC 6886 §3.5; an empty or 0.0.0.0 NewExternalIPAddress), the
+  // address is one it considers unusable: miniupnpd, the common Linux implementation, refuses
+  // private, shared (100.64/10) and reserved addresses this way.
+  const refusals: string[] = [];
+  if (gateway.natPmp.present && gateway.natPmp.result?.code === 3) refusals.push('NAT-PMP answered 3 (Network Failure) to the external address request');
+  const upnpAddress = gateway.upnp.externalAddress;
+  if (gateway.upnp.present && (upnpAddress === '' || upnpAddress === '0.0.0.0')) refusals.push(`UPnP GetExternalIPAddress returned ${upnpAddress === '' ? 'an empty address' : '0.0.0.0'}`);
+  if (stated.length === 0 && refusals.length > 0) {
+    return {
+      verdict: 'gateway-not-public',
+      cgnLikely: false,
+      evidence: [
+        `The gateway ${gateway.gateway} speaks port mapping but states no usable external address: ${refusals.join('; ')}.${stunPublicAddresses.length > 0 ? ` The STUN servers see ${stunPublicAddresses.join(', ')}.` : ''}`,
+      ],
+      meaning:
+        'The gateway considers its own outside address not public (private, carrier-grade 100.64/10 or reserved space): most likely another NAT sits beyond it. A mapping made on it would not be reachable from the Internet, so port mapping does not help here; the STUN verdict is what peers meet.',
     };
   }
   if (stated.length > 0 && evidence.length > 0) {

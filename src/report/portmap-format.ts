@@ -9,6 +9,7 @@ export function describeProtocol(report: PortMappingProtocolReport): { name: str
   if (!report.present) return { name, text: `absent: ${report.error ?? 'no answer'}` };
   const parts = [`present${report.version ? `, version ${report.version}` : ''}`];
   if (report.externalAddress) parts.push(`external address ${report.externalAddress}`);
+  else if (report.externalAddress === '') parts.push('no external address stated');
   if (report.upnp?.friendlyName) parts.push(`"${report.upnp.friendlyName}"`);
   if (report.upnp) parts.push(`found by ${report.upnp.searchedBy} M-SEARCH`);
   if (report.rttMs !== undefined) parts.push(`${report.rttMs} ms`);
@@ -25,7 +26,11 @@ export function portMappingRows(summary: PortMappingSummary): Array<[string, str
     const { name, text } = describeProtocol(protocol);
     rows.push([name, text]);
   }
-  const headline = doubleNat.verdict === 'double-nat' ? `Double NAT${doubleNat.cgnLikely ? ', carrier-grade NAT likely' : ''}` : doubleNat.verdict === 'single' ? 'No double NAT: the gateway is the outer NAT' : 'Double NAT unknown';
+  const headline = doubleNat.verdict === 'double-nat' ? `Double NAT${doubleNat.cgnLikely ? ', carrier-grade NAT likely' : ''}` : doubleNat.verdict === 'single'
+        ? 'No double NAT: the gateway is the outer NAT'
+        : doubleNat.verdict === 'gateway-not-public'
+          ? 'The gateway has no public address (double NAT likely)'
+          : 'Double NAT unknown';
   rows.push(['Double NAT', [headline, ...doubleNat.evidence, doubleNat.meaning].filter(Boolean).join('\n')]);
   return rows;
 }

@@ -57,6 +57,17 @@ describe('analyseDoubleNat', () => {
     expect(analyseDoubleNat(gateway(undefined, undefined, 12), []).verdict).toBe('double-nat');
   });
 
+  it('says the gateway has no public address when it answers but refuses to state one (miniupnpd with a private WAN)', () => {
+    const report = gateway();
+    report.natPmp = { protocol: 'nat-pmp', present: true, version: '0', result: { code: 3, name: 'Network Failure' }, sent: 1 };
+    report.upnp = { protocol: 'upnp', present: true, version: 'IGD:2', externalAddress: '', sent: 1 };
+    const finding = analyseDoubleNat(report, ['203.0.113.10']);
+    expect(finding.verdict).toBe('gateway-not-public');
+    expect(finding.evidence[0]).toContain('NAT-PMP answered 3 (Network Failure)');
+    expect(finding.evidence[0]).toContain('UPnP GetExternalIPAddress returned an empty address');
+    expect(finding.meaning).toContain('port mapping does not help');
+  });
+
   it('is unknown when nothing states an address', () => {
     expect(analyseDoubleNat(gateway(), ['203.0.113.10']).verdict).toBe('unknown');
   });

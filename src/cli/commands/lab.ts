@@ -42,6 +42,7 @@ export interface LabUpOptions {
   hairpin?: boolean;
   loss?: number;
   turn: boolean;
+  portmap?: boolean;
   prefix: string;
   json?: boolean;
 }
@@ -96,6 +97,7 @@ symmetric-sequential. Exit codes: 0 ok, 2 not root, tools missing, bad type, no 
     .option('--hairpin', 'every NAT router hairpins (RFC 4787 §6)')
     .option('--loss <pct>', 'drop this percentage of packets at each client\'s first hop, each direction', integerOption('--loss', 0, 100))
     .option('--no-turn', 'do not start coturn (no TURN relay; turnserver not needed)')
+    .option('--portmap', 'run miniupnpd (UPnP IGD, NAT-PMP, PCP) in every NAT router namespace, so detect has a gateway to ask')
     .option('--prefix <prefix>', 'namespace name prefix (lower-case letters/digits ending in "-")', prefixOption, DEFAULT_LAB_PREFIX)
     .option('--json', `print one JSON document (schema nat-probe.lab-up/v1) on stdout`)
     .addHelpText(
@@ -105,6 +107,8 @@ Servers in the public namespace:
   STUN       203.0.113.1:3478, RFC 5780 alternate 203.0.113.2:3479   (nat-probe serve)
   signaling  ws://203.0.113.1:8478/                                    (nat-probe serve)
   TURN       turn:203.0.113.1:3480 over UDP and TCP, REST API secret   (coturn)
+With --portmap, each NAT router also runs miniupnpd on its LAN side (UPnP on :1900 and
+http :2189, NAT-PMP and PCP on :5351); its logs are in /run/nat-probe/ too.
 They keep running after this command returns; \`lab down\` stops them. State, logs and the TURN
 secret (mode 0600) are in /run/nat-probe/. Ctrl-C during \`up\` removes what was built.
 
@@ -112,7 +116,8 @@ Examples:
   sudo nat-probe lab up --a port-restricted --b symmetric
   sudo nat-probe lab up --a full-cone --b restricted --hairpin --loss 5
   sudo nat-probe lab up --a port-restricted --cgn symmetric --b none --no-turn
-  sudo nat-probe lab up --a symmetric --prefix ci- --json`,
+  sudo nat-probe lab up --a symmetric --prefix ci- --json
+  sudo nat-probe lab up --a port-restricted --cgn port-restricted --portmap --no-turn`,
     )
     .action((options: LabUpOptions) => run(runLabUp(options, io)));
 
@@ -211,7 +216,7 @@ export async function runLabUp(options: LabUpOptions, io: CliIo): Promise<number
   const started = performance.now();
   const spec = specFrom(options); // an unknown type is a usage error before anything else
   // Both only read; the root/tools verdict wins when both fail.
-  const [preflight, noLab] = await Promise.allSettled([assertLabPrerequisites({ tools: options.turn ? ['turnserver'] : [] }), assertNoLab(spec.prefix)]);
+  const [preflight, noLab] = await Promise.allSettled([assertLabPrerequisites({ tools: [...(options.turn ? ['turnserver'] : []), ...(options.portmap ? ['miniupnpd'] : [])] }), assertNoLab(spec.prefix)]);
   if (preflight.status === 'rejected') throw preflight.reason;
   if (noLab.status === 'rejected') throw noLab.reason;
 
@@ -227,7 +232,7 @@ export async function runLabUp(options: LabUpOptions, io: CliIo): Promise<number
     // Each step is awaited to its (bounded) end before a Ctrl-C is acted on, so cleanup never races a half-run command.
     // The servers' start-up (node and coturn loading) overlaps the bring-up.
     const built = await buildLabWithServers(spec, {
-      servers: { turn: options.turn, detached: true },
+      servers: { turn: options.turn, detached: true, portmap: options.portmap ?? false },
       onServers: (value) => (servers = value),
     });
     lab = built.lab;
