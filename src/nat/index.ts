@@ -7,3 +7,5 @@ export * from './local-addresses.js';
 export * from './detect.js';
 export * from './interpret.js';
 export * from './port-mapping.js';
+export * from './lifetime-plan.js';
+export * from './lifetime.js';
