@@ -4,6 +4,7 @@
  * Every event carries `type` and `at` (ms since the run started).
  */
 import type { GatewayEvent } from './gateway/events.js';
+import type { LifetimeEvent } from './nat/lifetime.js';
 import type { TransportAddress } from './stun/index.js';
 import type { TraversalEvent } from './traversal/events.js';
 import type { WinningPath } from './traversal/types.js';
@@ -48,7 +49,7 @@ export interface VerdictEvent {
   verdict: NatVerdict;
 }
 
-export type DetectEvent = ProbeSentEvent | ProbeResultEvent | ServerReportEvent | DetectPhaseEvent | VerdictEvent | GatewayEvent;
+export type DetectEvent = ProbeSentEvent | ProbeResultEvent | ServerReportEvent | DetectPhaseEvent | VerdictEvent | GatewayEvent | LifetimeEvent;
 
 /*
  * Peer and trial events. The ICE agent and the peer session (src/ice, src/peer) emit the

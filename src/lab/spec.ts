@@ -19,6 +19,12 @@ export interface LabSpec {
   lossPercent?: number;
   /** Namespace name prefix; the tool only ever touches namespaces carrying it. Default `np-`. */
   prefix?: string;
+  /**
+   * UDP mapping lifetime of every NAT router (and the CGN), in seconds: conntrack's timeout for
+   * a flow that saw one exchange (`oneWay`) and for one with traffic both ways (`twoWay`), set
+   * per router namespace. A number sets both. Default: the kernel's (30 s and 120 s).
+   */
+  udpTimeout?: number | { oneWay: number; twoWay: number };
 }
 
 /** A spec after validation, with every default filled in. */
@@ -29,6 +35,7 @@ export interface NormalizedLabSpec {
   hairpin: boolean;
   lossPercent: number;
   prefix: string;
+  udpTimeout: { oneWay: number; twoWay: number } | undefined;
 }
 
 export const DEFAULT_LAB_PREFIX = 'np-';
@@ -75,7 +82,17 @@ export function normalizeLabSpec(spec: LabSpec): NormalizedLabSpec {
   const hairpin = spec.hairpin ?? false;
   if (typeof hairpin !== 'boolean') throw new LabSpecError('hairpin', 'hairpin must be true or false.');
   const prefix = validatePrefix(spec.prefix ?? DEFAULT_LAB_PREFIX);
-  return { a, b, cgn, hairpin, lossPercent, prefix };
+  let udpTimeout: NormalizedLabSpec['udpTimeout'];
+  if (spec.udpTimeout !== undefined) {
+    const pair = typeof spec.udpTimeout === 'number' ? { oneWay: spec.udpTimeout, twoWay: spec.udpTimeout } : spec.udpTimeout;
+    for (const value of [pair.oneWay, pair.twoWay]) {
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 86_400) {
+        throw new LabSpecError('udpTimeout', `udpTimeout must be whole seconds from 1 to 86400, got ${JSON.stringify(spec.udpTimeout)}.`);
+      }
+    }
+    udpTimeout = { oneWay: pair.oneWay, twoWay: pair.twoWay };
+  }
+  return { a, b, cgn, hairpin, lossPercent, prefix, udpTimeout };
 }
 
 /** A short random id so parallel labs (and parallel test files) never share a namespace name. */

@@ -1,5 +1,6 @@
 import type { DetectResult } from '../nat/detect.js';
 import type { Interpretation } from '../nat/interpret.js';
+import type { LifetimeResult } from '../nat/lifetime.js';
 import type { PortMappingSummary } from '../nat/port-mapping.js';
 import type { NatVerdict, ServerReport } from '../nat/types.js';
 
@@ -26,8 +27,12 @@ export interface DetectReport {
   results: DetectFamilyReport[];
   /** What the default gateway says about port mapping, and double NAT; skipped with the reason. */
   portMapping: PortMappingSummary;
+  /** `--lifetime`: how long a mapping survives silence; absent without the flag. */
+  lifetime?: LifetimeReport;
   exitCode: number;
 }
+
+export type LifetimeReport = ({ status: 'measured' } & LifetimeResult) | { status: 'failed'; error: string };
 
 /** Exit status (README): 0 a verdict was given, 1 UDP blocked or inconclusive. IPv4 decides when it was tested. */
 export function detectExitCode(results: readonly DetectResult[]): number {
@@ -40,7 +45,7 @@ const round1 = (ms: number): number => Math.round(ms * 10) / 10;
 
 export function buildDetectReport(
   results: readonly DetectResult[],
-  meta: { version: string; startedAt: Date; durationMs: number; portMapping?: PortMappingSummary },
+  meta: { version: string; startedAt: Date; durationMs: number; portMapping?: PortMappingSummary; lifetime?: LifetimeReport },
 ): DetectReport {
   return {
     schema: DETECT_SCHEMA,
@@ -65,6 +70,8 @@ export function buildDetectReport(
       };
     }),
     portMapping: meta.portMapping ?? { status: 'skipped', because: 'not asked' },
-    exitCode: detectExitCode(results),
+    ...(meta.lifetime ? { lifetime: meta.lifetime } : {}),
+    // A lifetime that was asked for and could not be measured is a failed probe.
+    exitCode: meta.lifetime?.status === 'failed' ? 1 : detectExitCode(results),
   };
 }

@@ -1,6 +1,7 @@
 import Table from 'cli-table3';
 import type { DetectFamilyReport, DetectReport } from './detect-report.js';
 import { formatTransportAddress } from './format.js';
+import { lifetimeRows } from './lifetime-format.js';
 import { portMappingRows } from './portmap-format.js';
 
 function strayNote(stray: DetectFamilyReport['servers'][number]['stray']): string {
@@ -56,5 +57,10 @@ export function renderDetectTable(report: DetectReport): string {
   const portmap = new Table({ style: PLAIN_STYLE, colWidths: [20, 64], wordWrap: true });
   for (const row of portMappingRows(report.portMapping)) portmap.push(row);
   blocks.push(portmap.toString());
+  if (report.lifetime) {
+    const lifetime = new Table({ style: PLAIN_STYLE, colWidths: [20, 64], wordWrap: true });
+    for (const row of lifetimeRows(report.lifetime)) lifetime.push(row);
+    blocks.push(lifetime.toString());
+  }
   return `${blocks.join('\n')}\n`;
 }

@@ -4,6 +4,7 @@ import type { DetectViewState } from './detect-state.js';
 import { ProgressBar } from './ProgressBar.js';
 import type { PortMappingSummary } from '../nat/port-mapping.js';
 import { describeProtocol, portMappingRows } from '../report/portmap-format.js';
+import { describeBracket, lifetimeRows } from '../report/lifetime-format.js';
 
 export interface DetectViewProps {
   readonly state: DetectViewState;
@@ -15,6 +16,7 @@ export function DetectView({ state }: DetectViewProps) {
     <Box flexDirection="column">
       {state.results.length === 0 ? <Progress state={state} /> : state.results.map((result) => <Verdict key={result.family} result={result} />)}
       {state.portMapping ? <PortMapping summary={state.portMapping} /> : null}
+      {state.lifetimeReport ? <Rows title="Mapping lifetime" rows={lifetimeRows(state.lifetimeReport)} /> : null}
     </Box>
   );
 }
@@ -35,6 +37,13 @@ function Progress({ state }: DetectViewProps) {
           </Text>
         );
       })}
+      {state.lifetime ? (
+        <Text>
+          Mapping lifetime: {state.lifetime.tested}/{state.lifetime.planned} mappings tested · {(state.lifetime.elapsedMs / 1000).toFixed(0)} s of at most{' '}
+          {(state.lifetime.maxMs / 1000).toFixed(0)} s
+          {Object.entries(state.lifetime.bracket).map(([kind, bracket]) => (bracket ? ` · ${kind}: ${describeBracket(bracket)}` : ''))}
+        </Text>
+      ) : null}
       {state.servers.map((server) => (
         <Text key={server.label} dimColor={!server.answered}>
           {server.answered ? '✔' : '…'} {server.label}
@@ -84,6 +93,19 @@ function PortMapping({ summary }: { readonly summary: PortMappingSummary }) {
       <Text bold color={double ? 'yellow' : undefined}>
         Port mapping
       </Text>
+      {rows.map(([label, text]) => (
+        <Text key={label} wrap="wrap">
+          <Text bold>{label}:</Text> {text}
+        </Text>
+      ))}
+    </Box>
+  );
+}
+
+function Rows({ title, rows }: { readonly title: string; readonly rows: ReadonlyArray<[string, string]> }) {
+  return (
+    <Box flexDirection="column" borderStyle="round" paddingX={1}>
+      <Text bold>{title}</Text>
       {rows.map(([label, text]) => (
         <Text key={label} wrap="wrap">
           <Text bold>{label}:</Text> {text}

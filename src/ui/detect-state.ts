@@ -1,7 +1,9 @@
 import type { DetectEvent } from '../events.js';
 import type { PortMappingProtocolReport } from '../gateway/types.js';
 import type { PortMappingSummary } from '../nat/port-mapping.js';
-import type { DetectFamilyReport } from '../report/detect-report.js';
+import type { LifetimeBracket } from '../nat/lifetime-plan.js';
+import type { LifetimeCase } from '../nat/lifetime.js';
+import type { DetectFamilyReport, LifetimeReport } from '../report/detect-report.js';
 
 /** What the live detect view shows, folded from the event stream by a pure reducer. */
 export interface DetectViewState {
@@ -18,6 +20,10 @@ export interface DetectViewState {
   readonly portmap: readonly PortMappingProtocolReport[];
   /** The port-mapping summary, once the report is in. */
   readonly portMapping?: PortMappingSummary;
+  /** --lifetime progress while it runs. */
+  readonly lifetime?: { tested: number; planned: number; maxMs: number; elapsedMs: number; bracket: Partial<Record<LifetimeCase, LifetimeBracket>> };
+  /** The lifetime report, once the report is in. */
+  readonly lifetimeReport?: LifetimeReport;
 }
 
 export const initialDetectViewState: DetectViewState = {
@@ -60,6 +66,8 @@ export function reduceDetectEvent(state: DetectViewState, event: DetectEvent): D
         ),
       };
     }
+    case 'lifetime-progress':
+      return { ...state, lifetime: { tested: event.tested, planned: event.planned, maxMs: event.maxMs, elapsedMs: event.at, bracket: event.bracket } };
     case 'portmap-result':
       return { ...state, portmap: [...state.portmap.filter((p) => p.protocol !== event.report.protocol), event.report] };
     default:
@@ -67,6 +75,11 @@ export function reduceDetectEvent(state: DetectViewState, event: DetectEvent): D
   }
 }
 
-export function withResults(state: DetectViewState, results: readonly DetectFamilyReport[], portMapping?: PortMappingSummary): DetectViewState {
-  return { ...state, phase: 'done', results, portMapping };
+export function withResults(
+  state: DetectViewState,
+  results: readonly DetectFamilyReport[],
+  portMapping?: PortMappingSummary,
+  lifetimeReport?: LifetimeReport,
+): DetectViewState {
+  return { ...state, phase: 'done', results, portMapping, lifetimeReport };
 }

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { DetectEvent } from '../../events.js';
 import {
   DEFAULT_PUBLIC_SERVERS,
@@ -14,6 +14,9 @@ import {
   type PortMappingSummary,
 } from '../../nat/index.js';
 import { findDefaultGateway, probeGateway } from '../../gateway/index.js';
+import { measureLifetime } from '../../nat/index.js';
+import type { LifetimeReport } from '../../report/detect-report.js';
+import { interruptSignal } from './peer.js';
 import { buildDetectReport, type DetectReport } from '../../report/detect-report.js';
 import { startStunServer } from '../../server/index.js';
 import { formatTransportAddress } from '../../stun/index.js';
@@ -36,6 +39,10 @@ export interface DetectCommandOptions {
   json?: boolean;
   /** commander's negatable --no-portmap: false when given. */
   portmap: boolean;
+  lifetime?: boolean;
+  /** Seconds. */
+  lifetimeMax: number;
+  lifetimeSearch: 'parallel' | 'sequential';
 }
 
 export function registerDetect(program: Command, io: CliIo, run: (code: Promise<number>) => void): void {
@@ -51,6 +58,13 @@ export function registerDetect(program: Command, io: CliIo, run: (code: Promise<
     .option('--attempts <n>', 'sends per probe before "no answer" is believed', integerOption('--attempts', 1, 10), 4)
     .option('--bind <address>', 'local address to bind (default: all interfaces)')
     .option('--no-portmap', 'do not ask the default gateway about NAT-PMP, PCP and UPnP')
+    .option('--lifetime', 'also measure how long a UDP mapping survives silence, one-way and after two-way traffic (RFC 5780 §4.6; takes about the lifetime)')
+    .option('--lifetime-max <s>', 'longest silence tested by --lifetime', integerOption('--lifetime-max', 4, 3600), 300)
+    .addOption(
+      new Option('--lifetime-search <how>', 'parallel: many mappings at once (default); sequential: doubling then bisecting, one mapping at a time (the slow baseline)')
+        .choices(['parallel', 'sequential'])
+        .default('parallel'),
+    )
     .option('--json', 'print one JSON document (schema nat-probe.detect/v2) on stdout; logs go to stderr')
     .addHelpText(
       'after',
@@ -68,11 +82,18 @@ How it works:
   private or 100.64/10 address, or another address than STUN saw, means double NAT. Skipped
   with --no-portmap, --embedded, or when every server is a loopback address.
 
+  --lifetime makes many mappings at once, lets them go quiet, and after a different wait each
+  asks the server (from another socket, with RESPONSE-PORT) to answer to the old mapping: the
+  lifetime lies between the longest wait that was answered and the shortest that was not. It
+  needs a server that honours RESPONSE-PORT (nat-probe serve, coturn) and runs about as long as
+  the lifetime it finds (at most --lifetime-max, twice for the two-way case's extra exchange).
+
 Examples:
   nat-probe                                   probe the built-in public servers
   nat-probe detect --server stun.example.org --server 198.51.100.7:3478
   nat-probe detect --embedded --json          self-test against a local server
   nat-probe detect --hairpin --family 4
+  nat-probe detect --server stun.example.org --lifetime --lifetime-max 180
 
 Exit codes: 0 verdict given, 1 UDP blocked or inconclusive, 2 usage or environment error.`,
     )
@@ -141,13 +162,50 @@ export async function runDetect(options: DetectCommandOptions, io: CliIo): Promi
       const v4 = results.find((r) => r.family === 4);
       summary = { ...summary, doubleNat: analyseDoubleNat(summary.gateway, v4?.verdict.publicAddresses ?? []) };
     }
-    const report = buildDetectReport(results, { version: VERSION, startedAt, durationMs: performance.now() - t0, portMapping: summary });
+    const lifetime = options.lifetime ? await runLifetime(options, results, io, mode, onEvent) : undefined;
+    const report = buildDetectReport(results, { version: VERSION, startedAt, durationMs: performance.now() - t0, portMapping: summary, lifetime });
     if (mode === 'json') writeLine(io.stdout, JSON.stringify(report, null, 2));
     else if (live) await live.finish(report);
     else writeLine(io.stdout, (await import('../../report/detect-table.js')).renderDetectTable(report));
     return report.exitCode === 0 ? ExitCode.ok : ExitCode.failure;
   } finally {
     await embedded?.close();
+  }
+}
+
+/** --lifetime against the first server that answered (IPv4 first); a failure goes in the report. */
+async function runLifetime(
+  options: DetectCommandOptions,
+  results: readonly DetectResult[],
+  io: CliIo,
+  mode: ReturnType<typeof outputMode>,
+  onEvent: (event: DetectEvent) => void,
+): Promise<LifetimeReport> {
+  const family = results.find((r) => r.family === 4) ?? results[0];
+  const server = family?.servers.find((s) => s.reachable);
+  if (!family || !server) return { status: 'failed', error: 'No server answered, so there is nothing to measure a mapping against.' };
+  const interrupt = interruptSignal();
+  try {
+    const measured = await measureLifetime({
+      server: { label: server.label, address: server.primary },
+      maxMs: options.lifetimeMax * 1000,
+      search: options.lifetimeSearch,
+      bindAddress: options.bind,
+      signal: interrupt.signal,
+      onEvent: (event) => {
+        onEvent(event);
+        // Plain output: one line per tested mapping on stderr, so a long run shows it is alive.
+        if (mode === 'plain' && event.type === 'lifetime-test') {
+          writeLine(io.stderr, `lifetime: ${event.case} mapping ${event.alive ? 'alive' : 'gone'} after ${(event.waitMs / 1000).toFixed(1)} s of silence (${(event.at / 1000).toFixed(0)} s elapsed)`);
+        }
+      },
+    });
+    return { status: 'measured', ...measured };
+  } catch (error) {
+    if (error instanceof NatProbeError) return { status: 'failed', error: error.message };
+    throw error;
+  } finally {
+    interrupt.dispose();
   }
 }
 
@@ -169,7 +227,7 @@ async function startDetectView(io: CliIo): Promise<LiveView<DetectEvent, DetectR
   return startLiveView(io, {
     initial: initialDetectViewState,
     reduce: reduceDetectEvent,
-    withReport: (state, report) => withResults(state, report.results, report.portMapping),
+    withReport: (state, report) => withResults(state, report.results, report.portMapping, report.lifetime),
     view: (state) => createElement(DetectView, { state }),
   });
 }

@@ -43,6 +43,7 @@ export interface LabUpOptions {
   loss?: number;
   turn: boolean;
   portmap?: boolean;
+  udpTimeout?: { oneWay: number; twoWay: number };
   prefix: string;
   json?: boolean;
 }
@@ -97,6 +98,7 @@ symmetric-sequential. Exit codes: 0 ok, 2 not root, tools missing, bad type, no 
     .option('--hairpin', 'every NAT router hairpins (RFC 4787 §6)')
     .option('--loss <pct>', 'drop this percentage of packets at each client\'s first hop, each direction', integerOption('--loss', 0, 100))
     .option('--no-turn', 'do not start coturn (no TURN relay; turnserver not needed)')
+    .option('--udp-timeout <s>', 'UDP mapping lifetime of every NAT router in seconds (conntrack), or one-way/two-way, e.g. 20/60', udpTimeoutOption)
     .option('--portmap', 'run miniupnpd (UPnP IGD, NAT-PMP, PCP) in every NAT router namespace, so detect has a gateway to ask')
     .option('--prefix <prefix>', 'namespace name prefix (lower-case letters/digits ending in "-")', prefixOption, DEFAULT_LAB_PREFIX)
     .option('--json', `print one JSON document (schema nat-probe.lab-up/v1) on stdout`)
@@ -193,7 +195,19 @@ function specFrom(options: LabUpOptions): NormalizedLabSpec {
     hairpin: options.hairpin ?? false,
     lossPercent: options.loss ?? 0,
     prefix: options.prefix,
+    ...(options.udpTimeout === undefined ? {} : { udpTimeout: options.udpTimeout }),
   });
+}
+
+/** `--udp-timeout 20` (both cases) or `20/60` (one-way / two-way), whole seconds. */
+function udpTimeoutOption(value: string): { oneWay: number; twoWay: number } {
+  const match = /^(\d{1,5})(?:\/(\d{1,5}))?$/.exec(value);
+  const oneWay = Number(match?.[1]);
+  const twoWay = match?.[2] === undefined ? oneWay : Number(match[2]);
+  if (!match || oneWay < 1 || twoWay < 1 || oneWay > 86_400 || twoWay > 86_400) {
+    throw new InvalidArgumentError('--udp-timeout must be whole seconds, e.g. 20, or one-way/two-way, e.g. 20/60 (1 to 86400).');
+  }
+  return { oneWay, twoWay };
 }
 
 function downHint(prefix: string): string {
