@@ -13,6 +13,7 @@
  *
  * The pure planning (waits, bracket, keepalive) is `lifetime-plan.ts`.
  */
+import { setMaxListeners } from 'node:events';
 import { NatProbeError } from '../errors.js';
 import { attr, encodeMessage, getAttribute, newTransactionId, sameIp, StunMethod, transactionKey, type StunMessage, type TransportAddress } from '../stun/index.js';
 import { RttEstimator, StunTransactions, SystemClock, UdpEndpoint, type Clock, type TimerHandle } from '../transport/index.js';
@@ -115,6 +116,8 @@ class LifetimeRun {
     this.startedAt = this.clock.now();
     this.maxMs = options.maxMs ?? 300_000;
     options.signal?.addEventListener('abort', () => this.stop.abort(), { once: true });
+    // Every waiting and in-flight test listens on it: dozens at once is expected.
+    setMaxListeners(10_000, this.stop.signal);
   }
 
   async execute(): Promise<LifetimeResult> {
@@ -166,6 +169,7 @@ class LifetimeRun {
     const tests: LifetimeTest[] = [];
     let firstLossMs = Infinity;
     const cancel = new AbortController();
+    setMaxListeners(10_000, cancel.signal);
     await Promise.all(
       waits.map(async (wait, i) => {
         const mapping = made[i];
