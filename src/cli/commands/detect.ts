@@ -43,6 +43,7 @@ export interface DetectCommandOptions {
   /** Seconds. */
   lifetimeMax: number;
   lifetimeSearch: 'parallel' | 'sequential';
+  lifetimeCase: 'one-way' | 'two-way' | 'both';
 }
 
 export function registerDetect(program: Command, io: CliIo, run: (code: Promise<number>) => void): void {
@@ -60,6 +61,11 @@ export function registerDetect(program: Command, io: CliIo, run: (code: Promise<
     .option('--no-portmap', 'do not ask the default gateway about NAT-PMP, PCP and UPnP')
     .option('--lifetime', 'also measure how long a UDP mapping survives silence, one-way and after two-way traffic (RFC 5780 §4.6; takes about the lifetime)')
     .option('--lifetime-max <s>', 'longest silence tested by --lifetime', integerOption('--lifetime-max', 4, 3600), 300)
+    .addOption(
+      new Option('--lifetime-case <which>', 'one-way (one exchange, then silence), two-way (traffic both ways first), or both')
+        .choices(['one-way', 'two-way', 'both'])
+        .default('both'),
+    )
     .addOption(
       new Option('--lifetime-search <how>', 'parallel: many mappings at once (default); sequential: doubling then bisecting, one mapping at a time (the slow baseline)')
         .choices(['parallel', 'sequential'])
@@ -190,6 +196,7 @@ async function runLifetime(
       server: { label: server.label, address: server.primary },
       maxMs: options.lifetimeMax * 1000,
       search: options.lifetimeSearch,
+      cases: options.lifetimeCase === 'both' ? ['one-way', 'two-way'] : [options.lifetimeCase],
       bindAddress: options.bind,
       signal: interrupt.signal,
       onEvent: (event) => {
