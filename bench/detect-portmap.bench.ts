@@ -9,17 +9,24 @@ import { buildLab, destroyAllLabs, destroyLab, labAvailable, startLabServers, ty
 import { assertBuilt, runCli } from '../test/helpers/cli.js';
 
 const PREFIX = 'np11d-';
-const RUNS = 9;
+const RUNS = 15;
 
-async function timeDetect(lab: Lab, portmap: boolean): Promise<number> {
-  const run = await runCli(['detect', '--server', `${lab.public.primaryAddress}:3478`, '--json', ...(portmap ? [] : ['--no-portmap'])], { namespace: lab.a.client.namespace });
-  if (run.code !== 0) throw new Error(`detect failed (${run.code}): ${run.stderr}`);
-  return run.durationMs;
+interface Timing {
+  /** The whole process, node start-up included (what a user waits for; noisy on a shared box). */
+  wallMs: number;
+  /** detect's own account, start to report (no node start-up). */
+  reportMs: number;
 }
 
-async function compare(lab: Lab): Promise<{ on: number[]; off: number[] }> {
-  const on: number[] = [];
-  const off: number[] = [];
+async function timeDetect(lab: Lab, portmap: boolean): Promise<Timing> {
+  const run = await runCli(['detect', '--server', `${lab.public.primaryAddress}:3478`, '--json', ...(portmap ? [] : ['--no-portmap'])], { namespace: lab.a.client.namespace });
+  if (run.code !== 0) throw new Error(`detect failed (${run.code}): ${run.stderr}`);
+  return { wallMs: run.durationMs, reportMs: (JSON.parse(run.stdout) as { durationMs: number }).durationMs };
+}
+
+async function compare(lab: Lab): Promise<{ on: Timing[]; off: Timing[] }> {
+  const on: Timing[] = [];
+  const off: Timing[] = [];
   await timeDetect(lab, true); // warm-up
   for (let i = 0; i < RUNS; i++) {
     on.push(await timeDetect(lab, true));
@@ -37,17 +44,30 @@ const bench: Bench = async () => {
   try {
     const quiet = await compare(silent);
     const loud = await compare(answering);
-    const row = (name: string, r: { on: number[]; off: number[] }, withTarget: boolean): BenchResult => ({
-      name,
-      value: median(r.on),
-      unit: 'ms',
-      baseline: { label: '--no-portmap', value: median(r.off) },
-      ...(withTarget ? { target: { op: '<=' as const, value: Math.round(median(r.off) * 1.1) } } : {}),
-      notes: `${RUNS} runs each, alternating; p90 on ${percentile(r.on, 90).toFixed(0)} ms, off ${percentile(r.off, 90).toFixed(0)} ms${withTarget ? '; target: within 10 % of off' : ''}`,
-    });
+    const rows = (label: string, r: { on: Timing[]; off: Timing[] }, withTarget: boolean): BenchResult[] => {
+      const wall = { on: r.on.map((t) => t.wallMs), off: r.off.map((t) => t.wallMs) };
+      const own = { on: r.on.map((t) => t.reportMs), off: r.off.map((t) => t.reportMs) };
+      return [
+        {
+          name: `detect whole process, ${label} (probes on)`,
+          value: median(wall.on),
+          unit: 'ms',
+          baseline: { label: '--no-portmap', value: median(wall.off) },
+          notes: `${RUNS} runs each, alternating; p90 on ${percentile(wall.on, 90).toFixed(0)} ms, off ${percentile(wall.off, 90).toFixed(0)} ms (node start-up dominates and varies with the machine's load)`,
+        },
+        {
+          name: `detect start to report, ${label} (probes on)`,
+          value: median(own.on),
+          unit: 'ms',
+          baseline: { label: '--no-portmap', value: median(own.off) },
+          ...(withTarget ? { target: { op: '<=' as const, value: Math.round(median(own.off) * 1.1 + 5) } } : {}),
+          notes: `p90 on ${percentile(own.on, 90).toFixed(0)} ms, off ${percentile(own.off, 90).toFixed(0)} ms${withTarget ? '; target: within 10 % (+5 ms) of off' : ''}`,
+        },
+      ];
+    };
     // The issue's requirement is for a gateway that does not answer; with one that does, the
-    // UPnP conversation may run past the STUN tests, and the row shows what that costs.
-    return [row('detect whole process, gateway silent (probes on)', quiet, true), row('detect whole process, miniupnpd answering (probes on)', loud, false)];
+    // UPnP conversation may run past the STUN tests, and the rows show what that costs.
+    return [...rows('gateway silent', quiet, true), ...rows('miniupnpd answering', loud, false)];
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
     await Promise.all([silent, answering].map((lab) => destroyLab(lab)));
