@@ -45,7 +45,7 @@ const bench: Bench = async () => {
         notes: `parallel found ${found(parallel)} (whole process ${(parallel.wallMs / 1000).toFixed(1)} s); sequential found ${found(sequential)} (whole process ${(sequential.wallMs / 1000).toFixed(1)} s)`,
       },
       {
-        name: 'lifetime search: mappings tested (parallel)',
+        name: 'lifetime search: mappings made (parallel)',
         value: parallel.mappings,
         unit: 'mappings',
         baseline: { label: 'sequential', value: sequential.mappings },
