@@ -19,6 +19,7 @@ export const OPTIONAL_TOOLS: Readonly<Record<string, { args: string[]; pkg: stri
   turnutils_natdiscovery: { args: [], pkg: 'coturn' },
   // The delay forwarder (delay-link.ts) when a lab has --delay.
   python3: { args: ['--version'], pkg: 'python3' },
+  miniupnpd: { args: ['--version'], pkg: 'miniupnpd' },
 };
 
 async function toolPresent(tool: string, args: readonly string[]): Promise<boolean> {

@@ -27,6 +27,12 @@ export interface LabSpec {
   jitterMs?: number;
   /** Namespace name prefix; the tool only ever touches namespaces carrying it. Default `np-`. */
   prefix?: string;
+  /**
+   * UDP mapping lifetime of every NAT router (and the CGN), in seconds: conntrack's timeout for
+   * a flow that saw one exchange (`oneWay`) and for one with traffic both ways (`twoWay`), set
+   * per router namespace. A number sets both. Default: the kernel's (30 s and 120 s).
+   */
+  udpTimeout?: number | { oneWay: number; twoWay: number };
 }
 
 /** A spec after validation, with every default filled in. */
@@ -39,6 +45,7 @@ export interface NormalizedLabSpec {
   delayMs: number;
   jitterMs: number;
   prefix: string;
+  udpTimeout: { oneWay: number; twoWay: number } | undefined;
 }
 
 /** Upper bound on --delay: beyond 5 s one way nothing in nat-probe's timers makes sense. */
@@ -96,7 +103,17 @@ export function normalizeLabSpec(spec: LabSpec): NormalizedLabSpec {
     throw new LabSpecError('jitterMs', `jitterMs must be from 0 to the delay (${delayMs} ms), got ${JSON.stringify(spec.jitterMs)}: jitter varies the delay, it cannot exist without one.`);
   }
   const prefix = validatePrefix(spec.prefix ?? DEFAULT_LAB_PREFIX);
-  return { a, b, cgn, hairpin, lossPercent, delayMs, jitterMs, prefix };
+  let udpTimeout: NormalizedLabSpec['udpTimeout'];
+  if (spec.udpTimeout !== undefined) {
+    const pair = typeof spec.udpTimeout === 'number' ? { oneWay: spec.udpTimeout, twoWay: spec.udpTimeout } : spec.udpTimeout;
+    for (const value of [pair.oneWay, pair.twoWay]) {
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 86_400) {
+        throw new LabSpecError('udpTimeout', `udpTimeout must be whole seconds from 1 to 86400, got ${JSON.stringify(spec.udpTimeout)}.`);
+      }
+    }
+    udpTimeout = { oneWay: pair.oneWay, twoWay: pair.twoWay };
+  }
+  return { a, b, cgn, hairpin, lossPercent, delayMs, jitterMs, prefix, udpTimeout };
 }
 
 /** A short random id so parallel labs (and parallel test files) never share a namespace name. */

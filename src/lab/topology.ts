@@ -171,6 +171,14 @@ function planSide(
   const clientPlan = emptyPlan(names.client, 'client');
   const routerPlan = isTranslating(natType) ? emptyPlan(names.router, 'router') : undefined;
   const cgnPlan = cgnType !== undefined ? emptyPlan(names.cgn, 'cgn') : undefined;
+  // Mapping lifetime per NAT router: conntrack timeouts are per namespace (LAB-NOTES.md).
+  // nf_conntrack_udp_timeout covers a flow that saw one exchange; _stream one with traffic
+  // both ways more than 2 s apart (nf_conntrack_proto_udp.c).
+  if (spec.udpTimeout !== undefined) {
+    for (const plan of [routerPlan, cgnPlan]) {
+      plan?.sysctls.push(`net.netfilter.nf_conntrack_udp_timeout=${spec.udpTimeout.oneWay}`, `net.netfilter.nf_conntrack_udp_timeout_stream=${spec.udpTimeout.twoWay}`);
+    }
+  }
 
   // Addressing of each hop, bottom-up.
   let router: LabRouter | undefined;

@@ -3,6 +3,8 @@
  * progress, and the verdict. Part of the one event stream (src/events.ts is the union).
  */
 import type { TransportAddress } from '../stun/index.js';
+import type { GatewayEvent } from '../gateway/events.js';
+import type { LifetimeEvent } from './lifetime.js';
 import type { NatVerdict, ProbeObservation, ProbeSection, ProbeTest, ServerReport } from './types.js';
 
 export interface ProbeSentEvent {
@@ -44,4 +46,4 @@ export interface VerdictEvent {
   verdict: NatVerdict;
 }
 
-export type DetectEvent = ProbeSentEvent | ProbeResultEvent | ServerReportEvent | DetectPhaseEvent | VerdictEvent;
+export type DetectEvent = ProbeSentEvent | ProbeResultEvent | ServerReportEvent | DetectPhaseEvent | VerdictEvent | GatewayEvent | LifetimeEvent;
