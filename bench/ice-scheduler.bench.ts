@@ -82,15 +82,15 @@ function runPipeline(): PipelineResult {
     listener: () => {
       events++;
     },
-    sendCheck: (pair) => {
+    sendCheck: (_pair, attempt) => {
       checksSent++;
-      clock.setTimeout(() => scheduler.onResponse(pair.id), SIMULATED_RTT_MS);
+      clock.setTimeout(() => scheduler.onResponse(attempt.transaction), SIMULATED_RTT_MS);
     },
   });
   scheduler.start();
   clock.runAll(1_000_000);
   const counts = checklist.counts();
-  if (scheduler.outcome !== 'surveyed' || counts.Succeeded !== checklist.size || clock.pendingTimers !== 0) {
+  if (scheduler.outcome !== 'surveyed' || counts.succeeded !== checklist.size || clock.pendingTimers !== 0) {
     throw new Error(`survey did not complete: outcome ${scheduler.outcome}, ${JSON.stringify(counts)}, ${clock.pendingTimers} timers left`);
   }
   return { pairs: checklist.size, checksSent, events, simulatedMs: clock.now() };

@@ -3,7 +3,7 @@
  * the nat-probe peer's own events are wrapped with it, so one NDJSON stream holds many visits.
  * Every string that came from the browser is already sanitized (text.ts).
  */
-import type { PeerEvent } from '../events.js';
+import type { PeerEvent } from '../peer/events.js';
 import type { BrowserGatherSummary, BrowserIceSummary, CustomerResult } from './findings.js';
 
 /** The server listens; `link` is what to send the customer. */

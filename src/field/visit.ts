@@ -10,7 +10,7 @@
  * the offer, and asks for the session (POST go) once it has joined.
  */
 import { randomBytes } from 'node:crypto';
-import type { PeerEvent } from '../events.js';
+import type { PeerEvent } from '../peer/events.js';
 import { NatProbeError } from '../errors.js';
 import { runPeerSession, type PeerResult, type PeerTurnServer } from '../peer/session.js';
 import { describePeerSession, type PeerSessionView } from '../peer/session-view.js';
@@ -209,7 +209,7 @@ export class FieldVisit {
     const gather = findings !== undefined ? summarizeGathering(findings, this.options.stunUrls) : undefined;
     const ice = findings !== undefined ? summarizeBrowserIce(findings) : undefined;
     const session = this.sessionResult;
-    const natProbe = session !== undefined ? { connected: session.state === 'connected' || session.pairs.some((p) => p.state === 'Succeeded'), succeededPairTypes: session.pairs.filter((p) => p.state === 'Succeeded').map((p) => `${p.local.type}/${p.remote.type}`) } : undefined;
+    const natProbe = session !== undefined ? { connected: session.state === 'connected' || session.pairs.some((p) => p.state === 'succeeded'), succeededPairTypes: session.pairs.filter((p) => p.state === 'succeeded').map((p) => `${p.local.type}/${p.remote.type}`) } : undefined;
     const result = customerResult(gather, ice, natProbe);
     const safeDetail = detail !== undefined ? untrusted(detail, 300) : undefined;
     this.endedResult = {

@@ -2,7 +2,7 @@
  * What an IceAgent run produced: the verdict, the selected pair, and every pair's outcome with the
  * reason it failed, so a survey can say which pair types work and why the others do not.
  */
-import type { IceCandidateEvent, PairState as EventPairState } from '../events.js';
+import type { IceCandidateEvent } from './events.js';
 import { formatTransportAddress, type Candidate } from './candidate.js';
 import type { PairFailureReason, PairState } from './checklist.js';
 import type { SrflxAttempt } from './gather.js';
@@ -62,6 +62,12 @@ export interface IceResult {
   /** The STUN Binding exchanges made to gather server-reflexive candidates. */
   readonly gathering: readonly SrflxAttempt[];
   readonly counters: IceCounters;
+  /**
+   * Present when the run had no pairs of its own, so that only the peer's checks could connect it
+   * (RFC 8445 §7.3.1.3–§7.3.1.4): the bound, from start, it waited for them before failing
+   * (scheduler peerCheckWaitMs). A run that connected through them reports it too.
+   */
+  readonly peerCheckWaitMs?: number;
 }
 
 /** Traffic counters: what the peer did to this agent's checks and what this agent did to the peer's. */
@@ -75,10 +81,12 @@ export interface IceCounters {
   responsesUnauthenticated: number;
   /** Datagrams that were not valid STUN (or not Binding), ignored. */
   datagramsIgnored: number;
+  /** Checks left unanswered because this agent had already failed (connect mode), so both ends agree. */
+  requestsIgnoredAfterFailure: number;
 }
 
 export function emptyCounters(): IceCounters {
-  return { requestsReceived: 0, requestsRejected: 0, roleConflictsSent: 0, responsesUnauthenticated: 0, datagramsIgnored: 0 };
+  return { requestsReceived: 0, requestsRejected: 0, roleConflictsSent: 0, responsesUnauthenticated: 0, datagramsIgnored: 0, requestsIgnoredAfterFailure: 0 };
 }
 
 /**
@@ -86,10 +94,10 @@ export function emptyCounters(): IceCounters {
  * in the scheduler (they are discarded as never received, RFC 8489 §9.1.4); the report names the
  * real cause, 'integrity', instead of 'timeout'.
  */
-export function pairResultOf(report: PairReport, measured: { rttMs?: number; unauthenticated: number } | undefined): IcePairResult {
+export function pairResultOf(report: PairReport): IcePairResult {
   const failure = report.failure;
-  const unauthenticatedResponses = measured?.unauthenticated ?? 0;
-  const rttMs = report.rttMs ?? (report.valid ? measured?.rttMs : undefined);
+  const unauthenticatedResponses = report.unauthenticatedResponses;
+  const rttMs = report.rttMs;
   const integrityInstead = failure !== undefined && failure.reason === 'timeout' && unauthenticatedResponses > 0;
   return {
     id: report.pairId,
@@ -110,11 +118,6 @@ export function pairResultOf(report: PairReport, measured: { rttMs?: number; una
     valid: report.valid,
     nominated: report.nominated,
   };
-}
-
-/** "Succeeded" → "succeeded": the event stream's spelling. */
-export function eventPairState(state: PairState): EventPairState {
-  return state.toLowerCase() as EventPairState;
 }
 
 export function candidateEventFields(candidate: Candidate): { candidateType: IceCandidateEvent['candidateType']; address: string; priority: number } {

@@ -24,9 +24,9 @@
  *
  * Requests are answered from create() on, also before start() (an early check, §7.3.1.4: it is
  * remembered and replayed into the checklist at start()). The agent never writes to the terminal;
- * it reports through `onEvent` with the shared event types of src/events.ts.
+ * it reports through `onEvent` with its event types (src/ice/events.ts, part of src/events.ts).
  */
-import type { PeerEvent } from '../events.js';
+import type { IceEvent } from './events.js';
 import {
   decodeMessage,
   looksLikeStun,
@@ -41,7 +41,6 @@ import { StunTransactions, systemClock, type Clock, type RandomSource, type UdpE
 import {
   candidateEventFields,
   emptyCounters,
-  eventPairState,
   pairResultOf,
   type IceCounters,
   type IcePairResult,
@@ -82,7 +81,7 @@ import {
 } from './gather.js';
 import type { CandidatePair, IceRole } from './pair.js';
 import { resolveRoleConflict } from './role-conflict.js';
-import { IceScheduler, SCHEDULER_DEFAULTS, type CheckAttempt, type IceMode, type IceSchedulerEvent, type SchedulerOptions } from './scheduler.js';
+import { IceScheduler, SCHEDULER_DEFAULTS, peerCheckWaitMs, type CheckAttempt, type IceMode, type IceSchedulerEvent, type SchedulerOptions } from './scheduler.js';
 
 /** Scheduler settings an agent user may change; the agent supplies clock, mode, sendCheck and listener. */
 export type AgentSchedulerOptions = Partial<Omit<SchedulerOptions, 'clock' | 'mode' | 'sendCheck' | 'listener' | 'remoteCandidatesComplete'>>;
@@ -119,7 +118,7 @@ export interface IceAgentOptions {
   /** Early checks remembered before start() (§7.3.1.4). Default 64. */
   readonly maxEarlyChecks?: number;
   /** Receives every ICE event. Listener errors are swallowed: they must not break the checks. */
-  readonly onEvent?: (event: PeerEvent) => void;
+  readonly onEvent?: (event: IceEvent) => void;
   /** Copied into every event (trials number their pairings). Default 0. */
   readonly trial?: number;
   /** Clock time events' `at` counts from. Default the agent's creation. */
@@ -149,19 +148,18 @@ interface Base {
   detach: () => void;
 }
 
-/** One connectivity-check transaction on the wire (its retransmissions reuse `wire`). */
+/**
+ * One connectivity-check transaction on the wire: the scheduler's transaction number, the STUN
+ * transaction ID it was given, and the request's bytes (retransmissions reuse them, RFC 8489
+ * §6.2.1). Everything else about it (attempts, RTT, whether a response is stale) is the
+ * scheduler's.
+ */
 interface CheckTransaction {
   readonly number: number;
   readonly key: string;
   readonly wire: Buffer;
-  readonly pairId: string;
   readonly baseKey: string;
   readonly remote: TransportAddress;
-  readonly useCandidate: boolean;
-  firstSentAt: number;
-  lastSentAt: number;
-  sends: number;
-  unauthenticated: number;
 }
 
 interface ConsentTransaction {
@@ -170,17 +168,9 @@ interface ConsentTransaction {
   readonly remote: TransportAddress;
 }
 
-interface PairCounters {
-  attempts: number;
-  rttMs?: number;
-  unauthenticated: number;
-}
-
 const DEFAULT_GATHER_TIMEOUT_MS = 2_000;
 const DEFAULT_GATHER_RTO_MS = 250;
 const DEFAULT_MAX_EARLY_CHECKS = 64;
-/** Unauthenticated responses within one transaction before the pair Fails as 'integrity' (one alone could be a spoof). */
-const UNAUTHENTICATED_RESPONSES_TO_FAIL = 2;
 
 export class IceAgent {
   readonly localParameters: LocalIceParameters;
@@ -205,11 +195,10 @@ export class IceAgent {
   private readonly describedLate = new Map<string, Candidate>();
   private readonly gatheringAttempts: SrflxAttempt[] = [];
   private readonly counters: IceCounters = emptyCounters();
+  /** STUN transaction ID (transactionKey) → the scheduler's transaction, for responses. */
   private readonly transactions = new Map<string, CheckTransaction>();
+  /** The scheduler's transaction number → its bytes, for retransmissions. */
   private readonly transactionsByNumber = new Map<number, CheckTransaction>();
-  /** The transaction number the scheduler currently runs for each pair. */
-  private readonly currentTransaction = new Map<string, number>();
-  private readonly pairCounters = new Map<string, PairCounters>();
   private readonly consentTransactions = new Map<string, ConsentTransaction>();
   private readonly earlyChecks: IncomingCheck[] = [];
   private readonly stunClients = new Set<StunTransactions>();
@@ -473,10 +462,13 @@ export class IceAgent {
 
   /**
    * Forms the pairs and starts the checks (the first goes out now). Needs the remote parameters.
-   * Local candidates gathered after this are still signalled but not paired. `overallTimeoutMs`
-   * overrides the scheduler option for this run (a session caps it by the time it has left).
+   * `overallTimeoutMs` overrides the scheduler option for this run (a session caps it by the time
+   * it has left). `peerCheckWaitMs` is how long a run with no pairs of its own waits for the
+   * peer's checks before failing (default peerCheckWaitMs() without a signaling RTT: 1 s; a
+   * session passes peerCheckWaitMs(its measured signaling RTT)). Checks that arrived before this
+   * call are handed to the checklist before the first check goes out, so they count.
    */
-  start(options: { readonly overallTimeoutMs?: number } = {}): void {
+  start(options: { readonly overallTimeoutMs?: number; readonly peerCheckWaitMs?: number } = {}): void {
     if (this.lifecycle === 'closed') throw new IceOptionError('The agent is closed.');
     if (this.scheduler !== undefined) return;
     if (this.remote === undefined) throw new IceOptionError('start() needs the remote ICE parameters first: call setRemoteParameters().');
@@ -489,6 +481,7 @@ export class IceAgent {
       ...this.options.scheduler,
       ...(initialRtoMs !== undefined ? { initialRtoMs } : {}),
       ...(options.overallTimeoutMs !== undefined ? { overallTimeoutMs: options.overallTimeoutMs } : {}),
+      peerCheckWaitMs: options.peerCheckWaitMs ?? this.options.scheduler?.peerCheckWaitMs ?? peerCheckWaitMs(),
       clock: this.clock,
       mode: this.mode,
       remoteCandidatesComplete: this.remoteComplete,
@@ -501,10 +494,11 @@ export class IceAgent {
     this.lifecycle = 'checking';
     this.emit({ type: 'ice-state', at: this.at(), trial: this.trial, state: 'checking' });
     for (const view of checklist.pairs()) this.emitPair(view);
+    // Early checks (§7.3.1.4) go in before the run starts: their pairs and triggered checks are
+    // then part of it from the first Ta slot, and a run with no pairs of its own does not end
+    // before it has seen them.
+    for (const check of this.earlyChecks.splice(0)) this.deliverIncomingCheck(check);
     this.scheduler.start();
-    for (const check of this.earlyChecks.splice(0)) {
-      if (this.scheduler.running) this.deliverIncomingCheck(check);
-    }
   }
 
   /** The first check RTO from the gathering RTTs (see initialRtoFromGathering), unless the caller set one. */
@@ -619,31 +613,22 @@ export class IceAgent {
           tieBreaker: this.tieBreaker,
           useCandidate: attempt.useCandidate,
         }),
-        pairId: pair.id,
         baseKey,
         remote: { address: pair.remote.address, port: pair.remote.port },
-        useCandidate: attempt.useCandidate,
-        firstSentAt: this.clock.now(),
-        lastSentAt: 0,
-        sends: 0,
-        unauthenticated: 0,
       };
       this.transactions.set(tx.key, tx);
       this.transactionsByNumber.set(tx.number, tx);
-      this.currentTransaction.set(pair.id, tx.number);
     }
-    tx.sends++;
-    tx.lastSentAt = this.clock.now();
-    this.countersFor(pair.id).attempts++;
     const sent = tx;
     base.transport.send(sent.wire, sent.remote).catch((error: unknown) => this.onSendError(sent, error));
   }
 
   private onSendError(tx: CheckTransaction, error: unknown): void {
-    if (this.currentTransaction.get(tx.pairId) !== tx.number || this.scheduler?.running !== true) return;
+    if (this.scheduler?.running !== true) return;
     const code = errnoOf(error);
     const reason: PairFailureReason = code !== undefined && UNREACHABLE_ERRNOS.has(code) ? 'unreachable' : 'send-error';
-    this.scheduler.onFailure(tx.pairId, reason, { detail: error instanceof Error ? error.message : String(error) });
+    // The scheduler ignores it unless the transaction is still its pair's open check.
+    this.scheduler.onFailure(tx.number, reason, { detail: error instanceof Error ? error.message : String(error) });
   }
 
   // ---- receiving -------------------------------------------------------------------------
@@ -679,6 +664,12 @@ export class IceAgent {
   /** RFC 8445 §7.3: authenticate, resolve role conflicts, answer, then let the checklist react. */
   private onRequest(base: Base, request: DecodedStunMessage, from: TransportAddress): void {
     this.counters.requestsReceived++;
+    if (this.mode === 'connect' && this.result?.state === 'failed') {
+      // A failed agent stays silent: answering would let the peer validate and nominate a pair
+      // this side has already given up on, and the two ends would report different outcomes.
+      this.counters.requestsIgnoredAfterFailure++;
+      return;
+    }
     const source: StunTransportAddress = { family: familyOf(from.address) ?? 4, address: from.address, port: from.port };
     const verdict = validateCheckRequest(request, this.localParameters.ufrag, this.localKey);
     if (!verdict.ok) {
@@ -757,50 +748,36 @@ export class IceAgent {
     if (scheduler === undefined || !scheduler.running) return;
     const verdict = readCheckResponse(response, this.remote.key);
     if (verdict.kind === 'unauthenticated') {
-      // RFC 8489 §9.1.4: discard as if never received; a peer that keeps doing it is reported.
+      // RFC 8489 §9.1.4: discard as if never received (the transaction stays open); the scheduler
+      // counts it and fails a pair whose peer keeps doing it.
       this.counters.responsesUnauthenticated++;
-      tx.unauthenticated++;
-      this.countersFor(tx.pairId).unauthenticated++;
-      if (tx.unauthenticated >= UNAUTHENTICATED_RESPONSES_TO_FAIL && this.currentTransaction.get(tx.pairId) === tx.number) {
-        this.transactions.delete(key);
-        scheduler.onFailure(tx.pairId, 'integrity', { detail: `${tx.unauthenticated} responses failed validation: ${verdict.detail}` });
-      }
+      scheduler.onUnauthenticatedResponse(tx.number, verdict.detail);
       return;
     }
     this.transactions.delete(key);
-    const isCurrent = this.currentTransaction.get(tx.pairId) === tx.number;
+    this.transactionsByNumber.delete(tx.number);
+    // Which check this answers, and whether it is stale, is the scheduler's call (by transaction).
     // §7.2.5.2.1: the response must come from where the request went, to where it came from.
     if (base.key !== tx.baseKey || !sameTransportAddress(from, tx.remote)) {
-      if (isCurrent) {
-        scheduler.onFailure(tx.pairId, 'non-symmetric', {
-          detail: `request ${tx.baseKey} → ${formatTransportAddress(tx.remote)}, response ${formatTransportAddress(from)} → ${base.key}`,
-        });
-      }
+      scheduler.onFailure(tx.number, 'non-symmetric', {
+        detail: `request ${tx.baseKey} → ${formatTransportAddress(tx.remote)}, response ${formatTransportAddress(from)} → ${base.key}`,
+      });
       return;
     }
     if (verdict.kind === 'error') {
-      if (!isCurrent) return;
       if (verdict.code === 487) {
-        scheduler.onRoleConflict(tx.pairId);
+        scheduler.onRoleConflict(tx.number);
       } else if (verdict.code === 401) {
-        scheduler.onFailure(tx.pairId, 'integrity', {
+        scheduler.onFailure(tx.number, 'integrity', {
           errorCode: 401,
           detail: `the peer answered 401 (${verdict.reason}): it could not authenticate this agent's check; the ICE ufrag/password it has for this side are wrong`,
         });
       } else {
-        scheduler.onFailure(tx.pairId, 'error-response', { errorCode: verdict.code, detail: `${verdict.code} ${verdict.reason}` });
+        scheduler.onFailure(tx.number, 'error-response', { errorCode: verdict.code, detail: `${verdict.code} ${verdict.reason}` });
       }
       return;
     }
-    const now = this.clock.now();
-    // Karn: a response to a retransmitted request is no RTT sample for the RTO. The report still
-    // shows an RTT for the pair: the time since the last request, which that response most likely answers.
-    const rttMs = tx.sends === 1 ? now - tx.firstSentAt : undefined;
-    this.countersFor(tx.pairId).rttMs = rttMs ?? now - tx.lastSentAt;
-    scheduler.onResponse(tx.pairId, {
-      ...(rttMs !== undefined ? { rttMs } : {}),
-      ...(verdict.mappedAddress !== undefined ? { mappedAddress: { address: verdict.mappedAddress.address, port: verdict.mappedAddress.port } } : {}),
-    });
+    scheduler.onResponse(tx.number, verdict.mappedAddress !== undefined ? { mappedAddress: { address: verdict.mappedAddress.address, port: verdict.mappedAddress.port } } : {});
   }
 
   private reply(base: Base, wire: Buffer, to: TransportAddress): void {
@@ -852,7 +829,7 @@ export class IceAgent {
     const outcome = scheduler.outcome!;
     const view = this.mode === 'connect' ? scheduler.selectedPair : checklist.bestValidPair();
     const pairs: IcePairResult[] = scheduler.report().map((row) => {
-      const result = pairResultOf(row, this.pairCounters.get(row.pairId));
+      const result = pairResultOf(row);
       return { ...result, remote: this.described(result.remote) };
     });
     let selectedPair: IceSelectedPair | undefined;
@@ -878,6 +855,7 @@ export class IceAgent {
       remoteCandidates: this.remotes.map((c) => this.described(c)),
       gathering: [...this.gatheringAttempts],
       counters: { ...this.counters },
+      ...(scheduler.peerCheckWaitApplied !== undefined ? { peerCheckWaitMs: scheduler.peerCheckWaitApplied } : {}),
     };
     if (this.lifecycle !== 'closed') this.lifecycle = this.result.state;
     if (selectedPair !== undefined) {
@@ -999,7 +977,7 @@ export class IceAgent {
     return this.clock.now() - this.epochMs;
   }
 
-  private emit(event: PeerEvent): void {
+  private emit(event: IceEvent): void {
     const listener = this.options.onEvent;
     if (listener === undefined) return;
     try {
@@ -1015,7 +993,7 @@ export class IceAgent {
 
   private emitPair(view: PairView): void {
     if (this.options.onEvent === undefined) return;
-    const counters = this.pairCounters.get(view.pair.id);
+    const stats = this.scheduler?.pairStats(view.pair.id);
     const pair = view.validPair ?? view.pair;
     this.emit({
       type: 'ice-pair',
@@ -1026,21 +1004,12 @@ export class IceAgent {
       remote: formatTransportAddress(pair.remote),
       localType: pair.local.type,
       remoteType: pair.remote.type,
-      state: eventPairState(view.state),
-      attempts: counters?.attempts ?? 0,
-      ...(counters?.rttMs !== undefined ? { rttMs: counters.rttMs } : {}),
+      state: view.state,
+      attempts: stats?.requestsSent ?? 0,
+      ...(stats?.rttMs !== undefined ? { rttMs: stats.rttMs } : {}),
       ...(view.failure !== undefined ? { failureReason: view.failure.reason } : {}),
       ...(view.nominated ? { nominated: true } : {}),
     });
-  }
-
-  private countersFor(pairId: string): PairCounters {
-    let counters = this.pairCounters.get(pairId);
-    if (counters === undefined) {
-      counters = { attempts: 0, unauthenticated: 0 };
-      this.pairCounters.set(pairId, counters);
-    }
-    return counters;
   }
 }
 

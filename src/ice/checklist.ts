@@ -29,9 +29,12 @@ import {
   type IceRole,
 } from './pair.js';
 
-/** RFC 8445 §6.1.2.6. */
-export type PairState = 'Frozen' | 'Waiting' | 'In-Progress' | 'Succeeded' | 'Failed';
-export const PAIR_STATES: readonly PairState[] = ['Frozen', 'Waiting', 'In-Progress', 'Succeeded', 'Failed'];
+/**
+ * RFC 8445 §6.1.2.6 (Frozen, Waiting, In-Progress, Succeeded, Failed), spelled in lower case as
+ * the event stream, the reports and the signaling protocol spell them: one spelling everywhere.
+ */
+export type PairState = 'frozen' | 'waiting' | 'in-progress' | 'succeeded' | 'failed';
+export const PAIR_STATES: readonly PairState[] = ['frozen', 'waiting', 'in-progress', 'succeeded', 'failed'];
 
 /** Why a pair Failed; stable strings that reports count and explain. */
 export type PairFailureReason =
@@ -167,7 +170,7 @@ interface QueueSlot {
   readonly ticket: number;
 }
 
-const isActive = (state: PairState): boolean => state === 'Waiting' || state === 'In-Progress';
+const isActive = (state: PairState): boolean => state === 'waiting' || state === 'in-progress';
 
 export class Checklist {
   private currentRole: IceRole;
@@ -181,7 +184,7 @@ export class Checklist {
   private groupsSorted = false;
   private readonly byId = new Map<string, Entry>();
   private readonly groups = new Map<string, FoundationGroup>();
-  private readonly stateCounts: Record<PairState, number> = { Frozen: 0, Waiting: 0, 'In-Progress': 0, Succeeded: 0, Failed: 0 };
+  private readonly stateCounts: Record<PairState, number> = { frozen: 0, waiting: 0, 'in-progress': 0, succeeded: 0, failed: 0 };
   private readonly valid = new Set<Entry>();
 
   /** Waiting pairs by rank (position in priority order): numeric compares, no BigInt in the hot path. */
@@ -210,7 +213,7 @@ export class Checklist {
     this.remotes = [...(options.remotes ?? uniqueCandidates(pairs.map((p) => p.remote)))];
     for (const candidate of this.locals) indexCandidate(this.localsByAddress, candidate);
     for (const candidate of this.remotes) indexCandidate(this.remotesByAddress, candidate);
-    for (const pair of pairs) this.insert(pair, 'Frozen', false);
+    for (const pair of pairs) this.insert(pair, 'frozen', false);
   }
 
   /** Forms, orders, prunes and limits pairs (§6.1.2) and builds the checklist. */
@@ -291,7 +294,7 @@ export class Checklist {
   /** True when a pair of higher priority than `priority` may still succeed (Frozen, Waiting or In-Progress). */
   hasPendingAbove(priority: bigint): boolean {
     for (const entry of this.entries) {
-      if (entry.pair.priority > priority && (entry.state === 'Frozen' || isActive(entry.state))) return true;
+      if (entry.pair.priority > priority && (entry.state === 'frozen' || isActive(entry.state))) return true;
     }
     return false;
   }
@@ -299,12 +302,12 @@ export class Checklist {
   /** No pair left to check: all Succeeded or Failed, and nothing queued. */
   isSettled(): boolean {
     const c = this.stateCounts;
-    return c.Frozen === 0 && c.Waiting === 0 && c['In-Progress'] === 0 && this.triggeredLive === 0;
+    return c.frozen === 0 && c.waiting === 0 && c['in-progress'] === 0 && this.triggeredLive === 0;
   }
 
   /** Whether takeNextCheck may return a pair (cheap; may be true when it then finds none). */
   hasWork(): boolean {
-    return this.triggeredLive > 0 || this.stateCounts.Waiting > 0 || (this.stateCounts.Frozen > 0 && this.idleQueue.length > 0);
+    return this.triggeredLive > 0 || this.stateCounts.waiting > 0 || (this.stateCounts.frozen > 0 && this.idleQueue.length > 0);
   }
 
   /**
@@ -317,7 +320,7 @@ export class Checklist {
       if (group.active > 0 || group.frozen === 0) continue;
       let chosen: Entry | undefined;
       for (const entry of group.entries) {
-        if (entry.state !== 'Frozen') continue;
+        if (entry.state !== 'frozen') continue;
         if (chosen === undefined || entry.pair.component < chosen.pair.component) chosen = entry;
       }
       if (chosen !== undefined) this.makeWaiting(chosen);
@@ -340,19 +343,19 @@ export class Checklist {
       const kind = entry.queuedFor;
       this.clearQueued(entry);
       if (kind === 'nominate') {
-        if (entry.state === 'Succeeded' && entry.validPair !== undefined) return { pair: entry.pair, triggered: true, useCandidate: true };
+        if (entry.state === 'succeeded' && entry.validPair !== undefined) return { pair: entry.pair, triggered: true, useCandidate: true };
         continue;
       }
       // A pair can leave Waiting while queued, e.g. when a cancelled transaction's late response arrives.
-      if (entry.state !== 'Waiting') continue;
-      this.setState(entry, 'In-Progress');
+      if (entry.state !== 'waiting') continue;
+      this.setState(entry, 'in-progress');
       return { pair: entry.pair, triggered: true, useCandidate: false };
     }
     this.compactTriggeredQueue();
     let entry = this.popWaiting();
     if (entry === undefined && this.unfreezeIdleFoundations() > 0) entry = this.popWaiting();
     if (entry === undefined) return undefined;
-    this.setState(entry, 'In-Progress');
+    this.setState(entry, 'in-progress');
     return { pair: entry.pair, triggered: false, useCandidate: false };
   }
 
@@ -366,13 +369,13 @@ export class Checklist {
     const entry = this.entry(pairId);
     let learnedLocal: Candidate | undefined;
     if (entry.queuedFor === 'check') this.clearQueued(entry);
-    if (entry.state !== 'Succeeded' || entry.validPair === undefined) {
+    if (entry.state !== 'succeeded' || entry.validPair === undefined) {
       const constructed = this.constructValidPair(entry, response.mappedAddress);
       learnedLocal = constructed.learnedLocal;
       entry.failure = undefined;
       entry.validPair = constructed.validPair;
       this.valid.add(entry);
-      this.setState(entry, 'Succeeded');
+      this.setState(entry, 'succeeded');
       this.unfreezeFoundation(entry.group);
     }
     if ((response.nominated ?? false) || entry.nominateOnSuccess) entry.nominated = true;
@@ -398,7 +401,7 @@ export class Checklist {
       entry.validPair = undefined;
       entry.nominated = false;
     }
-    this.setState(entry, 'Failed');
+    this.setState(entry, 'failed');
     return entry;
   }
 
@@ -408,8 +411,8 @@ export class Checklist {
    */
   requeue(pairId: string): PairView {
     const entry = this.entry(pairId);
-    if (entry.state === 'Succeeded') return entry;
-    if (entry.state !== 'Waiting') this.setState(entry, 'Waiting');
+    if (entry.state === 'succeeded') return entry;
+    if (entry.state !== 'waiting') this.setState(entry, 'waiting');
     entry.failure = undefined;
     this.enqueue(entry, 'check');
     return entry;
@@ -418,7 +421,7 @@ export class Checklist {
   /** A controlling agent nominates a valid pair: its check is repeated with USE-CANDIDATE, as a triggered check (§8.1.1). */
   enqueueNomination(pairId: string): PairView {
     const entry = this.entry(pairId);
-    if (entry.state !== 'Succeeded' || entry.validPair === undefined) {
+    if (entry.state !== 'succeeded' || entry.validPair === undefined) {
       throw new InvalidCandidateError(`Pair ${pairId} is ${entry.state}; only a Succeeded pair can be nominated (RFC 8445 §8.1.1).`);
     }
     this.enqueue(entry, 'nominate');
@@ -446,15 +449,15 @@ export class Checklist {
     let enqueued = false;
     if (entry === undefined) {
       // §7.3.1.4: a new pair is Waiting and goes straight to the triggered-check queue.
-      entry = this.insert(makePair(local, remote, this.currentRole, check.localBase), 'Waiting', true);
+      entry = this.insert(makePair(local, remote, this.currentRole, check.localBase), 'waiting', true);
       created = true;
       this.enqueue(entry, 'check');
       enqueued = true;
     } else {
       previousState = entry.state;
-      if (entry.state !== 'Succeeded') {
+      if (entry.state !== 'succeeded') {
         // Frozen/Waiting → Waiting; In-Progress → cancelled and re-checked; Failed → checked anew.
-        if (entry.state !== 'Waiting') this.setState(entry, 'Waiting');
+        if (entry.state !== 'waiting') this.setState(entry, 'waiting');
         entry.failure = undefined;
         this.enqueue(entry, 'check');
         enqueued = true;
@@ -462,7 +465,7 @@ export class Checklist {
     }
     let nominatedNow = false;
     if (check.useCandidate && this.currentRole === 'controlled') {
-      if (entry.state === 'Succeeded' && entry.validPair !== undefined) {
+      if (entry.state === 'succeeded' && entry.validPair !== undefined) {
         nominatedNow = !entry.nominated;
         entry.nominated = true;
       } else {
@@ -485,7 +488,7 @@ export class Checklist {
     const formed = formPairs(this.locals, [candidate], this.currentRole).sort(comparePairs);
     for (const pair of formed) {
       if (this.byId.has(pair.id) || this.entries.length >= this.maxPairs) continue;
-      this.insert(pair, 'Frozen', true);
+      this.insert(pair, 'frozen', true);
       added.push(pair);
     }
     return added;
@@ -508,7 +511,7 @@ export class Checklist {
     const formed = formPairs([candidate], this.remotes, this.currentRole).sort(comparePairs);
     for (const pair of formed) {
       if (this.byId.has(pair.id) || this.entries.length >= this.maxPairs) continue;
-      this.insert(pair, 'Frozen', true);
+      this.insert(pair, 'frozen', true);
       added.push(pair);
     }
     return added;
@@ -564,13 +567,13 @@ export class Checklist {
     this.ranked = false;
     this.stateCounts[state]++;
     if (isActive(state)) group.active++;
-    if (state === 'Frozen') group.frozen++;
+    if (state === 'frozen') group.frozen++;
     if (announce) {
       this.sortGroups();
       // Keep the group ordered; a Frozen pair inserted before the cursor moves the cursor back.
       const at = upperBound(group.entries, entry);
       group.entries.splice(at, 0, entry);
-      if (state === 'Frozen') {
+      if (state === 'frozen') {
         group.cursor = Math.min(group.cursor, at);
         this.queueIdle(group);
       } else if (at < group.cursor) {
@@ -601,7 +604,7 @@ export class Checklist {
     for (let i = 0; i < entries.length; i++) entries[i]!.rank = i;
     this.ranked = true;
     this.waiting.clear();
-    for (const entry of entries) if (entry.state === 'Waiting' && entry.queuedFor === 'none') this.waiting.push(entry);
+    for (const entry of entries) if (entry.state === 'waiting' && entry.queuedFor === 'none') this.waiting.push(entry);
   }
 
   /** Orders every foundation group by decreasing priority and resets its Frozen cursor. */
@@ -620,8 +623,8 @@ export class Checklist {
     const group = entry.group;
     this.stateCounts[from]--;
     this.stateCounts[to]++;
-    if (from === 'Frozen') group.frozen--;
-    if (to === 'Frozen') group.frozen++;
+    if (from === 'frozen') group.frozen--;
+    if (to === 'frozen') group.frozen++;
     if (isActive(from)) group.active--;
     if (isActive(to)) group.active++;
     entry.state = to;
@@ -631,7 +634,7 @@ export class Checklist {
 
   private makeWaiting(entry: Entry): void {
     this.ensureRanks();
-    this.setState(entry, 'Waiting');
+    this.setState(entry, 'waiting');
     if (entry.queuedFor === 'none') this.waiting.push(entry);
   }
 
@@ -640,7 +643,7 @@ export class Checklist {
     for (;;) {
       const entry = this.waiting.pop();
       if (entry === undefined) return undefined;
-      if (entry.state === 'Waiting' && entry.queuedFor === 'none') return entry;
+      if (entry.state === 'waiting' && entry.queuedFor === 'none') return entry;
     }
   }
 
@@ -672,14 +675,14 @@ export class Checklist {
     this.sortGroups();
     for (let i = group.cursor; i < group.entries.length && group.frozen > 0; i++) {
       const entry = group.entries[i]!;
-      if (entry.state === 'Frozen') this.makeWaiting(entry);
+      if (entry.state === 'frozen') this.makeWaiting(entry);
     }
     group.cursor = group.entries.length;
   }
 
   private firstFrozen(group: FoundationGroup): Entry | undefined {
     this.sortGroups();
-    while (group.cursor < group.entries.length && group.entries[group.cursor]!.state !== 'Frozen') group.cursor++;
+    while (group.cursor < group.entries.length && group.entries[group.cursor]!.state !== 'frozen') group.cursor++;
     return group.entries[group.cursor];
   }
 

@@ -3,8 +3,11 @@
  *
  * It never touches a socket. It decides when each check goes out and calls the injected
  * `sendCheck(pair, attempt)`; the agent reports what happened through `onResponse`, `onFailure`,
- * `onRoleConflict` and `onIncomingCheck`. Everything waits on the injected Clock, so tests drive
- * it with FakeClock.
+ * `onRoleConflict`, `onUnauthenticatedResponse` (each by `attempt.transaction`, which the agent
+ * maps its STUN transaction IDs to) and `onIncomingCheck`. It is the only owner of transaction
+ * and per-pair check state (attempts, RTTs, which response is stale): the agent keeps nothing but
+ * the bytes of each request. Everything waits on the injected Clock, so tests drive it with
+ * FakeClock.
  *
  * Timing model:
  * - Pacing: a new transaction (ordinary, triggered or nomination check) starts at most once per
@@ -20,9 +23,9 @@
  *
  * Modes:
  * - connect: stop when a pair is selected. A controlling agent nominates (regular nomination,
- *   §8.1.1): once a pair is valid it waits until no higher-priority pair is still pending, or at most
- *   `nominationWaitMs`, then repeats the best valid pair's check with USE-CANDIDATE; when that check
- *   succeeds the pair is selected. A controlled agent selects the pair the peer nominates (§7.3.1.5).
+ *   §8.1.1): once a pair is valid it waits while a higher-priority pair may still answer, at most
+ *   one round trip of the valid pair (see considerNomination), then repeats the best valid pair's
+ *   check with USE-CANDIDATE; when that check succeeds the pair is selected. A controlled agent selects the pair the peer nominates (§7.3.1.5).
  * - survey: check every pair to completion and report each outcome; nothing is nominated. Both
  *   peers of a survey should run in survey mode.
  *
@@ -84,11 +87,6 @@ export interface CheckAttempt {
 }
 
 export interface CheckResponse {
-  /**
-   * Measured RTT. Pass it only when you know which request the response answers; otherwise leave it
-   * out and the scheduler measures from its clock, skipping retransmitted transactions (Karn).
-   */
-  readonly rttMs?: number;
   /** XOR-MAPPED-ADDRESS of the success response; may reveal a local peer-reflexive candidate (§7.2.5.3.1). */
   readonly mappedAddress?: TransportAddress;
 }
@@ -99,10 +97,11 @@ export interface FailureDetail {
   readonly errorCode?: number;
 }
 
+/** The scheduler's own events. `at` is ms since start(), the same name the event stream uses (src/events.ts). */
 export type IceSchedulerEvent =
   | {
       readonly type: 'check-sent';
-      readonly atMs: number;
+      readonly at: number;
       readonly pairId: string;
       readonly attempt: number;
       readonly transaction: number;
@@ -112,32 +111,32 @@ export type IceSchedulerEvent =
     }
   | {
       readonly type: 'pair-state';
-      readonly atMs: number;
+      readonly at: number;
       readonly pairId: string;
       readonly from: PairState;
       readonly to: PairState;
       readonly failure?: PairFailure;
     }
-  | { readonly type: 'pair-added'; readonly atMs: number; readonly pairId: string }
+  | { readonly type: 'pair-added'; readonly at: number; readonly pairId: string }
   | {
       readonly type: 'candidate-learned';
-      readonly atMs: number;
+      readonly at: number;
       readonly side: 'local' | 'remote';
       readonly candidate: Candidate;
       readonly pairId: string;
     }
   | {
       readonly type: 'role-changed';
-      readonly atMs: number;
+      readonly at: number;
       readonly from: IceRole;
       readonly to: IceRole;
       readonly reason: 'role-conflict-response' | 'set-role';
     }
-  | { readonly type: 'nominating'; readonly atMs: number; readonly pairId: string }
-  | { readonly type: 'nominated'; readonly atMs: number; readonly pairId: string; readonly validPair: CandidatePair }
+  | { readonly type: 'nominating'; readonly at: number; readonly pairId: string }
+  | { readonly type: 'nominated'; readonly at: number; readonly pairId: string; readonly validPair: CandidatePair }
   | {
       readonly type: 'completed';
-      readonly atMs: number;
+      readonly at: number;
       readonly outcome: IceOutcome;
       readonly selectedPairId?: string;
       readonly counts: Readonly<Record<PairState, number>>;
@@ -183,21 +182,23 @@ export interface SchedulerOptions {
   /** Bound on the whole run, from start(). Default 30,000 ms. */
   readonly overallTimeoutMs?: number;
   /**
-   * connect, controlling: after the first valid pair, how long to wait for a higher-priority pair
-   * before nominating the best valid one. RFC 8445 §8.1.1 leaves this stopping criterion open.
-   * Default 1,000 ms. Nomination happens at once when no higher-priority pair is still pending.
-   * This is the cap; the wait itself scales with the round trip (nominationWaitRttFactor).
+   * connect, controlling: the longest wait for a better pair after the first valid pair, whatever
+   * the RTT. RFC 8445 §8.1.1 leaves this stopping criterion open; see considerNomination for the
+   * rule. Default 1,000 ms. Nomination happens at once when no higher-priority pair is still
+   * pending, and sooner than this cap when the better pairs have had their chance.
    */
   readonly nominationWaitMs?: number;
   /**
-   * connect, controlling: the wait above is this many times the best valid pair's measured RTT
-   * (but at least nominationMinWaitMs, at most nominationWaitMs). A better pair to the same peer
-   * that has stayed silent for many round trips of the path that works is almost always dead
-   * (a LAN host candidate behind another NAT); waiting a fixed second for it made every NATed
-   * connection take >1 s on a sub-millisecond path. Default 8.
+   * connect, controlling: the wait for a better pair, in round trips of the best valid pair
+   * (r): a pending better pair has a chance until factor × r after its check went out, and the
+   * wait ends at most factor × r after the first valid pair. Default 1: a path that is better
+   * than the one that works answers within its round trip, so nomination adds at most one RTT
+   * (plus the Ta slot of the nomination check) to the first valid pair. (It was 8 until the lab
+   * got real delay: at 100 ms RTT that waited 800 ms for host pairs between private addresses
+   * that can never answer.)
    */
   readonly nominationWaitRttFactor?: number;
-  /** Floor of the RTT-scaled nomination wait: room for about ten Ta slots of checks. Default 50 ms. */
+  /** Floor of the RTT-scaled wait. Default 0: on loopback, r is a fraction of a millisecond and nothing better can come. */
   readonly nominationMinWaitMs?: number;
   /** 487 responses tolerated per pair before it Fails with 'role-conflict'. Default 3. */
   readonly maxRoleConflictsPerPair?: number;
@@ -206,6 +207,15 @@ export interface SchedulerOptions {
    * 'failed' or 'surveyed' until endOfRemoteCandidates(). Default true.
    */
   readonly remoteCandidatesComplete?: boolean;
+  /**
+   * connect: how long after start() a run with no pairs of its own (every remote candidate was
+   * unusable, or none shared an address family) keeps waiting for the peer's checks before it
+   * ends as 'failed'. The peer may well reach this agent: its check creates a peer-reflexive
+   * remote candidate, a pair and a triggered check (RFC 8445 §7.3.1.3–§7.3.1.4), and the run
+   * connects through that pair. Pairs that incoming checks created do not count as the agent's
+   * own. Default 0 (fail at once); IceAgent passes peerCheckWaitMs() of the signaling RTT.
+   */
+  readonly peerCheckWaitMs?: number;
   readonly listener?: IceSchedulerListener;
 }
 
@@ -222,13 +232,43 @@ export const SCHEDULER_DEFAULTS = {
   pairTimeoutMs: 10_000,
   overallTimeoutMs: 30_000,
   nominationWaitMs: 1_000,
-  nominationWaitRttFactor: 8,
-  nominationMinWaitMs: 50,
+  nominationWaitRttFactor: 1,
+  nominationMinWaitMs: 0,
   maxRoleConflictsPerPair: 3,
 } as const;
 
 /** RFC 8445 §14.2: no more than one transaction per 5 ms across all agents. */
 export const MIN_TA_MS = 5;
+
+/** Unauthenticated responses within one transaction before the pair Fails as 'integrity' (one alone could be a spoof). */
+export const UNAUTHENTICATED_RESPONSES_TO_FAIL = 2;
+
+/** The fixed part of peerCheckWaitMs(): see there. */
+export const PEER_CHECK_WAIT_BASE_MS = 1_000;
+/** peerCheckWaitMs() never waits longer than this. */
+export const PEER_CHECK_WAIT_CAP_MS = 5_000;
+/** peerCheckWaitMs(): signaling round trips waited beyond the base. */
+export const PEER_CHECK_WAIT_RTT_FACTOR = 4;
+
+/**
+ * How long an agent with no pairs of its own waits for the peer's checks (see
+ * SchedulerOptions.peerCheckWaitMs): 1 s + 4 × the peer-to-peer signaling RTT, at most 5 s.
+ *
+ * Why that bound. Both peers start their checks once they hold each other's parameters and
+ * candidates; ours left before our start(), so the peer has them at most ½ signaling RTT later.
+ * The peer may still be gathering its server-reflexive candidate (a STUN round trip, taken here as
+ * about one signaling RTT), then paces its first checks by Ta, and its check needs ½ a
+ * peer-to-peer RTT (no longer than the signaling path through a server, in practice) to arrive.
+ * That is about 2 RTT; twice that is the margin, since the signaling RTT is estimated from one
+ * sample. The fixed second covers one lost first check: the peer retransmits after its initial
+ * RTO, 500 ms by RFC 8489 §6.2.1 (less when it measured its STUN server), and again after twice
+ * that. Without a measured RTT the bound is the base alone. The cap keeps a silent peer from
+ * holding the run: the overall bound still applies on top.
+ */
+export function peerCheckWaitMs(signalingRttMs?: number): number {
+  const rtt = signalingRttMs !== undefined && Number.isFinite(signalingRttMs) && signalingRttMs > 0 ? signalingRttMs : 0;
+  return Math.min(PEER_CHECK_WAIT_CAP_MS, PEER_CHECK_WAIT_BASE_MS + PEER_CHECK_WAIT_RTT_FACTOR * rtt);
+}
 
 /** One pair's outcome, for reports. Times are ms since start(). */
 export interface PairReport {
@@ -242,11 +282,21 @@ export interface PairReport {
   readonly nominated: boolean;
   /** Binding requests sent for this pair, retransmissions included. */
   readonly requestsSent: number;
+  /**
+   * The successful check's round trip: exact when its first request was answered; after a
+   * retransmission, the time since the last request (Karn's rule keeps that out of the RTO).
+   */
   readonly rttMs?: number;
+  /** Responses to this pair's checks discarded for failing MESSAGE-INTEGRITY (RFC 8489 §9.1.4). */
+  readonly unauthenticatedResponses: number;
   readonly firstCheckAtMs?: number;
   readonly succeededAtMs?: number;
 }
 
+/**
+ * One connectivity-check transaction (RFC 8489 §6.2.1): its number is what sendCheck passes as
+ * `attempt.transaction`, and what the agent reports responses and failures by.
+ */
 interface Transaction {
   readonly pairId: string;
   readonly pair: CandidatePair;
@@ -266,11 +316,21 @@ interface Transaction {
   /** When the next retransmission is due, or (after the last request) when the transaction fails. */
   nextAt: number;
   finalWait: boolean;
+  /** Responses that failed MESSAGE-INTEGRITY, discarded as never received (RFC 8489 §9.1.4). */
+  unauthenticated: number;
+}
+
+/** The per-pair counters a report or event shows, owned here alone (see PairReport). */
+export interface PairCheckStats {
+  readonly requestsSent: number;
+  readonly rttMs?: number;
+  readonly unauthenticatedResponses: number;
 }
 
 interface PairStats {
   requestsSent: number;
   roleConflicts: number;
+  unauthenticated: number;
   rttMs?: number;
   firstCheckAt?: number;
   succeededAt?: number;
@@ -292,14 +352,27 @@ export class IceScheduler {
   private readonly nominationWaitRttFactor: number;
   private readonly nominationMinWaitMs: number;
   private readonly maxRoleConflicts: number;
+  private readonly peerCheckWaitMs: number;
   private remoteComplete: boolean;
+  /** Whether the checklist ever held a pair this agent formed from signalled candidates (not from an incoming check). */
+  private ownPairs = false;
+  /** While set, a run with no pairs of its own waits until then for the peer's checks (peerCheckWaitMs). */
+  private peerCheckWaitUntil: number | undefined;
+  private waitedForPeerChecks = false;
+  /** Pairs created by incoming checks (§7.3.1.4), possibly before start(). */
+  private pairsFromChecks = 0;
   /** Outstanding hold() calls: the run may not end as failed or surveyed while any is held. */
   private holds = 0;
 
   private readonly listeners: IceSchedulerListener[] = [];
+  /** The open transaction of each pair: at most one (an ordinary, triggered or nomination check). */
   private readonly inflight = new Map<string, Transaction>();
-  /** Transactions cancelled by a triggered check (§7.3.1.4): their late responses still count until this time. */
-  private readonly cancelled = new Map<string, number>();
+  /**
+   * Every transaction that may still be answered, by number: the open ones, and those cancelled
+   * by a triggered check (§7.3.1.4), whose late responses still count (for their pair, never as
+   * another transaction's answer) until they would have timed out.
+   */
+  private readonly transactions = new Map<number, Transaction>();
   private readonly estimators = new Map<string, RttEstimator>();
   /**
    * Per remote IP, the time from a check's last send to its success. After a retransmission it is
@@ -315,6 +388,8 @@ export class IceScheduler {
   private selected: string | undefined;
   private nominating: string | undefined;
   private nominationDueAt: number | undefined;
+  /** When the wait for a better pair ends at the latest: set when the first valid pair appears (see considerNomination). */
+  private nominationDeadline: number | undefined;
   private nominationDirty = false;
   private startedAt: number;
   private overallDeadline = Number.POSITIVE_INFINITY;
@@ -347,6 +422,7 @@ export class IceScheduler {
     this.nominationWaitRttFactor = options.nominationWaitRttFactor ?? d.nominationWaitRttFactor;
     this.nominationMinWaitMs = options.nominationMinWaitMs ?? d.nominationMinWaitMs;
     this.maxRoleConflicts = options.maxRoleConflictsPerPair ?? d.maxRoleConflictsPerPair;
+    this.peerCheckWaitMs = options.peerCheckWaitMs ?? 0;
     this.remoteComplete = options.remoteCandidatesComplete ?? true;
     if (options.listener !== undefined) this.listeners.push(options.listener);
     this.validate();
@@ -354,15 +430,15 @@ export class IceScheduler {
     checklist.observe({
       onStateChange: (view, from, to) => {
         if (this.listeners.length === 0) return;
-        const atMs = this.elapsed();
+        const at = this.elapsed();
         const pairId = view.pair.id;
         this.emit(
           view.failure === undefined
-            ? { type: 'pair-state', atMs, pairId, from, to }
-            : { type: 'pair-state', atMs, pairId, from, to, failure: view.failure },
+            ? { type: 'pair-state', at, pairId, from, to }
+            : { type: 'pair-state', at, pairId, from, to, failure: view.failure },
         );
       },
-      onPairAdded: (view) => this.emit({ type: 'pair-added', atMs: this.elapsed(), pairId: view.pair.id }),
+      onPairAdded: (view) => this.emit({ type: 'pair-added', at: this.elapsed(), pairId: view.pair.id }),
     });
   }
 
@@ -388,6 +464,11 @@ export class IceScheduler {
     return this.inflight.size;
   }
 
+  /** The peer-check wait (SchedulerOptions.peerCheckWaitMs) this run applied, when it had to wait at all. */
+  get peerCheckWaitApplied(): number | undefined {
+    return this.waitedForPeerChecks ? this.peerCheckWaitMs : undefined;
+  }
+
   /** Adds a listener; returns a function that removes it. */
   addListener(listener: IceSchedulerListener): () => void {
     this.listeners.push(listener);
@@ -404,6 +485,7 @@ export class IceScheduler {
     this.startedAt = this.clock.now();
     this.overallDeadline = this.startedAt + this.overallTimeoutMs;
     this.nextSlotAt = this.startedAt;
+    this.ownPairs = this.checklist.size > this.pairsFromChecks;
     this.checklist.unfreezeInitial();
     this.pump();
   }
@@ -426,58 +508,71 @@ export class IceScheduler {
   }
 
   /**
-   * A success response for the pair's outstanding check (§7.2.5.3). Returns false when no check of
-   * that pair is outstanding (a late or unexpected response), which the agent may ignore.
+   * A success response to transaction `transaction` (CheckAttempt.transaction) (§7.2.5.3). The
+   * scheduler alone decides what it answers: the pair's open check, or a check cancelled by a
+   * triggered check (§7.3.1.4) that still counts for its pair, but never as the nomination or any
+   * other check of that pair that went out since. Returns false for a response it ignores (the
+   * transaction ended, timed out, or the run is over).
    */
-  onResponse(pairId: string, response: CheckResponse = {}): boolean {
+  onResponse(transaction: number, response: CheckResponse = {}): boolean {
     if (this.phase !== 'running') return false;
     const now = this.clock.now();
-    const tx = this.inflight.get(pairId);
-    if (tx === undefined) {
-      const until = this.cancelled.get(pairId);
-      if (until === undefined || now > until) return false;
-    }
-    this.cancelled.delete(pairId);
-    const stats = tx?.stats ?? this.statsFor(pairId);
-    if (tx !== undefined) {
+    const tx = this.transactions.get(transaction);
+    if (tx === undefined) return false;
+    this.transactions.delete(transaction);
+    const pairId = tx.pairId;
+    const stats = tx.stats;
+    if (this.inflight.get(pairId) === tx) {
       this.inflight.delete(pairId);
-      this.answerDelays.set(tx.pair.remote.address, now - tx.lastSentAt);
-      const measured = response.rttMs ?? (tx.attempts === 1 ? now - tx.lastSentAt : undefined);
-      if (measured !== undefined) {
-        this.estimatorFor(tx.pair).sample(measured);
-        stats.rttMs = measured;
+      const answerDelay = now - tx.lastSentAt;
+      this.answerDelays.set(tx.pair.remote.address, answerDelay);
+      // Karn (RFC 6298 §3): a response to a retransmitted request is no sample for the RTO, since
+      // which request it answers is unknown; the report still shows the time since the last one.
+      if (tx.attempts === 1) this.estimatorFor(tx.pair).sample(answerDelay);
+      stats.rttMs = answerDelay;
+      if (tx.nomination && this.role === 'controlling') {
+        this.nominating = undefined;
+        const view = this.checklist.markNominated(pairId);
+        this.emit({ type: 'nominated', at: this.elapsed(), pairId, validPair: view.validPair! });
+        if (this.mode === 'connect') this.select(pairId);
+        this.pump();
+        return true;
       }
-    } else if (response.rttMs !== undefined) {
-      stats.rttMs = response.rttMs;
+    } else {
+      // A cancelled check answered after all (§7.3.1.4).
+      if (now > tx.deadline) return false;
+      const view = this.checklist.get(pairId);
+      if (view.state === 'succeeded') return true; // the pair already has its answer
+      stats.rttMs ??= now - tx.lastSentAt;
+      // The ordinary re-check of the pair now in flight has nothing left to find out.
+      const open = this.inflight.get(pairId);
+      if (open !== undefined && !open.nomination) {
+        this.inflight.delete(pairId);
+        this.transactions.delete(open.id);
+      }
     }
     this.workMayExist = true;
-    if (tx?.nomination === true) {
-      this.nominating = undefined;
-      const view = this.checklist.markNominated(pairId);
-      this.emit({ type: 'nominated', atMs: this.elapsed(), pairId, validPair: view.validPair! });
-      if (this.mode === 'connect') this.select(pairId);
-      this.pump();
-      return true;
-    }
     const result = this.checklist.markSucceeded(pairId, response.mappedAddress ? { mappedAddress: response.mappedAddress } : {});
     stats.succeededAt ??= now;
     if (result.learnedLocal !== undefined) {
-      this.emit({ type: 'candidate-learned', atMs: this.elapsed(), side: 'local', candidate: result.learnedLocal, pairId });
+      this.emit({ type: 'candidate-learned', at: this.elapsed(), side: 'local', candidate: result.learnedLocal, pairId });
     }
     this.nominationDirty = true;
     if (result.view.nominated) {
       // Controlled agent: USE-CANDIDATE had arrived before this check succeeded (§7.3.1.5).
-      this.emit({ type: 'nominated', atMs: this.elapsed(), pairId, validPair: result.validPair });
+      this.emit({ type: 'nominated', at: this.elapsed(), pairId, validPair: result.validPair });
       if (this.mode === 'connect') this.select(pairId);
     }
     this.pump();
     return true;
   }
 
-  /** The pair's outstanding check failed for `reason` (§7.2.5.2, §7.2.5.4). Returns false when none was outstanding. */
-  onFailure(pairId: string, reason: PairFailureReason, detail: FailureDetail = {}): boolean {
-    if (this.phase !== 'running') return false;
-    const tx = this.inflight.get(pairId);
+  /**
+   * Transaction `transaction` failed for `reason` (§7.2.5.2, §7.2.5.4). Only the pair's open check
+   * can fail it: a cancelled check ends silently (§7.3.1.4). Returns false when it was not open.
+   */
+  onFailure(transaction: number, reason: PairFailureReason, detail: FailureDetail = {}): boolean {
+    const tx = this.openTransaction(transaction);
     if (tx === undefined) return false;
     this.failTransaction(tx, { reason, ...detail });
     this.pump();
@@ -485,14 +580,33 @@ export class IceScheduler {
   }
 
   /**
-   * A 487 Role Conflict response to the pair's check (§7.2.5.1): switch role, and check the pair
-   * again through the triggered-check queue. After `maxRoleConflictsPerPair` conflicts the pair
-   * Fails with 'role-conflict' instead.
+   * A response to transaction `transaction` failed MESSAGE-INTEGRITY: discarded as never received
+   * (RFC 8489 §9.1.4), and counted. A peer that keeps doing it within one open transaction
+   * (UNAUTHENTICATED_RESPONSES_TO_FAIL) Fails the pair as 'integrity'. Returns false when the
+   * transaction is unknown or over.
    */
-  onRoleConflict(pairId: string): boolean {
+  onUnauthenticatedResponse(transaction: number, detail: string): boolean {
     if (this.phase !== 'running') return false;
-    const tx = this.inflight.get(pairId);
+    const tx = this.transactions.get(transaction);
     if (tx === undefined) return false;
+    tx.unauthenticated++;
+    tx.stats.unauthenticated++;
+    if (this.inflight.get(tx.pairId) === tx && tx.unauthenticated >= UNAUTHENTICATED_RESPONSES_TO_FAIL) {
+      this.failTransaction(tx, { reason: 'integrity', detail: `${tx.unauthenticated} responses failed validation: ${detail}` });
+      this.pump();
+    }
+    return true;
+  }
+
+  /**
+   * A 487 Role Conflict response to transaction `transaction` (§7.2.5.1): switch role, and check
+   * the pair again through the triggered-check queue. After `maxRoleConflictsPerPair` conflicts
+   * the pair Fails with 'role-conflict' instead. Only the pair's open check counts.
+   */
+  onRoleConflict(transaction: number): boolean {
+    const tx = this.openTransaction(transaction);
+    if (tx === undefined) return false;
+    const pairId = tx.pairId;
     const stats = tx.stats;
     stats.roleConflicts++;
     if (stats.roleConflicts > this.maxRoleConflicts) {
@@ -501,6 +615,7 @@ export class IceScheduler {
       return true;
     }
     this.inflight.delete(pairId);
+    this.transactions.delete(tx.id);
     if (tx.nomination) this.nominating = undefined;
     // §7.2.5.1: the role to take follows from the role the request carried, not the current one:
     // an incoming request may already have switched this agent (§7.3.1.1) while the check was out.
@@ -511,6 +626,20 @@ export class IceScheduler {
     return true;
   }
 
+  /** The pair's counters (requests sent, RTT, discarded responses); undefined before its first check. */
+  pairStats(pairId: string): PairCheckStats | undefined {
+    const stats = this.stats.get(pairId);
+    if (stats === undefined) return undefined;
+    return { requestsSent: stats.requestsSent, unauthenticatedResponses: stats.unauthenticated, ...(stats.rttMs !== undefined ? { rttMs: stats.rttMs } : {}) };
+  }
+
+  /** The transaction, when it is its pair's open check and the run goes on. */
+  private openTransaction(transaction: number): Transaction | undefined {
+    if (this.phase !== 'running') return undefined;
+    const tx = this.transactions.get(transaction);
+    return tx !== undefined && this.inflight.get(tx.pairId) === tx ? tx : undefined;
+  }
+
   /**
    * An authenticated Binding request arrived (§7.3.1). Call it after answering the request (and
    * after resolving any role conflict, see resolveRoleConflict). Queues the triggered check, learns
@@ -519,21 +648,22 @@ export class IceScheduler {
   onIncomingCheck(check: IncomingCheck): IncomingCheckResult {
     const result = this.checklist.handleIncomingCheck(check);
     const pairId = result.view.pair.id;
+    if (result.created) this.pairsFromChecks++;
     if (result.learnedRemote !== undefined) {
-      this.emit({ type: 'candidate-learned', atMs: this.elapsed(), side: 'remote', candidate: result.learnedRemote, pairId });
+      this.emit({ type: 'candidate-learned', at: this.elapsed(), side: 'remote', candidate: result.learnedRemote, pairId });
     }
-    if (result.previousState === 'In-Progress') {
+    if (result.previousState === 'in-progress') {
       // §7.3.1.4: the check in progress is cancelled: no more retransmissions and no failure on
       // timeout, but a response to it still counts until the transaction would have timed out.
+      // The transaction stays known (this.transactions) until its deadline for that response.
       const tx = this.inflight.get(pairId);
       if (tx !== undefined) {
         this.inflight.delete(pairId);
-        this.cancelled.set(pairId, tx.deadline);
         if (tx.nomination) this.nominating = undefined;
       }
     }
     if (result.nominatedNow && result.view.validPair !== undefined) {
-      this.emit({ type: 'nominated', atMs: this.elapsed(), pairId, validPair: result.view.validPair });
+      this.emit({ type: 'nominated', at: this.elapsed(), pairId, validPair: result.view.validPair });
       if (this.mode === 'connect' && this.phase === 'running') this.select(pairId);
     }
     this.workMayExist = true;
@@ -550,6 +680,7 @@ export class IceScheduler {
   /** A trickled remote candidate (RFC 8838); returns the pairs added. */
   addRemoteCandidate(candidate: Candidate): CandidatePair[] {
     const added = this.checklist.addRemoteCandidate(candidate);
+    if (added.length > 0) this.ownPairs = true;
     this.workMayExist = true;
     this.pump();
     return added;
@@ -558,6 +689,7 @@ export class IceScheduler {
   /** A local candidate added after start (see Checklist.addLocalCandidate); returns the pairs added. */
   addLocalCandidate(candidate: Candidate, options: { readonly formPairs: boolean }): CandidatePair[] {
     const added = this.checklist.addLocalCandidate(candidate, options);
+    if (added.length > 0) this.ownPairs = true;
     this.workMayExist = true;
     this.pump();
     return added;
@@ -603,6 +735,7 @@ export class IceScheduler {
         valid: view.validPair !== undefined,
         nominated: view.nominated,
         requestsSent: stats?.requestsSent ?? 0,
+        unauthenticatedResponses: stats?.unauthenticated ?? 0,
         ...(stats?.rttMs !== undefined ? { rttMs: stats.rttMs } : {}),
         ...(firstCheckAtMs !== undefined ? { firstCheckAtMs } : {}),
         ...(succeededAtMs !== undefined ? { succeededAtMs } : {}),
@@ -700,9 +833,10 @@ export class IceScheduler {
       interval: rto,
       nextAt: now,
       finalWait: false,
+      unauthenticated: 0,
     };
     this.inflight.set(pair.id, tx);
-    this.cancelled.delete(pair.id);
+    this.transactions.set(tx.id, tx);
     this.transmit(tx, now);
   }
 
@@ -729,7 +863,7 @@ export class IceScheduler {
     };
     this.emit({
       type: 'check-sent',
-      atMs: this.elapsed(),
+      at: this.elapsed(),
       pairId: tx.pairId,
       attempt: tx.attempts,
       transaction: tx.id,
@@ -748,13 +882,41 @@ export class IceScheduler {
 
   private failTransaction(tx: Transaction, failure: PairFailure): void {
     this.inflight.delete(tx.pairId);
+    this.transactions.delete(tx.id);
     if (tx.nomination) this.nominating = undefined;
     this.checklist.markFailed(tx.pairId, failure);
     this.workMayExist = true;
     this.nominationDirty = true;
   }
 
-  /** Regular nomination by a controlling agent in connect mode (§8.1.1). */
+  /**
+   * Regular nomination by a controlling agent in connect mode (RFC 8445 §8.1.1), and when to stop
+   * waiting for a better pair: §8.1.1 leaves the stopping criterion to the agent ("the controlling
+   * agent MAY nominate ... once it has a valid pair, or wait for others"). The rule here:
+   *
+   * 1. With no pair of higher priority than the best valid one still pending (Frozen, Waiting or
+   *    In-Progress), nominate at once: nothing better can appear (§6.1.4.2 order).
+   * 2. Otherwise measure the path that works: r = the best valid pair's RTT. A pending better pair
+   *    whose check went out at t still has a chance until t + r: a path that is clearly better
+   *    answers at least as fast as the one that works. Checks go out in priority order
+   *    (§6.1.4.2), so the better pairs were mostly sent before the valid one, and by the time it
+   *    succeeds they have already had r; a host↔host pair between private addresses behind two
+   *    NATs never answers, and stops counting as soon as r has passed since its check. A pair not
+   *    sent yet (Frozen, Waiting: the pacing or the in-flight cap held it back) keeps its chance
+   *    until the bound below, since it is sent within a few Ta and a LAN path answers in far less
+   *    than r.
+   * 3. Bound: the wait ends at most r after the first valid pair appeared (nominationWaitRttFactor
+   *    × r, floored by nominationMinWaitMs, capped by nominationWaitMs). The nomination check then
+   *    waits for its Ta slot (§14.2) and takes one more round trip, so the nominated pair follows
+   *    the first valid one within 2·r + Ta.
+   *
+   * A better pair that succeeds within the wait is nominated instead (the best valid pair is
+   * taken when the wait ends). Once nominated, no other pair is (§8.1.1: one nomination per
+   * component), so this rule trades a pair that answers more slowly than the working path (which
+   * is not better on any real path) for connecting about 8 round trips sooner than a fixed wait.
+   * Pending pairs are compared by their own priority: an approximation of the valid pair they
+   * would produce, exact unless a check reveals a peer-reflexive local candidate (§7.2.5.3.2).
+   */
   private considerNomination(now: number): void {
     if (this.mode !== 'connect' || this.role !== 'controlling' || this.nominating !== undefined || this.selected !== undefined) {
       this.nominationDueAt = undefined;
@@ -768,24 +930,42 @@ export class IceScheduler {
       this.nominationDueAt = undefined;
       return;
     }
-    // Pending pairs are compared by their own priority: an approximation of the valid pair they
-    // would produce, exact unless a check reveals a peer-reflexive local candidate.
-    if (due || !this.checklist.hasPendingAbove(best.pair.priority)) {
+    const window = this.nominationWindowFor(best.pair);
+    this.nominationDeadline ??= now + window;
+    const chanceEndsAt = this.betterPairChanceEndsAt(best.pair.priority, now, window);
+    if (chanceEndsAt === undefined || now >= this.nominationDeadline) {
       this.nominationDueAt = undefined;
       this.nominating = best.pair.id;
       this.checklist.enqueueNomination(best.pair.id);
       this.workMayExist = true;
-      this.emit({ type: 'nominating', atMs: this.elapsed(), pairId: best.pair.id });
+      this.emit({ type: 'nominating', at: this.elapsed(), pairId: best.pair.id });
     } else {
-      this.nominationDueAt ??= now + this.nominationWaitFor(best.pair);
+      this.nominationDueAt = Math.min(this.nominationDeadline, chanceEndsAt);
     }
   }
 
-  /** How long a better pending pair may still take, from the RTT of the valid pair (see the options). */
-  private nominationWaitFor(valid: CandidatePair): number {
+  /** r (the valid pair's RTT) × nominationWaitRttFactor, within [nominationMinWaitMs, nominationWaitMs]. */
+  private nominationWindowFor(valid: CandidatePair): number {
     const rtt = this.stats.get(valid.id)?.rttMs ?? this.estimatorFor(valid).smoothedRttMs ?? this.answerDelays.get(valid.remote.address);
     if (rtt === undefined) return this.nominationWaitMs;
     return Math.min(this.nominationWaitMs, Math.max(this.nominationMinWaitMs, this.nominationWaitRttFactor * rtt));
+  }
+
+  /**
+   * When the last pending pair of higher priority than `priority` loses its chance (see
+   * considerNomination): +Infinity while one has not been sent yet, undefined when none has any.
+   */
+  private betterPairChanceEndsAt(priority: bigint, now: number, window: number): number | undefined {
+    let last: number | undefined;
+    for (const view of this.checklist.pairs()) {
+      if (view.pair.priority <= priority) break;
+      if (view.state === 'succeeded' || view.state === 'failed') continue;
+      const tx = view.state === 'in-progress' ? this.inflight.get(view.pair.id) : undefined;
+      // In-Progress without a transaction of ours: a cancelled one being re-checked (§7.3.1.4).
+      const endsAt = tx !== undefined ? tx.startedAt + window : Number.POSITIVE_INFINITY;
+      if (endsAt > now) last = Math.max(last ?? endsAt, endsAt);
+    }
+    return last;
   }
 
   private checkCompletion(): void {
@@ -798,8 +978,19 @@ export class IceScheduler {
     if (this.nominating !== undefined || this.nominationDueAt !== undefined) return;
     // connect: nothing left to check. A controlling agent with a valid pair nominates it (see
     // considerNomination); a controlled agent with one waits for the peer's nomination until the
-    // overall bound. Without any valid pair the run has failed.
-    if (this.checklist.bestValidPair() === undefined) this.finish('failed');
+    // overall bound. Without any valid pair the run has failed, unless it never had a pair of its
+    // own: then the peer's checks are its only way in (§7.3.1.3–§7.3.1.4), and it waits for them.
+    if (this.checklist.bestValidPair() !== undefined) return;
+    if (!this.ownPairs && this.peerCheckWaitMs > 0) {
+      const until = this.startedAt + this.peerCheckWaitMs;
+      if (this.clock.now() < until) {
+        this.peerCheckWaitUntil = until;
+        this.waitedForPeerChecks = true;
+        return;
+      }
+    }
+    this.peerCheckWaitUntil = undefined;
+    this.finish('failed');
   }
 
   private select(pairId: string): void {
@@ -817,13 +1008,13 @@ export class IceScheduler {
       // A nomination check runs on a pair that already Succeeded; it stays Succeeded.
       if (!tx.nomination) this.checklist.markFailed(tx.pairId, { reason, detail: inProgressDetail });
     }
-    this.cancelled.clear();
+    this.transactions.clear();
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
     this.timerAt = undefined;
     this.emit({
       type: 'completed',
-      atMs: this.elapsed(),
+      at: this.elapsed(),
       outcome,
       ...(this.selected !== undefined ? { selectedPairId: this.selected } : {}),
       counts: this.checklist.counts(),
@@ -836,6 +1027,7 @@ export class IceScheduler {
     let wake = this.overallDeadline;
     for (const tx of this.inflight.values()) wake = Math.min(wake, tx.nextAt, tx.deadline);
     if (this.nominationDueAt !== undefined) wake = Math.min(wake, this.nominationDueAt);
+    if (this.peerCheckWaitUntil !== undefined && this.peerCheckWaitUntil > now) wake = Math.min(wake, this.peerCheckWaitUntil);
     if (this.workMayExist && this.inflight.size < this.maxInFlight && this.checklist.hasWork()) {
       wake = Math.min(wake, Math.max(now, this.nextSlotAt));
     }
@@ -862,7 +1054,7 @@ export class IceScheduler {
       this.nominating = undefined;
       this.nominationDueAt = undefined;
     }
-    this.emit({ type: 'role-changed', atMs: this.elapsed(), from, to: role, reason });
+    this.emit({ type: 'role-changed', at: this.elapsed(), from, to: role, reason });
   }
 
   /** One estimator per remote IP, as RFC 8489 §6.2.1 caches RTO per server address. */
@@ -881,7 +1073,7 @@ export class IceScheduler {
   private statsFor(pairId: string): PairStats {
     let stats = this.stats.get(pairId);
     if (stats === undefined) {
-      stats = { requestsSent: 0, roleConflicts: 0 };
+      stats = { requestsSent: 0, roleConflicts: 0, unauthenticated: 0 };
       this.stats.set(pairId, stats);
     }
     return stats;
@@ -917,5 +1109,9 @@ export class IceScheduler {
     positive('pairTimeoutMs', this.pairTimeoutMs);
     positive('overallTimeoutMs', this.overallTimeoutMs);
     if (!(this.nominationWaitMs >= 0)) throw new IceOptionError(`nominationWaitMs must be ≥ 0, got ${this.nominationWaitMs}.`);
+    if (!(this.nominationMinWaitMs >= 0)) throw new IceOptionError(`nominationMinWaitMs must be ≥ 0, got ${this.nominationMinWaitMs}.`);
+    if (!(this.nominationWaitRttFactor >= 0) || !Number.isFinite(this.nominationWaitRttFactor)) {
+      throw new IceOptionError(`nominationWaitRttFactor must be a finite number ≥ 0, got ${this.nominationWaitRttFactor}.`);
+    }
   }
 }

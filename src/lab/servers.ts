@@ -16,6 +16,7 @@ import { buildLab } from './build.js';
 import { LabServerError } from './errors.js';
 import { spawnInNamespace } from './exec.js';
 import { setSysctls } from './namespaces.js';
+import { startPortMapper, type LabPortMapper } from './portmap.js';
 import type { LabSpec } from './spec.js';
 import type { Lab } from './topology.js';
 
@@ -38,6 +39,8 @@ export interface LabServers {
   pids: number[];
   /** Log files of detached servers (undefined when logs are kept in memory). */
   logFiles?: { serve: string; turn?: string };
+  /** miniupnpd in each NAT router namespace, with `portmap` (their PIDs are in `pids` too). */
+  portMappers?: LabPortMapper[];
   /** Kills exactly these PIDs (SIGTERM, SIGKILL after a bounded grace). Idempotent. */
   stop(): Promise<void>;
 }
@@ -64,6 +67,8 @@ export interface StartLabServersOptions {
    * and its error is rethrown.
    */
   labReady?: Promise<unknown>;
+  /** Also run miniupnpd (UPnP IGD, NAT-PMP, PCP) in every NAT router namespace once the lab is built. Default false. */
+  portmap?: boolean;
 }
 
 const PACKAGE_ROOT = new URL('../../', import.meta.url);
@@ -300,26 +305,40 @@ export async function startLabServers(lab: Lab, options: StartLabServersOptions 
     }
   };
   let announcement: ServeAnnouncement | undefined;
+  const portMappers: LabPortMapper[] = [];
+  const startPortMappers = async (): Promise<void> => {
+    await labReady;
+    const sides = [lab.a, ...(lab.b ? [lab.b] : [])].filter((side) => side.router !== undefined);
+    const results = await Promise.allSettled(sides.map((side) => startPortMapper(side, { dir: scratch, base, detached, readyWithinMs: boundMs })));
+    for (const result of results) if (result.status === 'fulfilled') portMappers.push(result.value);
+    const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failed) throw failed.reason;
+  };
   try {
     await Promise.all([
       readiness(serve, serveReady(serve, boundMs).then((value) => (announcement = value))),
       turnserver === undefined ? undefined : readiness(turnserver, turnReady(lab, turnserver, boundMs, labReady)),
       labReady,
+      options.portmap === true ? startPortMappers() : undefined,
     ]);
   } catch (error) {
+    await Promise.all(portMappers.map((mapper) => mapper.stop()));
     await stop();
     throw error;
   }
+  const stopServers = stop;
+  const stopAll = (): Promise<void> => Promise.all([stopServers(), ...portMappers.map((mapper) => mapper.stop())]).then(() => undefined);
   if (detached) for (const entry of started) entry.child.unref();
 
-  const pids = started.map((entry) => entry.child.pid!);
+  const pids = [...started.map((entry) => entry.child.pid!), ...portMappers.map((mapper) => mapper.pid)];
   return {
     stun: announcement!.stun.primary,
     signal: announcement!.signaling!.url,
     ...(turnserver === undefined ? {} : { turn: { url: `turn:${lab.public.primaryAddress}:${LAB_TURN_PORT}`, secret, realm: LAB_TURN_REALM } }),
     pids,
     ...(logDir === undefined ? {} : { logFiles: { serve: join(logDir, `${base}-serve.log`), ...(turnserver ? { turn: join(logDir, `${base}-turnserver.log`) } : {}) } }),
-    stop,
+    ...(options.portmap === true ? { portMappers } : {}),
+    stop: stopAll,
   };
 }
 
@@ -347,6 +366,7 @@ export async function buildLabWithServers(spec: LabSpec, options: LabBringUpOpti
   let starting: Promise<LabServers> | undefined;
   const building = buildLab(spec, {
     preflight: false,
+    detachedHelpers: options.servers?.detached ?? false,
     onNamespacesCreated: (planned) => {
       options.onNamespacesCreated?.(planned);
       starting = start(planned, { ...options.servers, labReady: building });

@@ -17,8 +17,22 @@ export interface LabSpec {
   hairpin?: boolean;
   /** Percentage (0–100) of packets each client's access hop drops, in each direction. Default 0. */
   lossPercent?: number;
+  /**
+   * One-way delay in ms added at each client's first hop, in each direction (a user-space TAP
+   * forwarder, `delay-link.ts`): a client is 2 × delay from the servers and 4 × delay from the
+   * other client. 0–5000. Default 0 (a plain veth, no forwarder).
+   */
+  delayMs?: number;
+  /** Each frame's delay is uniform in delay ± jitter (no reordering). 0 ≤ jitter ≤ delay. Default 0. */
+  jitterMs?: number;
   /** Namespace name prefix; the tool only ever touches namespaces carrying it. Default `np-`. */
   prefix?: string;
+  /**
+   * UDP mapping lifetime of every NAT router (and the CGN), in seconds: conntrack's timeout for
+   * a flow that saw one exchange (`oneWay`) and for one with traffic both ways (`twoWay`), set
+   * per router namespace. A number sets both. Default: the kernel's (30 s and 120 s).
+   */
+  udpTimeout?: number | { oneWay: number; twoWay: number };
 }
 
 /** A spec after validation, with every default filled in. */
@@ -28,8 +42,14 @@ export interface NormalizedLabSpec {
   cgn: TranslatingNatType | undefined;
   hairpin: boolean;
   lossPercent: number;
+  delayMs: number;
+  jitterMs: number;
   prefix: string;
+  udpTimeout: { oneWay: number; twoWay: number } | undefined;
 }
+
+/** Upper bound on --delay: beyond 5 s one way nothing in nat-probe's timers makes sense. */
+export const MAX_DELAY_MS = 5000;
 
 export const DEFAULT_LAB_PREFIX = 'np-';
 
@@ -74,8 +94,26 @@ export function normalizeLabSpec(spec: LabSpec): NormalizedLabSpec {
   }
   const hairpin = spec.hairpin ?? false;
   if (typeof hairpin !== 'boolean') throw new LabSpecError('hairpin', 'hairpin must be true or false.');
+  const delayMs = spec.delayMs ?? 0;
+  if (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0 || delayMs > MAX_DELAY_MS) {
+    throw new LabSpecError('delayMs', `delayMs must be a number of milliseconds from 0 to ${MAX_DELAY_MS}, got ${JSON.stringify(spec.delayMs)}.`);
+  }
+  const jitterMs = spec.jitterMs ?? 0;
+  if (typeof jitterMs !== 'number' || !Number.isFinite(jitterMs) || jitterMs < 0 || jitterMs > delayMs) {
+    throw new LabSpecError('jitterMs', `jitterMs must be from 0 to the delay (${delayMs} ms), got ${JSON.stringify(spec.jitterMs)}: jitter varies the delay, it cannot exist without one.`);
+  }
   const prefix = validatePrefix(spec.prefix ?? DEFAULT_LAB_PREFIX);
-  return { a, b, cgn, hairpin, lossPercent, prefix };
+  let udpTimeout: NormalizedLabSpec['udpTimeout'];
+  if (spec.udpTimeout !== undefined) {
+    const pair = typeof spec.udpTimeout === 'number' ? { oneWay: spec.udpTimeout, twoWay: spec.udpTimeout } : spec.udpTimeout;
+    for (const value of [pair.oneWay, pair.twoWay]) {
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 86_400) {
+        throw new LabSpecError('udpTimeout', `udpTimeout must be whole seconds from 1 to 86400, got ${JSON.stringify(spec.udpTimeout)}.`);
+      }
+    }
+    udpTimeout = { oneWay: pair.oneWay, twoWay: pair.twoWay };
+  }
+  return { a, b, cgn, hairpin, lossPercent, delayMs, jitterMs, prefix, udpTimeout };
 }
 
 /** A short random id so parallel labs (and parallel test files) never share a namespace name. */

@@ -132,7 +132,7 @@ export async function removeLabFiles(prefix: string, dir: string = LAB_RUN_DIR):
   } catch {
     return [];
   }
-  const pattern = new RegExp(`^${prefix.replace(/[-]/g, '\\-')}${ID_PATTERN}(\\.json|\\.turn-secret|-[a-z]+\\.(log|pid)|\\.json\\.[0-9a-f]+\\.tmp)$`);
+  const pattern = new RegExp(`^${prefix.replace(/[-]/g, '\\-')}${ID_PATTERN}(\\.json|\\.turn-secret|-[a-z]+\\.(log|pid)|-[ab]-miniupnpd\\.(log|pid|conf)|\\.json\\.[0-9a-f]+\\.tmp)$`);
   const removed = names.filter((name) => pattern.test(name)).map((name) => join(dir, name));
   await Promise.all(removed.map((file) => rm(file, { force: true })));
   return removed.sort();

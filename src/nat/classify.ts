@@ -34,7 +34,26 @@ export function classify(input: ClassifyInput): NatVerdict {
   const answered = input.observations.filter(isAnswered);
   const portAllocation = analysePortAllocation(input.observations);
   const hairpinning = classifyHairpin(input);
-  const base = { family: input.family, portAllocation, hairpinning };
+  const notStun = strayReport(input.servers);
+  const base = { family: input.family, portAllocation, hairpinning, ...(notStun.length > 0 ? { notStun } : {}) };
+
+  if (answered.length === 0 && notStun.length > 0) {
+    // Datagrams came back, so UDP is not blocked: whatever listens there is not a STUN server
+    // (or the path rewrites it). Saying "UDP blocked" here would send people to fix the wrong thing.
+    return {
+      ...base,
+      kind: 'inconclusive',
+      mapping: 'unknown',
+      filtering: 'unknown',
+      classicName: 'unknown',
+      publicAddresses: [],
+      confidence: 'low',
+      reasons: [
+        ...notStun.map(describeNotStun),
+        `None of ${input.observations.length} requests got a STUN answer, but UDP is not blocked: check the server address and port, or use another STUN server.`,
+      ],
+    };
+  }
 
   if (answered.length === 0) {
     const errors = input.observations.filter((o) => o.outcome.kind === 'error');
@@ -91,6 +110,7 @@ export function classify(input: ClassifyInput): NatVerdict {
       filtering === 'endpoint-independent' ? 'full-cone' : filtering === 'address-dependent' ? 'restricted-cone' : 'port-restricted-cone';
   }
 
+  for (const stray of notStun) reasons.push(describeNotStun(stray));
   return {
     ...base,
     kind,
@@ -101,6 +121,23 @@ export function classify(input: ClassifyInput): NatVerdict {
     confidence: confidenceOf(input.observations, mapping, filtering, behindNat),
     reasons,
   };
+}
+
+function strayReport(servers: readonly ServerReport[]): NonNullable<NatVerdict['notStun']> {
+  return servers
+    .filter((s) => s.stray.malformed + s.stray.oversized + s.stray.unmatched > 0)
+    .map((s) => ({ server: s.label, ...s.stray }));
+}
+
+/** "Something answers on that port, but not STUN: 4 malformed … from stun.example (first: …)." */
+export function describeNotStun(stray: NonNullable<NatVerdict['notStun']>[number]): string {
+  const parts = [
+    stray.malformed > 0 ? `${stray.malformed} malformed` : '',
+    stray.oversized > 0 ? `${stray.oversized} oversized` : '',
+    stray.unmatched > 0 ? `${stray.unmatched} with unknown transaction IDs` : '',
+  ].filter(Boolean);
+  const total = stray.malformed + stray.oversized + stray.unmatched;
+  return `Something answers on that port, but not STUN: ${total} datagram(s) came back from ${stray.server} (${parts.join(', ')})${stray.first ? `; first: ${stray.first}` : ''}.`;
 }
 
 /**

@@ -1,6 +1,16 @@
 import { setMaxListeners } from 'node:events';
-import type { DetectEvent } from '../events.js';
-import { attr, getAttribute, newTransactionId, sameIp, StunMethod, transactionKey, type StunMessage, type TransportAddress } from '../stun/index.js';
+import type { DetectEvent } from './events.js';
+import {
+  attr,
+  getAttribute,
+  newTransactionId,
+  sameIp,
+  StunMethod,
+  transactionKey,
+  type DecodedStunMessage,
+  type StunMessage,
+  type TransportAddress,
+} from '../stun/index.js';
 import {
   RttEstimator,
   StunTransactions,
@@ -10,6 +20,7 @@ import {
   UdpEndpoint,
   formatAddress,
   type Clock,
+  type ReceivedDatagram,
   type TimerHandle,
 } from '../transport/index.js';
 import { classify } from './classify.js';
@@ -95,6 +106,8 @@ class DetectRun {
   private readonly deadline = new AbortController();
   private readonly startedAt: number;
   private seq = 0;
+  /** Every transaction ID this run sent: a late duplicate answer to one of them is not a stray. */
+  private readonly sentIds = new Set<string>();
   private planned = 0;
   private finished = 0;
   private filteringServer: ServerState | undefined;
@@ -116,7 +129,14 @@ class DetectRun {
     setMaxListeners(10_000, this.deadline.signal, this.stragglers.signal);
     this.servers = options.servers.map((resolved) => ({
       resolved,
-      report: { label: resolved.label, primary: resolved.address, reachable: false, rfc5780: 'absent', problems: [] },
+      report: {
+        label: resolved.label,
+        primary: resolved.address,
+        reachable: false,
+        rfc5780: 'absent',
+        problems: [],
+        stray: { malformed: 0, oversized: 0, unmatched: 0 },
+      },
       behaviourStarted: false,
     }));
   }
@@ -284,6 +304,7 @@ class DetectRun {
   private async openSocket(section: ProbeSection, index: number): Promise<ProbeSocket> {
     const endpoint = await UdpEndpoint.bind({ family: this.family, address: this.options.bindAddress });
     const transactions = new StunTransactions(endpoint, { clock: this.clock, rtt: this.rtt });
+    transactions.onUnmatched((datagram, message) => this.onStray(datagram, message));
     const socket = { section, index, endpoint, transactions };
     this.sockets.push(socket);
     return socket;
@@ -315,6 +336,7 @@ class DetectRun {
             ? [attr('CHANGE-REQUEST', { changeIp: false, changePort: true })]
             : [],
     };
+    this.sentIds.add(transactionKey(request.transactionId));
     this.planned++;
     this.emit({ type: 'probe-sent', at: this.elapsed(), seq, section: socket.section, socket: socket.index, server: server.report.label, target, test });
     const signal = retransmit.signal ? eitherSignal(retransmit.signal, this.deadline.signal) : this.deadline.signal;
@@ -380,6 +402,26 @@ class DetectRun {
     this.checkAnswerSource(server, observation);
     this.emit({ type: 'probe-result', at: this.elapsed(), observation });
     return observation;
+  }
+
+  /**
+   * A datagram that answered no pending request. Retransmission makes late duplicates of real
+   * answers normal (RFC 8489 §6.2.1), and the hairpin test's request arrives here too: those
+   * carry one of our transaction IDs and are not strays. Anything else from a server's
+   * address proves that UDP reaches it and comes back, so it must never read as "UDP blocked".
+   */
+  private onStray(datagram: ReceivedDatagram, message: DecodedStunMessage | undefined): void {
+    if (message && this.sentIds.has(transactionKey(message.transactionId))) return;
+    const server = this.servers.find((s) => {
+      const alternate = s.report.alternate;
+      return sameIp(datagram.from.address, s.resolved.address.address) || (alternate !== undefined && sameIp(datagram.from.address, alternate.address));
+    });
+    if (!server) return;
+    const stray = server.report.stray;
+    if (datagram.data.length > MAX_STUN_DATAGRAM) stray.oversized++;
+    else if (!message) stray.malformed++;
+    else stray.unmatched++;
+    stray.first ??= describeDatagram(datagram.data);
   }
 
   /** RFC 5780 §4.2 and §9: a server is trusted for behaviour tests only if it behaves as it claims. */
@@ -455,6 +497,20 @@ class DetectRun {
   private elapsed(): number {
     return this.clock.now() - this.startedAt;
   }
+}
+
+/**
+ * Larger than any answer to a Binding request can be: such an answer is about 100 bytes, and
+ * RFC 8489 §6.1 keeps STUN over UDP within the path MTU (1500 bytes on Ethernet), so a bigger
+ * datagram is something else (or an answer that had to be fragmented, which is wrong too).
+ */
+export const MAX_STUN_DATAGRAM = 1500;
+
+/** "37 bytes: 48 54 54 50 2f 31 2e 31 …" — enough to recognise HTTP, DNS, a SIP reply. */
+function describeDatagram(data: Uint8Array): string {
+  const head = [...data.subarray(0, 12)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+  const printable = Buffer.from(data.subarray(0, 24)).toString('latin1').replace(/[^\x20-\x7e]/g, '.');
+  return `${data.length} bytes: ${head}${data.length > 12 ? ' …' : ''} ("${printable}")`;
 }
 
 /** An AbortSignal that fires when either input does (AbortSignal.any needs Node 20.3). */

@@ -6,3 +6,6 @@ export * from './servers.js';
 export * from './local-addresses.js';
 export * from './detect.js';
 export * from './interpret.js';
+export * from './port-mapping.js';
+export * from './lifetime-plan.js';
+export * from './lifetime.js';

@@ -34,10 +34,14 @@ const SHORT: Record<string, string> = {
 export function interpret(verdict: NatVerdict): Interpretation {
   const behaviour = `${SHORT[verdict.mapping]}M / ${SHORT[verdict.filtering]}F`;
   let headline = HEADLINES[verdict.classicName];
-  if (verdict.kind === 'inconclusive') headline = `Inconclusive (${behaviour})`;
+  const noStunAnswer = verdict.kind === 'inconclusive' && verdict.publicAddresses.length === 0 && (verdict.notStun?.length ?? 0) > 0;
+  if (noStunAnswer) headline = 'Something answers, but not STUN';
+  else if (verdict.kind === 'inconclusive') headline = `Inconclusive (${behaviour})`;
   else if (verdict.kind === 'no-nat' && verdict.classicName === 'unknown') headline = 'No NAT (filtering not tested)';
 
-  let meaning = describeClassicName(verdict.classicName);
+  let meaning = noStunAnswer
+    ? 'UDP gets out and something answers, but not with STUN: the port may belong to another service, or a middlebox rewrites the traffic. Nothing is known about the NAT yet.'
+    : describeClassicName(verdict.classicName);
   const allocation = verdict.portAllocation;
   if (allocation.kind === 'sequential') {
     meaning += ` New mappings get consecutive ports (step ${allocation.delta}); the next is likely ${allocation.predictedNext}, so port prediction could still punch through.`;

@@ -61,6 +61,23 @@ export interface ServerReport {
   /** Why a server is not trusted for RFC 5780 tests, when it is not. */
   problems: string[];
   rttMs?: number;
+  /**
+   * Datagrams that came back from this server's addresses but were no answer to any request:
+   * an open port that speaks something other than STUN, a broken server or a middlebox.
+   */
+  stray: StrayDatagrams;
+}
+
+/** Counts of datagrams from a server that were not answers (see `StrayDatagrams` in detect.ts). */
+export interface StrayDatagrams {
+  /** Not STUN at all, or STUN that does not decode (RFC 8489 §5, §14.7). */
+  malformed: number;
+  /** Larger than any STUN answer to a Binding request over UDP can be (> 1500 bytes). */
+  oversized: number;
+  /** Valid STUN whose transaction ID matches no request this run sent (RFC 8489 §6.3.1). */
+  unmatched: number;
+  /** The first such datagram, for the report: its size and first bytes in hex. */
+  first?: string;
 }
 
 export type PortAllocation =
@@ -94,4 +111,9 @@ export interface NatVerdict {
   confidence: 'high' | 'medium' | 'low';
   /** Evidence and caveats, in plain words, most important first. */
   reasons: string[];
+  /**
+   * Servers from which datagrams came back that were not STUN answers. When no STUN answer
+   * came at all, these make the verdict inconclusive, never "UDP blocked": UDP got through.
+   */
+  notStun?: Array<{ server: string } & StrayDatagrams>;
 }

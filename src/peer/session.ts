@@ -36,25 +36,30 @@
  * (`peer-never-came`, `peer-left`, `peer-session-timeout`, `peer-protocol-error`). A run whose
  * checks fail is not an error: it resolves with state 'failed' and the reasons per pair.
  */
-import type { PeerEvent } from '../events.js';
+import type { PeerEvent } from './events.js';
 import { IceAgent, type AgentSchedulerOptions } from '../ice/agent.js';
 import type { IceResult } from '../ice/agent-result.js';
 import type { AddressFamily, TransportAddress } from '../ice/candidate.js';
 import type { IceRole } from '../ice/pair.js';
 import type { IceMode } from '../ice/scheduler.js';
 import type { ConfigMessage } from '../signaling/index.js';
-import { formatCandidate, parseCandidate } from '../ice/sdp-candidate.js';
+import { formatCandidate, IceCandidateSyntaxError, IceCandidateUnsupportedError, parseCandidate } from '../ice/sdp-candidate.js';
+import { peerCheckWaitMs } from '../ice/scheduler.js';
+import { MDNS_DEFAULTS, resolveMdnsName } from '../ice/mdns.js';
 import { NatProbeError } from '../errors.js';
 import { SignalingClient, type IncomingSignalingMessage } from '../signaling/index.js';
 import { systemClock, type Clock, type TimerHandle } from '../transport/clock.js';
 import { PeerLeftError, PeerNeverCameError, PeerProtocolError, PeerSessionTimeoutError, type PeerSessionPhase } from './session-errors.js';
 import { parsePeerSummary, summarizeForPeer, type PeerSummary } from './session-summary.js';
+import { sessionFailureReason } from './trials-outcome.js';
 import { allocateRelay, relayLadderRungs, relayRungOf, RELAY_RUNGS, turnServersFromIceServers, type RelayRung, type PeerRelayResult, type PeerTurnServer, type RelaySource } from './relay.js';
 import { parseTurnUrl, type TurnAllocation } from '../turn/index.js';
 import type { RelayRungResult, TraversalOptions, TraversalReport, WinningPath } from '../traversal/types.js';
 import { TRAVERSAL_RUN_DEFAULTS, TraversalRun } from '../traversal/run.js';
 import { BEHAVIOUR_PROBE_TIMEOUT_MS } from '../traversal/behaviour.js';
 import { parseTraversalPayload, type TraversalPayload } from '../traversal/messages.js';
+import { localAddressWarnings, type PeerWarning } from './warnings.js';
+import type { ConnectTime } from './trials-types.js';
 
 export type { PeerRelayResult, PeerTurnServer } from './relay.js';
 
@@ -101,6 +106,13 @@ export interface PeerSessionOptions {
   turnTimeoutMs?: number;
   /** Strategies beyond plain ICE (src/traversal). Default none: plain ICE. */
   traversal?: TraversalOptions;
+  /**
+   * Resolve the other peer's mDNS host candidates (`<uuid>.local`, as browsers signal them) by a
+   * Multicast DNS query on the local network (src/ice/mdns.ts, RFC 6762). Default off: it sends
+   * multicast. A name that does not resolve within `timeoutMs` (default 1,000) is reported as
+   * skipped. `resolve` replaces the resolver (tests).
+   */
+  mdns?: false | { readonly timeoutMs?: number; readonly resolve?: (name: string) => Promise<readonly string[]> };
 }
 
 export interface PeerResult extends IceResult {
@@ -113,12 +125,31 @@ export interface PeerResult extends IceResult {
   readonly signalingMs: number;
   /** From the call until the session ended (result exchanged, bye sent). */
   readonly totalMs: number;
-  /** Remote candidates that could not be used (mDNS names, TCP, bad syntax), with the reason. */
-  readonly skippedRemoteCandidates: readonly { readonly candidate: string; readonly reason: string }[];
+  /**
+   * Remote candidates that could not be used, with the reason: 'mdns-hostname', 'fqdn',
+   * 'transport' (TCP), 'candidate-type' (src/ice/sdp-candidate.ts) or 'syntax'.
+   */
+  readonly skippedRemoteCandidates: readonly SkippedCandidate[];
+  /**
+   * Peer-to-peer signaling round trip estimated from this side's join round trip (twice it: our
+   * leg to the server and the other peer's, taken as alike). Scales how long a run with no pairs
+   * of its own waits for the peer's checks (src/ice/scheduler.ts peerCheckWaitMs).
+   */
+  readonly signalingRttMs?: number;
   /** One entry per TURN server tried, allocated or with the reason it failed; empty without TURN. */
   readonly relays: readonly PeerRelayResult[];
   /** What the traversal strategies did; present when `traversal` asked for any. */
   readonly traversal?: TraversalReport;
+  /** Plain warnings about this peer's environment (e.g. only loopback to gather on); also emitted as `peer-warning`. */
+  readonly warnings?: readonly PeerWarning[];
+  /** Connected: the time from both peers joined to the selected pair, and what it was spent on. */
+  readonly connectTime?: ConnectTime;
+}
+
+export interface SkippedCandidate {
+  readonly candidate: string;
+  readonly reason: string;
+  readonly detail: string;
 }
 
 /** Defaults, in one place for the CLI's help. */
@@ -182,7 +213,9 @@ class PeerSession {
   private agentCreation: Promise<IceAgent> | undefined;
   private phaseName: PeerSessionPhase = 'signaling';
   private fatal: NatProbeError | undefined;
-  private readonly skipped: { candidate: string; reason: string }[] = [];
+  private readonly skipped: SkippedCandidate[] = [];
+  private signalingRttMs: number | undefined;
+  private warnings: PeerWarning[] = [];
   private peerId = '';
   private role: IceRole = 'controlling';
   private closed = false;
@@ -202,6 +235,9 @@ class PeerSession {
   /** The relay ladder's rungs from their start (only with the relay-ladder strategy). */
   private readonly ladderRungs: RelayRungResult[] = [];
   private checksStartedAtMs: number | undefined;
+  /** When this session knew both peers were in the room, and when the other's parameters arrived (ms since start). */
+  private peerJoinedAtMs: number | undefined;
+  private parametersAtMs: number | undefined;
 
   constructor(private readonly options: PeerSessionOptions) {
     this.clock = options.clock ?? systemClock;
@@ -230,6 +266,14 @@ class PeerSession {
 
   async run(): Promise<PeerResult> {
     const o = this.options;
+    // Said before anything else: a peer with only loopback fails every off-host check, and the
+    // reason would otherwise show only as failed pairs (issue 13: a lab peer gathered 127.0.0.1).
+    this.warnings = localAddressWarnings({
+      ...(o.bindAddress !== undefined ? { bindAddress: o.bindAddress } : {}),
+      ...(o.hostAddresses !== undefined ? { hostAddresses: o.hostAddresses } : {}),
+      ...(o.family !== undefined ? { family: o.family } : {}),
+    });
+    for (const warning of this.warnings) this.emit({ type: 'peer-warning', at: this.clock.now() - this.startedAt, trial: this.trial, ...warning });
     this.emitPhase('signaling');
     // The sockets are bound while the WebSocket connects; the role is set once joined.
     this.agentCreation = IceAgent.create({
@@ -260,6 +304,7 @@ class PeerSession {
     const join = await this.bounded('signaling', this.client.connect());
     this.peerId = join.peerId;
     this.role = join.peers.length === 0 ? 'controlling' : 'controlled';
+    if (join.rttMs !== undefined) this.signalingRttMs = 2 * join.rttMs;
     const agent = await this.bounded('signaling', this.agentCreation);
     agent.setRole(this.role);
     this.emitPhase('joined');
@@ -274,6 +319,7 @@ class PeerSession {
     } else {
       this.inbox.peerJoined ??= join.peers[0];
     }
+    this.peerJoinedAtMs = this.clock.now() - this.startedAt;
     this.emitPhase('peer-joined');
     this.peerPresent = true;
     this.flushTraversal();
@@ -297,6 +343,7 @@ class PeerSession {
     }
 
     await this.waitFor('exchanging-parameters', () => this.inbox.parameters !== undefined);
+    this.parametersAtMs = this.clock.now() - this.startedAt;
     try {
       agent.setRemoteParameters(this.inbox.parameters!);
     } catch (error) {
@@ -312,7 +359,7 @@ class PeerSession {
     const resultWaitMs = o.resultWaitMs ?? PEER_SESSION_DEFAULTS.resultWaitMs;
     const left = this.deadlineAt - this.clock.now();
     const overall = Math.max(1, Math.min(o.scheduler?.overallTimeoutMs ?? Number.POSITIVE_INFINITY, left - Math.min(resultWaitMs, left / 4)));
-    agent.start({ overallTimeoutMs: overall });
+    agent.start({ overallTimeoutMs: overall, peerCheckWaitMs: o.scheduler?.peerCheckWaitMs ?? peerCheckWaitMs(this.signalingRttMs) });
     const ice = await this.bounded('checking', agent.done, overall + 1_000);
 
     if (this.traversal !== undefined) {
@@ -327,8 +374,7 @@ class PeerSession {
     if (remoteResult !== undefined) this.emitPhase('remote-result');
 
     const totalMs = this.clock.now() - this.startedAt;
-    this.emitDone(ice);
-    return {
+    const result: PeerResult = {
       ...ice,
       room: o.room,
       peerId: this.peerId,
@@ -337,7 +383,10 @@ class PeerSession {
       signalingMs,
       totalMs,
       skippedRemoteCandidates: [...this.skipped],
+      ...(this.signalingRttMs !== undefined ? { signalingRttMs: this.signalingRttMs } : {}),
       relays: [...this.relayResults],
+      ...(this.warnings.length > 0 ? { warnings: [...this.warnings] } : {}),
+      ...(ice.state === 'connected' ? { connectTime: this.connectTime(ice.timeToConnectMs, signalingMs, this.relayResults.length > 0 && !this.ladder) } : {}),
       ...(this.traversal !== undefined
         ? {
             traversal: this.traversal.report(ice, {
@@ -347,6 +396,8 @@ class PeerSession {
           }
         : {}),
     };
+    this.emitDone(result);
+    return result;
   }
 
   /**
@@ -569,9 +620,65 @@ class PeerSession {
       const candidate = parseCandidate(line);
       this.withAgent((agent) => agent.addRemoteCandidate(candidate));
     } catch (error) {
-      // An mDNS name or a TCP candidate cannot be checked; the rest of the run goes on.
-      this.skipped.push({ candidate: line, reason: error instanceof NatProbeError ? error.code : String(error) });
+      if (error instanceof IceCandidateUnsupportedError && error.reason === 'mdns-hostname' && this.options.mdns) {
+        this.resolveMdnsCandidate(line, error);
+        return;
+      }
+      this.skip(line, error);
     }
+  }
+
+  /**
+   * A `.local` host candidate, resolved by Multicast DNS (src/ice/mdns.ts): the candidate with the
+   * name's address joins the checks (trickled, RFC 8838); the checks may not end as failed while
+   * the query runs. Unresolved, it is skipped like any other unusable candidate.
+   */
+  private resolveMdnsCandidate(line: string, error: IceCandidateUnsupportedError): void {
+    const settings = this.options.mdns || {};
+    const fields = line.replace(/^a=/, '').split(/\s+/);
+    const name = fields[4] ?? '';
+    const timeoutMs = settings.timeoutMs ?? MDNS_DEFAULTS.timeoutMs;
+    const resolve = settings.resolve ?? ((n: string) => resolveMdnsName(n, { timeoutMs, clock: this.clock }));
+    let release: (() => void) | undefined;
+    let resolved = false;
+    this.withAgent((agent) => {
+      if (!resolved) release = agent.hold();
+    });
+    void resolve(name)
+      .catch(() => [] as readonly string[])
+      .then((addresses) => {
+        const address = addresses[0];
+        if (address === undefined || this.closed) {
+          this.skip(line, error, `${error.message} Multicast DNS found no address for it within ${timeoutMs} ms.`);
+          return;
+        }
+        const resolved = [...fields];
+        resolved[4] = address;
+        try {
+          const candidate = parseCandidate(resolved.join(' '));
+          this.withAgent((agent) => agent.addRemoteCandidate(candidate));
+        } catch (parseError) {
+          this.skip(line, parseError);
+        }
+      })
+      .finally(() => {
+        resolved = true;
+        release?.();
+      });
+  }
+
+  /**
+   * An mDNS name or a TCP candidate cannot be checked; the rest of the run goes on, and the peer
+   * may still reach this side through its checks (a peer-reflexive candidate, §7.3.1.3).
+   */
+  private skip(line: string, error: unknown, detail?: string): void {
+    const skipped: SkippedCandidate = {
+      candidate: line,
+      reason: error instanceof IceCandidateUnsupportedError ? error.reason : error instanceof IceCandidateSyntaxError ? 'syntax' : error instanceof NatProbeError ? error.code : 'syntax',
+      detail: detail ?? (error instanceof Error ? error.message : String(error)),
+    };
+    this.skipped.push(skipped);
+    this.emit({ type: 'peer-candidate-skipped', at: this.clock.now() - this.startedAt, trial: this.trial, ...skipped });
   }
 
   /** Runs `action` on the agent now, or once it exists (candidates can arrive while sockets are still being bound). */
@@ -637,6 +744,15 @@ class PeerSession {
 
   // ---- events ----------------------------------------------------------------------------
 
+  /** ConnectTime (trials-types.ts): the phases between the other peer's arrival and the selected pair. */
+  private connectTime(checksMs: number, checksStartedAtMs: number, waitedForRelays: boolean): ConnectTime {
+    const joined = this.peerJoinedAtMs ?? checksStartedAtMs;
+    const parameters = Math.max(joined, this.parametersAtMs ?? joined);
+    const parametersMs = parameters - joined;
+    const gatheringMs = Math.max(0, checksStartedAtMs - parameters);
+    return { sincePeerJoinedMs: parametersMs + gatheringMs + checksMs, parametersMs, gatheringMs, checksMs, waitedForRelays };
+  }
+
   private emitPhase(phase: Extract<PeerEvent, { type: 'peer-phase' }>['phase']): void {
     this.emit({
       type: 'peer-phase',
@@ -648,8 +764,9 @@ class PeerSession {
     });
   }
 
-  private emitDone(ice: IceResult): void {
-    const failure = ice.state === 'connected' ? undefined : (ice.pairs.find((p) => p.failureReason !== undefined)?.failureReason ?? ice.outcome);
+  private emitDone(ice: PeerResult): void {
+    // The trials' wording of a failure (one vocabulary for events, reports and the dashboard).
+    const failure = sessionFailureReason({ ok: true, result: ice });
     this.emit({
       type: 'peer-done',
       at: this.clock.now() - this.startedAt,

@@ -8,7 +8,7 @@
  *   result.summary.successRate;  // 1
  */
 import { randomBytes } from 'node:crypto';
-import type { PeerEvent, TrialEvent } from '../events.js';
+import type { PeerEvent, SourcedPeerEvent, TrialEvent } from './events.js';
 import { systemClock, type Clock, type TimerHandle } from '../transport/clock.js';
 import { TrialsOptionsError, TrialTimeoutError } from './trials-errors.js';
 import { trialOutcome, type SettledSession } from './trials-outcome.js';
@@ -96,12 +96,11 @@ export interface RunTrialsOptions {
   /** Room names are `${roomPrefix}-${trial}`. Default `trials-` and 8 random hex digits, so runs never share rooms. */
   roomPrefix?: string;
   /**
-   * Trial events, and the first peer's ice-* and peer-* events re-tagged with the trial number.
-   * (The second peer's are not forwarded: PeerEvent has no field saying which peer sent it, and
-   * its pairs mirror the first's.) `at` is ms since the run started.
+   * Trial events, and both peers' ice-* and peer-* events re-tagged with the trial number and
+   * `peer` (0 or 1: which session of the trial). `at` is ms since the run started.
    */
-  onEvent?: (event: TrialEvent | PeerEvent) => void;
-  /** Forward the first peer's ice-* / peer-* events to onEvent. Default true; benches turn it off. */
+  onEvent?: (event: TrialEvent | SourcedPeerEvent) => void;
+  /** Forward both peers' ice-* / peer-* events to onEvent. Default true; benches turn it off. */
   peerEvents?: boolean;
   /** When aborted, no new trial starts; those in flight finish and are reported. */
   signal?: AbortSignal;
@@ -158,7 +157,7 @@ export async function runTrials(options: RunTrialsOptions): Promise<TrialsResult
   const forwardPeerEvents = options.peerEvents ?? TRIALS_DEFAULTS.peerEvents;
   const roomPrefix = options.roomPrefix ?? `trials-${randomBytes(4).toString('hex')}`;
   const listener = options.onEvent;
-  const emit = (event: TrialEvent | PeerEvent): void => {
+  const emit = (event: TrialEvent | SourcedPeerEvent): void => {
     try {
       listener?.(event);
     } catch {
@@ -201,7 +200,7 @@ export async function runTrials(options: RunTrialsOptions): Promise<TrialsResult
       ...(options.useSignaledIceServers === false ? { useSignaledIceServers: false } : {}),
       ...(options.traversal !== undefined ? { traversal: options.traversal } : {}),
       // Session events count from the session's start; rebase them onto the run's time line.
-      onEvent: index === 0 && forwardPeerEvents ? (event) => emit({ ...event, trial, at: trialStart - t0 + event.at }) : undefined,
+      onEvent: forwardPeerEvents ? (event: PeerEvent) => emit({ ...event, trial, peer: index, at: trialStart - t0 + event.at }) : undefined,
     });
     const boundMs = timeoutMs + SAFETY_MARGIN_MS;
     const start = (index: 0 | 1): Promise<SettledSession> => {

@@ -1,6 +1,14 @@
 import Table from 'cli-table3';
-import type { DetectReport } from './detect-report.js';
+import type { DetectFamilyReport, DetectReport } from './detect-report.js';
 import { formatTransportAddress } from './format.js';
+import { lifetimeRows } from './lifetime-format.js';
+import { portMappingRows } from './portmap-format.js';
+
+function strayNote(stray: DetectFamilyReport['servers'][number]['stray']): string {
+  const total = stray.malformed + stray.oversized + stray.unmatched;
+  if (total === 0) return '';
+  return `${total} non-STUN datagram(s) back: ${stray.malformed} malformed, ${stray.oversized} oversized, ${stray.unmatched} unmatched`;
+}
 
 const PLAIN_STYLE = { head: [] as string[], border: [] as string[] };
 
@@ -41,10 +49,18 @@ export function renderDetectTable(report: DetectReport): string {
         formatTransportAddress(server.primary),
         server.rttMs === undefined ? '—' : `${server.rttMs.toFixed(1)} ms`,
         server.reachable ? server.rfc5780 : 'no answer',
-        [server.alternate ? `other address ${formatTransportAddress(server.alternate)}` : '', ...server.problems].filter(Boolean).join('\n'),
+        [server.alternate ? `other address ${formatTransportAddress(server.alternate)}` : '', ...server.problems, strayNote(server.stray)].filter(Boolean).join('\n'),
       ]);
     }
     blocks.push(servers.toString());
+  }
+  const portmap = new Table({ style: PLAIN_STYLE, colWidths: [20, 64], wordWrap: true });
+  for (const row of portMappingRows(report.portMapping)) portmap.push(row);
+  blocks.push(portmap.toString());
+  if (report.lifetime) {
+    const lifetime = new Table({ style: PLAIN_STYLE, colWidths: [20, 64], wordWrap: true });
+    for (const row of lifetimeRows(report.lifetime)) lifetime.push(row);
+    blocks.push(lifetime.toString());
   }
   return `${blocks.join('\n')}\n`;
 }

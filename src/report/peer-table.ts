@@ -28,17 +28,34 @@ function traversalTable(traversal: NonNullable<PeerReport['traversal']>): string
   return table.toString();
 }
 
+/** " — what it means": the session's own words when it has them, else the reason's general hint. */
+function notConnectedWords(report: PeerReport): string {
+  const words = report.failureDetail ?? FAILURE_REASON_HINTS[report.failureReason ?? ''];
+  return words ? ` — ${words}` : '';
+}
+
+/** " (since both peers joined: signaling 80 ms · gathering 5.1 s incl. TURN · checks 60 ms)" */
+function spentOn(report: PeerReport): string {
+  const time = report.connectTime;
+  if (time === undefined) return '';
+  return ` since both peers joined (signaling ${formatMs(time.parametersMs)} · gathering ${formatMs(time.gatheringMs)}${time.waitedForRelays ? ' incl. TURN' : ''} · checks ${formatMs(time.checksMs)})`;
+}
+
 /** The human summary of `nat-probe peer`: verdict, selected pair, the traversal section, then every pair. */
 export function renderPeerTable(report: PeerReport): string {
   const summary = new Table({ style: PLAIN_STYLE, colWidths: [18, 70], wordWrap: true });
   const why = report.failureReason ?? '';
   summary.push(
-    ['Result', report.connected ? `connected in ${formatMs(report.timeToConnectMs ?? 0)}` : `NOT connected: ${why}${FAILURE_REASON_HINTS[why] ? ` — ${FAILURE_REASON_HINTS[why]}` : ''}`],
+    ['Result', report.connected ? `connected in ${formatMs(report.timeToConnectMs ?? 0)}${spentOn(report)}` : `NOT connected: ${why}${notConnectedWords(report)}`],
     ['Selected pair', report.selectedPair ? selectedPairLine(report.selectedPair) : '—'],
     ['Room', `${report.room} as ${report.role} (${report.peerId}), ${report.mode} mode, signaling ${formatMs(report.signalingMs)}`],
     ['Local candidates', report.localCandidates.map((c) => `${c.type} ${c.address}`).join('\n') || '—'],
     ['Remote candidates', report.remoteCandidates.map((c) => `${c.type} ${c.address}`).join('\n') || '—'],
   );
+  if (report.skippedRemoteCandidates.length > 0) {
+    summary.push(['Skipped remote', report.skippedRemoteCandidates.map((s) => `${s.reason}: ${s.candidate}`).join('\n')]);
+  }
+  if (report.warnings !== undefined && report.warnings.length > 0) summary.push(['WARNING', report.warnings.map((w) => w.message).join('\n')]);
   if (report.relays.length > 0) {
     summary.push([
       'TURN',

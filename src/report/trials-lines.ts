@@ -46,12 +46,16 @@ export function formatPeerEventLine(event: PeerEvent): string | undefined {
       return `selected  ${event.localType}/${event.remoteType} ${event.local} → ${event.remote}${event.nominated ? ' (nominated)' : ''} after ${formatMs(event.timeToConnectMs)}`;
     case 'ice-role':
       return `role      ${event.from} → ${event.to} (${event.reason})`;
+    case 'peer-candidate-skipped':
+      return `candidate remote SKIPPED (${event.reason}) ${event.candidate}`;
     case 'peer-phase':
       return `signaling ${PHASE_WORDS[event.phase](event)}`;
     case 'peer-relay':
       return event.state === 'allocated'
         ? `turn      ${event.server} relayed ${event.relayed ?? '?'}${event.allocateMs !== undefined ? ` in ${formatMs(event.allocateMs)}` : ''}`
         : `turn      ${event.server} FAILED ${event.errorCode ?? ''}: ${event.message ?? ''} Going on with direct candidates.`;
+    case 'peer-warning':
+      return `WARNING   ${event.message}`;
     case 'traversal-plan':
       return `traversal plan ${formatPlanHead(event.plan)}: ${event.plan.reason}`;
     case 'traversal-progress':

@@ -12,7 +12,7 @@ export const FAILURE_REASON_HINTS: Readonly<Record<string, string>> = {
   integrity: 'responses failed MESSAGE-INTEGRITY: credentials mismatched or a middlebox rewrote packets',
   'role-conflict': 'both peers kept claiming the same ICE role (487)',
   'non-symmetric': 'responses came from an address other than the one checked',
-  'no-candidate-pairs': 'nothing to check: no remote candidates arrived or none shared an address family',
+  'no-candidate-pairs': 'nothing to check: no usable remote candidate (none arrived, none could be used, or none shared an address family) and no check from the peer arrived',
   'not-nominated': 'a pair worked but none was nominated before the time bound',
   'overall-timeout': 'the session time bound expired before the checks finished; try a longer --timeout',
   'signaling-unreachable': 'the signaling server could not be reached',
@@ -38,6 +38,14 @@ export function renderTrialsTable(report: TrialsReport): string {
         ? `p50 ${formatMs(summary.timeToConnectMs.p50)} · p95 ${formatMs(summary.timeToConnectMs.p95)} · p99 ${formatMs(summary.timeToConnectMs.p99)} (min ${formatMs(summary.timeToConnectMs.min)}, max ${formatMs(summary.timeToConnectMs.max)})`
         : 'no trial connected',
     ],
+    ...(summary.spentOnMs !== undefined
+      ? [
+          [
+            '  spent on (p50)',
+            `signaling ${formatMs(summary.spentOnMs.parameters)} · gathering ${formatMs(summary.spentOnMs.gathering)}${summary.spentOnMs.trialsWaitingForRelays > 0 ? ` (TURN allocations included in ${summary.spentOnMs.trialsWaitingForRelays} trial(s))` : ''} · checks ${formatMs(summary.spentOnMs.checks)} — counted from both peers joined`,
+          ],
+        ]
+      : []),
     [
       'Selected pair types',
       summary.byPairType.length === 0 ? '—' : summary.byPairType.map((row) => `${row.pairType} ${row.trials} (${percent(row.share)})`).join(', '),

@@ -80,6 +80,8 @@ export interface JoinInfo {
   readonly peers: readonly string[];
   /** True when this join took back an earlier session after a reconnect. */
   readonly resumed: boolean;
+  /** From sending `join` to receiving `joined`: one round trip to the signaling server. */
+  readonly rttMs?: number;
 }
 
 export type SignalingClientState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closing' | 'closed';
@@ -368,6 +370,7 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
         settle(() => reject(new SignalingTimeoutError(`the signaling server at ${this.options.url} to answer`, this.connectTimeoutMs)));
       }, this.connectTimeoutMs);
       let settled = false;
+      let joinSentAt: number | undefined;
       const settle = (then: () => void): void => {
         if (settled) return;
         settled = true;
@@ -382,7 +385,7 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
         resolve: (joined) =>
           settle(() => {
             this.ws = ws;
-            resolve(this.onJoined(joined));
+            resolve(this.onJoined(joined, joinSentAt === undefined ? undefined : this.clock.now() - joinSentAt));
           }),
         reject: (error) =>
           settle(() => {
@@ -398,6 +401,7 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
           join.ack = this.lastInSeq;
         }
         ws.send(JSON.stringify(join));
+        joinSentAt = this.clock.now();
       });
       ws.on('message', (data, isBinary) => this.onFrame(ws, data, isBinary));
       ws.on('error', (error) => this.handshake?.ws === ws && this.handshake.reject(error));
@@ -412,7 +416,7 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
     });
   }
 
-  private onJoined(joined: JoinedMessage): JoinInfo {
+  private onJoined(joined: JoinedMessage, rttMs: number | undefined): JoinInfo {
     this.id = joined.peerId;
     this.resumeToken = joined.resumeToken;
     // The server holds our messages up to `ack`; re-send the rest, in order.
@@ -420,7 +424,7 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
     this.sentUpTo = joined.ack;
     this.paused = false;
     this.currentState = 'open';
-    const info: JoinInfo = { room: joined.room, peerId: joined.peerId, peers: joined.peers, resumed: joined.resumed };
+    const info: JoinInfo = { room: joined.room, peerId: joined.peerId, peers: joined.peers, resumed: joined.resumed, ...(rttMs !== undefined ? { rttMs } : {}) };
     this.emit('joined', info);
     this.flushOutbox();
     return info;

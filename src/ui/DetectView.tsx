@@ -2,6 +2,9 @@ import { Box, Text } from 'ink';
 import type { DetectFamilyReport } from '../report/detect-report.js';
 import type { DetectViewState } from './detect-state.js';
 import { ProgressBar } from './ProgressBar.js';
+import type { PortMappingSummary } from '../nat/port-mapping.js';
+import { describeProtocol, portMappingRows } from '../report/portmap-format.js';
+import { describeBracket, lifetimeRows } from '../report/lifetime-format.js';
 
 export interface DetectViewProps {
   readonly state: DetectViewState;
@@ -12,6 +15,8 @@ export function DetectView({ state }: DetectViewProps) {
   return (
     <Box flexDirection="column">
       {state.results.length === 0 ? <Progress state={state} /> : state.results.map((result) => <Verdict key={result.family} result={result} />)}
+      {state.portMapping ? <PortMapping summary={state.portMapping} /> : null}
+      {state.lifetimeReport ? <Rows title="Mapping lifetime" rows={lifetimeRows(state.lifetimeReport)} /> : null}
     </Box>
   );
 }
@@ -24,6 +29,21 @@ function Progress({ state }: DetectViewProps) {
         {state.family ? ` · IPv${state.family}` : ''} · {state.phase} · {state.elapsedMs.toFixed(0)} ms
       </Text>
       <ProgressBar done={state.finished} total={Math.max(state.sent, 1)} />
+      {state.portmap.map((report) => {
+        const { name, text } = describeProtocol(report);
+        return (
+          <Text key={report.protocol} dimColor={!report.present}>
+            {report.present ? '✔' : '✘'} {name}: {text}
+          </Text>
+        );
+      })}
+      {state.lifetime ? (
+        <Text>
+          Mapping lifetime: {state.lifetime.tested}/{state.lifetime.planned} mappings tested · {(state.lifetime.elapsedMs / 1000).toFixed(0)} s of at most{' '}
+          {(state.lifetime.maxMs / 1000).toFixed(0)} s
+          {Object.entries(state.lifetime.bracket).map(([kind, bracket]) => (bracket ? ` · ${kind}: ${describeBracket(bracket)}` : ''))}
+        </Text>
+      ) : null}
       {state.servers.map((server) => (
         <Text key={server.label} dimColor={!server.answered}>
           {server.answered ? '✔' : '…'} {server.label}
@@ -59,6 +79,36 @@ function Verdict({ result }: { readonly result: DetectFamilyReport }) {
       {result.verdict.reasons.map((reason, i) => (
         <Text key={i} dimColor wrap="wrap">
           · {reason}
+        </Text>
+      ))}
+    </Box>
+  );
+}
+
+function PortMapping({ summary }: { readonly summary: PortMappingSummary }) {
+  const rows = portMappingRows(summary);
+  const double = summary.status === 'probed' && summary.doubleNat.verdict === 'double-nat';
+  return (
+    <Box flexDirection="column" borderStyle="round" paddingX={1}>
+      <Text bold color={double ? 'yellow' : undefined}>
+        Port mapping
+      </Text>
+      {rows.map(([label, text]) => (
+        <Text key={label} wrap="wrap">
+          <Text bold>{label}:</Text> {text}
+        </Text>
+      ))}
+    </Box>
+  );
+}
+
+function Rows({ title, rows }: { readonly title: string; readonly rows: ReadonlyArray<[string, string]> }) {
+  return (
+    <Box flexDirection="column" borderStyle="round" paddingX={1}>
+      <Text bold>{title}</Text>
+      {rows.map(([label, text]) => (
+        <Text key={label} wrap="wrap">
+          <Text bold>{label}:</Text> {text}
         </Text>
       ))}
     </Box>

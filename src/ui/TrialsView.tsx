@@ -59,16 +59,29 @@ export function TrialsView({ state }: TrialsViewProps) {
       {state.watched ? (
         <Box marginTop={1} flexDirection="column" borderStyle="single" paddingX={1}>
           <Text>
-            <Text bold>Trial {state.watched.trial}</Text> · <WatchedStatus watched={state.watched} />
-            {state.watched.role ? ` · ${state.watched.role}` : ''}
+            <Text bold>Trial {state.watched.trial}</Text>
             {state.watchedFinished ? <Text dimColor> · done</Text> : null}
           </Text>
-          <PeerCandidates candidates={state.watched.candidates} maxPerSide={3} />
-          <TraversalStatus plan={state.watched.plan} strategies={state.watched.strategies} />
-          <PeerPairTable pairs={state.watched.pairs} selectedPairId={state.watched.selectedPairId} maxRows={6} />
+          <WatchedPeer label="peer 1" watched={state.watched} />
+          {state.watchedOther !== undefined && state.watchedOther.phase !== 'starting' ? <WatchedPeer label="peer 2" watched={state.watchedOther} /> : null}
         </Box>
       ) : null}
       {state.report ? <Summary report={state.report} /> : null}
+    </Box>
+  );
+}
+
+/** One side of the watched trial: its state and role, candidates, strategies and pairs. */
+function WatchedPeer({ label, watched }: { readonly label: string; readonly watched: PeerViewState }) {
+  return (
+    <Box flexDirection="column" marginTop={1}>
+      <Text>
+        <Text bold>{label}</Text> · <WatchedStatus watched={watched} />
+        {watched.role ? ` · ${watched.role}` : ''}
+      </Text>
+      <PeerCandidates candidates={watched.candidates} maxPerSide={3} />
+      <TraversalStatus plan={watched.plan} strategies={watched.strategies} />
+      <PeerPairTable pairs={watched.pairs} selectedPairId={watched.selectedPairId} maxRows={6} />
     </Box>
   );
 }

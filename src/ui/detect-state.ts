@@ -1,5 +1,9 @@
 import type { DetectEvent } from '../events.js';
-import type { DetectFamilyReport } from '../report/detect-report.js';
+import type { PortMappingProtocolReport } from '../gateway/types.js';
+import type { PortMappingSummary } from '../nat/port-mapping.js';
+import type { LifetimeBracket } from '../nat/lifetime-plan.js';
+import type { LifetimeCase } from '../nat/lifetime.js';
+import type { DetectFamilyReport, LifetimeReport } from '../report/detect-report.js';
 
 /** What the live detect view shows, folded from the event stream by a pure reducer. */
 export interface DetectViewState {
@@ -12,6 +16,14 @@ export interface DetectViewState {
   readonly servers: ReadonlyArray<{ label: string; rttMs?: number; answered: boolean }>;
   readonly elapsedMs: number;
   readonly results: readonly DetectFamilyReport[];
+  /** Port-mapping protocols answered (or given up) so far. */
+  readonly portmap: readonly PortMappingProtocolReport[];
+  /** The port-mapping summary, once the report is in. */
+  readonly portMapping?: PortMappingSummary;
+  /** --lifetime progress while it runs. */
+  readonly lifetime?: { tested: number; planned: number; maxMs: number; elapsedMs: number; bracket: Partial<Record<LifetimeCase, LifetimeBracket>> };
+  /** The lifetime report, once the report is in. */
+  readonly lifetimeReport?: LifetimeReport;
 }
 
 export const initialDetectViewState: DetectViewState = {
@@ -24,6 +36,7 @@ export const initialDetectViewState: DetectViewState = {
   servers: [],
   elapsedMs: 0,
   results: [],
+  portmap: [],
 };
 
 export function reduceDetectEvent(state: DetectViewState, event: DetectEvent): DetectViewState {
@@ -53,11 +66,20 @@ export function reduceDetectEvent(state: DetectViewState, event: DetectEvent): D
         ),
       };
     }
+    case 'lifetime-progress':
+      return { ...state, lifetime: { tested: event.tested, planned: event.planned, maxMs: event.maxMs, elapsedMs: event.at, bracket: event.bracket } };
+    case 'portmap-result':
+      return { ...state, portmap: [...state.portmap.filter((p) => p.protocol !== event.report.protocol), event.report] };
     default:
       return state;
   }
 }
 
-export function withResults(state: DetectViewState, results: readonly DetectFamilyReport[]): DetectViewState {
-  return { ...state, phase: 'done', results };
+export function withResults(
+  state: DetectViewState,
+  results: readonly DetectFamilyReport[],
+  portMapping?: PortMappingSummary,
+  lifetimeReport?: LifetimeReport,
+): DetectViewState {
+  return { ...state, phase: 'done', results, portMapping, lifetimeReport };
 }

@@ -1,4 +1,4 @@
-import type { IceCandidateEvent, IcePairEvent, IceStateEvent, PeerEvent, PeerPhaseEvent, PeerRelayEvent } from '../events.js';
+import type { IceCandidateEvent, IcePairEvent, IceStateEvent, PeerCandidateSkippedEvent, PeerEvent, PeerPhaseEvent, PeerRelayEvent } from '../events.js';
 import type { PeerReport } from '../report/peer-report.js';
 import type { TraversalDoneEvent, TraversalPlanEvent, TraversalProgressEvent } from '../traversal/events.js';
 
@@ -37,8 +37,12 @@ export interface PeerViewState {
   /** Connectivity-check requests sent, retransmissions included. */
   readonly checksSent: number;
   readonly candidates: readonly LiveCandidate[];
+  /** Remote candidates the session could not use (peer-candidate-skipped), in arrival order. */
+  readonly skipped: readonly Pick<PeerCandidateSkippedEvent, 'candidate' | 'reason'>[];
   /** TURN allocations (peer-relay events), allocated or failed, in the order they settled. */
   readonly relays: readonly Omit<PeerRelayEvent, 'type' | 'at' | 'trial'>[];
+  /** `peer-warning` messages (e.g. only loopback to gather on), in order. */
+  readonly warnings: readonly string[];
   /** In the order pairs first appeared, so rows do not jump around as states change. */
   readonly pairs: readonly LivePair[];
   readonly selectedPairId: string | undefined;
@@ -60,7 +64,9 @@ export function initialPeerViewState(trial = 0): PeerViewState {
     role: undefined,
     checksSent: 0,
     candidates: [],
+    skipped: [],
     relays: [],
+    warnings: [],
     pairs: [],
     selectedPairId: undefined,
     elapsedMs: 0,
@@ -94,10 +100,14 @@ export function reducePeerEvent(state: PeerViewState, event: PeerEvent): PeerVie
       return { ...state, elapsedMs: event.at, role: event.to };
     case 'peer-phase':
       return { ...state, elapsedMs: event.at, phase: event.phase, role: event.role ?? state.role };
+    case 'peer-candidate-skipped':
+      return { ...state, elapsedMs: event.at, skipped: [...state.skipped, { candidate: event.candidate, reason: event.reason }] };
     case 'peer-relay': {
       const { type: _type, at: _at, trial: _trial, ...relay } = event;
       return { ...state, elapsedMs: event.at, relays: [...state.relays, relay] };
     }
+    case 'peer-warning':
+      return { ...state, elapsedMs: event.at, warnings: [...state.warnings, event.message] };
     case 'peer-done':
       return {
         ...state,

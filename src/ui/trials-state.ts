@@ -1,4 +1,4 @@
-import type { PeerEvent, TrialEvent } from '../events.js';
+import type { SourcedPeerEvent, TrialEvent } from '../events.js';
 import type { TrialsReport } from '../report/trials-report.js';
 import { initialPeerViewState, reducePeerEvent, type PeerViewState } from './peer-state.js';
 
@@ -35,6 +35,8 @@ export interface TrialsViewState {
    * watched before has finished, so the view follows the run without flickering between trials.
    */
   readonly watched: PeerViewState | undefined;
+  /** The same trial's other peer (events with `peer: 1`): its own candidates, pairs and verdict. */
+  readonly watchedOther: PeerViewState | undefined;
   readonly watchedFinished: boolean;
   readonly report: TrialsReport | undefined;
 }
@@ -53,12 +55,13 @@ export function initialTrialsViewState(planned = 0): TrialsViewState {
     failureReasons: {},
     recent: [],
     watched: undefined,
+    watchedOther: undefined,
     watchedFinished: false,
     report: undefined,
   };
 }
 
-export function reduceTrialsEvent(state: TrialsViewState, event: TrialEvent | PeerEvent): TrialsViewState {
+export function reduceTrialsEvent(state: TrialsViewState, event: TrialEvent | SourcedPeerEvent): TrialsViewState {
   switch (event.type) {
     case 'trial-started': {
       const follow = state.watched === undefined || state.watchedFinished;
@@ -67,7 +70,7 @@ export function reduceTrialsEvent(state: TrialsViewState, event: TrialEvent | Pe
         started: state.started + 1,
         inFlight: [...state.inFlight, event.trial],
         elapsedMs: Math.max(state.elapsedMs, event.at),
-        ...(follow ? { watched: initialPeerViewState(event.trial), watchedFinished: false } : {}),
+        ...(follow ? { watched: initialPeerViewState(event.trial), watchedOther: initialPeerViewState(event.trial), watchedFinished: false } : {}),
       };
     }
     case 'trial-done': {
@@ -94,9 +97,11 @@ export function reduceTrialsEvent(state: TrialsViewState, event: TrialEvent | Pe
       };
     }
     default: {
-      // ice-* and peer-* events: only the watched trial's are shown.
-      if (state.watched === undefined || event.trial !== state.watched.trial) return { ...state, elapsedMs: Math.max(state.elapsedMs, event.at) };
-      return { ...state, elapsedMs: Math.max(state.elapsedMs, event.at), watched: reducePeerEvent(state.watched, event) };
+      // ice-* and peer-* events: only the watched trial's are shown, each peer's on its own side.
+      const elapsedMs = Math.max(state.elapsedMs, event.at);
+      if (state.watched === undefined || event.trial !== state.watched.trial) return { ...state, elapsedMs };
+      if (event.peer === 1) return { ...state, elapsedMs, watchedOther: reducePeerEvent(state.watchedOther ?? initialPeerViewState(event.trial), event) };
+      return { ...state, elapsedMs, watched: reducePeerEvent(state.watched, event) };
     }
   }
 }

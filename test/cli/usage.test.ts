@@ -42,7 +42,25 @@ describe('CLI usage errors and help', () => {
     // 127.0.0.1 port 9 (discard) has no STUN server: nothing answers, quickly, on loopback.
     expect(await main(['detect', '--server', '127.0.0.1:9', '--timeout', '400', '--json'], io)).toBe(1);
     const report = JSON.parse(io.out());
+    expect(report.schema).toBe('nat-probe.detect/v2');
     expect(report.results[0].verdict.kind).toBe('udp-blocked');
     expect(report.exitCode).toBe(1);
+    // A loopback-only run never asks the host's gateway.
+    expect(report.portMapping).toEqual({ status: 'skipped', because: 'every server is a loopback address' });
+  });
+
+  it('says something answers but not STUN, exit 1, when a loopback port answers garbage', async () => {
+    const { UdpEndpoint } = await import('../../src/transport/index.js');
+    const liar = await UdpEndpoint.bind({ address: '127.0.0.1' });
+    liar.onDatagram(({ from }) => void liar.send(Buffer.from('SIP/2.0 400 Bad Request\r\n\r\n'), from));
+    try {
+      const io = fakeIo();
+      expect(await main(['detect', '--server', `127.0.0.1:${liar.local.port}`, '--timeout', '3000'], io)).toBe(1);
+      expect(io.out()).toContain('Something answers, but not STUN');
+      expect(io.out()).toContain('SIP/2.0 400');
+      expect(io.out()).not.toContain('UDP blocked');
+    } finally {
+      await liar.close();
+    }
   });
 });

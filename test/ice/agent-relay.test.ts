@@ -123,6 +123,6 @@ describe('IceAgent: iceTransportPolicy relay', () => {
     b.agent.start();
     const rb = await drive(clock, b.agent.done);
     expect(rb.state).toBe('failed');
-    expect(rb.pairs.every((p) => p.state === 'Failed')).toBe(true);
+    expect(rb.pairs.every((p) => p.state === 'failed')).toBe(true);
   });
 });

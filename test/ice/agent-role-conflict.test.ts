@@ -19,13 +19,12 @@ describe('scheduler: a 487 after the role already changed', () => {
     const checklist = Checklist.fromCandidates([local], [remote], { role: 'controlled' });
     const scheduler = new IceScheduler(checklist, { clock, mode: 'connect', taMs: 5, sendCheck: (_pair, attempt) => sent.push(attempt) });
     scheduler.start();
-    const pairId = checklist.pairs()[0]!.pair.id;
     expect(sent[0]).toMatchObject({ role: 'controlled', attempt: 1 });
 
     scheduler.setRole('controlling'); // an incoming ICE-CONTROLLED request with a smaller tie-breaker (§7.3.1.1)
     clock.advance(500); // the initial RTO
     expect(sent.at(-1)).toMatchObject({ role: 'controlled', attempt: 2 }); // a retransmission repeats its request
-    expect(scheduler.onRoleConflict(pairId)).toBe(true);
+    expect(scheduler.onRoleConflict(sent[0]!.transaction)).toBe(true);
     expect(scheduler.role).toBe('controlling');
     clock.advance(5);
     expect(sent.at(-1)).toMatchObject({ role: 'controlling', attempt: 1, triggered: true });

@@ -80,7 +80,7 @@ describe('IceAgent: connect mode', () => {
       expect(result.selectedPair!.rttMs).toBeGreaterThanOrEqual(0);
       expect(result.timeToConnectMs).toBeGreaterThan(0);
       expect(result.pairs).toHaveLength(1);
-      expect(result.pairs[0]).toMatchObject({ state: 'Succeeded', valid: true, nominated: true });
+      expect(result.pairs[0]).toMatchObject({ state: 'succeeded', valid: true, nominated: true });
       expect(result.pairs[0]!.attempts).toBeGreaterThanOrEqual(1);
     }
     expect(ra.role).toBe('controlling');
@@ -182,15 +182,15 @@ describe('IceAgent: survey mode', () => {
     const toB = ra.pairs.filter((p) => p.remote.port !== dead.port);
     expect(toDead).toHaveLength(2);
     for (const pair of toDead) {
-      expect(pair).toMatchObject({ state: 'Failed', failureReason: 'timeout', valid: false });
+      expect(pair).toMatchObject({ state: 'failed', failureReason: 'timeout', valid: false });
       expect(pair.attempts).toBeGreaterThan(1); // retransmitted before giving up
     }
-    expect(toB.map((p) => p.state)).toEqual(['Succeeded', 'Succeeded']);
+    expect(toB.map((p) => p.state)).toEqual(['succeeded', 'succeeded']);
     expect(new Set(toB.map((p) => p.local.address))).toEqual(new Set(['127.0.0.1', '127.0.0.2']));
     // Nothing is nominated in a survey; the best valid pair is still named.
     expect(ra.pairs.every((p) => !p.nominated)).toBe(true);
     expect(ra.selectedPair).toMatchObject({ nominated: false });
-    expect(rb.pairs.map((p) => p.state)).toEqual(['Succeeded', 'Succeeded']);
+    expect(rb.pairs.map((p) => p.state)).toEqual(['succeeded', 'succeeded']);
     const failedEvents = a.events.filter((e) => e.type === 'ice-pair' && e.state === 'failed');
     expect(failedEvents.every((e) => e.type === 'ice-pair' && e.failureReason === 'timeout')).toBe(true);
     expect(failedEvents).toHaveLength(2);
@@ -239,11 +239,11 @@ describe('IceAgent: integrity', () => {
     const [ra, rb] = await drive(clock, Promise.all([a.agent.done, b.agent.done]));
 
     expect(ra.counters.requestsRejected).toBeGreaterThan(0);
-    expect(rb.pairs[0]).toMatchObject({ state: 'Failed', failureReason: 'integrity', errorCode: 401 });
+    expect(rb.pairs[0]).toMatchObject({ state: 'failed', failureReason: 'integrity', errorCode: 401 });
     expect(rb.pairs[0]!.failureDetail).toMatch(/401/);
     expect(rb.state).toBe('failed');
     // A's own checks were fine: B answers with its own password, which A knows.
-    expect(ra.pairs[0]).toMatchObject({ state: 'Succeeded' });
+    expect(ra.pairs[0]).toMatchObject({ state: 'succeeded' });
   });
 
   it('discards responses that fail MESSAGE-INTEGRITY, and fails the pair as integrity when they keep coming', async () => {
@@ -266,7 +266,7 @@ describe('IceAgent: integrity', () => {
     await agent.gather();
     agent.start();
     const result = await drive(clock, agent.done);
-    expect(result.pairs[0]).toMatchObject({ state: 'Failed', failureReason: 'integrity', valid: false });
+    expect(result.pairs[0]).toMatchObject({ state: 'failed', failureReason: 'integrity', valid: false });
     expect(result.counters.responsesUnauthenticated).toBeGreaterThanOrEqual(2);
     expect(result.state).toBe('failed');
   });
@@ -290,7 +290,7 @@ describe('IceAgent: integrity', () => {
     agent.endOfRemoteCandidates();
     agent.start();
     const result = await drive(clock, agent.done);
-    expect(result.pairs[0]).toMatchObject({ state: 'Failed', failureReason: 'non-symmetric' });
+    expect(result.pairs[0]).toMatchObject({ state: 'failed', failureReason: 'non-symmetric' });
     expect(result.pairs[0]!.failureDetail).toContain(String(elsewhere.local.port));
   });
 });
@@ -384,9 +384,9 @@ describe('IceAgent: relayed candidates', () => {
     await introduce(a.agent, b.agent);
     const [ra, rb] = await drive(clock, Promise.all([a.agent.done, b.agent.done]));
     const relayPair = ra.pairs.find((p) => p.local.type === 'relay');
-    expect(relayPair).toMatchObject({ state: 'Succeeded', valid: true });
+    expect(relayPair).toMatchObject({ state: 'succeeded', valid: true });
     expect(relayedSends).toBeGreaterThan(0);
-    expect(rb.pairs.find((p) => p.remote.type === 'relay')).toMatchObject({ state: 'Succeeded' });
+    expect(rb.pairs.find((p) => p.remote.type === 'relay')).toMatchObject({ state: 'succeeded' });
   });
 });
 

@@ -32,15 +32,15 @@ describe('Checklist: initial states (§6.1.2.6)', () => {
   it('starts every pair Frozen and unfreezes the highest-priority pair of each foundation', () => {
     const { list, l1, l2, r1a, r1b, r2 } = fixture();
     expect(list.size).toBe(6);
-    expect(list.counts().Frozen).toBe(6);
+    expect(list.counts().frozen).toBe(6);
     list.unfreezeInitial();
     expect(states(list)).toEqual({
-      [id(l1, r1a)]: 'Waiting',
-      [id(l1, r1b)]: 'Frozen',
-      [id(l1, r2)]: 'Waiting',
-      [id(l2, r1a)]: 'Waiting',
-      [id(l2, r1b)]: 'Frozen',
-      [id(l2, r2)]: 'Waiting',
+      [id(l1, r1a)]: 'waiting',
+      [id(l1, r1b)]: 'frozen',
+      [id(l1, r2)]: 'waiting',
+      [id(l2, r1a)]: 'waiting',
+      [id(l2, r1b)]: 'frozen',
+      [id(l2, r2)]: 'waiting',
     });
   });
 
@@ -59,7 +59,7 @@ describe('Checklist: choosing checks (§6.1.4.2)', () => {
     const order = [list.takeNextCheck(), list.takeNextCheck(), list.takeNextCheck(), list.takeNextCheck()].map((c) => c!.pair.id);
     // MIN(G, D) dominates (§6.1.2.3): L2 (lp 65000) with R1 beats L1 with R2 (lp 60000).
     expect(order).toEqual([id(l1, r1a), id(l2, r1a), id(l1, r2), id(l2, r2)]);
-    expect(list.counts()['In-Progress']).toBe(4);
+    expect(list.counts()['in-progress']).toBe(4);
     // Every remaining pair is Frozen and its foundation is busy: nothing to send.
     expect(list.takeNextCheck()).toBeUndefined();
   });
@@ -69,8 +69,8 @@ describe('Checklist: choosing checks (§6.1.4.2)', () => {
     list.unfreezeInitial();
     list.takeNextCheck();
     list.markSucceeded(id(l1, r1a));
-    expect(list.get(id(l1, r1b)).state).toBe('Waiting');
-    expect(list.get(id(l2, r1b)).state).toBe('Frozen'); // other foundation L2:R1 stays frozen
+    expect(list.get(id(l1, r1b)).state).toBe('waiting');
+    expect(list.get(id(l2, r1b)).state).toBe('frozen'); // other foundation L2:R1 stays frozen
     expect(list.takeNextCheck()!.pair.id).toBe(id(l1, r1b));
   });
 
@@ -79,12 +79,12 @@ describe('Checklist: choosing checks (§6.1.4.2)', () => {
     list.unfreezeInitial();
     for (let i = 0; i < 4; i++) list.takeNextCheck();
     list.markFailed(id(l2, r1a), { reason: 'timeout' });
-    expect(list.get(id(l2, r1b)).state).toBe('Frozen');
+    expect(list.get(id(l2, r1b)).state).toBe('frozen');
     const next = list.takeNextCheck();
     expect(next!.pair.id).toBe(id(l2, r1b));
-    expect(list.get(id(l2, r1b)).state).toBe('In-Progress');
+    expect(list.get(id(l2, r1b)).state).toBe('in-progress');
     // L1:R1 is still In-Progress, so its frozen pair must wait.
-    expect(list.get(id(l1, r1b)).state).toBe('Frozen');
+    expect(list.get(id(l1, r1b)).state).toBe('frozen');
     expect(list.takeNextCheck()).toBeUndefined();
     void r2;
   });
@@ -112,7 +112,7 @@ describe('Checklist: choosing checks (§6.1.4.2)', () => {
       expect(list.isSettled()).toBe(false);
       list.markSucceeded(next.pair.id);
     }
-    expect(list.counts().Succeeded).toBe(6);
+    expect(list.counts().succeeded).toBe(6);
     expect(list.isSettled()).toBe(true);
     expect(list.hasWork()).toBe(false);
   });
@@ -177,7 +177,7 @@ describe('Checklist: valid list and peer-reflexive learning', () => {
     expect(result.learnedRemote).toMatchObject({ type: 'prflx', address: '203.0.113.50', port: 3333, priority });
     expect(list.remoteCandidates.map((c) => c.foundation)).not.toContain(undefined);
     expect(new Set(list.remoteCandidates.map((c) => c.foundation)).size).toBe(3); // R1, R2 and the new one
-    expect(result.view.state).toBe('Waiting');
+    expect(result.view.state).toBe('waiting');
     expect(result.view.pair.local).toBe(l1);
     const next = list.takeNextCheck()!;
     expect(next.triggered).toBe(true);
@@ -192,10 +192,10 @@ describe('Checklist: valid list and peer-reflexive learning', () => {
     list.markSucceeded(id(l1, r1a));
     list.markFailed(id(l1, r2), { reason: 'unreachable' });
     const onSucceeded = list.handleIncomingCheck({ localBase: l1, source: r1a, priority: 1, useCandidate: false });
-    expect(onSucceeded).toMatchObject({ created: false, enqueued: false, previousState: 'Succeeded' });
+    expect(onSucceeded).toMatchObject({ created: false, enqueued: false, previousState: 'succeeded' });
     const onFailed = list.handleIncomingCheck({ localBase: l1, source: r2, priority: 1, useCandidate: false });
-    expect(onFailed).toMatchObject({ created: false, enqueued: true, previousState: 'Failed' });
-    expect(onFailed.view.state).toBe('Waiting');
+    expect(onFailed).toMatchObject({ created: false, enqueued: true, previousState: 'failed' });
+    expect(onFailed.view.state).toBe('waiting');
     expect(onFailed.view.failure).toBeUndefined();
   });
 });
@@ -231,7 +231,7 @@ describe('Checklist: nomination bookkeeping', () => {
     list.enqueueNomination(id(l1, r1a));
     const next = list.takeNextCheck()!;
     expect(next).toMatchObject({ triggered: true, useCandidate: true });
-    expect(list.get(id(l1, r1a)).state).toBe('Succeeded');
+    expect(list.get(id(l1, r1a)).state).toBe('succeeded');
     list.markNominated(id(l1, r1a));
     expect(list.nominatedPair()?.pair.id).toBe(id(l1, r1a));
   });
@@ -267,7 +267,7 @@ describe('Checklist: role switch, trickle, pending pairs', () => {
     const late = cand({ address: '192.0.2.3', port: 2000, foundation: 'R3' });
     const added = list.addRemoteCandidate(late);
     expect(added.map((p) => p.id).sort()).toEqual([id(l1, late), id(l2, late)].sort());
-    expect(list.get(id(l1, late)).state).toBe('Frozen');
+    expect(list.get(id(l1, late)).state).toBe('frozen');
     expect(list.takeNextCheck()!.pair.id).toBe(id(l1, late));
     expect(list.addRemoteCandidate(late)).toEqual([]);
   });
@@ -282,8 +282,8 @@ describe('Checklist: role switch, trickle, pending pairs', () => {
   it('reports every state change to its observers', () => {
     const { list, transitions, l1, r1a } = fixture();
     list.unfreezeInitial();
-    expect(transitions.filter(([, from, to]) => from === 'Frozen' && to === 'Waiting')).toHaveLength(4);
+    expect(transitions.filter(([, from, to]) => from === 'frozen' && to === 'waiting')).toHaveLength(4);
     list.takeNextCheck();
-    expect(transitions.at(-1)).toEqual([id(l1, r1a), 'Waiting', 'In-Progress']);
+    expect(transitions.at(-1)).toEqual([id(l1, r1a), 'waiting', 'in-progress']);
   });
 });

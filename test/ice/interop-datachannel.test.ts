@@ -96,7 +96,7 @@ describe('interop with libjuice (node-datachannel 0.33.4)', () => {
     expect(result.role).toBe('controlling');
     expect(result.selectedPair).toMatchObject({ nominated: true, remote: { address: '127.0.0.1' } });
     const nominatedPair = result.pairs.find((p) => p.nominated);
-    expect(nominatedPair?.state).toBe('Succeeded');
+    expect(nominatedPair?.state).toBe('succeeded');
     // libjuice accepted our nomination: it reports the same pair.
     const selected = pc.getSelectedCandidatePair();
     expect(selected?.local.port).toBe(result.selectedPair!.remote.port);

@@ -51,13 +51,19 @@ function setup(
     sendCheck: (pair, attempt) => {
       sent.push({ at: clock.now(), pairId: pair.id, attempt });
       const delay = attempt.attempt === 1 ? answerAfter?.(pair, attempt) : answerRetransmissionAfter?.(pair, attempt);
-      if (delay !== undefined) clock.setTimeout(() => scheduler.onResponse(pair.id), delay);
+      if (delay !== undefined) clock.setTimeout(() => scheduler.onResponse(attempt.transaction), delay);
     },
     listener: (event) => events.push(event),
   });
   const firstSends = (): Sent[] => sent.filter((s) => s.attempt.attempt === 1);
+  /** The transaction number of the pair's latest check: what the agent would report a response by. */
+  const txOf = (pairId: string): number => {
+    const last = sent.filter((s) => s.pairId === pairId).at(-1);
+    if (last === undefined) throw new Error(`no check sent for ${pairId}`);
+    return last.attempt.transaction;
+  };
   const completed = () => events.find((e) => e.type === 'completed') as Extract<IceSchedulerEvent, { type: 'completed' }> | undefined;
-  return { clock, sent, events, checklist, scheduler, firstSends, completed };
+  return { clock, sent, events, checklist, scheduler, firstSends, completed, txOf };
 }
 
 describe('IceScheduler: options', () => {
@@ -106,13 +112,13 @@ describe('IceScheduler: pacing and the in-flight cap', () => {
     t.clock.advance(1000);
     expect(t.firstSends().map((s) => s.at)).toEqual([0, 50, 100]);
     expect(t.scheduler.inFlight).toBe(3);
-    for (const s of t.firstSends()) answers.set(s.pairId, () => t.scheduler.onResponse(s.pairId));
+    for (const s of t.firstSends()) answers.set(s.pairId, () => t.scheduler.onResponse(s.attempt.transaction));
     answers.get(t.firstSends()[1]!.pairId)!();
     // The slot freed at t=1000 is used at once (the last new check was long ago)...
     expect(t.firstSends().map((s) => s.at)).toEqual([0, 50, 100, 1000]);
     // ...but two freed slots are still paced Ta apart.
-    t.scheduler.onResponse(t.firstSends()[0]!.pairId);
-    t.scheduler.onResponse(t.firstSends()[2]!.pairId);
+    t.scheduler.onResponse(t.firstSends()[0]!.attempt.transaction);
+    t.scheduler.onResponse(t.firstSends()[2]!.attempt.transaction);
     t.clock.advance(100);
     expect(t.firstSends().map((s) => s.at)).toEqual([0, 50, 100, 1000, 1050, 1100]);
   });
@@ -126,9 +132,9 @@ describe('IceScheduler: retransmission and time bounds', () => {
     expect(t.sent.map((s) => s.at)).toEqual([0, 500, 1500, 3500, 7500, 15500, 31500]);
     expect(t.sent.map((s) => s.attempt.attempt)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     expect(new Set(t.sent.map((s) => s.attempt.transaction)).size).toBe(1);
-    const failed = t.events.find((e) => e.type === 'pair-state' && e.to === 'Failed');
-    expect(failed).toMatchObject({ atMs: 39_500, failure: { reason: 'timeout' } });
-    expect(t.completed()).toMatchObject({ outcome: 'surveyed', atMs: 39_500 });
+    const failed = t.events.find((e) => e.type === 'pair-state' && e.to === 'failed');
+    expect(failed).toMatchObject({ at: 39_500, failure: { reason: 'timeout' } });
+    expect(t.completed()).toMatchObject({ outcome: 'surveyed', at: 39_500 });
   });
 
   it('fails a pair that has not succeeded within pairTimeoutMs (default 10 s)', () => {
@@ -137,8 +143,8 @@ describe('IceScheduler: retransmission and time bounds', () => {
     t.clock.advance(20_000);
     expect(t.sent.map((s) => s.at)).toEqual([0, 500, 1500, 3500, 7500]);
     const [report] = t.scheduler.report();
-    expect(report).toMatchObject({ state: 'Failed', failure: { reason: 'timeout' }, requestsSent: 5, firstCheckAtMs: 0 });
-    expect(t.completed()?.atMs).toBe(10_000);
+    expect(report).toMatchObject({ state: 'failed', failure: { reason: 'timeout' }, requestsSent: 5, firstCheckAtMs: 0 });
+    expect(t.completed()?.at).toBe(10_000);
   });
 
   it('adapts the RTO to the measured RTT of the same remote IP (SRTT + 4·RTTVAR)', () => {
@@ -172,7 +178,7 @@ describe('IceScheduler: retransmission and time bounds', () => {
     t.scheduler.start();
     t.clock.advance(600);
     expect(t.sent).toHaveLength(2);
-    expect(t.scheduler.onResponse(t.sent[0]!.pairId)).toBe(true);
+    expect(t.scheduler.onResponse(t.sent[0]!.attempt.transaction)).toBe(true);
     expect(t.scheduler.rtoFor({ address: '192.0.2.1', port: 2000 })).toBe(500);
   });
 
@@ -180,13 +186,13 @@ describe('IceScheduler: retransmission and time bounds', () => {
     const t = setup({ ...grid(2, 2), overallTimeoutMs: 120, maxInFlight: 10 });
     t.scheduler.start();
     t.clock.advance(1000);
-    expect(t.completed()).toMatchObject({ outcome: 'timeout', atMs: 120 });
+    expect(t.completed()).toMatchObject({ outcome: 'timeout', at: 120 });
     const states = t.scheduler.report().map((r) => [r.state, r.failure?.reason]);
     expect(states).toEqual([
-      ['Failed', 'overall-timeout'],
-      ['Failed', 'overall-timeout'],
-      ['Failed', 'overall-timeout'],
-      ['Waiting', undefined],
+      ['failed', 'overall-timeout'],
+      ['failed', 'overall-timeout'],
+      ['failed', 'overall-timeout'],
+      ['waiting', undefined],
     ]);
     expect(t.clock.pendingTimers).toBe(0);
   });
@@ -201,13 +207,13 @@ describe('IceScheduler: survey mode', () => {
     const t = setup({ locals, remotes, answerAfter: (pair) => (pair.id === dead || pair.id === refused ? undefined : 15) });
     t.scheduler.start();
     t.clock.advance(150);
-    expect(t.scheduler.onFailure(refused, 'unreachable', { detail: 'ICMP port unreachable' })).toBe(true);
+    expect(t.scheduler.onFailure(t.txOf(refused), 'unreachable', { detail: 'ICMP port unreachable' })).toBe(true);
     t.clock.runAll();
-    expect(t.completed()).toMatchObject({ outcome: 'surveyed', counts: { Succeeded: 2, Failed: 2 } });
+    expect(t.completed()).toMatchObject({ outcome: 'surveyed', counts: { succeeded: 2, failed: 2 } });
     const byId = Object.fromEntries(t.scheduler.report().map((r) => [r.pairId, r]));
-    expect(byId[dead]).toMatchObject({ state: 'Failed', failure: { reason: 'timeout' } });
-    expect(byId[refused]).toMatchObject({ state: 'Failed', failure: { reason: 'unreachable', detail: 'ICMP port unreachable' } });
-    const ok = t.scheduler.report().filter((r) => r.state === 'Succeeded');
+    expect(byId[dead]).toMatchObject({ state: 'failed', failure: { reason: 'timeout' } });
+    expect(byId[refused]).toMatchObject({ state: 'failed', failure: { reason: 'unreachable', detail: 'ICMP port unreachable' } });
+    const ok = t.scheduler.report().filter((r) => r.state === 'succeeded');
     for (const r of ok) expect(r).toMatchObject({ valid: true, nominated: false, rttMs: 15 });
     expect(t.sent.some((s) => s.attempt.useCandidate)).toBe(false);
     expect(t.scheduler.running).toBe(false);
@@ -221,12 +227,12 @@ describe('IceScheduler: survey mode', () => {
     const scheduler: IceScheduler = new IceScheduler(checklist, {
       clock,
       mode: 'survey',
-      sendCheck: (pair) => scheduler.onResponse(pair.id, { rttMs: 1 }),
+      sendCheck: (_pair, attempt) => scheduler.onResponse(attempt.transaction),
     });
     scheduler.start();
     clock.runAll();
     expect(scheduler.outcome).toBe('surveyed');
-    expect(checklist.counts().Succeeded).toBe(9);
+    expect(checklist.counts().succeeded).toBe(9);
   });
 
   it('turns a throwing sendCheck into a send-error failure', () => {
@@ -241,7 +247,7 @@ describe('IceScheduler: survey mode', () => {
     });
     scheduler.start();
     clock.runAll();
-    expect(scheduler.report()[0]).toMatchObject({ state: 'Failed', failure: { reason: 'send-error', detail: 'EHOSTUNREACH' } });
+    expect(scheduler.report()[0]).toMatchObject({ state: 'failed', failure: { reason: 'send-error', detail: 'EHOSTUNREACH' } });
     expect(scheduler.outcome).toBe('surveyed');
   });
 
@@ -256,7 +262,7 @@ describe('IceScheduler: survey mode', () => {
     expect(t.firstSends().map((s) => s.pairId)).toContain(added[0]!.id);
     expect(t.completed()).toBeUndefined();
     t.scheduler.endOfRemoteCandidates();
-    expect(t.completed()).toMatchObject({ outcome: 'surveyed', counts: { Succeeded: 2 } });
+    expect(t.completed()).toMatchObject({ outcome: 'surveyed', counts: { succeeded: 2 } });
   });
 });
 
@@ -269,7 +275,7 @@ describe('IceScheduler: connect mode', () => {
     const nomination = t.sent.find((s) => s.attempt.useCandidate);
     expect(nomination).toMatchObject({ pairId: best, at: 50, attempt: { triggered: true, role: 'controlling' } });
     // The nomination check is a new transaction, answered at 60 by the responder.
-    expect(t.completed()).toMatchObject({ outcome: 'connected', selectedPairId: best, atMs: 60 });
+    expect(t.completed()).toMatchObject({ outcome: 'connected', selectedPairId: best, at: 60 });
     expect(t.scheduler.selectedPair?.nominated).toBe(true);
     expect(t.events.filter((e) => e.type === 'nominated').map((e) => e.pairId)).toEqual([best]);
     expect(t.firstSends().filter((s) => !s.attempt.useCandidate)).toHaveLength(1);
@@ -286,53 +292,121 @@ describe('IceScheduler: connect mode', () => {
     const nomination = t.sent.find((s) => s.attempt.useCandidate)!;
     expect(nomination.pairId).toBe(best);
     expect(nomination.at).toBe(300);
-    expect(t.scheduler.report().find((r) => r.pairId === second)!.state).toBe('Succeeded');
+    expect(t.scheduler.report().find((r) => r.pairId === second)!.state).toBe('succeeded');
     expect(t.completed()).toMatchObject({ outcome: 'connected', selectedPairId: best });
   });
 
-  it('controlling: waits for a silent better pair at most nominationWaitMs, then nominates the best valid pair', () => {
+  it('controlling: a silent better pair keeps its chance for factor × r after its check, within nominationWaitMs', () => {
     const t = setup({ ...grid(2, 2), mode: 'connect', nominationWaitMs: 200, nominationWaitRttFactor: 100, answerAfter: (_p, a) => (a.transaction === 1 ? undefined : 10) });
     const second = t.checklist.pairs()[1]!.pair.id;
     t.scheduler.start();
     t.clock.advance(5000);
     const nomination = t.sent.find((s) => s.attempt.useCandidate)!;
     expect(nomination.pairId).toBe(second);
-    expect(nomination.at).toBe(260); // first valid pair at 60, + 200 ms
+    // The best pair's check went out at 0: with r = 10 ms × 100 capped at 200 ms its chance ends at 200
+    // (the wait would have ended at 60 + 200 at the latest).
+    expect(nomination.at).toBe(200);
     const done = t.completed()!;
     expect(done).toMatchObject({ outcome: 'connected', selectedPairId: second });
     // The silent best pair was abandoned when the run ended.
     const best = t.scheduler.report()[0]!;
-    expect(best).toMatchObject({ state: 'Failed', failure: { reason: 'cancelled' } });
+    expect(best).toMatchObject({ state: 'failed', failure: { reason: 'cancelled' } });
   });
 
-  it('controlling: the wait for a silent better pair scales with the valid pair\'s RTT (8 × 10 ms)', () => {
+  it('controlling: a better pair that has stayed silent longer than the valid pair\'s RTT does not delay nomination', () => {
     const t = setup({ ...grid(2, 2), mode: 'connect', taMs: 5, answerAfter: (_p, a) => (a.transaction === 1 ? undefined : 10) });
     const second = t.checklist.pairs()[1]!.pair.id;
     t.scheduler.start();
     t.clock.advance(5000);
     const nomination = t.sent.find((s) => s.attempt.useCandidate)!;
     expect(nomination.pairId).toBe(second);
-    expect(nomination.at).toBe(95); // second pair sent at 5, valid at 15, + 8 × 10 ms
-    expect(t.completed()).toMatchObject({ outcome: 'connected', selectedPairId: second });
+    // Second pair sent at 5, valid at 15 (r = 10); the best pair's check left at 0 and had its 10 ms.
+    expect(nomination.at).toBe(15);
+    expect(t.completed()).toMatchObject({ outcome: 'connected', selectedPairId: second, at: 25 });
   });
 
-  it('controlling: with no clean RTT sample (answered only after a retransmission) the wait still scales, not the 1 s cap', () => {
+  it('controlling: with no clean RTT sample (answered only after a retransmission) the answer delay is the yardstick, not the 1 s cap', () => {
     // The hole-punching case: every valid pair's first request was dropped, so Karn's rule leaves no sample.
     const t = setup({ ...grid(2, 2), mode: 'connect', taMs: 5, answerAfter: () => undefined, answerRetransmissionAfter: (_p, a) => (a.transaction === 1 ? undefined : 1) });
     t.scheduler.start();
     t.clock.advance(5000);
     const nomination = t.sent.find((s) => s.attempt.useCandidate)!;
-    const firstValid = t.events.find((e) => e.type === 'pair-state' && e.to === 'Succeeded')!;
-    expect(nomination.at - firstValid.atMs).toBeGreaterThanOrEqual(50);
-    expect(nomination.at - firstValid.atMs).toBeLessThan(60); // the 50 ms floor (+ pacing), not 1,000 ms
+    const firstValid = t.events.find((e) => e.type === 'pair-state' && e.to === 'succeeded')!;
+    expect(nomination.at - firstValid.at).toBeLessThanOrEqual(1 + 5); // one answer delay + Ta, not 1,000 ms
   });
 
-  it('controlling: the RTT-scaled wait never drops below nominationMinWaitMs', () => {
+  it('controlling: the RTT-scaled window never drops below nominationMinWaitMs', () => {
     const t = setup({ ...grid(2, 2), mode: 'connect', taMs: 5, nominationMinWaitMs: 70, answerAfter: (_p, a) => (a.transaction === 1 ? undefined : 1) });
     t.scheduler.start();
     t.clock.advance(5000);
     const nomination = t.sent.find((s) => s.attempt.useCandidate)!;
-    expect(nomination.at).toBe(76); // valid at 6 (1 ms RTT); 8 × 1 ms is below the 70 ms floor
+    expect(nomination.at).toBe(70); // the best pair's check left at 0; 1 × 1 ms is below the 70 ms floor
+  });
+
+  for (const rtt of [100, 400]) {
+    it(`controlling at ${rtt} ms RTT: host pairs between private addresses that never answer cost no wait; nomination follows the first valid pair within RTT + Ta`, () => {
+      // The lab's port-restricted ↔ port-restricted case: two local bases (a LAN and a docker
+      // bridge), the peer's private host and its server-reflexive address. Only base 10.0.0.1 →
+      // the peer's srflx answers (through both NATs, after one RTT); everything else is silent.
+      const locals = [cand({ address: '10.0.0.1', port: 1000 }), cand({ address: '172.17.0.1', port: 1001, localPreference: 60000 })];
+      const remotes = [
+        cand({ address: '192.168.1.2', port: 2000 }),
+        cand({ type: 'srflx', address: '198.51.100.2', port: 40000, relatedAddress: '192.168.1.2', relatedPort: 2000 }),
+      ];
+      const works = (pair: CandidatePair): boolean => pair.localBase.address === '10.0.0.1' && pair.remote.address === '198.51.100.2';
+      const taMs = 5;
+      const t = setup({ locals, remotes, mode: 'connect', taMs, answerAfter: (pair) => (works(pair) ? rtt : undefined), answerRetransmissionAfter: (pair) => (works(pair) ? rtt : undefined) });
+      t.scheduler.start();
+      t.clock.advance(10 * rtt);
+      const firstValid = t.events.find((e) => e.type === 'pair-state' && e.to === 'succeeded')!;
+      const nomination = t.sent.find((s) => s.attempt.useCandidate)!;
+      const done = t.completed()!;
+      expect(done.outcome).toBe('connected');
+      expect(works(t.scheduler.selectedPair!.pair)).toBe(true);
+      // Higher-priority host pairs were still in progress, silent for a whole RTT: no wait for them.
+      expect(t.checklist.pairs()[0]!.pair.remote.type).toBe('host');
+      expect(nomination.at - firstValid.at).toBeLessThanOrEqual(rtt + taMs);
+      expect(done.at - firstValid.at).toBeLessThanOrEqual(2 * rtt + taMs);
+      // Under the old rule (8 × RTT, capped at 1 s) it would have been ≥ min(8 × rtt, 1000) + rtt.
+      expect(done.at - firstValid.at).toBeLessThan(Math.min(8 * rtt, 1000) + rtt);
+    });
+  }
+
+  it('controlling at 100 ms RTT: does not miss a clearly better pair whose check went out after the valid one', () => {
+    // A triggered check (the peer's check arrived first) puts the lower pair ahead; the better
+    // pair's check leaves one Ta later over a faster path (70 ms). The lower pair is valid first,
+    // at 100; the better one still has its chance (sent at 50, r = 100) and answers at 120.
+    const locals = [cand({ address: '10.0.0.1', port: 1000 })];
+    const remotes = [cand({ address: '10.0.0.2', port: 2000 }), cand({ type: 'srflx', address: '198.51.100.2', port: 40000, relatedAddress: '10.0.0.2', relatedPort: 2000 })];
+    const t = setup({ locals, remotes, mode: 'connect', taMs: 50, answerAfter: (pair) => (pair.remote.type === 'srflx' ? 100 : 70) });
+    const [better, lower] = t.checklist.pairs().map((v) => v.pair);
+    expect(better!.remote.type).toBe('host');
+    t.scheduler.onIncomingCheck({ localBase: lower!.localBase, source: lower!.remote, priority: lower!.remote.priority, useCandidate: false });
+    t.scheduler.start();
+    t.clock.advance(1000);
+    expect(t.firstSends().slice(0, 2).map((s) => [s.pairId, s.at])).toEqual([
+      [lower!.id, 0],
+      [better!.id, 50],
+    ]);
+    const firstValid = t.events.find((e) => e.type === 'pair-state' && e.to === 'succeeded')!;
+    expect(firstValid).toMatchObject({ pairId: lower!.id, at: 100 });
+    const nomination = t.sent.find((s) => s.attempt.useCandidate)!;
+    expect(nomination.pairId).toBe(better!.id);
+    expect(nomination.at).toBe(120);
+    expect(t.completed()).toMatchObject({ outcome: 'connected', selectedPairId: better!.id });
+  });
+
+  it('controlling: a better pair that fails ends the wait at once', () => {
+    const locals = [cand({ address: '10.0.0.1', port: 1000 })];
+    const remotes = [cand({ address: '10.0.0.2', port: 2000 }), cand({ type: 'srflx', address: '198.51.100.2', port: 40000, relatedAddress: '10.0.0.2', relatedPort: 2000 })];
+    const t = setup({ locals, remotes, mode: 'connect', taMs: 50, answerAfter: (pair) => (pair.remote.type === 'srflx' ? 100 : undefined) });
+    const [better, lower] = t.checklist.pairs().map((v) => v.pair);
+    t.scheduler.onIncomingCheck({ localBase: lower!.localBase, source: lower!.remote, priority: lower!.remote.priority, useCandidate: false });
+    t.scheduler.start();
+    t.clock.advance(110);
+    expect(t.sent.some((s) => s.attempt.useCandidate)).toBe(false); // the better pair (sent at 50) has until 150
+    t.scheduler.onFailure(t.txOf(better!.id), 'unreachable');
+    expect(t.events.find((e) => e.type === 'nominating')).toMatchObject({ pairId: lower!.id, at: 110 });
   });
 
   it('controlled: selects the pair the peer nominates with USE-CANDIDATE (§7.3.1.5)', () => {
@@ -350,7 +424,7 @@ describe('IceScheduler: connect mode', () => {
     const t = setup({ ...grid(1, 1), mode: 'connect', role: 'controlled', overallTimeoutMs: 2000, answerAfter: () => 10 });
     t.scheduler.start();
     t.clock.runAll();
-    expect(t.completed()).toMatchObject({ outcome: 'timeout', atMs: 2000, counts: { Succeeded: 1 } });
+    expect(t.completed()).toMatchObject({ outcome: 'timeout', at: 2000, counts: { succeeded: 1 } });
   });
 
   it('abandon ends a connect run as failed at once, marking checks in progress with the reason', () => {
@@ -358,8 +432,8 @@ describe('IceScheduler: connect mode', () => {
     t.scheduler.start();
     t.clock.advance(100);
     expect(t.scheduler.abandon('the traversal plan is relay-only')).toBe(true);
-    expect(t.completed()).toMatchObject({ outcome: 'failed', atMs: 100 });
-    const failed = t.checklist.pairs().filter((v) => v.state === 'Failed');
+    expect(t.completed()).toMatchObject({ outcome: 'failed', at: 100 });
+    const failed = t.checklist.pairs().filter((v) => v.state === 'failed');
     expect(failed.length).toBeGreaterThan(0);
     for (const view of failed) expect(view.failure).toMatchObject({ reason: 'cancelled', detail: expect.stringContaining('the traversal plan is relay-only') });
     expect(t.scheduler.abandon('again')).toBe(false);
@@ -381,7 +455,7 @@ describe('IceScheduler: connect mode', () => {
     const t = setup({ ...grid(2, 1), mode: 'connect', pairTimeoutMs: 1000 });
     t.scheduler.start();
     t.clock.runAll();
-    expect(t.completed()).toMatchObject({ outcome: 'failed', atMs: 1050, counts: { Failed: 2 } });
+    expect(t.completed()).toMatchObject({ outcome: 'failed', at: 1050, counts: { failed: 2 } });
   });
 });
 
@@ -438,10 +512,10 @@ describe('IceScheduler: triggered checks and role conflicts', () => {
     t.scheduler.start(); // a is checked at 0
     t.clock.advance(10);
     t.scheduler.onIncomingCheck({ localBase: a!.localBase, source: a!.remote, priority: 1, useCandidate: false });
-    expect(t.checklist.get(a!.id).state).toBe('Waiting');
+    expect(t.checklist.get(a!.id).state).toBe('waiting');
     t.clock.advance(10);
-    expect(t.scheduler.onResponse(a!.id)).toBe(true); // answers transaction 1, sent at 0
-    expect(t.checklist.get(a!.id).state).toBe('Succeeded');
+    expect(t.scheduler.onResponse(1)).toBe(true); // answers transaction 1, sent at 0 and cancelled at 10
+    expect(t.checklist.get(a!.id).state).toBe('succeeded');
     t.clock.advance(100);
     expect(t.firstSends().map((s) => [s.at, s.pairId])).toEqual([
       [0, a!.id],
@@ -458,9 +532,9 @@ describe('IceScheduler: triggered checks and role conflicts', () => {
     t.scheduler.start();
     t.clock.advance(150);
     expect(t.firstSends().map((s) => s.pairId)).toEqual([first]);
-    expect(t.checklist.get(second!).state).toBe('Frozen');
+    expect(t.checklist.get(second!).state).toBe('frozen');
     t.clock.advance(50); // first succeeds at 200: its foundation's Frozen pairs become Waiting
-    expect(t.checklist.get(second!).state).toBe('In-Progress');
+    expect(t.checklist.get(second!).state).toBe('in-progress');
     expect(t.firstSends().map((s) => [s.at, s.pairId])).toEqual([
       [0, first],
       [200, second],
@@ -473,25 +547,29 @@ describe('IceScheduler: triggered checks and role conflicts', () => {
     const pairId = t.checklist.pairs()[0]!.pair.id;
     const before = t.checklist.get(pairId).pair.priority;
     t.scheduler.start();
-    expect(t.scheduler.onRoleConflict(pairId)).toBe(true);
+    expect(t.scheduler.onRoleConflict(t.txOf(pairId))).toBe(true);
     expect(t.scheduler.role).toBe('controlled');
     expect(t.checklist.get(pairId).pair.priority).not.toBe(before);
     expect(t.events.find((e) => e.type === 'role-changed')).toMatchObject({ from: 'controlling', to: 'controlled', reason: 'role-conflict-response' });
     t.clock.advance(50);
     expect(t.sent.at(-1)).toMatchObject({ at: 50, attempt: { triggered: true, role: 'controlled', transaction: 2 } });
-    t.scheduler.onRoleConflict(pairId);
+    t.scheduler.onRoleConflict(t.txOf(pairId));
     t.clock.advance(50);
     expect(t.scheduler.role).toBe('controlling');
-    t.scheduler.onRoleConflict(pairId);
-    expect(t.scheduler.report()[0]).toMatchObject({ state: 'Failed', failure: { reason: 'role-conflict', errorCode: 487 } });
+    t.scheduler.onRoleConflict(t.txOf(pairId));
+    expect(t.scheduler.report()[0]).toMatchObject({ state: 'failed', failure: { reason: 'role-conflict', errorCode: 487 } });
   });
 
-  it('ignores responses for pairs with no check outstanding', () => {
+  it('ignores responses and failures for transactions that are not open', () => {
     const t = setup({ ...grid(1, 2) });
     t.scheduler.start();
-    const waiting = t.checklist.pairs()[1]!.pair.id;
-    expect(t.scheduler.onResponse(waiting)).toBe(false);
-    expect(t.scheduler.onFailure(waiting, 'timeout')).toBe(false);
+    expect(t.scheduler.onResponse(99)).toBe(false);
+    expect(t.scheduler.onFailure(99, 'timeout')).toBe(false);
+    expect(t.scheduler.onRoleConflict(99)).toBe(false);
+    expect(t.scheduler.onUnauthenticatedResponse(99, 'bad')).toBe(false);
+    // A transaction answered once is over: a second answer (to a retransmission) is ignored.
+    expect(t.scheduler.onResponse(1)).toBe(true);
+    expect(t.scheduler.onResponse(1)).toBe(false);
   });
 
   it('stop() ends the run and leaves no timer behind', () => {

@@ -8,6 +8,9 @@ import type { DetectEvent } from '../../src/events.js';
 import { detectNat } from '../../src/nat/index.js';
 import { startStunServer, type StunServer } from '../../src/server/index.js';
 import { UdpEndpoint } from '../../src/transport/index.js';
+import { FakeClock } from '../../src/transport/fake-clock.js';
+import { driveUntilSettled } from '../helpers/drive-clock.js';
+import { attr, encodeMessage, newTransactionId, StunMethod } from '../../src/stun/index.js';
 import { startCoturn, skipUnlessTools, toolGate, type Coturn } from '../helpers/coturn.js';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -79,27 +82,78 @@ describe('detectNat against the built-in server', () => {
   it('says UDP blocked within the discovery schedule when nothing answers', async () => {
     const silent = await UdpEndpoint.bind({ address: '127.0.0.1' });
     cleanups.push(() => silent.close());
-    const result = await detectNat({ servers: [{ label: 'silent', address: silent.local }], discoveryRtoMs: 20 });
+    let requests = 0;
+    silent.onDatagram(() => requests++);
+    // Simulated time (real sockets, fake clock): the schedule, not the machine's speed, sets the duration.
+    const clock = new FakeClock();
+    const { value: result, simulatedMs } = await driveUntilSettled(clock, detectNat({ servers: [{ label: 'silent', address: silent.local }], discoveryRtoMs: 20, clock }));
     expect(result.verdict.kind).toBe('udp-blocked');
     expect(result.servers[0]!.reachable).toBe(false);
-    // 4 sends at 0, 20, 60, 140 ms, then 8 × 20 ms: about 300 ms, well inside the 5 s cap.
-    expect(result.durationMs).toBeLessThan(2000);
+    // 4 sends at 0, 20, 60, 140 ms, then 8 × 20 ms: 300 ms, well inside the 5 s cap.
+    expect(result.durationMs).toBe(simulatedMs);
+    expect(simulatedMs).toBeGreaterThanOrEqual(300);
+    expect(simulatedMs).toBeLessThan(400);
+    expect(result.verdict.reasons.join(' ')).not.toContain('overall timeout');
+    // The first mapping probe from each of the 3 sockets, each sent 4 times; nothing more once none answered.
+    expect(requests).toBe(12);
   });
 
   it('does not wait for a dead server once another has answered', async () => {
     const server = await ourServer();
     const silent = await UdpEndpoint.bind({ address: '127.0.0.1' });
     cleanups.push(() => silent.close());
-    const result = await detectNat({
+    const clock = new FakeClock();
+    const running = detectNat({
       servers: [
         { label: 'ours', address: server.addresses.primary },
         { label: 'dead', address: silent.local },
       ],
       stragglerGraceMs: 100,
+      clock,
     });
+    const { value: result, simulatedMs } = await driveUntilSettled(clock, running);
     expect(result.verdict.classicName).toBe('open-internet');
     expect(result.servers.find((s) => s.label === 'dead')!.reachable).toBe(false);
-    expect(result.durationMs).toBeLessThan(1500);
+    // The dead server gets the straggler grace after the first answers, not the 5 s overall cap.
+    expect(simulatedMs).toBeLessThan(1500);
+    expect(result.verdict.reasons.join(' ')).not.toContain('overall timeout');
+  });
+
+  it('never says UDP blocked when datagrams come back that are not STUN, and counts them by kind', async () => {
+    // A loopback "server" that answers every datagram with garbage of three kinds in turn: an
+    // HTTP line (malformed), 2000 bytes (oversized), a well-formed STUN answer to a transaction
+    // nobody sent (unmatched).
+    const liar = await UdpEndpoint.bind({ address: '127.0.0.1' });
+    cleanups.push(() => liar.close());
+    let turn = 0;
+    liar.onDatagram(({ from }) => {
+      const kind = turn++ % 3;
+      const data =
+        kind === 0
+          ? Buffer.from('HTTP/1.1 400 Bad Request\r\n\r\n')
+          : kind === 1
+            ? Buffer.alloc(2000, 0x41)
+            : Buffer.from(encodeMessage({ class: 'successResponse', method: StunMethod.binding, transactionId: newTransactionId(), attributes: [attr('XOR-MAPPED-ADDRESS', from)] }));
+      void liar.send(data, from);
+    });
+    const result = await detectNat({ servers: [{ label: 'liar', address: liar.local }], discoveryRtoMs: 20 });
+    expect(result.verdict.kind).toBe('inconclusive');
+    expect(result.verdict.classicName).not.toBe('udp-blocked');
+    expect(result.interpretation.headline).toBe('Something answers, but not STUN');
+    // 3 mapping sockets × 4 sends each = 12 datagrams back, 4 of each kind.
+    expect(result.servers[0]!.stray).toMatchObject({ malformed: 4, oversized: 4, unmatched: 4 });
+    expect(result.servers[0]!.stray.first).toContain('HTTP/1.1 400');
+    expect(result.verdict.notStun).toEqual([expect.objectContaining({ server: 'liar', malformed: 4 })]);
+    expect(result.verdict.reasons[0]).toMatch(/^Something answers on that port, but not STUN: 12 datagram\(s\) came back from liar \(4 malformed, 4 oversized, 4 with unknown transaction IDs\); first: 28 bytes/);
+  });
+
+  it('does not count late duplicate answers to retransmissions as strays', async () => {
+    const server = await ourServer();
+    // A 1 ms RTO retransmits before most answers arrive: duplicates come back for sure.
+    const result = await detectNat({ servers: [{ label: 'ours', address: server.addresses.primary }], discoveryRtoMs: 1, minRtoMs: 1 });
+    expect(result.packetsSent).toBeGreaterThan(result.observations.length);
+    expect(result.servers[0]!.stray).toEqual({ malformed: 0, oversized: 0, unmatched: 0 });
+    expect(result.verdict.notStun).toBeUndefined();
   });
 
   it('marks the verdict inconclusive, not wrong, when the overall timeout cuts probing short', async () => {

@@ -19,6 +19,7 @@ export const validServer: ServerReport = {
   rfc5780: 'valid',
   problems: [],
   rttMs: 1,
+  stray: { malformed: 0, oversized: 0, unmatched: 0 },
 };
 
 let seq = 0;

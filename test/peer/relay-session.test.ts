@@ -102,7 +102,7 @@ describe.skipIf(skip)('peer sessions with TURN relayed candidates (real coturn)'
   it('survey mode reports relay pairs beside the direct ones', async () => {
     const { a } = await pair({ turnServers: [user(ALICE)], mode: 'survey' }, { mode: 'survey' });
     expect(a.state).toBe('connected');
-    const succeeded = new Set(a.pairs.filter((p) => p.state === 'Succeeded').map((p) => `${p.local.type}/${p.remote.type}`));
+    const succeeded = new Set(a.pairs.filter((p) => p.state === 'succeeded').map((p) => `${p.local.type}/${p.remote.type}`));
     expect(succeeded).toContain('host/host');
     expect(succeeded).toContain('relay/host');
     // Direct wins when it works: host pairs outrank relayed ones (type preference 126 vs 0).

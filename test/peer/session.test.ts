@@ -9,6 +9,12 @@ import { startStunServer, type StunServer } from '../../src/server/index.js';
 import { SignalingClient, startSignalingServer, type SignalingServer } from '../../src/signaling/index.js';
 import { SystemClock } from '../../src/transport/index.js';
 import { isNatProbeError } from '../../src/errors.js';
+import { IceAgent } from '../../src/ice/agent.js';
+import { peerCheckWaitMs } from '../../src/ice/scheduler.js';
+import { parseCandidate } from '../../src/ice/sdp-candidate.js';
+import { describePeerSession } from '../../src/peer/session-view.js';
+import { buildPeerReport } from '../../src/report/peer-report.js';
+import { renderPeerTable } from '../../src/report/peer-table.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -107,7 +113,7 @@ describe('runPeerSession', () => {
     for (const result of [a, b]) {
       expect(result).toMatchObject({ state: 'connected', outcome: 'surveyed' });
       expect(result.pairs).toHaveLength(4);
-      expect(result.pairs.every((p) => p.state === 'Succeeded' && !p.nominated)).toBe(true);
+      expect(result.pairs.every((p) => p.state === 'succeeded' && !p.nominated)).toBe(true);
       expect(result.remoteResult?.pairs).toHaveLength(4);
     }
   });
@@ -162,9 +168,94 @@ describe('runPeerSession', () => {
     expect(error.code).toBe('peer-left');
   });
 
-  it('reports a failed run (not an error) when the peer offers only unusable candidates, and says which were skipped', async () => {
+  it('a peer that offers only unusable candidates (mDNS, TCP) but whose checks arrive connects through the peer-reflexive pair, and the skipped candidates are reported', async () => {
     const { signaling } = await servers();
-    const waiting = session({ signalUrl: signaling.url, room: 'mdns', mode: 'connect', timeoutMs: 5_000, bindAddress: '127.0.0.1', resultWaitMs: 200 });
+    const waiting = session({ signalUrl: signaling.url, room: 'mdns-checks', mode: 'connect', timeoutMs: 10_000, bindAddress: '127.0.0.1', resultWaitMs: 200 });
+    await waiting.joined;
+    // The other side: a real agent whose candidates are signalled only as an mDNS name and a TCP
+    // candidate, as Chromium does without media permission. It can pair the session's candidates.
+    const agent = await IceAgent.create({ role: 'controlled', mode: 'connect', bindAddress: '127.0.0.1', scheduler: { taMs: 5 } });
+    cleanups.push(() => agent.close());
+    const other = new SignalingClient({ url: signaling.url, room: 'mdns-checks' });
+    cleanups.push(() => other.close());
+    const remoteParams = new Promise<{ ufrag: string; pwd: string }>((resolve) => {
+      other.on('message', (message) => {
+        if (message.type === 'ice-params') resolve({ ufrag: message.ufrag, pwd: message.pwd });
+        if (message.type === 'candidate') agent.addRemoteCandidate(parseCandidate(message.candidate));
+        if (message.type === 'end-of-candidates') agent.endOfRemoteCandidates();
+      });
+    });
+    await other.connect();
+    const params = agent.localParameters;
+    other.send({ type: 'ice-params', ufrag: params.ufrag, pwd: params.pwd, tieBreaker: params.tieBreaker.toString() });
+    other.send({ type: 'candidate', candidate: 'candidate:1 1 udp 2130706431 3f1c2a8e-0c1b-4f3e-9a55-5d9a0c1e2b3f.local 50000 typ host' });
+    other.send({ type: 'candidate', candidate: 'candidate:2 1 tcp 1518280447 127.0.0.1 9 typ host tcptype active' });
+    other.send({ type: 'end-of-candidates' });
+    agent.setRemoteParameters(await remoteParams);
+    await agent.gather();
+    agent.start();
+    const [result, theirs] = await Promise.all([waiting.result, agent.done]);
+    expect(theirs.state).toBe('connected');
+    expect(result).toMatchObject({ state: 'connected', outcome: 'connected' });
+    expect(result.selectedPair!.remote).toMatchObject({ type: 'prflx', port: agent.localCandidates[0]!.port });
+    expect(result.skippedRemoteCandidates).toEqual([
+      { candidate: expect.stringContaining('.local'), reason: 'mdns-hostname', detail: expect.stringContaining('mDNS') },
+      { candidate: expect.stringContaining(' tcp '), reason: 'transport', detail: expect.stringContaining('UDP') },
+    ]);
+    expect(waiting.events.filter((e) => e.type === 'peer-candidate-skipped').map((e) => (e.type === 'peer-candidate-skipped' ? e.reason : ''))).toEqual(['mdns-hostname', 'transport']);
+  });
+
+  it('with mdns on, resolves the peer\'s .local host candidate and checks it as a host candidate; an unresolved name is skipped with the reason', async () => {
+    const { signaling } = await servers();
+    const asked: string[] = [];
+    const waiting = session({
+      signalUrl: signaling.url,
+      room: 'mdns-resolve',
+      mode: 'connect',
+      timeoutMs: 10_000,
+      bindAddress: '127.0.0.1',
+      resultWaitMs: 200,
+      // The real resolver sends multicast; it is tested inside a namespace (test/ice/mdns-netns.test.ts).
+      mdns: {
+        timeoutMs: 300,
+        resolve: async (name) => {
+          asked.push(name);
+          return name.startsWith('good-') ? ['127.0.0.1'] : [];
+        },
+      },
+    });
+    await waiting.joined;
+    const agent = await IceAgent.create({ role: 'controlled', mode: 'connect', bindAddress: '127.0.0.1', scheduler: { taMs: 5 } });
+    cleanups.push(() => agent.close());
+    const other = new SignalingClient({ url: signaling.url, room: 'mdns-resolve' });
+    cleanups.push(() => other.close());
+    const remoteParams = new Promise<{ ufrag: string; pwd: string }>((resolve) => {
+      other.on('message', (message) => {
+        if (message.type === 'ice-params') resolve({ ufrag: message.ufrag, pwd: message.pwd });
+        if (message.type === 'candidate') agent.addRemoteCandidate(parseCandidate(message.candidate));
+        if (message.type === 'end-of-candidates') agent.endOfRemoteCandidates();
+      });
+    });
+    await other.connect();
+    const params = agent.localParameters;
+    const port = agent.localCandidates[0]!.port;
+    other.send({ type: 'ice-params', ufrag: params.ufrag, pwd: params.pwd, tieBreaker: params.tieBreaker.toString() });
+    other.send({ type: 'candidate', candidate: `candidate:1 1 udp 2130706431 good-3f1c2a8e.local ${port} typ host` });
+    other.send({ type: 'candidate', candidate: 'candidate:2 1 udp 2130706430 gone-5d9a0c1e.local 50001 typ host' });
+    other.send({ type: 'end-of-candidates' });
+    agent.setRemoteParameters(await remoteParams);
+    await agent.gather();
+    agent.start();
+    const result = await waiting.result;
+    expect(asked.sort()).toEqual(['gone-5d9a0c1e.local', 'good-3f1c2a8e.local']);
+    expect(result.state).toBe('connected');
+    expect(result.remoteCandidates).toContainEqual(expect.objectContaining({ type: 'host', address: '127.0.0.1', port }));
+    expect(result.skippedRemoteCandidates).toEqual([{ candidate: expect.stringContaining('gone-5d9a0c1e.local'), reason: 'mdns-hostname', detail: expect.stringContaining('Multicast DNS found no address for it within 300 ms') }]);
+  });
+
+  it('a silent peer with only unusable candidates fails after the bounded wait (not at once), and the report names the skipped candidates', async () => {
+    const { signaling } = await servers();
+    const waiting = session({ signalUrl: signaling.url, room: 'mdns', mode: 'connect', timeoutMs: 10_000, bindAddress: '127.0.0.1', resultWaitMs: 200 });
     await waiting.joined;
     const other = new SignalingClient({ url: signaling.url, room: 'mdns' });
     cleanups.push(() => other.close());
@@ -174,8 +265,23 @@ describe('runPeerSession', () => {
     other.send({ type: 'end-of-candidates' });
     const result = await waiting.result;
     expect(result).toMatchObject({ state: 'failed', outcome: 'failed', pairs: [] });
-    expect(result.skippedRemoteCandidates).toEqual([{ candidate: expect.stringContaining('.local'), reason: 'ice-candidate-unsupported' }]);
+    // It waited the bound that scales with the measured signaling RTT, and no less.
+    expect(result.signalingRttMs).toBeGreaterThan(0);
+    expect(result.peerCheckWaitMs).toBe(peerCheckWaitMs(result.signalingRttMs));
+    expect(result.timeToConnectMs).toBeGreaterThanOrEqual(result.peerCheckWaitMs!);
+    expect(result.skippedRemoteCandidates).toEqual([{ candidate: expect.stringContaining('.local'), reason: 'mdns-hostname', detail: expect.any(String) }]);
     expect(result.remoteResult).toBeUndefined();
-    expect(waiting.events.find((e) => e.type === 'peer-done')).toMatchObject({ connected: false });
+    expect(waiting.events.find((e) => e.type === 'peer-done')).toMatchObject({ connected: false, failureReason: 'no-candidate-pairs' });
+    // The report and the table say which candidates were skipped, not that none arrived.
+    const view = describePeerSession(result);
+    expect(view.failureReason).toBe('no-candidate-pairs');
+    expect(view.failureDetail).toMatch(/the peer's 1 remote candidate\(s\) could not be used: udp 3f1c2a8e-[0-9a-f-]+\.local 50000 host \(mdns-hostname\), and no check from the peer arrived within \d+ ms/);
+    expect(view.failureDetail).not.toMatch(/no remote candidates arrived/);
+    const report = buildPeerReport({ ...result, room: 'mdns' }, view, { version: 'test', startedAt: new Date(0), durationMs: result.totalMs, mode: 'connect' });
+    expect(report.skippedRemoteCandidates).toEqual([{ candidate: expect.stringContaining('.local'), reason: 'mdns-hostname' }]);
+    const table = renderPeerTable(report);
+    expect(table).toContain('Skipped remote');
+    expect(table).toContain('mdns-hostname');
+    expect(table).toContain('could not be used');
   });
 });

@@ -1,7 +1,7 @@
 import { startBuiltInServers } from '../../src/cli/embedded-servers.js';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import type { PeerEvent, TrialEvent, TrialDoneEvent } from '../../src/events.js';
+import type { PeerEvent, SourcedPeerEvent, TrialEvent, TrialDoneEvent } from '../../src/events.js';
 import { runTrials, type PeerSessionRunner, type TrialSessionOptions } from '../../src/peer/trials.js';
 import { FakeClock } from '../../src/transport/fake-clock.js';
 import { withinMs } from '../helpers/events.js';
@@ -57,12 +57,12 @@ describe('runTrials', () => {
     expect(done.at(-1)).toMatchObject({ planned: 10, succeeded: 10, connected: true, pairType: 'host/host', timeToConnectMs: 3 });
   });
 
-  it('forwards only the first peer’s session events, tagged with the trial number', async () => {
+  it('forwards both peers’ session events, tagged with the trial number and which peer sent them', async () => {
     const fake = pairingSessions();
-    const events: Array<TrialEvent | PeerEvent> = [];
+    const events: Array<TrialEvent | SourcedPeerEvent> = [];
     await runTrials({ runs: 4, concurrency: 2, signalUrl: 'ws://127.0.0.1:1/', runSession: fake.run, onEvent: (e) => events.push(e) });
-    const ice = events.filter((e) => e.type === 'ice-state');
-    expect(ice.map((e) => e.trial).sort()).toEqual([1, 2, 3, 4]);
+    const ice = events.filter((e): e is SourcedPeerEvent => e.type === 'ice-state');
+    expect(ice.map((e) => `${e.trial}:${e.peer}`).sort()).toEqual(['1:0', '1:1', '2:0', '2:1', '3:0', '3:1', '4:0', '4:1']);
     // A trial's ice events come between its start and its end.
     for (const event of ice) {
       const started = events.findIndex((e) => e.type === 'trial-started' && e.trial === event.trial);

@@ -1,7 +1,7 @@
 import { render } from 'ink-testing-library';
 import { createElement } from 'react';
 import { describe, expect, it } from 'vitest';
-import type { PeerEvent, TrialEvent } from '../../src/events.js';
+import type { PeerEvent, SourcedPeerEvent, TrialEvent } from '../../src/events.js';
 import { buildTrialsReport } from '../../src/report/trials-report.js';
 import { TrialsView } from '../../src/ui/TrialsView.js';
 import { initialTrialsViewState, MAX_SAMPLES, reduceTrialsEvent, withTrialsReport } from '../../src/ui/trials-state.js';
@@ -51,6 +51,26 @@ describe('trials-state reducer', () => {
     expect(state.watched?.candidates).toEqual([]);
   });
 
+  it('shows both peers of the watched trial, each from its own events (peer 0 and 1)', () => {
+    const events: Array<TrialEvent | SourcedPeerEvent> = [
+      started(1),
+      { ...candidate(1, 'local', '127.0.0.1:5000'), peer: 0 },
+      { ...candidate(1, 'local', '127.0.0.1:6000'), peer: 1 },
+      { type: 'peer-phase', at: 1, trial: 1, peer: 0, phase: 'joined', room: 'r', role: 'controlling' },
+      { type: 'peer-phase', at: 1, trial: 1, peer: 1, phase: 'joined', room: 'r', role: 'controlled' },
+      { type: 'peer-done', at: 3, trial: 1, peer: 0, connected: true, timeToConnectMs: 3, selectedPairType: 'host/host' },
+      { type: 'peer-done', at: 4, trial: 1, peer: 1, connected: false, failureReason: 'timeout' },
+    ];
+    const state = events.reduce(reduceTrialsEvent, initialTrialsViewState(1));
+    expect(state.watched?.candidates.map((c) => c.address)).toEqual(['127.0.0.1:5000']);
+    expect(state.watchedOther?.candidates.map((c) => c.address)).toEqual(['127.0.0.1:6000']);
+    const { lastFrame, unmount } = render(createElement(TrialsView, { state }));
+    const frame = lastFrame()!;
+    expect(frame).toMatch(/peer 1 · connected in 3\.0 ms · controlling/);
+    expect(frame).toMatch(/peer 2 · not connected: timeout · controlled/);
+    unmount();
+  });
+
   it('keeps a bounded number of time-to-connect samples', () => {
     let state = initialTrialsViewState(MAX_SAMPLES + 10);
     for (let i = 1; i <= MAX_SAMPLES + 10; i++) state = reduceTrialsEvent(state, done(i, i, i, { timeToConnectMs: i }));
@@ -96,7 +116,8 @@ describe('TrialsView', () => {
     ];
     const state = events.reduce(reduceTrialsEvent, initialTrialsViewState(1));
     const { lastFrame, unmount } = render(createElement(TrialsView, { state }));
-    expect(lastFrame()).toContain('Trial 1 · connected in 3.0 ms · done');
+    expect(lastFrame()).toContain('Trial 1 · done');
+    expect(lastFrame()).toContain('peer 1 · connected in 3.0 ms');
     expect(lastFrame()).not.toContain('ICE closed');
     unmount();
   });

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { DetectEvent } from '../../events.js';
 import {
   DEFAULT_PUBLIC_SERVERS,
@@ -9,7 +9,14 @@ import {
   type DetectResult,
   type ResolvedServer,
   type ServerSpec,
+  analyseDoubleNat,
+  portMappingSkipReason,
+  type PortMappingSummary,
 } from '../../nat/index.js';
+import { findDefaultGateway, probeGateway } from '../../gateway/index.js';
+import { measureLifetime } from '../../nat/index.js';
+import type { LifetimeReport } from '../../report/detect-report.js';
+import { interruptSignal } from './peer.js';
 import { buildDetectReport, type DetectReport } from '../../report/detect-report.js';
 import { startStunServer } from '../../server/index.js';
 import { formatTransportAddress } from '../../stun/index.js';
@@ -30,6 +37,13 @@ export interface DetectCommandOptions {
   attempts: number;
   bind?: string;
   json?: boolean;
+  /** commander's negatable --no-portmap: false when given. */
+  portmap: boolean;
+  lifetime?: boolean;
+  /** Seconds. */
+  lifetimeMax: number;
+  lifetimeSearch: 'parallel' | 'sequential';
+  lifetimeCase: 'one-way' | 'two-way' | 'both';
 }
 
 export function registerDetect(program: Command, io: CliIo, run: (code: Promise<number>) => void): void {
@@ -44,7 +58,20 @@ export function registerDetect(program: Command, io: CliIo, run: (code: Promise<
     .option('--sockets <n>', 'local sockets used for the mapping tests', integerOption('--sockets', 1, 16), 3)
     .option('--attempts <n>', 'sends per probe before "no answer" is believed', integerOption('--attempts', 1, 10), 4)
     .option('--bind <address>', 'local address to bind (default: all interfaces)')
-    .option('--json', 'print one JSON document (schema nat-probe.detect/v1) on stdout; logs go to stderr')
+    .option('--no-portmap', 'do not ask the default gateway about NAT-PMP, PCP and UPnP')
+    .option('--lifetime', 'also measure how long a UDP mapping survives silence, one-way and after two-way traffic (RFC 5780 §4.6; takes about the lifetime)')
+    .option('--lifetime-max <s>', 'longest silence tested by --lifetime', integerOption('--lifetime-max', 4, 3600), 300)
+    .addOption(
+      new Option('--lifetime-case <which>', 'one-way (one exchange, then silence), two-way (traffic both ways first), or both')
+        .choices(['one-way', 'two-way', 'both'])
+        .default('both'),
+    )
+    .addOption(
+      new Option('--lifetime-search <how>', 'parallel: many mappings at once (default); sequential: doubling then bisecting, one mapping at a time (the slow baseline)')
+        .choices(['parallel', 'sequential'])
+        .default('parallel'),
+    )
+    .option('--json', 'print one JSON document (schema nat-probe.detect/v2) on stdout; logs go to stderr')
     .addHelpText(
       'after',
       `
@@ -55,11 +82,24 @@ How it works:
   answers get through tells the filtering. Every request is retransmitted, so one lost packet
   cannot flip the verdict; a behaviour without solid evidence is reported as inconclusive.
 
+  At the same time, within the same --timeout, the default gateway is asked whether it speaks
+  NAT-PMP (external address request), PCP (ANNOUNCE) and UPnP IGD (M-SEARCH to the gateway,
+  then to the SSDP group; GetExternalIPAddress). Nothing is mapped. A gateway that states a
+  private or 100.64/10 address, or another address than STUN saw, means double NAT. Skipped
+  with --no-portmap, --embedded, or when every server is a loopback address.
+
+  --lifetime makes many mappings at once, lets them go quiet, and after a different wait each
+  asks the server (from another socket, with RESPONSE-PORT) to answer to the old mapping: the
+  lifetime lies between the longest wait that was answered and the shortest that was not. It
+  needs a server that honours RESPONSE-PORT (nat-probe serve, coturn) and runs about as long as
+  the lifetime it finds (at most --lifetime-max, twice for the two-way case's extra exchange).
+
 Examples:
   nat-probe                                   probe the built-in public servers
   nat-probe detect --server stun.example.org --server 198.51.100.7:3478
   nat-probe detect --embedded --json          self-test against a local server
   nat-probe detect --hairpin --family 4
+  nat-probe detect --server stun.example.org --lifetime --lifetime-max 180
 
 Exit codes: 0 verdict given, 1 UDP blocked or inconclusive, 2 usage or environment error.`,
     )
@@ -91,23 +131,45 @@ export async function runDetect(options: DetectCommandOptions, io: CliIo): Promi
     // Ink and React load only for a terminal: `--json` and CI runs start faster without them.
     const live = mode === 'ink' ? await startDetectView(io) : undefined;
     const onEvent = (event: DetectEvent): void => live?.update(event);
+    // The gateway is asked alongside the STUN tests, within the same budget; when the STUN
+    // tests end, protocols that have not answered at all are given up, so a gateway that
+    // ignores them never makes detect slower.
+    const stunDone = new AbortController();
+    const skip = portMappingSkipReason({
+      embedded: embedded !== undefined,
+      portmap: options.portmap,
+      serverAddresses: plans.flatMap((plan) => plan.servers.map((s) => s.address.address)),
+    });
+    const portMapping: Promise<PortMappingSummary> | undefined = skip
+      ? undefined
+      : askGateway({ timeoutMs: options.timeout, quiet: stunDone.signal, bindAddress: options.bind, onEvent });
     const results: DetectResult[] = [];
     // Families run one after the other: their sockets and servers are independent, but running
     // them at once would interleave port allocations and muddle the port-allocation analysis.
-    for (const plan of plans) {
-      results.push(
-        await detectNat({
-          servers: plan.servers,
-          hairpin: options.hairpin ?? false,
-          timeoutMs: options.timeout,
-          mappingSockets: options.sockets,
-          attempts: options.attempts,
-          bindAddress: options.bind,
-          onEvent,
-        }),
-      );
+    try {
+      for (const plan of plans) {
+        results.push(
+          await detectNat({
+            servers: plan.servers,
+            hairpin: options.hairpin ?? false,
+            timeoutMs: options.timeout,
+            mappingSockets: options.sockets,
+            attempts: options.attempts,
+            bindAddress: options.bind,
+            onEvent,
+          }),
+        );
+      }
+    } finally {
+      stunDone.abort();
     }
-    const report = buildDetectReport(results, { version: VERSION, startedAt, durationMs: performance.now() - t0 });
+    let summary: PortMappingSummary = skip ? { status: 'skipped', because: skip } : await portMapping!;
+    if (summary.status === 'probed') {
+      const v4 = results.find((r) => r.family === 4);
+      summary = { ...summary, doubleNat: analyseDoubleNat(summary.gateway, v4?.verdict.publicAddresses ?? []) };
+    }
+    const lifetime = options.lifetime ? await runLifetime(options, results, io, mode, onEvent) : undefined;
+    const report = buildDetectReport(results, { version: VERSION, startedAt, durationMs: performance.now() - t0, portMapping: summary, lifetime });
     if (mode === 'json') writeLine(io.stdout, JSON.stringify(report, null, 2));
     else if (live) await live.finish(report);
     else writeLine(io.stdout, (await import('../../report/detect-table.js')).renderDetectTable(report));
@@ -115,6 +177,52 @@ export async function runDetect(options: DetectCommandOptions, io: CliIo): Promi
   } finally {
     await embedded?.close();
   }
+}
+
+/** --lifetime against the first server that answered (IPv4 first); a failure goes in the report. */
+async function runLifetime(
+  options: DetectCommandOptions,
+  results: readonly DetectResult[],
+  io: CliIo,
+  mode: ReturnType<typeof outputMode>,
+  onEvent: (event: DetectEvent) => void,
+): Promise<LifetimeReport> {
+  const family = results.find((r) => r.family === 4) ?? results[0];
+  const server = family?.servers.find((s) => s.reachable);
+  if (!family || !server) return { status: 'failed', error: 'No server answered, so there is nothing to measure a mapping against.' };
+  const interrupt = interruptSignal();
+  try {
+    const measured = await measureLifetime({
+      server: { label: server.label, address: server.primary },
+      maxMs: options.lifetimeMax * 1000,
+      search: options.lifetimeSearch,
+      cases: options.lifetimeCase === 'both' ? ['one-way', 'two-way'] : [options.lifetimeCase],
+      bindAddress: options.bind,
+      signal: interrupt.signal,
+      onEvent: (event) => {
+        onEvent(event);
+        // Plain output: one line per tested mapping on stderr, so a long run shows it is alive.
+        if (mode === 'plain' && event.type === 'lifetime-test') {
+          writeLine(io.stderr, `lifetime: ${event.case} mapping ${event.alive ? 'alive' : 'gone'} after ${(event.waitMs / 1000).toFixed(1)} s of silence (${(event.at / 1000).toFixed(0)} s elapsed)`);
+        }
+      },
+    });
+    return { status: 'measured', ...measured };
+  } catch (error) {
+    if (error instanceof NatProbeError) return { status: 'failed', error: error.message };
+    throw error;
+  } finally {
+    interrupt.dispose();
+  }
+}
+
+async function askGateway(options: { timeoutMs: number; quiet: AbortSignal; bindAddress?: string; onEvent: (event: DetectEvent) => void }): Promise<PortMappingSummary> {
+  const gateway = await findDefaultGateway();
+  if (!gateway) return { status: 'no-gateway', because: 'no IPv4 default route (or not Linux): there is no gateway to ask' };
+  // Bound to IPv4 only; a --bind address of the other family leaves the sockets on all interfaces.
+  const bindAddress = options.bindAddress?.includes(':') ? undefined : options.bindAddress;
+  const report = await probeGateway({ gateway: gateway.address, clientAddress: gateway.clientAddress, timeoutMs: options.timeoutMs, quiet: options.quiet, bindAddress, onEvent: options.onEvent });
+  return { status: 'probed', gateway: report, doubleNat: { verdict: 'unknown', cgnLikely: false, evidence: [], meaning: '' } };
 }
 
 async function startDetectView(io: CliIo): Promise<LiveView<DetectEvent, DetectReport>> {
@@ -126,7 +234,7 @@ async function startDetectView(io: CliIo): Promise<LiveView<DetectEvent, DetectR
   return startLiveView(io, {
     initial: initialDetectViewState,
     reduce: reduceDetectEvent,
-    withReport: (state, report) => withResults(state, report.results),
+    withReport: (state, report) => withResults(state, report.results, report.portMapping, report.lifetime),
     view: (state) => createElement(DetectView, { state }),
   });
 }

@@ -41,7 +41,11 @@ export interface LabUpOptions {
   cgn?: string;
   hairpin?: boolean;
   loss?: number;
+  delay?: number;
+  jitter?: number;
   turn: boolean;
+  portmap?: boolean;
+  udpTimeout?: { oneWay: number; twoWay: number };
   prefix: string;
   json?: boolean;
 }
@@ -95,7 +99,11 @@ symmetric-sequential. Exit codes: 0 ok, 2 not root, tools missing, bad type, no 
     .option('--cgn <type>', 'a carrier-grade NAT (a translating type) between side a and the public segment')
     .option('--hairpin', 'every NAT router hairpins (RFC 4787 §6)')
     .option('--loss <pct>', 'drop this percentage of packets at each client\'s first hop, each direction', integerOption('--loss', 0, 100))
+    .option('--delay <ms>', 'one-way delay at each client\'s first hop, each direction: a client is 2×ms from the servers, 4×ms from the other client (needs python3)', integerOption('--delay', 0, 5000))
+    .option('--jitter <ms>', 'vary each packet\'s delay uniformly by ±ms (at most --delay; packets are not reordered)', integerOption('--jitter', 0, 5000))
     .option('--no-turn', 'do not start coturn (no TURN relay; turnserver not needed)')
+    .option('--udp-timeout <s>', 'UDP mapping lifetime of every NAT router in seconds (conntrack), or one-way/two-way, e.g. 20/60', udpTimeoutOption)
+    .option('--portmap', 'run miniupnpd (UPnP IGD, NAT-PMP, PCP) in every NAT router namespace, so detect has a gateway to ask')
     .option('--prefix <prefix>', 'namespace name prefix (lower-case letters/digits ending in "-")', prefixOption, DEFAULT_LAB_PREFIX)
     .option('--json', `print one JSON document (schema nat-probe.lab-up/v1) on stdout`)
     .addHelpText(
@@ -105,14 +113,18 @@ Servers in the public namespace:
   STUN       203.0.113.1:3478, RFC 5780 alternate 203.0.113.2:3479   (nat-probe serve)
   signaling  ws://203.0.113.1:8478/                                    (nat-probe serve)
   TURN       turn:203.0.113.1:3480 over UDP and TCP, REST API secret   (coturn)
+With --portmap, each NAT router also runs miniupnpd on its LAN side (UPnP on :1900 and
+http :2189, NAT-PMP and PCP on :5351); its logs are in /run/nat-probe/ too.
 They keep running after this command returns; \`lab down\` stops them. State, logs and the TURN
 secret (mode 0600) are in /run/nat-probe/. Ctrl-C during \`up\` removes what was built.
 
 Examples:
   sudo nat-probe lab up --a port-restricted --b symmetric
   sudo nat-probe lab up --a full-cone --b restricted --hairpin --loss 5
+  sudo nat-probe lab up --a port-restricted --b port-restricted --delay 25 --jitter 2
   sudo nat-probe lab up --a port-restricted --cgn symmetric --b none --no-turn
-  sudo nat-probe lab up --a symmetric --prefix ci- --json`,
+  sudo nat-probe lab up --a symmetric --prefix ci- --json
+  sudo nat-probe lab up --a port-restricted --cgn port-restricted --portmap --no-turn`,
     )
     .action((options: LabUpOptions) => run(runLabUp(options, io)));
 
@@ -187,8 +199,22 @@ function specFrom(options: LabUpOptions): NormalizedLabSpec {
     ...(options.cgn === undefined ? {} : { cgn: options.cgn as NormalizedLabSpec['a'] }),
     hairpin: options.hairpin ?? false,
     lossPercent: options.loss ?? 0,
+    delayMs: options.delay ?? 0,
+    jitterMs: options.jitter ?? 0,
     prefix: options.prefix,
+    ...(options.udpTimeout === undefined ? {} : { udpTimeout: options.udpTimeout }),
   });
+}
+
+/** `--udp-timeout 20` (both cases) or `20/60` (one-way / two-way), whole seconds. */
+function udpTimeoutOption(value: string): { oneWay: number; twoWay: number } {
+  const match = /^(\d{1,5})(?:\/(\d{1,5}))?$/.exec(value);
+  const oneWay = Number(match?.[1]);
+  const twoWay = match?.[2] === undefined ? oneWay : Number(match[2]);
+  if (!match || oneWay < 1 || twoWay < 1 || oneWay > 86_400 || twoWay > 86_400) {
+    throw new InvalidArgumentError('--udp-timeout must be whole seconds, e.g. 20, or one-way/two-way, e.g. 20/60 (1 to 86400).');
+  }
+  return { oneWay, twoWay };
 }
 
 function downHint(prefix: string): string {
@@ -211,7 +237,7 @@ export async function runLabUp(options: LabUpOptions, io: CliIo): Promise<number
   const started = performance.now();
   const spec = specFrom(options); // an unknown type is a usage error before anything else
   // Both only read; the root/tools verdict wins when both fail.
-  const [preflight, noLab] = await Promise.allSettled([assertLabPrerequisites({ tools: options.turn ? ['turnserver'] : [] }), assertNoLab(spec.prefix)]);
+  const [preflight, noLab] = await Promise.allSettled([assertLabPrerequisites({ tools: [...(options.turn ? ['turnserver'] : []), ...(spec.delayMs > 0 ? ['python3'] : []), ...(options.portmap ? ['miniupnpd'] : [])] }), assertNoLab(spec.prefix)]);
   if (preflight.status === 'rejected') throw preflight.reason;
   if (noLab.status === 'rejected') throw noLab.reason;
 
@@ -227,7 +253,7 @@ export async function runLabUp(options: LabUpOptions, io: CliIo): Promise<number
     // Each step is awaited to its (bounded) end before a Ctrl-C is acted on, so cleanup never races a half-run command.
     // The servers' start-up (node and coturn loading) overlaps the bring-up.
     const built = await buildLabWithServers(spec, {
-      servers: { turn: options.turn, detached: true },
+      servers: { turn: options.turn, detached: true, portmap: options.portmap ?? false },
       onServers: (value) => (servers = value),
     });
     lab = built.lab;

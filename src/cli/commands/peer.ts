@@ -22,6 +22,7 @@ export interface PeerCommandOptions extends TurnFlags, StrategyFlags {
   timeout: number;
   bind?: string;
   json?: boolean;
+  mdns?: boolean;
 }
 
 export const PEER_DEFAULT_TIMEOUT_MS = 15_000;
@@ -67,6 +68,7 @@ export function registerPeer(program: Command, io: CliIo, run: (code: Promise<nu
     .option('--survey', 'check every candidate pair to the end, to see which pair types work (default: stop at the first nominated pair)')
     .option('--timeout <ms>', 'time bound from joining to the verdict, waiting for the other peer included', integerOption('--timeout', 100, 600_000), PEER_DEFAULT_TIMEOUT_MS)
     .option('--bind <address>', 'local address to bind (default: every interface)')
+    .option('--mdns', "resolve the other peer's mDNS host candidates (<uuid>.local, as browsers send them) by a Multicast DNS query on the local network (RFC 6762); unresolved ones are reported as skipped (default: off, no multicast is sent)")
     .option('--json', 'NDJSON on stdout: one line per event, then the report (schema nat-probe.peer/v2) as the last line');
   addStrategyFlags(addTurnFlags(command))
     .addHelpText(
@@ -81,6 +83,11 @@ How it works:
   then goes on with direct candidates). With --strategy, both peers also swap their NAT
   behaviour, agree on a plan, and run port prediction or birthday probing beside ICE; the
   report's traversal section gives the plan, each attempt and which path won.
+
+  Candidates this side cannot use (a browser's mDNS .local names, TCP candidates) are listed as
+  skipped, with the reason; the other peer may still reach this side through its own checks
+  (RFC 8445 §7.3.1.3), so a peer with no usable candidate waits for them (1 s + 4 × the signaling
+  round trip, at most 5 s) before it reports no-candidate-pairs. --mdns resolves .local names.
 
 ${STRATEGY_HELP}
 
@@ -129,6 +136,7 @@ export async function runPeer(options: PeerCommandOptions, io: CliIo): Promise<n
       ...(options.turnTimeout !== undefined ? { turnTimeoutMs: options.turnTimeout } : {}),
       ...(options.directOnly === true ? { useSignaledIceServers: false } : {}),
       ...(traversal !== undefined ? { traversal } : {}),
+      ...(options.mdns === true ? { mdns: {} } : {}),
       onEvent,
     });
     report = buildPeerReport(result, describePeerSession(result), { version: VERSION, startedAt, durationMs: performance.now() - t0, mode: options.survey ? 'survey' : 'connect' });

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { InvalidArgumentError, type Command } from 'commander';
 import { NatProbeError } from '../../errors.js';
-import type { PeerEvent, TrialEvent } from '../../events.js';
+import type { SourcedPeerEvent, TrialEvent } from '../../events.js';
 import { runTrials, TRIALS_DEFAULTS, type TrialsResult } from '../../peer/trials.js';
 import { startBuiltInServers } from '../embedded-servers.js';
 import { buildTrialsReport, DEFAULT_MIN_SUCCESS, type TrialsReport } from '../../report/trials-report.js';
@@ -121,7 +121,7 @@ async function runTrialsUntil(options: TrialsCommandOptions, io: CliIo, stop: Ab
   const stunServer = options.stun !== undefined ? await resolveStunOption(options.stun) : undefined;
   // Ink and React load only for a terminal: `--json` and CI runs start faster without them.
   const live = mode === 'ink' ? await startTrialsView(io, options.runs) : undefined;
-  const onEvent = (event: TrialEvent | PeerEvent): void => {
+  const onEvent = (event: TrialEvent | SourcedPeerEvent): void => {
     if (mode === 'json') writeLine(io.stdout, JSON.stringify(event));
     else if (live) live.update(event);
     else if (event.type === 'trial-started' || event.type === 'trial-done') {
@@ -186,7 +186,7 @@ async function writeJunit(file: string, report: TrialsReport): Promise<void> {
   }
 }
 
-async function startTrialsView(io: CliIo, planned: number): Promise<LiveView<TrialEvent | PeerEvent, TrialsReport>> {
+async function startTrialsView(io: CliIo, planned: number): Promise<LiveView<TrialEvent | SourcedPeerEvent, TrialsReport>> {
   const [{ createElement }, { TrialsView }, { initialTrialsViewState, reduceTrialsEvent, withTrialsReport }] = await Promise.all([
     import('react'),
     import('../../ui/TrialsView.js'),

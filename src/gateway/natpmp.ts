@@ -1,0 +1,61 @@
+/**
+ * NAT-PMP (RFC 6886) codec for the one request nat-probe sends by default: the external
+ * address request (§3.2), which creates no state on the gateway. Pure: no sockets.
+ */
+import { GatewayDecodeError } from './errors.js';
+
+/** RFC 6886 §3.1: the gateway listens on UDP 5351. */
+export const NAT_PMP_PORT = 5351;
+/** RFC 6886 §3.2: version 0. */
+export const NAT_PMP_VERSION = 0;
+/** RFC 6886 §3.2: opcode 0 asks for the external address; a response's opcode is 128 + the request's. */
+export const OP_EXTERNAL_ADDRESS = 0;
+export const OP_MAP_UDP = 1;
+export const RESPONSE_OPCODE_OFFSET = 128;
+
+/** RFC 6886 §3.5 result codes. */
+export const NAT_PMP_RESULT: Readonly<Record<number, string>> = {
+  0: 'Success',
+  1: 'Unsupported Version',
+  2: 'Not Authorized/Refused',
+  3: 'Network Failure',
+  4: 'Out of resources',
+  5: 'Unsupported opcode',
+};
+
+/** RFC 6886 §3.2: two bytes, version 0 and opcode 0. */
+export function encodeExternalAddressRequest(): Uint8Array {
+  return Uint8Array.of(NAT_PMP_VERSION, OP_EXTERNAL_ADDRESS);
+}
+
+export interface NatPmpExternalAddressResponse {
+  version: number;
+  resultCode: number;
+  /** RFC 6886 §3.6 "seconds since start of epoch": a drop means the gateway rebooted and lost mappings. */
+  epochSeconds: number;
+  /** Meaningful only when resultCode is 0. */
+  externalAddress: string;
+}
+
+/**
+ * RFC 6886 §3.2 response, 12 bytes: version, opcode 128, result code (16 bits), seconds since
+ * start of epoch (32 bits), external IPv4 address. An error response may be shorter (§3.5:
+ * only the first 8 bytes are guaranteed), so the address is read only on success.
+ */
+export function decodeExternalAddressResponse(bytes: Uint8Array): NatPmpExternalAddressResponse {
+  if (bytes.length < 8) throw new GatewayDecodeError('nat-pmp', `${bytes.length} bytes is shorter than the 8-byte NAT-PMP response header (RFC 6886 §3.5)`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const version = view.getUint8(0);
+  const opcode = view.getUint8(1);
+  const resultCode = view.getUint16(2);
+  const epochSeconds = view.getUint32(4);
+  // A PCP-only server answers a version-0 request with its own version and UNSUPP_VERSION
+  // (RFC 6887 §9); that still proves something listens, so the caller sees it as a response.
+  if (version === NAT_PMP_VERSION && opcode !== RESPONSE_OPCODE_OFFSET + OP_EXTERNAL_ADDRESS) {
+    throw new GatewayDecodeError('nat-pmp', `opcode ${opcode} is not the external-address response (128)`);
+  }
+  if (version !== NAT_PMP_VERSION || resultCode !== 0) return { version, resultCode, epochSeconds, externalAddress: '' };
+  if (bytes.length < 12) throw new GatewayDecodeError('nat-pmp', `a successful external-address response has 12 bytes, got ${bytes.length}`);
+  const externalAddress = [8, 9, 10, 11].map((i) => view.getUint8(i)).join('.');
+  return { version, resultCode, epochSeconds, externalAddress };
+}

@@ -1,0 +1,126 @@
+/**
+ * The lab router's port-mapping service: miniupnpd (UPnP IGD, NAT-PMP and PCP; Debian
+ * `miniupnpd` 2.3.1, nftables backend) in a side's router namespace, listening on the LAN and
+ * naming the WAN as its external interface, so `detect` in the client namespace has a real
+ * gateway to ask. Everything stays inside the lab's namespaces.
+ *
+ * What miniupnpd 2.3.1 does in this lab (measured): it answers all three protocols, but it
+ * refuses to state an external address that is private, shared (100.64/10) or reserved — and
+ * the lab's public segment is documentation space (203.0.113.0/24), which it counts as
+ * reserved. So NAT-PMP answers result 3 (Network Failure) and GetExternalIPAddress an empty
+ * address, with or without a CGN, and it logs "Port forwarding is impossible". Its `ext_ip`
+ * option is refused for such addresses too.
+ */
+import { randomUUID } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { LabServerError } from './errors.js';
+import { spawnInNamespace } from './exec.js';
+import type { LabSide } from './topology.js';
+
+/** miniupnpd's HTTP port for the device description and SOAP control (UPnP needs a fixed one to print). */
+export const LAB_UPNP_HTTP_PORT = 2189;
+
+export interface LabPortMapper {
+  side: LabSide['name'];
+  namespace: string;
+  pid: number;
+  configFile: string;
+  logFile: string;
+  /** SIGTERM, then SIGKILL after a bounded grace. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** The miniupnpd.conf for one router: LAN listens, WAN is external, mappings only for the LAN. */
+export function miniupnpdConfig(side: LabSide): string {
+  const router = side.router;
+  if (!router) throw new Error(`side ${side.name} has no NAT router to run miniupnpd in`);
+  return [
+    `ext_ifname=${router.wanInterface}`,
+    `listening_ip=${router.lanInterface}`,
+    `http_port=${LAB_UPNP_HTTP_PORT}`,
+    'enable_natpmp=yes',
+    'enable_upnp=yes',
+    // secure_mode: a client may map only to its own address (the default of real routers).
+    'secure_mode=yes',
+    'system_uptime=yes',
+    `uuid=${randomUUID()}`,
+    `friendly_name=nat-probe lab router ${side.name}`,
+    // The lab is torn down after every test; no lease file to survive it.
+    `allow 1024-65535 ${side.client.address}/32 1024-65535`,
+    'deny 0-65535 0.0.0.0/0 0-65535',
+    '',
+  ].join('\n');
+}
+
+const READY_LINES = ['HTTP listening on port', 'Listening for NAT-PMP/PCP traffic'];
+
+/**
+ * Starts miniupnpd in `side`'s router namespace and resolves once it listens for HTTP and
+ * NAT-PMP/PCP (its own log lines, within `readyWithinMs`). `detached` leaves it running after
+ * this process exits (for `lab up`; `lab down` signals its PID).
+ */
+export async function startPortMapper(
+  side: LabSide,
+  options: { dir: string; base: string; detached?: boolean; readyWithinMs?: number },
+): Promise<LabPortMapper> {
+  const router = side.router;
+  if (!router) throw new LabServerError('miniupnpd', `Side ${side.name} (${side.natType}) has no NAT router, so there is no gateway to run miniupnpd in; --portmap needs a translating type.`);
+  mkdirSync(options.dir, { recursive: true, mode: 0o700 });
+  const configFile = join(options.dir, `${options.base}-${side.name}-miniupnpd.conf`);
+  const logFile = join(options.dir, `${options.base}-${side.name}-miniupnpd.log`);
+  writeFileSync(configFile, miniupnpdConfig(side), { mode: 0o600 });
+  const fd = openSync(logFile, 'w', 0o600);
+  let child: ChildProcess;
+  try {
+    // -d: stay in the foreground and log to stderr; -4: IPv4 only (the lab has no IPv6); -P: a
+    // pid file of its own (the default /var/run/miniupnpd.pid is shared by every instance).
+    child = spawnInNamespace(router.namespace, 'miniupnpd', ['-f', configFile, '-d', '-4', '-P', join(options.dir, `${options.base}-${side.name}-miniupnpd.pid`)], {
+      stdio: ['ignore', fd, fd],
+      detached: options.detached ?? false,
+    });
+  } finally {
+    closeSync(fd);
+  }
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.once('error', () => resolve());
+  });
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.ref();
+      child.kill('SIGTERM');
+      let timer: NodeJS.Timeout | undefined;
+      const gone = await Promise.race([exited.then(() => true), new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), 2000)))]);
+      clearTimeout(timer);
+      if (!gone) child.kill('SIGKILL');
+    })();
+    return stopping;
+  };
+  const bound = options.readyWithinMs ?? 10_000;
+  const started = Date.now();
+  // miniupnpd signals readiness only in its log; the file is read until both lines are there,
+  // it exits, or the bound passes.
+  for (;;) {
+    const log = safeRead(logFile);
+    if (READY_LINES.every((line) => log.includes(line))) break;
+    if (child.exitCode !== null || child.signalCode !== null || Date.now() - started > bound) {
+      await stop();
+      throw new LabServerError('miniupnpd', `miniupnpd in ${router.namespace} did not come up within ${bound} ms. Last output: ${log.trim().split('\n').slice(-4).join(' | ')}`);
+    }
+    await new Promise<void>((resolve) => setTimeout(resolve, 20));
+  }
+  if (options.detached) child.unref();
+  return { side: side.name, namespace: router.namespace, pid: child.pid!, configFile, logFile, stop };
+}
+
+function safeRead(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}

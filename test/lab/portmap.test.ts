@@ -1,0 +1,100 @@
+/**
+ * Port-mapping probes against a real gateway: miniupnpd (UPnP IGD, NAT-PMP, PCP) in the lab
+ * router's namespace, `nat-probe detect` as its own process in the client namespace. This is
+ * the only place the gateway probes run against a real implementation, and it is all inside
+ * namespaces this suite builds (prefix np11p-).
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildLab, destroyAllLabs, destroyLab, type Lab } from '../../src/lab/index.js';
+import { startLabServers, type LabServers } from '../../src/lab/servers.js';
+import type { DetectReport } from '../../src/report/detect-report.js';
+import { assertBuilt, runCli } from '../helpers/cli.js';
+import { labGate } from './helpers.js';
+
+const PREFIX = 'np11p-';
+const runLab = await labGate('port-mapping lab suite', ['miniupnpd']);
+
+async function detectIn(lab: Lab, extra: string[] = []): Promise<DetectReport> {
+  const run = await runCli(['detect', '--server', `${lab.public.primaryAddress}:3478`, '--json', ...extra], { namespace: lab.a.client.namespace });
+  expect(run.code, run.stderr).toBe(0);
+  return JSON.parse(run.stdout) as DetectReport;
+}
+
+describe.skipIf(!runLab)('detect asks the lab gateway (miniupnpd) about port mapping', () => {
+  let plain: Lab;
+  let behindCgn: Lab;
+  let bare: Lab;
+  const servers: LabServers[] = [];
+
+  beforeAll(async () => {
+    assertBuilt();
+    [plain, behindCgn, bare] = await Promise.all([
+      buildLab({ a: 'port-restricted', prefix: PREFIX }),
+      buildLab({ a: 'port-restricted', cgn: 'port-restricted', prefix: PREFIX }),
+      buildLab({ a: 'port-restricted', prefix: PREFIX }),
+    ]);
+    servers.push(
+      ...(await Promise.all([
+        startLabServers(plain, { portmap: true }),
+        startLabServers(behindCgn, { portmap: true }),
+        startLabServers(bare, { portmap: false }),
+      ])),
+    );
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => s.stop()));
+    await Promise.all([plain, behindCgn, bare].filter(Boolean).map((lab) => destroyLab(lab)));
+    await destroyAllLabs(PREFIX);
+  });
+
+  it('finds NAT-PMP, PCP and UPnP IGD on the router, with versions, and creates no mapping', async () => {
+    const report = await detectIn(plain);
+    expect(report.schema).toBe('nat-probe.detect/v2');
+    const summary = report.portMapping;
+    expect(summary.status).toBe('probed');
+    if (summary.status !== 'probed') return;
+    expect(summary.gateway.gateway).toBe(plain.a.router!.lanAddress);
+    expect(summary.gateway.natPmp).toMatchObject({ present: true, version: '0' });
+    expect(summary.gateway.pcp).toMatchObject({ present: true, version: '2', result: { code: 0, name: 'SUCCESS' } });
+    expect(summary.gateway.upnp).toMatchObject({ present: true, version: 'IGD:2', upnp: { searchedBy: 'unicast', friendlyName: 'nat-probe lab router a' } });
+    // miniupnpd 2.3.1 will not state a reserved WAN address (203.0.113.0/24 is documentation
+    // space): NAT-PMP Network Failure, an empty UPnP address; detect reads that as a gateway
+    // without a public address.
+    expect(summary.gateway.natPmp.result?.code).toBe(3);
+    expect(summary.gateway.upnp.externalAddress).toBe('');
+    expect(summary.doubleNat.verdict).toBe('gateway-not-public');
+    expect(report.results[0]!.verdict.publicAddresses).toEqual(['203.0.113.10']);
+    // Asked, and nothing mapped: miniupnpd logs every request it handles.
+    const log = readFileSync(servers[0]!.portMappers![0]!.logFile, 'utf8');
+    expect(log).toContain('GetExternalIPAddress');
+    expect(log).not.toMatch(/AddPortMapping|AddAnyPortMapping|PCP MAP|PCP PEER|NAT-PMP port mapping/i);
+  });
+
+  it('gives the same gateway answer behind a CGN, and the STUN verdict still names the outer address', async () => {
+    const report = await detectIn(behindCgn);
+    const summary = report.portMapping;
+    expect(summary.status).toBe('probed');
+    if (summary.status !== 'probed') return;
+    expect(summary.gateway.natPmp.present && summary.gateway.pcp.present && summary.gateway.upnp.present).toBe(true);
+    expect(summary.doubleNat.verdict).toBe('gateway-not-public');
+    expect(summary.doubleNat.evidence[0]).toContain('The STUN servers see 203.0.113.10');
+  });
+
+  it('reports every protocol absent, within the STUN run, when the router runs no port-mapping service', async () => {
+    const report = await detectIn(bare);
+    const summary = report.portMapping;
+    expect(summary.status).toBe('probed');
+    if (summary.status !== 'probed') return;
+    for (const protocol of [summary.gateway.natPmp, summary.gateway.pcp, summary.gateway.upnp]) expect(protocol.present).toBe(false);
+    expect(summary.doubleNat.verdict).toBe('unknown');
+    // Given up when the STUN tests ended, not after the 4-send schedule (3.75 s).
+    expect(summary.gateway.natPmp.error).toContain('given up when the STUN tests ended');
+  });
+
+  it('asks nothing with --no-portmap', async () => {
+    const report = await detectIn(plain, ['--no-portmap']);
+    expect(report.portMapping).toEqual({ status: 'skipped', because: '--no-portmap' });
+  });
+});
