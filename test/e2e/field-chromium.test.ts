@@ -97,16 +97,12 @@ describe.skipIf(skip)('field probe: chromium ↔ nat-probe on loopback', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('with chromium\'s default mDNS setting: reports that host addresses are hidden, and the visit ends with a reason', async () => {
+  it('with chromium\'s default mDNS setting: reports that host addresses are hidden, and still connects', async () => {
     // Chromium's default: host candidates as random .local names (no media permission). mDNS
     // needs a multicast interface, so this visit runs in a second namespace of ours with a veth
     // interface (a documentation address, nothing behind it); the queries stay inside it.
-    // nat-probe cannot check a .local name (it skips it, as the report says); connecting through
-    // the peer-reflexive candidates that the browser's checks reveal needs the ICE agent change
-    // being made separately, so only the reporting is asserted here.
-    // Without media permission chromium may also signal no candidate at all (its server-reflexive
-    // duplicate of a withheld host candidate is dropped), and then only peer-reflexive learning
-    // can connect. TODO once that lands: assert the visit connects (result 'direct') in both roles.
+    // nat-probe does not resolve a .local name here (it skips it, as the report says) and
+    // connects through the peer-reflexive candidates the browser's checks reveal.
     const mdns = await launchChromiumInNetns(gate.paths.chromium!, `${namespace}m`, {
       flags: FIELD_CHROMIUM_FLAGS.filter((flag) => !flag.includes('WebRtcHideLocalIpsWithMdns')),
       // A veth pair with both ends in the namespace: a multicast-capable interface going nowhere.
@@ -126,12 +122,28 @@ describe.skipIf(skip)('field probe: chromium ↔ nat-probe on loopback', () => {
       const g = r.browser.gather;
       expect(g.mdnsHidden || g.hostHidden).toBe(true);
       if (g.mdnsHidden) expect(r.skippedRemoteCandidates.some((s: any) => /\.local /.test(s.candidate))).toBe(true);
-      expect(['complete', 'session-error']).toContain(r.reason);
+      expect(r.reason).toBe('complete');
+      expect(r.result.code).toBe('direct');
       expect(run.pageResult).toBe(r.result.sentence);
     } finally {
       await mdns.close();
     }
   }, 90_000);
+
+  for (const role of ['controlling', 'controlled'] as const) {
+    it(`without media permission (host addresses withheld) nat-probe ${role} still connects, through the browser's peer-reflexive checks`, async () => {
+      // Chromium signals at most a server-reflexive duplicate of its withheld host candidate, or
+      // nothing at all; nat-probe's agent waits for the browser's checks and pairs with the
+      // peer-reflexive candidates they reveal (RFC 8445 §7.3.1.3).
+      const run = await visit(browser, namespace, ['--ice-role', role]);
+      const r = run.report;
+      expect(r.browser.gather.hostHidden).toBe(true);
+      expect(r.browser.ice.connected).toBe(true);
+      expect(r.natProbe.pairs.some((p: any) => p.state === 'succeeded')).toBe(true);
+      expect(r.result.code).toBe('direct');
+      expect(run.pageCode).toBe('direct');
+    }, 90_000);
+  }
 
   it('without --json prints plain lines: the link, the visit live, and its summary', async () => {
     const child = spawnCli(['field', '--listen', '127.0.0.1:0', '--stun-port', '0', '--visits', '1'], { namespace });
