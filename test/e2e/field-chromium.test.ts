@@ -10,9 +10,10 @@
  * drives chromium over a pipe, which crosses namespaces.
  *
  * Chromium flags: --allow-loopback-in-peer-connection (else it gathers no loopback candidate) and
- * --disable-features=WebRtcHideLocalIpsWithMdns (host candidates as plain IPs; the mDNS variant
- * needs nat-probe's ICE agent to connect through peer-reflexive candidates learned from incoming
- * checks, being fixed separately).
+ * --disable-features=WebRtcHideLocalIpsWithMdns (host candidates as plain IPs once the origin has
+ * media permission, which the main cases grant). Other cases run without permission, and with
+ * chromium's default mDNS setting in a second namespace: there nat-probe connects through the
+ * peer-reflexive candidates the browser's checks reveal.
  *
  * Needs chromium and iproute2, and root for the namespace: required in CI.
  */
