@@ -66,8 +66,12 @@ async function visit(browser: Browser, namespace: string, args: readonly string[
     const context = await browser.newContext();
     if (options.mediaPermission === true) await context.grantPermissions(['camera', 'microphone'], { origin: new URL(link).origin });
     const page = await context.newPage();
+    const consoleErrors: string[] = [];
+    page.on('console', (message) => message.type() === 'error' && consoleErrors.push(message.text()));
     await page.goto(link, { timeout: 15_000 });
     await page.waitForSelector('main[data-done="true"]', { timeout: 40_000 });
+    // The strict CSP blocked nothing the page needs (its script, style, WebSocket, fetches).
+    expect(consoleErrors.filter((text) => /Content Security Policy/i.test(text))).toEqual([]);
     const pageResult = (await page.locator('#result').textContent()) ?? '';
     const pageCode = (await page.locator('#result').getAttribute('data-code')) ?? '';
     await context.close();
