@@ -48,6 +48,8 @@ const StatsPair = z.object({
 export const BrowserFindings = z.object({
   v: z.literal(1),
   userAgent: str(400),
+  /** False when the browser has no RTCPeerConnection (WebRTC turned off). */
+  webrtc: z.boolean().optional(),
   gather: z.object({
     candidates: z.array(GatherCandidate).max(64),
     errors: z.array(z.object({ url: str(200), errorCode: num, errorText: str(200), address: str(100).optional(), port: num.int().min(0).max(65535).optional() })).max(32),
@@ -211,7 +213,7 @@ export function summarizeBrowserIce(findings: BrowserFindings): BrowserIceSummar
   };
 }
 
-export type CustomerResultCode = 'direct' | 'relay' | 'needs-relay' | 'blocked' | 'unfinished';
+export type CustomerResultCode = 'direct' | 'relay' | 'needs-relay' | 'blocked' | 'no-webrtc' | 'unfinished';
 
 export interface CustomerResult {
   readonly code: CustomerResultCode;
@@ -228,7 +230,9 @@ export interface NatProbeSideOutcome {
 const TRANSPORT_WORDS: Readonly<Record<string, string>> = { udp: 'UDP', tcp: 'TCP', tls: 'TLS (port 443)' };
 
 /** The one plain sentence the customer sees (and the engineer's report repeats). */
-export function customerResult(gather: BrowserGatherSummary | undefined, ice: BrowserIceSummary | undefined, natProbe: NatProbeSideOutcome | undefined): CustomerResult {
+export function customerResult(gather: BrowserGatherSummary | undefined, ice: BrowserIceSummary | undefined, natProbe: NatProbeSideOutcome | undefined, webrtc = true): CustomerResult {
+  // Not the network's fault: the browser cannot make calls at all.
+  if (!webrtc) return { code: 'no-webrtc', sentence: 'This browser has WebRTC turned off, so calls cannot work in it. Try another browser, or ask your IT team.' };
   if (ice === undefined && natProbe === undefined) return { code: 'unfinished', sentence: 'The test could not finish. Please tell your engineer.' };
   const connected = (ice?.connected ?? false) || (natProbe?.connected ?? false);
   const types = [...(natProbe?.succeededPairTypes ?? []), ...(ice?.selectedPairType !== null && ice?.selectedPairType !== undefined ? [ice.selectedPairType] : [])];

@@ -35,6 +35,8 @@ export const FIELD_PAGE_SCRIPT = String.raw`'use strict';
   var findings = {
     v: 1,
     userAgent: String(navigator.userAgent || ''),
+    // False when the browser has no WebRTC at all (turned off by policy or an extension).
+    webrtc: typeof RTCPeerConnection === 'function',
     gather: { candidates: [], errors: [], ms: null, timedOut: false },
     ice: { role: cfg.browserRole, states: [], final: 'new', connectedMs: null, selectedPairId: null, pairs: [], candidates: [] },
     signaling: { errors: [] },
@@ -238,7 +240,7 @@ export const FIELD_PAGE_SCRIPT = String.raw`'use strict';
   }
 
   say('Checking how your network reaches the internet…');
-  gatherProbe().then(function () {
+  (findings.webrtc ? gatherProbe() : Promise.reject(new Error('RTCPeerConnection is not available'))).then(function () {
     say('Testing a connection to your engineer…');
     return runIce();
   }).catch(note).then(function () {

@@ -152,6 +152,8 @@ export class FieldVisit {
       const ice = summarizeBrowserIce(findings);
       this.options.emit({ type: 'field-browser', at: this.options.since(), visit: this.id, userAgent: findings.userAgent, gather, ice });
       if (this.sessionEnded) this.end(this.sessionError === undefined ? 'complete' : 'session-error', this.sessionError?.message);
+      // No WebRTC in the browser: nothing more can come from the page; do not wait out the session.
+      else if (findings.webrtc === false) this.end('complete', 'the browser has no WebRTC');
       // A page that reports without a session (it never joined) ends the visit too.
       else if (this.session === undefined) this.end('session-error', 'the page reported without joining its room');
     }
@@ -210,7 +212,7 @@ export class FieldVisit {
     const ice = findings !== undefined ? summarizeBrowserIce(findings) : undefined;
     const session = this.sessionResult;
     const natProbe = session !== undefined ? { connected: session.state === 'connected' || session.pairs.some((p) => p.state === 'succeeded'), succeededPairTypes: session.pairs.filter((p) => p.state === 'succeeded').map((p) => `${p.local.type}/${p.remote.type}`) } : undefined;
-    const result = customerResult(gather, ice, natProbe);
+    const result = customerResult(gather, ice, natProbe, findings?.webrtc !== false);
     const safeDetail = detail !== undefined ? untrusted(detail, 300) : undefined;
     this.endedResult = {
       visit: this.id,

@@ -11,7 +11,7 @@ import { formatMs } from './format.js';
 const STYLE = `body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#1b1f24;max-width:70rem}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:24px 0 8px}.meta{color:#57606a}
 .sentence{font-size:18px;font-weight:600;padding:8px 12px;border-radius:6px;display:inline-block}
-.direct{background:#dafbe1}.relay,.needs-relay{background:#fff8c5}.blocked,.unfinished{background:#ffebe9}
+.direct{background:#dafbe1}.relay,.needs-relay{background:#fff8c5}.blocked,.no-webrtc,.unfinished{background:#ffebe9}
 table{border-collapse:collapse}td,th{border:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:top;font-size:13px}
 th{background:#f6f8fa}.succeeded{color:#1a7f37}.failed{color:#cf222e}code{font-size:12px;word-break:break-all}`;
 

@@ -5,7 +5,7 @@ export interface FieldViewProps {
   readonly state: FieldViewState;
 }
 
-const RESULT_COLOUR: Readonly<Record<string, string>> = { direct: 'green', relay: 'yellow', 'needs-relay': 'yellow', blocked: 'red', unfinished: 'red' };
+const RESULT_COLOUR: Readonly<Record<string, string>> = { direct: 'green', relay: 'yellow', 'needs-relay': 'yellow', blocked: 'red', 'no-webrtc': 'red', unfinished: 'red' };
 const PAIR_COLOUR: Readonly<Record<string, string>> = { succeeded: 'green', failed: 'red' };
 
 function VisitBox({ visit }: { readonly visit: FieldViewVisit }) {

@@ -41,7 +41,7 @@ interface FieldRun {
 }
 
 /** Starts `field` in the namespace, opens its link in chromium, and collects everything. */
-async function visit(browser: Browser, namespace: string, args: readonly string[], options: { mediaPermission?: boolean } = {}): Promise<FieldRun> {
+async function visit(browser: Browser, namespace: string, args: readonly string[], options: { mediaPermission?: boolean; noWebRtc?: boolean } = {}): Promise<FieldRun> {
   const child: ChildProcess = spawnCli(['field', '--listen', '127.0.0.1:0', '--stun-port', '0', '--visits', '1', '--json', '--visit-timeout', '20000', ...args], { namespace });
   const lines: unknown[] = [];
   let stderr = '';
@@ -65,6 +65,8 @@ async function visit(browser: Browser, namespace: string, args: readonly string[
     );
     const context = await browser.newContext();
     if (options.mediaPermission === true) await context.grantPermissions(['camera', 'microphone'], { origin: new URL(link).origin });
+    // A browser with WebRTC turned off (by policy or an extension) has no RTCPeerConnection.
+    if (options.noWebRtc === true) await context.addInitScript('delete window.RTCPeerConnection; delete window.webkitRTCPeerConnection;');
     const page = await context.newPage();
     const consoleErrors: string[] = [];
     page.on('console', (message) => message.type() === 'error' && consoleErrors.push(message.text()));
@@ -149,6 +151,15 @@ describe.skipIf(skip)('field probe: chromium ↔ nat-probe on loopback', () => {
       expect(run.pageCode).toBe('direct');
     }, 90_000);
   }
+
+  it('a browser without WebRTC gets told so, not that its network is blocked, at once', async () => {
+    const run = await visit(browser, namespace, ['--ice-role', 'controlling'], { noWebRtc: true });
+    expect(run.report.result.code).toBe('no-webrtc');
+    expect(run.pageCode).toBe('no-webrtc');
+    expect(run.pageResult).toContain('WebRTC turned off');
+    expect(run.report.reason).toBe('complete');
+    expect(run.report.detail).toBe('the browser has no WebRTC');
+  }, 60_000);
 
   it('without --json prints plain lines: the link, the visit live, and its summary', async () => {
     const child = spawnCli(['field', '--listen', '127.0.0.1:0', '--stun-port', '0', '--visits', '1'], { namespace });

@@ -96,6 +96,7 @@ describe('browser ICE summary and the customer sentence', () => {
     expect(customerResult(gather, failed, { connected: false, succeededPairTypes: [] }).sentence).toContain('a relay over TLS (port 443) is reachable');
     expect(customerResult(summarizeGathering(findings([]), STUN), failed, { connected: false, succeededPairTypes: [] }).code).toBe('blocked');
     expect(customerResult(undefined, undefined, undefined).code).toBe('unfinished');
+    expect(customerResult(undefined, failed, { connected: false, succeededPairTypes: [] }, false).code).toBe('no-webrtc');
   });
 
   it('refuses findings out of bounds', () => {
