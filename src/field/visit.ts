@@ -212,7 +212,10 @@ export class FieldVisit {
     const ice = findings !== undefined ? summarizeBrowserIce(findings) : undefined;
     const session = this.sessionResult;
     const natProbe = session !== undefined ? { connected: session.state === 'connected' || session.pairs.some((p) => p.state === 'succeeded'), succeededPairTypes: session.pairs.filter((p) => p.state === 'succeeded').map((p) => `${p.local.type}/${p.remote.type}`) } : undefined;
-    const result = customerResult(gather, ice, natProbe, findings?.webrtc !== false);
+    // Without the page's findings, only a success says something about the network: a tab closed
+    // before the checks is "unfinished", never "blocked".
+    const judged = findings !== undefined || natProbe?.connected === true ? natProbe : undefined;
+    const result = customerResult(gather, ice, judged, findings?.webrtc !== false);
     const safeDetail = detail !== undefined ? untrusted(detail, 300) : undefined;
     this.endedResult = {
       visit: this.id,

@@ -223,18 +223,23 @@ describe.skipIf(skip)('field probe: chromium ↔ nat-probe on loopback', () => {
     try {
       const link = (await next((l) => l.type === 'field-listening', 'the link')).link as string;
       const context = await browser.newContext();
+      // On loopback a whole visit takes half a second; holding the page's report back (never
+      // answered) makes sure the tab goes away before it could report.
+      await context.route('**/findings', () => undefined);
       const page = await context.newPage();
       await page.goto(link, { timeout: 15_000 });
-      // Closed as soon as nat-probe's peer has the browser in its room.
       await next((l) => l.type === 'field-peer' && l.event.type === 'peer-phase' && l.event.phase === 'peer-joined', 'the page in the room');
       await context.close();
       const ended = await next((l) => l.type === 'field-visit-ended', 'the end of the visit');
       expect(['no-findings', 'session-error']).toContain(ended.reason);
       expect(ended.detail).toBeTruthy();
-      expect(ended.result.code).toBe('unfinished');
       const report = await next((l) => l.schema === 'nat-probe.field-visit/v1', 'the report');
       expect(report.browser.ice).toBeNull();
       expect(report.natProbe !== null || report.natProbeError !== null).toBe(true);
+      // What was learned decides the sentence: on loopback nat-probe's checks may have succeeded
+      // before the tab went away.
+      const natProbeConnected = (report.natProbe?.pairs ?? []).some((p: any) => p.state === 'succeeded');
+      expect(ended.result.code).toBe(natProbeConnected ? 'direct' : 'unfinished');
     } finally {
       await stopProcess(child);
     }
