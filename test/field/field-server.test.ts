@@ -132,6 +132,15 @@ describe('field server', () => {
     expect(p2).not.toBe(p1);
   }, 20_000);
 
+  it('--ice-role alternate switches the roles every visit', async () => {
+    const { server } = await start({ natProbeRole: 'alternate', visitsPerLink: 3 });
+    const link = server.issueLink().url;
+    const roles: string[] = [];
+    for (let i = 0; i < 3; i++) roles.push(configOf(await (await fetch(link)).text()).browserRole as string);
+    expect(roles).toEqual(['answerer', 'offerer', 'answerer']);
+    expect((await fetch(link)).status).toBe(404);
+  }, 20_000);
+
   it('rate-limits HTTP per source address', async () => {
     const { server, events } = await start({ httpRatePerSecond: 2 });
     const statuses: number[] = [];
