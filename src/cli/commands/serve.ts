@@ -1,6 +1,6 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { startStunServer, type StunServer } from '../../server/index.js';
-import { startSignalingServer, type SignalingServer } from '../../signaling/index.js';
+import { connectRedisSignaling, redactUrl, RedisUnreachableError, startSignalingServer, type RedisSignaling, type SignalingServer } from '../../signaling/index.js';
 import { formatTransportAddress, parseIp } from '../../stun/index.js';
 import { ExitCode } from '../exit-codes.js';
 import { writeLine, type CliIo } from '../io.js';
@@ -20,7 +20,11 @@ export interface ServeCommandOptions {
   turnUrl?: string;
   turnSecret?: string;
   turnTtl?: number;
+  redis?: string;
 }
+
+/** Environment variable for --redis (a URL may carry a password; keep it out of `ps`). */
+export const REDIS_URL_ENV = 'NAT_PROBE_REDIS_URL';
 
 /** Version of the one-line `serve --json` announcement. */
 export const SERVE_SCHEMA = 'nat-probe.serve/v1';
@@ -41,6 +45,7 @@ export function registerServe(program: Command, io: CliIo, run: (code: Promise<n
     .option('--turn-url <url>', 'TURN server to hand each joining peer, turn:HOST[:PORT][?transport=udp|tcp] or turns:HOST[:PORT] (with --turn-secret)', turnUrlOption('--turn-url'))
     .option('--turn-secret <secret>', `the TURN server's REST API shared secret (coturn --static-auth-secret; or set ${TURN_SECRET_ENV}): each peer gets its own expiring credentials; the secret is never sent or printed`)
     .option('--turn-ttl <seconds>', 'lifetime of the handed-out TURN credentials (default 86400)', turnTtlOption)
+    .option('--redis <url>', `keep rooms, sessions and message logs in Redis 7 (redis://[user:password@]host:port[/db], or set ${REDIS_URL_ENV}) so that several serve instances share them and a peer resumes on any instance`, redisUrlOption)
     .option('--json', 'announce the listening addresses as one JSON line on stdout; logs go to stderr')
     .addHelpText(
       'after',
@@ -55,8 +60,15 @@ With --turn-url and --turn-secret, the signaling server's config message gives e
 joins TURN REST API credentials (username "expiry:peerId", password HMAC-SHA1 of it with the
 secret), which coturn's use-auth-secret accepts; peers then need no TURN flags.
 
+With --redis, any number of serve instances share rooms and sessions: two peers of one room may
+be on different instances, and a peer whose instance dies resumes on another (give peers every
+instance: --signal URL1,URL2) and gets every message it missed, once, in order. If Redis loses
+its data (restart without persistence), sessions are reset, never silently lost. See the README,
+"Several signaling instances".
+
 Examples:
   nat-probe serve                                   STUN 127.0.0.1:3478 + 127.0.0.2:3479, ws://127.0.0.1:8478
+  nat-probe serve --redis redis://127.0.0.1:6379 --signal-port 8478   one of several instances (others on 8479, …)
   nat-probe serve --turn-url turn:203.0.113.1:3478 --turn-secret "$TURN_SECRET"   hand out TURN credentials
   nat-probe serve --primary 203.0.113.1 --alternate 203.0.113.2
   nat-probe serve --primary 0.0.0.0 --no-alternate  plain STUN on every interface
@@ -78,6 +90,11 @@ export async function runServe(given: ServeCommandOptions, io: CliIo, stop: Prom
     writeLine(io.stderr, 'nat-probe: --turn-url hands out credentials through the signaling server; it cannot be used with --no-signal.');
     return ExitCode.usage;
   }
+  const redisUrl = options.redis ?? envValue(io.env, REDIS_URL_ENV);
+  if (redisUrl !== undefined && options.signal === false) {
+    writeLine(io.stderr, 'nat-probe: --redis holds signaling state; it cannot be used with --no-signal.');
+    return ExitCode.usage;
+  }
   const alternate = options.alternate === false ? undefined : (options.alternate ?? (options.primary === '127.0.0.1' ? '127.0.0.2' : undefined));
   if (parseIp(options.primary) === undefined) {
     writeLine(io.stderr, `nat-probe: --primary "${options.primary}" is not an IP address; give a literal such as 127.0.0.1 or ::1.`);
@@ -91,25 +108,67 @@ export async function runServe(given: ServeCommandOptions, io: CliIo, stop: Prom
     rateLimit: options.rateLimit === 0 ? false : { ratePerSecond: options.rateLimit, burst: options.rateLimit * 2 },
   });
   let signaling: SignalingServer | undefined;
+  let redis: RedisSignaling | undefined;
   try {
     if (options.signal) {
-      signaling = await startSignalingServer({
-        host: options.signalHost ?? options.primary,
-        port: options.signalPort,
-        ...(options.turnUrl !== undefined && options.turnSecret !== undefined ? { iceServersFor: turnIceServersFor(options.turnUrl, options.turnSecret, options.turnTtl) } : {}),
-      });
+      if (redisUrl !== undefined) {
+        try {
+          redis = await connectRedisSignaling({ url: redisUrl });
+        } catch (error) {
+          if (!(error instanceof RedisUnreachableError)) throw error;
+          writeLine(io.stderr, `nat-probe: cannot start signaling: ${error.message}. Start Redis 7 there, or fix --redis. [redis-unreachable]`);
+          return ExitCode.usage;
+        }
+      }
+      const signalHost = options.signalHost ?? options.primary;
+      try {
+        signaling = await startSignalingServer({
+          host: signalHost,
+          port: options.signalPort,
+          ...(redis !== undefined ? { store: redis.store, bus: redis.bus } : {}),
+          ...(options.turnUrl !== undefined && options.turnSecret !== undefined ? { iceServersFor: turnIceServersFor(options.turnUrl, options.turnSecret, options.turnTtl) } : {}),
+        });
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code !== 'EADDRINUSE' && code !== 'EADDRNOTAVAIL' && code !== 'EACCES') throw error;
+        writeLine(io.stderr, `nat-probe: cannot start signaling on TCP ${signalHost}:${options.signalPort}: ${listenAdvice(code)} [signal-bind-failed]`);
+        return ExitCode.usage;
+      }
     }
-    announce(server, signaling, io, options.json ?? false, options.turnUrl);
+    announce(server, signaling, io, options.json ?? false, options.turnUrl, redis === undefined ? undefined : redactUrl(redisUrl!));
     await stop;
     writeLine(io.stderr, `nat-probe serve: stopping. ${summarise(server)}`);
     return ExitCode.ok;
   } finally {
     await signaling?.close();
+    await redis?.close();
     await server.close();
   }
 }
 
-function announce(server: StunServer, signaling: SignalingServer | undefined, io: CliIo, json: boolean, turnUrl: string | undefined): void {
+function listenAdvice(code: string | undefined): string {
+  switch (code) {
+    case 'EADDRINUSE':
+      return 'the port is already in use (another nat-probe serve?); stop that process, or pick another port with --signal-port (0 picks a free one), or --no-signal.';
+    case 'EACCES':
+      return 'permission denied (ports below 1024 need privileges); pick a port of 1024 or more with --signal-port.';
+    default:
+      return 'the address is not on this host; give one of its addresses with --signal-host.';
+  }
+}
+
+function redisUrlOption(value: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new InvalidArgumentError(`"${value}" is not a URL; give redis://host:port (e.g. redis://127.0.0.1:6379).`);
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw new InvalidArgumentError(`use a redis:// or rediss:// URL, not ${parsed.protocol}//.`);
+  return value;
+}
+
+function announce(server: StunServer, signaling: SignalingServer | undefined, io: CliIo, json: boolean, turnUrl: string | undefined, redisUrl: string | undefined): void {
   const { addresses } = server;
   const stunAddress = formatTransportAddress(addresses.primary);
   if (json) {
@@ -123,14 +182,14 @@ function announce(server: StunServer, signaling: SignalingServer | undefined, io
           rfc5780: server.rfc5780,
           url: `stun:${stunAddress}`,
         },
-        signaling: signaling ? { url: signaling.url } : null,
+        signaling: signaling ? { url: signaling.url, redis: redisUrl ?? null } : null,
         // The URL only: the secret stays in this process.
         turn: turnUrl !== undefined ? { url: turnUrl, handedOut: true } : null,
       }),
     );
   } else {
     writeLine(io.stdout, server.describe());
-    if (signaling) writeLine(io.stdout, `Signaling: ${signaling.url}`);
+    if (signaling) writeLine(io.stdout, `Signaling: ${signaling.url}${redisUrl === undefined ? '' : ` (rooms and sessions in Redis ${redisUrl}, shared with other instances)`}`);
     if (turnUrl !== undefined) writeLine(io.stdout, `TURN: ${turnUrl} (each joining peer gets its own REST API credentials)`);
     writeLine(io.stdout, `Try it: nat-probe detect --server ${stunAddress}`);
     if (signaling) writeLine(io.stdout, `        nat-probe peer --signal ${signaling.url} --room demo --stun ${stunAddress}   (on two hosts)`);
