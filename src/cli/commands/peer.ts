@@ -14,7 +14,8 @@ import { addStrategyFlags, STRATEGY_HELP, traversalFromFlags, type StrategyFlags
 import { addTurnFlags, turnServersFromFlags, withTurnCredentialsFromEnv, type TurnFlags } from '../turn-flags.js';
 
 export interface PeerCommandOptions extends TurnFlags, StrategyFlags {
-  signal: string;
+  /** One or more instances of one signaling service (--signal repeated or comma-separated). */
+  signal: string[];
   room: string;
   token?: string;
   stun?: string;
@@ -40,6 +41,16 @@ export function signalUrlOption(value: string): string {
   return url.href;
 }
 
+/**
+ * --signal, repeatable and comma-separated: several instances of one signaling service (serve
+ * --redis). The first is used first; the others take over a session when an instance dies.
+ */
+export function signalUrlsOption(value: string, previous: string[] | undefined): string[] {
+  const urls = value.split(',').map((part) => part.trim()).filter((part) => part !== '');
+  if (urls.length === 0) throw new InvalidArgumentError('--signal needs a WebSocket URL such as ws://127.0.0.1:8080/.');
+  return [...(previous ?? []), ...urls.map(signalUrlOption)];
+}
+
 /** Room names the signaling protocol accepts (PROTOCOL.md): 1–128 of A–Z a–z 0–9 . _ ~ : - */
 export function roomOption(value: string): string {
   if (!/^[A-Za-z0-9._~:-]{1,128}$/.test(value)) {
@@ -60,7 +71,7 @@ export function registerPeer(program: Command, io: CliIo, run: (code: Promise<nu
   const command = program
     .command('peer')
     .description('Join a room as one peer, exchange candidates with the other peer, run ICE connectivity checks and report what worked')
-    .requiredOption('--signal <url>', 'signaling server (ws:// or wss://), e.g. from `nat-probe serve`', signalUrlOption)
+    .requiredOption('--signal <url>', 'signaling server (ws:// or wss://), e.g. from `nat-probe serve`; repeat it or separate URLs with commas to give several instances sharing one Redis, tried in turn if one dies', signalUrlsOption)
     .requiredOption('--room <name>', 'room to meet the other peer in; both peers give the same name', roomOption)
     .option('--token <secret>', 'room secret: the first peer sets it, the second must give the same')
     .option('--stun <host[:port]>', 'STUN server for a server-reflexive candidate (default: none, host candidates only)')
@@ -117,7 +128,8 @@ export async function runPeer(options: PeerCommandOptions, io: CliIo): Promise<n
   let report: PeerReport;
   try {
     const result = await runPeerSession({
-      signalUrl: options.signal,
+      signalUrl: options.signal[0]!,
+      signalFallbackUrls: options.signal.slice(1),
       room: options.room,
       token: options.token,
       stunServer,

@@ -13,12 +13,12 @@ import { startLiveView, type LiveView } from '../live-view.js';
 import { integerOption } from '../options.js';
 import { addStrategyFlags, STRATEGY_HELP, traversalFromFlags, type StrategyFlags } from '../strategy-flags.js';
 import { addTurnFlags, turnServersFromFlags, withTurnCredentialsFromEnv, type TurnFlags } from '../turn-flags.js';
-import { interruptSignal, resolveStunOption, signalUrlOption } from './peer.js';
+import { interruptSignal, resolveStunOption, signalUrlsOption } from './peer.js';
 
 export interface TrialsCommandOptions extends TurnFlags, StrategyFlags {
   runs: number;
   concurrency: number;
-  signal?: string;
+  signal?: string[];
   token?: string;
   stun?: string;
   survey?: boolean;
@@ -53,7 +53,7 @@ export function registerTrials(program: Command, io: CliIo, run: (code: Promise<
     .description('Run N fresh pairings of two peers and measure traversal: success rate with a 95% CI, time to connect, pair types, failure reasons')
     .option('-n, --runs <n>', 'pairings to run', integerOption('--runs', 1, 1_000_000), 20)
     .option('-c, --concurrency <n>', 'pairings in flight at once', integerOption('--concurrency', 1, 256), TRIALS_DEFAULTS.concurrency)
-    .option('--signal <url>', 'signaling server (ws:// or wss://); default: a built-in one on 127.0.0.1 with a built-in STUN server', signalUrlOption)
+    .option('--signal <url>', 'signaling server (ws:// or wss://); default: a built-in one on 127.0.0.1 with a built-in STUN server. Repeat it or separate URLs with commas for several instances sharing one Redis', signalUrlsOption)
     .option('--token <secret>', 'room secret the signaling server expects')
     .option('--stun <host[:port]>', 'STUN server for server-reflexive candidates (default: the built-in one without --signal, none with it)')
     .option('--survey', 'check every candidate pair to the end, to see which pair types work (default: stop at the first nominated pair)')
@@ -134,7 +134,7 @@ async function runTrialsUntil(options: TrialsCommandOptions, io: CliIo, stop: Ab
     result = await runTrials({
       runs: options.runs,
       concurrency: options.concurrency,
-      signalUrl: options.signal,
+      ...(options.signal !== undefined ? { signalUrl: options.signal[0]!, signalFallbackUrls: options.signal.slice(1) } : {}),
       embeddedServers: startBuiltInServers,
       token: options.token,
       stunServer,
