@@ -66,6 +66,8 @@ export interface PeerSessionOptions {
   room: string;
   /** Room secret; both peers must give the same one. */
   token?: string;
+  /** Operator token for a signaling server that requires one (`serve --auth-secret`). */
+  authToken?: string;
   /** STUN server for server-reflexive candidates. Default none (host candidates only). */
   stunServer?: TransportAddress;
   mode: IceMode;
@@ -215,6 +217,7 @@ class PeerSession {
       ...(options.signalFallbackUrls !== undefined && options.signalFallbackUrls.length > 0 ? { fallbackUrls: options.signalFallbackUrls } : {}),
       room: options.room,
       ...(options.token !== undefined ? { token: options.token } : {}),
+      ...(options.authToken !== undefined ? { authToken: options.authToken } : {}),
       clock: this.clock,
       connectTimeoutMs: Math.max(1, Math.min(options.connectTimeoutMs ?? PEER_SESSION_DEFAULTS.connectTimeoutMs, options.timeoutMs)),
       // With fallbacks, enough attempts to reach each other instance after the first one died.

@@ -23,6 +23,7 @@ export interface TrialSessionOptions {
   signalFallbackUrls?: readonly string[];
   room: string;
   token?: string;
+  authToken?: string;
   stunServer?: { address: string; port: number };
   mode: 'connect' | 'survey';
   timeoutMs: number;
@@ -67,6 +68,8 @@ export interface RunTrialsOptions {
   embeddedServers?: () => Promise<EmbeddedServers>;
   /** Room secret given to the signaling server. Default none. */
   token?: string;
+  /** Operator token (`serve --auth-secret`); a prefix token covering `roomPrefix` serves a whole run. */
+  authToken?: string;
   /**
    * STUN server for server-reflexive candidates. Default: the built-in one when `signalUrl` is
    * not given; none when it is (host candidates only, unless given).
@@ -192,6 +195,7 @@ export async function runTrials(options: RunTrialsOptions): Promise<TrialsResult
       ...(options.signalFallbackUrls !== undefined && options.signalFallbackUrls.length > 0 ? { signalFallbackUrls: options.signalFallbackUrls } : {}),
       room,
       token: options.token,
+      ...(options.authToken !== undefined ? { authToken: options.authToken } : {}),
       stunServer,
       mode,
       timeoutMs,

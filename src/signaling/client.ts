@@ -57,6 +57,8 @@ export interface SignalingClientOptions {
   room: string;
   /** Optional room secret; both peers must give the same one. */
   token?: string;
+  /** Operator token for servers that require one (`serve --auth-secret`), sent on each new join. */
+  authToken?: string;
   /** Timers for timeouts, backoff and delayed acks. Default the system clock. */
   clock?: Clock;
   /** Jitter source for reconnect backoff. Default Math.random. */
@@ -137,7 +139,7 @@ interface Subscriber {
 const RECONNECT_CODES = new Set(['server-shutdown', 'store-unavailable', 'state-lost']);
 
 /** Server error codes that end a connection attempt for good (retrying cannot help). */
-const FATAL_JOIN_CODES = new Set(['room-full', 'room-token-mismatch', 'too-many-rooms', 'too-many-peers', 'resume-failed', 'schema-violation', 'unsupported-protocol']);
+const FATAL_JOIN_CODES = new Set(['unauthorized', 'room-full', 'room-token-mismatch', 'too-many-rooms', 'too-many-peers', 'resume-failed', 'schema-violation', 'unsupported-protocol']);
 
 export class SignalingClient extends EventEmitter<SignalingClientEvents> {
   private readonly clock: Clock;
@@ -447,6 +449,7 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
       ws.on('open', () => {
         const join: Record<string, unknown> = { type: 'join', seq: CONTROL_SEQ, room: this.options.room };
         if (this.options.token !== undefined) join.token = this.options.token;
+        if (this.options.authToken !== undefined && !(resume && this.resumeToken !== undefined)) join.auth = this.options.authToken;
         if (resume && this.resumeToken !== undefined) {
           join.resume = this.resumeToken;
           join.ack = this.lastInSeq;

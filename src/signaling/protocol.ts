@@ -79,6 +79,8 @@ export const SIGNALING_ERROR_CODES = [
   // With a shared store (Redis): the store cannot be reached, or its state was lost (new epoch).
   'store-unavailable',
   'state-lost',
+  // The server requires an operator token (serve --auth-secret) and the join had none, or a bad one.
+  'unauthorized',
 ] as const;
 export type SignalingErrorCode = (typeof SIGNALING_ERROR_CODES)[number];
 
@@ -197,6 +199,8 @@ export const JoinMessage = z.strictObject({
   resume: Secret.optional(),
   /** With `resume`: the highest server stream seq this client received; the server re-sends the rest. */
   ack: AckSeq.optional(),
+  /** Operator token (auth-token.ts), required on new joins when the server has an auth secret. */
+  auth: z.string().min(1).max(1024).optional(),
 });
 export const AckMessage = z.strictObject({
   type: z.literal('ack'),

@@ -43,6 +43,11 @@ export interface SignalingServerOptions {
    * injects this. A throw is logged as no extra servers, never a failed join. Default none.
    */
   iceServersFor?: (peerId: string) => IceServer[];
+  /**
+   * Operator secret: every new join must carry a token signed with it (auth-token.ts) or is
+   * refused with `unauthorized`. Resumes need only their resume token. Default none: open.
+   */
+  authSecret?: string;
   /** Time source for heartbeats, grace periods, idle rooms and rate limits. Default the system clock. */
   clock?: Clock;
   /** Room/session state. Default a new MemorySignalingStore. */
@@ -51,8 +56,9 @@ export interface SignalingServerOptions {
   bus?: SignalingBus;
 }
 
-export type ResolvedServerOptions = Required<Omit<SignalingServerOptions, 'path' | 'iceServers' | 'iceServersFor' | 'rateLimit'>> & {
+export type ResolvedServerOptions = Required<Omit<SignalingServerOptions, 'path' | 'iceServers' | 'iceServersFor' | 'rateLimit' | 'authSecret'>> & {
   path: string | undefined;
+  authSecret: string | undefined;
   iceServers: IceServer[] | undefined;
   iceServersFor: ((peerId: string) => IceServer[]) | undefined;
   rateLimit: Required<RateLimitOptions>;
@@ -95,6 +101,7 @@ export function resolveServerOptions(options: SignalingServerOptions): ResolvedS
     ackEvery: options.ackEvery ?? d.ackEvery,
     iceServers: options.iceServers,
     iceServersFor: options.iceServersFor,
+    authSecret: options.authSecret,
     clock: options.clock ?? systemClock,
     store: options.store ?? new MemorySignalingStore(),
     bus: options.bus ?? new MemorySignalingBus(),

@@ -5,6 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import type { Clock, TimerHandle } from '../transport/clock.js';
+import { verifyAuthToken } from './auth-token.js';
 import { HeartbeatWheel } from './heartbeat-wheel.js';
 import { PeerConnection } from './peer-connection.js';
 import {
@@ -133,6 +134,10 @@ export class SignalingHub {
 
   async createSession(join: JoinMessage): Promise<SessionGrant> {
     if (this.closed) return { ok: false, code: 'server-shutdown', message: 'The signaling server is shutting down.' };
+    if (this.options.authSecret !== undefined) {
+      const check = verifyAuthToken(this.options.authSecret, join.auth, join.room, Math.floor(this.clock.now() / 1000));
+      if (!check.ok) return { ok: false, code: 'unauthorized', message: check.message };
+    }
     const peerId = `p-${randomBytes(9).toString('base64url')}`;
     const epoch = this.store.epoch();
     // The epoch rides in the token, so a resume after the state was lost can say so precisely.

@@ -21,7 +21,16 @@ export interface ServeCommandOptions {
   turnSecret?: string;
   turnTtl?: number;
   redis?: string;
+  authSecret?: string;
 }
+
+/** Environment variable for --auth-secret (kept out of `ps`). */
+export const AUTH_SECRET_ENV = 'NAT_PROBE_AUTH_SECRET';
+/**
+ * Default lifetime of handed-out TURN credentials: the bound of a session (a room idles out
+ * after 10 minutes), not a day, so a leaked credential is a short-lived relay.
+ */
+export const DEFAULT_SERVE_TURN_TTL_SECONDS = 600;
 
 /** Environment variable for --redis (a URL may carry a password; keep it out of `ps`). */
 export const REDIS_URL_ENV = 'NAT_PROBE_REDIS_URL';
@@ -44,7 +53,8 @@ export function registerServe(program: Command, io: CliIo, run: (code: Promise<n
     .option('--no-signal', 'run the STUN server only')
     .option('--turn-url <url>', 'TURN server to hand each joining peer, turn:HOST[:PORT][?transport=udp|tcp] or turns:HOST[:PORT] (with --turn-secret)', turnUrlOption('--turn-url'))
     .option('--turn-secret <secret>', `the TURN server's REST API shared secret (coturn --static-auth-secret; or set ${TURN_SECRET_ENV}): each peer gets its own expiring credentials; the secret is never sent or printed`)
-    .option('--turn-ttl <seconds>', 'lifetime of the handed-out TURN credentials (default 86400)', turnTtlOption)
+    .option('--turn-ttl <seconds>', `lifetime of the handed-out TURN credentials (default ${DEFAULT_SERVE_TURN_TTL_SECONDS}: a session's bound)`, turnTtlOption)
+    .option('--auth-secret <secret>', `require an operator token on every join, signed with this secret (or set ${AUTH_SECRET_ENV}); mint tokens with \`nat-probe token\`. Never printed`)
     .option('--redis <url>', `keep rooms, sessions and message logs in Redis 7 (redis://[user:password@]host:port[/db], or set ${REDIS_URL_ENV}) so that several serve instances share them and a peer resumes on any instance`, redisUrlOption)
     .option('--json', 'announce the listening addresses as one JSON line on stdout; logs go to stderr')
     .addHelpText(
@@ -91,6 +101,15 @@ export async function runServe(given: ServeCommandOptions, io: CliIo, stop: Prom
     return ExitCode.usage;
   }
   const redisUrl = options.redis ?? envValue(io.env, REDIS_URL_ENV);
+  const authSecret = options.authSecret ?? envValue(io.env, AUTH_SECRET_ENV);
+  if (authSecret !== undefined && options.signal === false) {
+    writeLine(io.stderr, 'nat-probe: --auth-secret guards the signaling server; it cannot be used with --no-signal.');
+    return ExitCode.usage;
+  }
+  if (authSecret !== undefined && authSecret.length < 16) {
+    writeLine(io.stderr, 'nat-probe: --auth-secret must be at least 16 characters (e.g. openssl rand -base64 32): tokens are only as strong as it.');
+    return ExitCode.usage;
+  }
   if (redisUrl !== undefined && options.signal === false) {
     writeLine(io.stderr, 'nat-probe: --redis holds signaling state; it cannot be used with --no-signal.');
     return ExitCode.usage;
@@ -126,7 +145,11 @@ export async function runServe(given: ServeCommandOptions, io: CliIo, stop: Prom
           host: signalHost,
           port: options.signalPort,
           ...(redis !== undefined ? { store: redis.store, bus: redis.bus } : {}),
-          ...(options.turnUrl !== undefined && options.turnSecret !== undefined ? { iceServersFor: turnIceServersFor(options.turnUrl, options.turnSecret, options.turnTtl) } : {}),
+          ...(authSecret !== undefined ? { authSecret } : {}),
+          // With an auth secret every join is authenticated, so only token holders get TURN credentials.
+          ...(options.turnUrl !== undefined && options.turnSecret !== undefined
+            ? { iceServersFor: turnIceServersFor(options.turnUrl, options.turnSecret, options.turnTtl ?? DEFAULT_SERVE_TURN_TTL_SECONDS) }
+            : {}),
         });
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
@@ -135,7 +158,13 @@ export async function runServe(given: ServeCommandOptions, io: CliIo, stop: Prom
         return ExitCode.usage;
       }
     }
-    announce(server, signaling, io, options.json ?? false, options.turnUrl, redis === undefined ? undefined : redactUrl(redisUrl!));
+    if (signaling !== undefined && options.turnUrl !== undefined && authSecret === undefined) {
+      writeLine(
+        io.stderr,
+        `nat-probe serve: warning: --turn-secret without --auth-secret hands TURN credentials for ${options.turnUrl} to anyone who can reach ${signaling.url}, which makes an open relay of a public server. Set --auth-secret (or ${AUTH_SECRET_ENV}) and give peers tokens from \`nat-probe token\`.`,
+      );
+    }
+    announce(server, signaling, io, options.json ?? false, options.turnUrl, redis === undefined ? undefined : redactUrl(redisUrl!), authSecret !== undefined);
     await stop;
     writeLine(io.stderr, `nat-probe serve: stopping. ${summarise(server)}`);
     return ExitCode.ok;
@@ -168,7 +197,7 @@ function redisUrlOption(value: string): string {
   return value;
 }
 
-function announce(server: StunServer, signaling: SignalingServer | undefined, io: CliIo, json: boolean, turnUrl: string | undefined, redisUrl: string | undefined): void {
+function announce(server: StunServer, signaling: SignalingServer | undefined, io: CliIo, json: boolean, turnUrl: string | undefined, redisUrl: string | undefined, auth: boolean): void {
   const { addresses } = server;
   const stunAddress = formatTransportAddress(addresses.primary);
   if (json) {
@@ -182,14 +211,14 @@ function announce(server: StunServer, signaling: SignalingServer | undefined, io
           rfc5780: server.rfc5780,
           url: `stun:${stunAddress}`,
         },
-        signaling: signaling ? { url: signaling.url, redis: redisUrl ?? null } : null,
+        signaling: signaling ? { url: signaling.url, redis: redisUrl ?? null, auth } : null,
         // The URL only: the secret stays in this process.
         turn: turnUrl !== undefined ? { url: turnUrl, handedOut: true } : null,
       }),
     );
   } else {
     writeLine(io.stdout, server.describe());
-    if (signaling) writeLine(io.stdout, `Signaling: ${signaling.url}${redisUrl === undefined ? '' : ` (rooms and sessions in Redis ${redisUrl}, shared with other instances)`}`);
+    if (signaling) writeLine(io.stdout, `Signaling: ${signaling.url}${redisUrl === undefined ? '' : ` (rooms and sessions in Redis ${redisUrl}, shared with other instances)`}${auth ? ' (joins need an operator token)' : ''}`);
     if (turnUrl !== undefined) writeLine(io.stdout, `TURN: ${turnUrl} (each joining peer gets its own REST API credentials)`);
     writeLine(io.stdout, `Try it: nat-probe detect --server ${stunAddress}`);
     if (signaling) writeLine(io.stdout, `        nat-probe peer --signal ${signaling.url} --room demo --stun ${stunAddress}   (on two hosts)`);
