@@ -143,11 +143,13 @@ export class PeerConnection {
   private onTaskError(error: unknown): void {
     if (error instanceof StoreUnavailableError || error instanceof StateLostError) {
       this.hub.counters.storeFailures++;
+      this.hub.options.logger.warn({ peerId: this.peerId, error: error.message }, 'store failed under a connection; closing it so the client resumes');
       if (error instanceof StateLostError) this.fail('state-lost', `The server state was lost (${error.message}); join again.`, CloseCode.stateLost);
       else this.fail('store-unavailable', `The signaling store is unavailable (${error.message}); reconnect and resume in a moment.`, CloseCode.storeUnavailable);
       return;
     }
     this.hub.counters.internalErrors++;
+    this.hub.options.logger.error({ peerId: this.peerId, error: error instanceof Error ? error.stack : String(error) }, 'internal error handling a frame');
     this.sendError('internal-error', `The server failed to handle a frame (${error instanceof Error ? error.message : String(error)}).`);
   }
 

@@ -93,6 +93,7 @@ export class SignalingHub {
     // A shared store that lost its state: every session served here is gone. Say so, so that
     // clients reconnect, get `resume-failed` (reason state-lost) and start again cleanly.
     const unlistenLost = this.store.onStateLost?.((epoch) => {
+      options.logger.warn({ epoch, connections: this.connections.size }, 'signaling state lost (new epoch): closing every connection with state-lost');
       for (const connection of [...this.connections]) {
         connection.fail('state-lost', `The server state was lost (Redis restarted or was flushed; new epoch ${epoch}); your session is gone. Join again.`, CloseCode.stateLost);
       }
@@ -107,8 +108,9 @@ export class SignalingHub {
 
   /** Runs a store operation nobody awaits; a failure is counted, never an unhandled rejection. */
   background(work: Promise<unknown>): void {
-    work.catch(() => {
+    work.catch((error: unknown) => {
       this.counters.storeFailures++;
+      this.options.logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'background store operation failed');
     });
   }
 
@@ -153,6 +155,7 @@ export class SignalingHub {
       { maxRooms: this.options.maxRooms, maxPeers: this.options.maxPeers, roomCapacity: ROOM_CAPACITY },
     );
     if (!outcome.ok) return { ok: false, code: outcome.code, message: this.describeRefusal(outcome.code, join.room) };
+    this.options.logger.debug({ peerId, room: join.room, peers: outcome.peers.length }, 'session started');
     return { ok: true, peerId, resumeToken, peers: outcome.peers, lastInSeq: 0, resumed: false, epoch };
   }
 
@@ -188,6 +191,7 @@ export class SignalingHub {
     if (join.ack !== undefined) await this.store.acknowledgeOutbound(peerId, join.ack);
     const peers = (await this.store.roomPeers(join.room)).filter((id) => id !== peerId);
     this.counters.resumes++;
+    this.options.logger.debug({ peerId, room: join.room }, 'session resumed');
     return { ok: true, peerId, resumeToken: resume, peers, lastInSeq: current.lastInSeq, resumed: true, epoch };
   }
 
@@ -254,6 +258,7 @@ export class SignalingHub {
     const removed = await this.store.removePeer(peerId);
     if (removed === undefined) return;
     this.counters.sessionsEnded++;
+    this.options.logger.debug({ peerId, room: removed.room, reason }, 'session ended');
     const body = JSON.stringify({ type: 'peer-left', peerId, reason });
     for (const other of removed.remaining) await this.deliver(other, body);
   }

@@ -5,6 +5,8 @@ import { formatTransportAddress, parseIp } from '../../stun/index.js';
 import { ExitCode } from '../exit-codes.js';
 import { writeLine, type CliIo } from '../io.js';
 import { integerOption } from '../options.js';
+import { createServeLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../serve-logging.js';
+import { createServeMetrics, parseHostPort, type ServeMetrics } from '../serve-metrics.js';
 import { envValue, turnIceServersFor, turnTtlOption, turnUrlOption, TURN_SECRET_ENV } from '../turn-flags.js';
 
 export interface ServeCommandOptions {
@@ -22,6 +24,9 @@ export interface ServeCommandOptions {
   turnTtl?: number;
   redis?: string;
   authSecret?: string;
+  metrics?: string;
+  logLevel: LogLevel;
+  logFormat: LogFormat;
 }
 
 /** Environment variable for --auth-secret (kept out of `ps`). */
@@ -56,6 +61,9 @@ export function registerServe(program: Command, io: CliIo, run: (code: Promise<n
     .option('--turn-ttl <seconds>', `lifetime of the handed-out TURN credentials (default ${DEFAULT_SERVE_TURN_TTL_SECONDS}: a session's bound)`, turnTtlOption)
     .option('--auth-secret <secret>', `require an operator token on every join, signed with this secret (or set ${AUTH_SECRET_ENV}); mint tokens with \`nat-probe token\`. Never printed`)
     .option('--redis <url>', `keep rooms, sessions and message logs in Redis 7 (redis://[user:password@]host:port[/db], or set ${REDIS_URL_ENV}) so that several serve instances share them and a peer resumes on any instance`, redisUrlOption)
+    .option('--metrics <host:port>', 'serve Prometheus metrics at http://host:port/metrics (STUN, signaling, Redis latency, process), e.g. 127.0.0.1:9478', metricsOption)
+    .option('--log-level <level>', `structured log level on stderr: ${LOG_LEVELS.join(', ')}`, choiceOption('--log-level', LOG_LEVELS), 'warn')
+    .option('--log-format <format>', 'pretty (one line per event) or json (one pino object per line)', choiceOption('--log-format', LOG_FORMATS), 'pretty')
     .option('--json', 'announce the listening addresses as one JSON line on stdout; logs go to stderr')
     .addHelpText(
       'after',
@@ -119,6 +127,7 @@ export async function runServe(given: ServeCommandOptions, io: CliIo, stop: Prom
     writeLine(io.stderr, `nat-probe: --primary "${options.primary}" is not an IP address; give a literal such as 127.0.0.1 or ::1.`);
     return ExitCode.usage;
   }
+  const logger = createServeLogger(options.logLevel ?? 'warn', options.logFormat ?? 'pretty', io.stderr);
   const server = await startStunServer({
     primary: options.primary,
     alternate,
@@ -128,11 +137,16 @@ export async function runServe(given: ServeCommandOptions, io: CliIo, stop: Prom
   });
   let signaling: SignalingServer | undefined;
   let redis: RedisSignaling | undefined;
+  let metrics: ServeMetrics | undefined;
   try {
+    if (options.metrics !== undefined) metrics = createServeMetrics(server, () => signaling);
     if (options.signal) {
       if (redisUrl !== undefined) {
         try {
-          redis = await connectRedisSignaling({ url: redisUrl });
+          const observe = metrics;
+          redis = await connectRedisSignaling({ url: redisUrl, ...(observe !== undefined ? { onCommand: (name, seconds) => observe.observeRedisCommand(name, seconds) } : {}) });
+          redis.on('unavailable', (reason) => logger.warn({ redis: redactUrl(redisUrl), reason }, 'Redis unreachable: new joins get store-unavailable until it is back'));
+          redis.on('available', () => logger.info({ redis: redactUrl(redisUrl), epoch: redis?.epoch() }, 'Redis reachable again'));
         } catch (error) {
           if (!(error instanceof RedisUnreachableError)) throw error;
           writeLine(io.stderr, `nat-probe: cannot start signaling: ${error.message}. Start Redis 7 there, or fix --redis. [redis-unreachable]`);
@@ -146,6 +160,7 @@ export async function runServe(given: ServeCommandOptions, io: CliIo, stop: Prom
           port: options.signalPort,
           ...(redis !== undefined ? { store: redis.store, bus: redis.bus } : {}),
           ...(authSecret !== undefined ? { authSecret } : {}),
+          logger,
           // With an auth secret every join is authenticated, so only token holders get TURN credentials.
           ...(options.turnUrl !== undefined && options.turnSecret !== undefined
             ? { iceServersFor: turnIceServersFor(options.turnUrl, options.turnSecret, options.turnTtl ?? DEFAULT_SERVE_TURN_TTL_SECONDS) }
@@ -158,17 +173,36 @@ export async function runServe(given: ServeCommandOptions, io: CliIo, stop: Prom
         return ExitCode.usage;
       }
     }
+    let metricsUrl: string | undefined;
+    if (metrics !== undefined) {
+      const { host, port } = parseHostPort(options.metrics!)!;
+      try {
+        metricsUrl = await metrics.listen(host, port);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code !== 'EADDRINUSE' && code !== 'EADDRNOTAVAIL' && code !== 'EACCES') throw error;
+        const advice =
+          code === 'EADDRINUSE'
+            ? 'the port is already in use; stop that process or pick another port in --metrics (port 0 picks a free one).'
+            : code === 'EACCES'
+              ? 'permission denied; pick a port of 1024 or more in --metrics.'
+              : 'the address is not on this host; give one of its addresses in --metrics.';
+        writeLine(io.stderr, `nat-probe: cannot serve metrics on TCP ${options.metrics}: ${advice} [metrics-bind-failed]`);
+        return ExitCode.usage;
+      }
+    }
     if (signaling !== undefined && options.turnUrl !== undefined && authSecret === undefined) {
       writeLine(
         io.stderr,
         `nat-probe serve: warning: --turn-secret without --auth-secret hands TURN credentials for ${options.turnUrl} to anyone who can reach ${signaling.url}, which makes an open relay of a public server. Set --auth-secret (or ${AUTH_SECRET_ENV}) and give peers tokens from \`nat-probe token\`.`,
       );
     }
-    announce(server, signaling, io, options.json ?? false, options.turnUrl, redis === undefined ? undefined : redactUrl(redisUrl!), authSecret !== undefined);
+    announce(server, signaling, io, options.json ?? false, options.turnUrl, redis === undefined ? undefined : redactUrl(redisUrl!), authSecret !== undefined, metricsUrl);
     await stop;
     writeLine(io.stderr, `nat-probe serve: stopping. ${summarise(server)}`);
     return ExitCode.ok;
   } finally {
+    await metrics?.close();
     await signaling?.close();
     await redis?.close();
     await server.close();
@@ -186,6 +220,18 @@ function listenAdvice(code: string | undefined): string {
   }
 }
 
+function metricsOption(value: string): string {
+  if (parseHostPort(value) === undefined) throw new InvalidArgumentError(`--metrics takes HOST:PORT, e.g. 127.0.0.1:9478 or [::1]:9478, got "${value}".`);
+  return value;
+}
+
+function choiceOption<T extends string>(flag: string, choices: readonly T[]): (value: string) => T {
+  return (value) => {
+    if (!(choices as readonly string[]).includes(value)) throw new InvalidArgumentError(`${flag} must be one of ${choices.join(', ')}, got "${value}".`);
+    return value as T;
+  };
+}
+
 function redisUrlOption(value: string): string {
   let parsed: URL;
   try {
@@ -197,7 +243,7 @@ function redisUrlOption(value: string): string {
   return value;
 }
 
-function announce(server: StunServer, signaling: SignalingServer | undefined, io: CliIo, json: boolean, turnUrl: string | undefined, redisUrl: string | undefined, auth: boolean): void {
+function announce(server: StunServer, signaling: SignalingServer | undefined, io: CliIo, json: boolean, turnUrl: string | undefined, redisUrl: string | undefined, auth: boolean, metricsUrl: string | undefined): void {
   const { addresses } = server;
   const stunAddress = formatTransportAddress(addresses.primary);
   if (json) {
@@ -214,12 +260,14 @@ function announce(server: StunServer, signaling: SignalingServer | undefined, io
         signaling: signaling ? { url: signaling.url, redis: redisUrl ?? null, auth } : null,
         // The URL only: the secret stays in this process.
         turn: turnUrl !== undefined ? { url: turnUrl, handedOut: true } : null,
+        metrics: metricsUrl !== undefined ? { url: metricsUrl } : null,
       }),
     );
   } else {
     writeLine(io.stdout, server.describe());
     if (signaling) writeLine(io.stdout, `Signaling: ${signaling.url}${redisUrl === undefined ? '' : ` (rooms and sessions in Redis ${redisUrl}, shared with other instances)`}${auth ? ' (joins need an operator token)' : ''}`);
     if (turnUrl !== undefined) writeLine(io.stdout, `TURN: ${turnUrl} (each joining peer gets its own REST API credentials)`);
+    if (metricsUrl !== undefined) writeLine(io.stdout, `Metrics: ${metricsUrl}`);
     writeLine(io.stdout, `Try it: nat-probe detect --server ${stunAddress}`);
     if (signaling) writeLine(io.stdout, `        nat-probe peer --signal ${signaling.url} --room demo --stun ${stunAddress}   (on two hosts)`);
   }
