@@ -30,6 +30,8 @@ export interface LoadPhase {
 
 export interface GeneratorConfig {
   url: string;
+  /** Several instances: peer i connects to urls[i % n], so with two the peers of each room are on different instances. */
+  urls?: string[];
   mode: 'signaling' | 'bare';
   peers: number;
   rooms: number;
@@ -128,7 +130,8 @@ function onFrame(peer: Peer, text: string): void {
 function connect(index: number): Promise<void> {
   const room = `r${index >> 1}`;
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`${config.url}?room=${room}`, SUBPROTOCOL, { perMessageDeflate: false });
+    const base = config.urls === undefined ? config.url : config.urls[index % config.urls.length]!;
+    const ws = new WebSocket(`${base}?room=${room}`, SUBPROTOCOL, { perMessageDeflate: false });
     const peer: Peer = { ws, nextSeq: 1, lastInSeq: 0, unacked: 0, firstUnackedAt: 0 };
     peers[index] = peer;
     ws.once('error', reject);

@@ -11,11 +11,16 @@ import { createServer } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { startSignalingServer } from '../src/signaling/index.js';
+import { connectRedisSignaling, startSignalingServer, type RedisSignaling } from '../src/signaling/index.js';
 
 interface ServerConfig {
   mode: 'signaling' | 'bare';
   deadlineMs: number;
+  /** mode 'signaling' only: keep state in this Redis (serve --redis), as one of several instances. */
+  redisUrl?: string;
+  /** Limits for large runs (defaults: the server's, 10 000 rooms and 20 000 peers). */
+  maxRooms?: number;
+  maxPeers?: number;
 }
 
 const config = JSON.parse(process.argv[2] ?? '{}') as ServerConfig;
@@ -68,7 +73,27 @@ function measureRss(): number {
   return process.memoryUsage().rss;
 }
 
-const running: Running = config.mode === 'bare' ? await startBare() : await startSignalingServer({ host: '127.0.0.1', port: 0 });
+async function startOurs(): Promise<Running> {
+  let redis: RedisSignaling | undefined;
+  if (config.redisUrl !== undefined) redis = await connectRedisSignaling({ url: config.redisUrl });
+  const server = await startSignalingServer({
+    host: '127.0.0.1',
+    port: 0,
+    ...(redis !== undefined ? { store: redis.store, bus: redis.bus } : {}),
+    ...(config.maxRooms !== undefined ? { maxRooms: config.maxRooms } : {}),
+    ...(config.maxPeers !== undefined ? { maxPeers: config.maxPeers } : {}),
+  });
+  return {
+    port: server.port,
+    stats: () => server.stats(),
+    close: async () => {
+      await server.close();
+      await redis?.close();
+    },
+  };
+}
+
+const running: Running = config.mode === 'bare' ? await startBare() : await startOurs();
 process.send?.({ type: 'listening', port: running.port, rss: measureRss() });
 process.on('message', (message: { cmd: string }) => {
   if (message.cmd === 'measure') {
