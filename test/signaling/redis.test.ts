@@ -17,6 +17,7 @@ import {
 } from '../../src/signaling/index.js';
 import { skipUnlessTools } from '../helpers/tools.js';
 import { freePort, redisGate, RedisProcess } from '../helpers/redis.js';
+import { TcpDelayProxy } from '../helpers/tcp-delay-proxy.js';
 import { ExactlyOnceChecker } from './exactly-once.js';
 import { candidate, RawPeer, within } from './helpers.js';
 
@@ -231,6 +232,45 @@ describe.skipIf(skip)('signaling with Redis', () => {
     await within(back, 10_000, 'the instance to reconnect to Redis');
     const peer = await raw(server.url);
     expect(await peer.join('after-outage')).toMatchObject({ type: 'joined' });
+  });
+
+  it('behind a slow Redis (30 ms each way) joins and relays slow down but stay exactly once, and the latency hook shows it', async () => {
+    const proxy = await TcpDelayProxy.start(redis.port, 30);
+    try {
+      const latencies: number[] = [];
+      const shared = await connectRedisSignaling({ url: `redis://127.0.0.1:${proxy.port}`, onCommand: (_name, seconds) => latencies.push(seconds) });
+      const server = await startSignalingServer({ store: shared.store, bus: shared.bus });
+      instances.push({ server, redis: shared });
+      const fast = await instance();
+      const room = `slow-${Date.now()}`;
+      const a = client({ url: server.url, room, connectTimeoutMs: 5_000 });
+      const b = client({ url: fast.url, room });
+      const checker = new ExactlyOnceChecker();
+      checker.watch(a, room, 'a', 'b');
+      checker.watch(b, room, 'b', 'a');
+      await a.connect();
+      await b.connect();
+      for (let i = 0; i < 30; i++) {
+        checker.send(a, room, 'a');
+        checker.send(b, room, 'b');
+      }
+      const done = new Promise<void>((resolve) => {
+        const poll = (): void => (checker.complete() ? resolve() : undefined);
+        poll();
+        a.on('message', poll);
+        b.on('message', poll);
+      });
+      await within(done, 15_000, 'every message through the slow Redis');
+      expect(checker.check()).toEqual([]);
+      expect(latencies.length).toBeGreaterThan(30);
+      expect(Math.min(...latencies)).toBeGreaterThanOrEqual(0.055); // two 30 ms hops, minus timer slack
+    } finally {
+      for (const entry of instances.splice(0)) {
+        await entry.server.close();
+        await entry.redis.close();
+      }
+      await proxy.close();
+    }
   });
 
   it('an unreachable Redis at start is a RedisUnreachableError with the reason', async () => {
