@@ -273,6 +273,34 @@ describe.skipIf(skip)('signaling with Redis', () => {
     }
   });
 
+  it('a session in flight when Redis goes away: its next message closes it with store-unavailable; when Redis returns empty, the client is reset, never silently continued', async () => {
+    const server = await instance();
+    const shared = instances[0]!.redis;
+    const room = `inflight-${Date.now()}`;
+    const a = client({ url: server.url, room, restartOnSessionLost: true, reconnect: { maxAttempts: 30, initialDelayMs: 50, maxDelayMs: 200 } });
+    const b = client({ url: server.url, room, restartOnSessionLost: true, reconnect: { maxAttempts: 30, initialDelayMs: 50, maxDelayMs: 200 } });
+    await a.connect();
+    await b.connect();
+    const down = new Promise<void>((resolve) => shared.once('unavailable', () => resolve()));
+    const back = new Promise<void>((resolve) => shared.once('available', () => resolve()));
+    const dropped = new Promise<unknown>((resolve) => a.once('reconnecting', ({ cause }) => resolve(cause)));
+    const reset = new Promise<{ reason: string; dropped: number }>((resolve) => a.once('reset', resolve));
+    const rejoined = new Promise<void>((resolve) => a.on('joined', (info) => !info.resumed && resolve()));
+    await redis.kill();
+    await within(down, 5_000, 'the instance to notice Redis is gone');
+    a.send({ type: 'candidate', candidate: candidate(1) });
+    // The server could not take the message: it closes the connection, and the client reconnects.
+    await within(dropped, 5_000, 'a to be disconnected with store-unavailable');
+    expect(a.unacknowledged).toBe(1);
+    await redis.restart();
+    await within(back, 10_000, 'the instance to reconnect to the fresh Redis');
+    const { reason, dropped: lost } = await within(reset, 10_000, 'a to be told its session is gone');
+    expect(reason).toBe('state-lost');
+    expect(lost).toBe(1); // the unacknowledged message is reported dropped with the old session, not re-sent into the new one
+    await within(rejoined, 5_000, 'a to join afresh');
+    expect(a.state).toBe('open');
+  });
+
   it('an unreachable Redis at start is a RedisUnreachableError with the reason', async () => {
     const port = await freePort();
     await expect(connectRedisSignaling({ url: `redis://127.0.0.1:${port}`, connectTimeoutMs: 1_000 })).rejects.toThrow(RedisUnreachableError);
