@@ -56,19 +56,19 @@ async function usedMemory(url: string): Promise<number> {
   }
 }
 
-async function run(instances: number, redisUrl: string | undefined): Promise<RunFigures> {
+async function run(instances: number, redisUrl: string | undefined, mode: 'signaling' | 'peerjs' = 'signaling'): Promise<RunFigures> {
   const servers: ChildProcess[] = [];
   let generator: ChildProcess | undefined;
   try {
     const listening: { port: number; rss: number }[] = [];
     for (let i = 0; i < instances; i++) {
-      const server = spawnChild('signaling-server-process.ts', { mode: 'signaling', deadlineMs: CHILD_DEADLINE_MS, redisUrl, maxRooms: ROOMS + 10, maxPeers: PEERS + 10 });
+      const server = spawnChild('signaling-server-process.ts', { mode, deadlineMs: CHILD_DEADLINE_MS, redisUrl, maxRooms: ROOMS + 10, maxPeers: PEERS + 10 });
       servers.push(server);
       listening.push(await nextMessage<{ port: number; rss: number }>(server, 'listening', `instance ${i} to listen`));
     }
     const redisBefore = redisUrl === undefined ? undefined : await usedMemory(redisUrl);
     const urls = listening.map(({ port }) => `ws://127.0.0.1:${port}/`);
-    const config: GeneratorConfig = { url: urls[0]!, urls, mode: 'signaling', peers: PEERS, rooms: ROOMS, phases: PHASES, connectConcurrency: 128, deadlineMs: CHILD_DEADLINE_MS };
+    const config: GeneratorConfig = { url: urls[0]!, urls, mode, peers: PEERS, rooms: ROOMS, phases: PHASES, connectConcurrency: 128, deadlineMs: CHILD_DEADLINE_MS };
     generator = spawnChild('signaling-load-generator.ts', config);
     await nextMessage(generator, 'connected', `${PEERS} peers to connect`);
     const redisAfter = redisUrl === undefined ? undefined : await usedMemory(redisUrl);
@@ -143,6 +143,7 @@ function describe(result: PhaseResult): string {
 export default async function signalingRedisBench(): Promise<BenchResult[]> {
   if (!redisGate.available) throw new Error(`needs redis-server: ${redisGate.reason}`);
   const single = await run(1, undefined);
+  const peerjs = process.env.SIGNALING_REDIS_BENCH_PEERJS === '0' ? undefined : await run(1, undefined, 'peerjs');
   const redis = await RedisProcess.start();
   let shared: RunFigures;
   let size: { perSession: number; perMessage: number; firstMessage: number };
@@ -178,6 +179,28 @@ export default async function signalingRedisBench(): Promise<BenchResult[]> {
         ...(target ? { target: { op: '<=' as const, value: 25 } } : {}),
       },
     );
+  }
+  if (peerjs !== undefined) {
+    for (const [name, label] of [
+      ['bursts', `bursts of ${BURST}`],
+      ['one at a time', 'one message at a time'],
+    ] as const) {
+      const theirs = phase(peerjs, name);
+      rows.push({
+        name: `PeerJS server (npm peer 1.0.2, one instance): messages/s (same load, ${label})`,
+        value: theirs.throughput,
+        unit: 'msg/s',
+        baseline: { label: 'nat-probe, one instance without Redis', value: phase(single, name).throughput },
+        notes: `PeerJS: ${describe(theirs)}, p99 ${theirs.p99.toFixed(1)} ms | nat-probe 2 instances + Redis p99 ${phase(shared, name).p99.toFixed(1)} ms. PeerJS relays without sequence numbers, acknowledgements, resume or validation of candidates`,
+      });
+    }
+    rows.push({
+      name: 'PeerJS server: RSS per connected peer',
+      value: peerjs.rssGrowth / 1024 / PEERS,
+      unit: 'KiB',
+      baseline: { label: 'nat-probe, one instance without Redis', value: single.rssGrowth / 1024 / PEERS },
+      notes: `connections held: ${JSON.stringify(peerjs.serverStats[0])}; ${peerjs.generator.errors} error frames`,
+    });
   }
   const errors = (figures: RunFigures): string => (figures.generator.errors === 0 ? 'no error frames' : `${figures.generator.errors} error frames, first: ${figures.generator.firstError}`);
   rows.push(

@@ -14,7 +14,8 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { connectRedisSignaling, startSignalingServer, type RedisSignaling } from '../src/signaling/index.js';
 
 interface ServerConfig {
-  mode: 'signaling' | 'bare';
+  /** 'peerjs': PeerJS server (npm `peer`), one instance, the issue's outside baseline. */
+  mode: 'signaling' | 'bare' | 'peerjs';
   deadlineMs: number;
   /** mode 'signaling' only: keep state in this Redis (serve --redis), as one of several instances. */
   redisUrl?: string;
@@ -93,7 +94,30 @@ async function startOurs(): Promise<Running> {
   };
 }
 
-const running: Running = config.mode === 'bare' ? await startBare() : await startOurs();
+async function startPeerJs(): Promise<Running> {
+  const { PeerServer } = await import('peer');
+  let server: import('node:http').Server | undefined;
+  const app = await new Promise<ReturnType<typeof PeerServer>>((resolve) => {
+    // Limits raised so the server, not its defaults (5 000 peers), is what is measured.
+    const created = PeerServer({ host: '127.0.0.1', port: 0, path: '/', concurrent_limit: 1_000_000, alive_timeout: 600_000, expire_timeout: 600_000 }, (http) => {
+      server = http as import('node:http').Server;
+      resolve(created);
+    });
+  });
+  let connections = 0;
+  app.on('connection', () => connections++);
+  app.on('disconnect', () => connections--);
+  return {
+    port: (server!.address() as AddressInfo).port,
+    stats: async () => ({ connections }),
+    close: async () => {
+      server!.closeAllConnections();
+      await new Promise((resolve) => server!.close(resolve));
+    },
+  };
+}
+
+const running: Running = config.mode === 'bare' ? await startBare() : config.mode === 'peerjs' ? await startPeerJs() : await startOurs();
 process.send?.({ type: 'listening', port: running.port, rss: measureRss() });
 process.on('message', (message: { cmd: string }) => {
   if (message.cmd === 'measure') {
