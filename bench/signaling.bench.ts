@@ -54,7 +54,7 @@ interface Measure {
   stats: unknown;
 }
 
-function spawnChild(script: string, config: object): ChildProcess {
+export function spawnChild(script: string, config: object): ChildProcess {
   const child = fork(`${here}${script}`, [JSON.stringify(config)], {
     cwd: projectRoot,
     execArgv: ['--import', 'tsx', '--expose-gc'],
@@ -66,7 +66,7 @@ function spawnChild(script: string, config: object): ChildProcess {
 }
 
 /** The next IPC message of `type` from `child`, bounded; rejects if the child fails or exits first. */
-function nextMessage<T>(child: ChildProcess, type: string, what: string): Promise<T> {
+export function nextMessage<T>(child: ChildProcess, type: string, what: string): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => finish(() => reject(new Error(`timed out waiting for ${what}`))), STEP_TIMEOUT_MS);
     const onMessage = (message: { type: string; reason?: string }): void => {
@@ -85,7 +85,7 @@ function nextMessage<T>(child: ChildProcess, type: string, what: string): Promis
   });
 }
 
-function stop(child: ChildProcess): Promise<void> {
+export function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);

@@ -66,9 +66,13 @@ export type { PeerRelayResult, PeerTurnServer } from './relay.js';
 export interface PeerSessionOptions {
   /** Signaling server URL, e.g. ws://127.0.0.1:8080/. */
   signalUrl: string;
+  /** Further instances of the same signaling service (sharing one Redis): reconnects try them in turn. */
+  signalFallbackUrls?: readonly string[];
   room: string;
   /** Room secret; both peers must give the same one. */
   token?: string;
+  /** Operator token for a signaling server that requires one (`serve --auth-secret`). */
+  authToken?: string;
   /** STUN server for server-reflexive candidates. Default none (host candidates only). */
   stunServer?: TransportAddress;
   mode: IceMode;
@@ -246,11 +250,14 @@ class PeerSession {
     this.trial = options.trial ?? 0;
     this.client = new SignalingClient({
       url: options.signalUrl,
+      ...(options.signalFallbackUrls !== undefined && options.signalFallbackUrls.length > 0 ? { fallbackUrls: options.signalFallbackUrls } : {}),
       room: options.room,
       ...(options.token !== undefined ? { token: options.token } : {}),
+      ...(options.authToken !== undefined ? { authToken: options.authToken } : {}),
       clock: this.clock,
       connectTimeoutMs: Math.max(1, Math.min(options.connectTimeoutMs ?? PEER_SESSION_DEFAULTS.connectTimeoutMs, options.timeoutMs)),
-      reconnect: { maxAttempts: options.signalingAttempts ?? PEER_SESSION_DEFAULTS.signalingAttempts },
+      // With fallbacks, enough attempts to reach each other instance after the first one died.
+      reconnect: { maxAttempts: Math.max(options.signalingAttempts ?? PEER_SESSION_DEFAULTS.signalingAttempts, (options.signalFallbackUrls?.length ?? 0) + 2) },
     });
     this.client.on('message', (message) => this.onMessage(message));
     this.client.on('config', (config) => {

@@ -14,6 +14,9 @@ export { DEFAULT_RECONNECT, type ReconnectOptions } from './backoff.js';
 export { DEFAULT_RATE_LIMIT, type RateLimitOptions } from './token-bucket.js';
 export { MemorySignalingStore, MemorySignalingBus } from './memory-store.js';
 export type { SignalingStore, SignalingBus, BusEvent, OutboundEntry, PeerRecord } from './store.js';
+export { StoreUnavailableError, StateLostError } from './store.js';
+export { mintAuthToken, verifyAuthToken, AUTH_TOKEN_VERSION, type AuthTokenPayload } from './auth-token.js';
+export { connectRedisSignaling, RedisSignaling, RedisUnreachableError, redactUrl, type RedisSignalingOptions } from './redis-store.js';
 export * from './errors.js';
 export {
   SIGNALING_SUBPROTOCOL,

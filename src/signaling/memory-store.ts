@@ -2,6 +2,7 @@
  * The default store and bus: plain Maps in this process. Every method runs to completion
  * synchronously inside its Promise, which makes each one atomic, as the interface requires.
  */
+import { randomBytes } from 'node:crypto';
 import type {
   AcceptOutcome,
   AddPeerOutcome,
@@ -38,6 +39,12 @@ export class MemorySignalingStore implements SignalingStore {
   private readonly rooms = new Map<string, Room>();
   private readonly sessions = new Map<string, Session>();
   private readonly byResumeToken = new Map<string, string>();
+  /** A process's memory starts empty: each store is its own epoch. */
+  private readonly currentEpoch = randomBytes(6).toString('base64url');
+
+  epoch(): string {
+    return this.currentEpoch;
+  }
 
   async addPeer(
     input: { room: string; peerId: string; resumeTokenHash: string; roomTokenHash: string | undefined; now: number },

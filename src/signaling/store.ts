@@ -71,7 +71,34 @@ export interface StoreCounts {
   readonly peers: number;
 }
 
+/**
+ * A store operation could not run: the shared backend is unreachable. The connection that asked
+ * is told `store-unavailable`; nothing it sent was acknowledged, so it re-sends after a resume.
+ */
+export class StoreUnavailableError extends Error {
+  override readonly name = 'StoreUnavailableError';
+}
+
+/** The store's state is gone (a new epoch began): every session it held is lost. */
+export class StateLostError extends Error {
+  override readonly name = 'StateLostError';
+}
+
 export interface SignalingStore {
+  /**
+   * The current epoch: a new random value each time the state starts empty (a fresh in-memory
+   * store, a Redis that restarted without persistence). Resume tokens carry it, so a resume into
+   * another epoch is refused with a precise reason instead of looking like an expired session.
+   */
+  epoch(): string;
+  /**
+   * True when the store hands every queued outbox entry to the bus itself, in the same atomic
+   * step as the write (Redis: append and PUBLISH in one script), so a crash between the two cannot
+   * strand a message. The hub then does not publish `deliver` events.
+   */
+  readonly publishesOnWrite?: boolean;
+  /** Calls `listener` when the store finds its state lost (a new epoch). Returns an unsubscribe function. */
+  onStateLost?(listener: (epoch: string) => void): () => void;
   /**
    * Adds a new peer to `room`, creating the room on first join. Refuses when the room is full,
    * the room token differs, or the server-wide room/peer limits are reached.
@@ -110,10 +137,20 @@ export interface SignalingStore {
 export type BusEvent =
   | { kind: 'deliver'; entry: OutboundEntry }
   /** Close the peer's connection, first telling it `code`/`message` (room idle, session resumed elsewhere…). */
-  | { kind: 'drop'; code: string; message: string; closeCode: number };
+  /** `by`: the connection that caused the drop (a resume), which ignores it if it arrives late. */
+  | { kind: 'drop'; code: string; message: string; closeCode: number; by?: string };
 
 export interface SignalingBus {
   publish(peerId: string, event: BusEvent): void;
-  /** Routes the peer's events to `handler` until the returned function is called. One subscriber per peer. */
-  subscribe(peerId: string, handler: (event: BusEvent) => void): () => void;
+  /**
+   * Routes the peer's events to `handler` until the returned function is called. One subscriber
+   * per peer. A remote bus resolves once the subscription is active, so that nothing published
+   * afterwards can be missed.
+   */
+  subscribe(peerId: string, handler: (event: BusEvent) => void): (() => void) | Promise<() => void>;
+  /**
+   * Calls `listener` after the bus may have missed events (its connection dropped and came back):
+   * each live connection then re-reads its outbox. Returns an unsubscribe function.
+   */
+  onResync?(listener: () => void): () => void;
 }
