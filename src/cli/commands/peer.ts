@@ -1,3 +1,4 @@
+import { peerBindAddress } from '../peer-bind.js';
 import { InvalidArgumentError, type Command } from 'commander';
 import { NatProbeError } from '../../errors.js';
 import type { PeerEvent } from '../../events.js';
@@ -89,7 +90,7 @@ export function registerPeer(program: Command, io: CliIo, run: (code: Promise<nu
     .option('--stun <host[:port]>', 'STUN server for a server-reflexive candidate (default: none, host candidates only)')
     .option('--survey', 'check every candidate pair to the end, to see which pair types work (default: stop at the first nominated pair)')
     .option('--timeout <ms>', 'time bound from joining to the verdict, waiting for the other peer included', integerOption('--timeout', 100, 600_000), PEER_DEFAULT_TIMEOUT_MS)
-    .option('--bind <address>', 'local address to bind (default: every interface)')
+    .option('--bind <address>', 'local address to bind (default: loopback when every server is on loopback; else every interface)')
     .option('--mdns', "resolve the other peer's mDNS host candidates (<uuid>.local, as browsers send them) by a Multicast DNS query on the local network (RFC 6762); unresolved ones are reported as skipped (default: off, no multicast is sent)")
     .option('--json', 'NDJSON on stdout: one line per event, then the report (schema nat-probe.peer/v2) as the last line');
   addStrategyFlags(addTurnFlags(command))
@@ -154,7 +155,7 @@ export async function runPeer(options: PeerCommandOptions, io: CliIo): Promise<n
       stunServer,
       mode: options.survey ? 'survey' : 'connect',
       timeoutMs: options.timeout,
-      bindAddress: options.bind,
+      bindAddress: peerBindAddress(options.bind, { signalUrls: options.signal, stunHost: stunServer?.address, turnUrls: options.turn !== undefined ? [options.turn] : [] }),
       ...(turnServers !== undefined ? { turnServers } : {}),
       ...(options.relayOnly === true ? { relayOnly: true } : {}),
       ...(options.turnTimeout !== undefined ? { turnTimeoutMs: options.turnTimeout } : {}),

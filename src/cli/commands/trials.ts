@@ -1,3 +1,4 @@
+import { peerBindAddress } from '../peer-bind.js';
 import { writeFile } from 'node:fs/promises';
 import { InvalidArgumentError, type Command } from 'commander';
 import { NatProbeError } from '../../errors.js';
@@ -61,7 +62,7 @@ export function registerTrials(program: Command, io: CliIo, run: (code: Promise<
     .option('--survey', 'check every candidate pair to the end, to see which pair types work (default: stop at the first nominated pair)')
     .option('--timeout <ms>', 'time bound of each peer session', integerOption('--timeout', 100, 600_000), TRIALS_DEFAULTS.timeoutMs)
     .option('--min-success <ratio>', 'exit 1 when the success rate is below this (0..1)', ratioOption('--min-success'), DEFAULT_MIN_SUCCESS)
-    .option('--bind <address>', 'local address the peers bind (default: every interface)')
+    .option('--bind <address>', 'local address the peers bind (default: loopback when every server is on loopback, as the built-in ones are; else every interface)')
     .option('--json', 'NDJSON on stdout: one line per event, then the report (schema nat-probe.trials/v2) as the last line')
     .option('--all-events', 'with --json, also print each trial\'s ICE events (candidates, pair states), not only trial-started/trial-done')
     .option('--junit <file>', 'also write a JUnit XML report (one testcase per trial) to this file');
@@ -143,7 +144,7 @@ async function runTrialsUntil(options: TrialsCommandOptions, io: CliIo, stop: Ab
       stunServer,
       mode: options.survey ? 'survey' : 'connect',
       timeoutMs: options.timeout,
-      bindAddress: options.bind,
+      bindAddress: peerBindAddress(options.bind, { signalUrls: options.signal, stunHost: stunServer?.address, turnUrls: options.turn !== undefined ? [options.turn] : [] }),
       ...(turnServers !== undefined ? { turnServers } : {}),
       ...(options.relayOnly === true ? { relayOnly: true } : {}),
       ...(options.turnTimeout !== undefined ? { turnTimeoutMs: options.turnTimeout } : {}),
