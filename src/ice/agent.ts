@@ -298,9 +298,11 @@ export class IceAgent {
 
   /**
    * Adds a local candidate with its own send path, typically a TURN relayed candidate (its
-   * transport wraps the allocation). Before start() only: pairs are formed at start(). Added
-   * before gather(), it is reported with the gathered candidates; added after, the caller signals
-   * it itself (an 'ice-candidate' event is still emitted).
+   * transport wraps the allocation). Before start(), its pairs are formed at start(); after, it
+   * is paired with the remote candidates and joins the running checks (RFC 8838 trickle applies
+   * to local candidates as to remote ones). Added before gather(), it is reported with the
+   * gathered candidates; added after, the caller signals it itself (an 'ice-candidate' event is
+   * still emitted).
    */
   addLocalCandidate(candidate: Candidate, transport: CandidateTransport): void {
     if (this.lifecycle === 'closed') throw new IceOptionError('The agent is closed.');
@@ -420,7 +422,8 @@ export class IceAgent {
   /**
    * Adds the relayed candidate of a TURN allocation (RFC 8445 §5.1.1.2), built by
    * relayedCandidate() with this agent's foundations, and returns it. `transport` is the
-   * allocation's send path; it stays the caller's to close. Before start() only.
+   * allocation's send path; it stays the caller's to close. After start() it joins the running
+   * checks (see addLocalCandidate).
    */
   addRelayedCandidate(allocation: RelayedAllocation, transport: CandidateTransport): Candidate {
     const index = this.locals.filter((c) => c.type === 'relay').length;
