@@ -55,8 +55,6 @@ export interface IceResult {
   readonly selectedPair?: IceSelectedPair;
   /** From start() (both sides' parameters and candidates known) to the selection, or to the failed verdict. */
   readonly timeToConnectMs: number;
-  /** From start() to the first valid pair (RFC 8445 §7.2.5.3.2; what libjuice calls "connected"); absent when none was. */
-  readonly firstValidMs?: number;
   /** Every pair, highest priority first. */
   readonly pairs: readonly IcePairResult[];
   readonly localCandidates: readonly Candidate[];

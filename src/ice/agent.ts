@@ -851,8 +851,6 @@ export class IceAgent {
       };
     }
     const timeToConnectMs = this.clock.now() - this.startedAt;
-    const reportRows = scheduler.report();
-    const firstValidMs = reportRows.reduce<number | undefined>((first, row) => (row.valid && row.succeededAtMs !== undefined && (first === undefined || row.succeededAtMs < first) ? row.succeededAtMs : first), undefined);
     this.result = {
       state: selectedPair !== undefined ? 'connected' : 'failed',
       outcome,
@@ -860,7 +858,6 @@ export class IceAgent {
       role: this.currentRole,
       ...(selectedPair !== undefined ? { selectedPair } : {}),
       timeToConnectMs,
-      ...(firstValidMs !== undefined ? { firstValidMs } : {}),
       pairs,
       localCandidates: [...this.usableLocals(), ...checklist.localCandidates.filter((c) => c.type === 'prflx')],
       remoteCandidates: this.remotes.map((c) => this.described(c)),

@@ -126,12 +126,6 @@ export interface PeerResult extends IceResult {
   /** From the call until the session ended (result exchanged, bye sent). */
   readonly totalMs: number;
   /**
-   * Where the time went, in ms from the call: the other peer in the room (what the user waits
-   * from), the checks started (parameters exchanged, local candidates gathered), this side's first
-   * valid pair, and the end of the checks (the selected pair, or the verdict).
-   */
-  readonly timeline: SessionTimeline;
-  /**
    * Remote candidates that could not be used, with the reason: 'mdns-hostname', 'fqdn',
    * 'transport' (TCP), 'candidate-type' (src/ice/sdp-candidate.ts) or 'syntax'.
    */
@@ -146,13 +140,6 @@ export interface PeerResult extends IceResult {
   readonly relays: readonly PeerRelayResult[];
   /** What the traversal strategies did; present when `traversal` asked for any. */
   readonly traversal?: TraversalReport;
-}
-
-export interface SessionTimeline {
-  readonly peerJoinedMs?: number;
-  readonly checksStartedMs: number;
-  readonly firstValidMs?: number;
-  readonly checksEndedMs: number;
 }
 
 export interface SkippedCandidate {
@@ -245,7 +232,6 @@ class PeerSession {
   /** The relay ladder's rungs from their start (only with the relay-ladder strategy). */
   private readonly ladderRungs: RelayRungResult[] = [];
   private checksStartedAtMs: number | undefined;
-  private peerJoinedAtMs: number | undefined;
 
   constructor(private readonly options: PeerSessionOptions) {
     this.clock = options.clock ?? systemClock;
@@ -320,7 +306,6 @@ class PeerSession {
       this.inbox.peerJoined ??= join.peers[0];
     }
     this.emitPhase('peer-joined');
-    this.peerJoinedAtMs = this.clock.now() - this.startedAt;
     this.peerPresent = true;
     this.flushTraversal();
 
@@ -382,12 +367,6 @@ class PeerSession {
       ...(remoteResult !== undefined ? { remoteResult } : {}),
       signalingMs,
       totalMs,
-      timeline: {
-        ...(this.peerJoinedAtMs !== undefined ? { peerJoinedMs: this.peerJoinedAtMs } : {}),
-        checksStartedMs: signalingMs,
-        ...(ice.firstValidMs !== undefined ? { firstValidMs: signalingMs + ice.firstValidMs } : {}),
-        checksEndedMs: signalingMs + ice.timeToConnectMs,
-      },
       skippedRemoteCandidates: [...this.skipped],
       ...(this.signalingRttMs !== undefined ? { signalingRttMs: this.signalingRttMs } : {}),
       relays: [...this.relayResults, ...[...this.pendingRelays].map((p) => pendingRelayResult(p.server, p.source, this.clock.now() - p.startedAt))],

@@ -62,8 +62,6 @@ export interface PeerSessionOutcome {
   readonly skippedRemoteCandidates?: readonly { readonly candidate: string; readonly reason: string }[];
   /** How long a run with no pairs of its own waited for the peer's checks (src/ice/agent-result.ts). */
   readonly peerCheckWaitMs?: number;
-  /** Where the session's time went, ms from its start (src/peer/session.ts SessionTimeline); absent in older results. */
-  readonly timeline?: { readonly peerJoinedMs?: number; readonly checksStartedMs: number; readonly firstValidMs?: number; readonly checksEndedMs: number };
 }
 
 /**

@@ -34,18 +34,6 @@ export interface PeerReport {
   readonly timeToConnectMs: number | null;
   /** Time spent on signaling before checks could start. */
   readonly signalingMs: number;
-  /**
-   * v2 (additive): where the time went, ms from the session's start (peer in the room, checks
-   * started, first valid pair, checks ended), and the time from both peers in the room to the
-   * selected pair: what a user waits on. Null fields where the session never got there.
-   */
-  readonly timeline: {
-    readonly peerJoinedMs: number | null;
-    readonly checksStartedMs: number;
-    readonly firstValidMs: number | null;
-    readonly checksEndedMs: number;
-    readonly fromPeerJoinedToConnectedMs: number | null;
-  } | null;
   readonly selectedPair: {
     readonly pairType: string;
     readonly local: string;
@@ -96,7 +84,6 @@ export function buildPeerReport(
     connected,
     timeToConnectMs: connected ? round1(result.timeToConnectMs) : null,
     signalingMs: round1(result.signalingMs),
-    timeline: timelineOf(result.timeline, connected),
     selectedPair: selected ? { pairType: selected.pairType, local: selected.local, remote: selected.remote, rttMs: selected.rttMs !== undefined ? round1(selected.rttMs) : null, ...foundBy } : null,
     pairs: view.pairs.map((pair) => (pair.rttMs !== undefined ? { ...pair, rttMs: round1(pair.rttMs) } : pair)),
     localCandidates: view.localCandidates,
@@ -108,18 +95,6 @@ export function buildPeerReport(
     remoteResult: result.remoteResult ?? null,
     ...(traversal !== undefined ? { traversal: roundTraversal(traversal) } : {}),
     exitCode: connected ? 0 : 1,
-  };
-}
-
-function timelineOf(timeline: PeerSessionOutcome['timeline'], connected: boolean): PeerReport['timeline'] {
-  if (timeline === undefined) return null;
-  const { peerJoinedMs, checksStartedMs, firstValidMs, checksEndedMs } = timeline;
-  return {
-    peerJoinedMs: peerJoinedMs !== undefined ? round1(peerJoinedMs) : null,
-    checksStartedMs: round1(checksStartedMs),
-    firstValidMs: firstValidMs !== undefined ? round1(firstValidMs) : null,
-    checksEndedMs: round1(checksEndedMs),
-    fromPeerJoinedToConnectedMs: connected && peerJoinedMs !== undefined ? round1(checksEndedMs - peerJoinedMs) : null,
   };
 }
 

@@ -28,21 +28,6 @@ function traversalTable(traversal: NonNullable<PeerReport['traversal']>): string
   return table.toString();
 }
 
-/** "34.1 ms after both peers were in the room: 20.0 ms exchanging parameters and gathering, 1.1 ms to a valid pair, 13.0 ms to the nominated pair". */
-function timelineWords(timeline: NonNullable<PeerReport['timeline']>, connected: boolean): string {
-  const parts: string[] = [];
-  const from = timeline.peerJoinedMs;
-  if (from !== null) parts.push(`${formatMs(timeline.checksStartedMs - from)} exchanging parameters and gathering`);
-  if (timeline.firstValidMs !== null) {
-    parts.push(`${formatMs(timeline.firstValidMs - timeline.checksStartedMs)} to a valid pair`);
-    if (connected) parts.push(`${formatMs(timeline.checksEndedMs - timeline.firstValidMs)} to the nominated pair`);
-  } else {
-    parts.push(`${formatMs(timeline.checksEndedMs - timeline.checksStartedMs)} of checks`);
-  }
-  const head = timeline.fromPeerJoinedToConnectedMs !== null ? `connected ${formatMs(timeline.fromPeerJoinedToConnectedMs)} after both peers were in the room` : 'checks';
-  return `${head}: ${parts.join(', ')}`;
-}
-
 /** " — what it means": the session's own words when it has them, else the reason's general hint. */
 function notConnectedWords(report: PeerReport): string {
   const words = report.failureDetail ?? FAILURE_REASON_HINTS[report.failureReason ?? ''];
@@ -56,7 +41,6 @@ export function renderPeerTable(report: PeerReport): string {
   summary.push(
     ['Result', report.connected ? `connected in ${formatMs(report.timeToConnectMs ?? 0)}` : `NOT connected: ${why}${notConnectedWords(report)}`],
     ['Selected pair', report.selectedPair ? selectedPairLine(report.selectedPair) : '—'],
-    ...(report.timeline !== null ? [['Time', timelineWords(report.timeline, report.connected)]] : []),
     ['Room', `${report.room} as ${report.role} (${report.peerId}), ${report.mode} mode, signaling ${formatMs(report.signalingMs)}`],
     ['Local candidates', report.localCandidates.map((c) => `${c.type} ${c.address}`).join('\n') || '—'],
     ['Remote candidates', report.remoteCandidates.map((c) => `${c.type} ${c.address}`).join('\n') || '—'],

@@ -92,18 +92,6 @@ describe('runPeerSession', () => {
       expect(result.gathering[0]!.mapped).toBe(result.gathering[0]!.base);
       expect(result.signalingMs).toBeLessThanOrEqual(result.totalMs);
       expect(result.timeToConnectMs).toBeLessThan(result.totalMs);
-      // Where the time went, in order: the other peer in the room, checks started, first valid pair, selected.
-      const { peerJoinedMs, checksStartedMs, firstValidMs, checksEndedMs } = result.timeline;
-      expect(peerJoinedMs).toBeDefined();
-      expect(peerJoinedMs!).toBeLessThanOrEqual(checksStartedMs);
-      expect(checksStartedMs).toBe(result.signalingMs);
-      expect(firstValidMs!).toBeGreaterThanOrEqual(checksStartedMs);
-      expect(checksEndedMs).toBeGreaterThanOrEqual(firstValidMs!);
-      expect(checksEndedMs).toBe(result.signalingMs + result.timeToConnectMs);
-      const report = buildPeerReport(result, describePeerSession(result), { version: 'test', startedAt: new Date(0), durationMs: result.totalMs, mode: 'connect' });
-      expect(report.timeline!.fromPeerJoinedToConnectedMs).toBeCloseTo(checksEndedMs - peerJoinedMs!, 0);
-      const words = renderPeerTable(report).replace(/[│┌┐└┘├┤┬┴┼─\s]+/g, ' ');
-      expect(words).toMatch(/Time connected [\d.]+ (ms|s) after both peers were in the room: [\d.]+ (µs|ms|s) exchanging parameters and gathering, [\d.]+ (µs|ms|s) to a valid pair, [\d.]+ (µs|ms|s) to the nominated pair/);
     }
     expect(stun.stats().responses.success).toBe(2);
     const phases = first.events.filter((e) => e.type === 'peer-phase').map((e) => (e.type === 'peer-phase' ? e.phase : ''));
