@@ -92,6 +92,26 @@ export function hostAddresses(options: HostAddressOptions = {}): HostAddress[] {
   return external.length > 0 ? external : loopback;
 }
 
+/**
+ * When hostAddresses() had to fall back to loopback without being asked to bind there: the plain
+ * sentence a peer prints, emits and reports. Undefined when a usable interface exists, when the
+ * caller chose the addresses (bindAddress, hostAddresses), or on a table with no address at all.
+ * A peer in this state can only reach peers on the same machine, and its checks to any other
+ * address fail at once (a socket bound to 127.0.0.1 cannot send off-host: EINVAL).
+ */
+export function loopbackOnlyWarning(options: HostAddressOptions = {}): string | undefined {
+  if (options.bindAddress !== undefined && !WILDCARDS.has(options.bindAddress)) return undefined;
+  const table = options.interfaces ?? networkInterfaces();
+  const found = hostAddresses({ ...options, interfaces: table });
+  if (found.length === 0) return undefined;
+  const internal = new Set(Object.values(table).flatMap((entries) => (entries ?? []).filter((entry) => entry.internal).map((entry) => entry.address.toLowerCase())));
+  if (!found.every((host) => internal.has(host.address))) return undefined;
+  return (
+    `No usable network interface: only loopback (${found.map((host) => host.address).join(', ')}) is up and running, so this peer can reach ` +
+    'only peers on this machine. Check that an interface has an address and a carrier (`ip addr`), or pass --bind 127.0.0.1 to test on loopback on purpose.'
+  );
+}
+
 export interface BoundHost {
   readonly endpoint: UdpEndpoint;
   readonly candidate: Candidate;

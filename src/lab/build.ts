@@ -7,9 +7,10 @@
  * must have carrier and an active qdisc, so the first datagram a client sends is not lost.
  */
 import { randomInt } from 'node:crypto';
+import { startDelayLink } from './delay-link.js';
 import { destroyLab } from './destroy.js';
 import { LabCommandError } from './errors.js';
-import { addNamespace, addNamespaces, ipBatch, ipCommand, listNamespaces, loadNftRuleset, setSysctls, waitForLinks, type LinkReadiness } from './namespaces.js';
+import { addNamespace, addNamespaces, ipBatch, ipCommand, listNamespaces, loadNftRuleset, setSysctls, waitForAddresses, waitForLinks, type LinkReadiness } from './namespaces.js';
 import { assertLabPrerequisites } from './preflight.js';
 import { newLabId, normalizeLabSpec, type LabSpec } from './spec.js';
 import { planLab, type Lab, type LabPlan, type NamespacePlan } from './topology.js';
@@ -31,17 +32,31 @@ export interface BuildOptions {
    * lets a caller start slow processes (servers) in parallel with the rest of the bring-up.
    */
   onNamespacesCreated?: (lab: Lab) => void;
+  /**
+   * Start the delay forwarders (spec.delayMs > 0) in their own session, unreferenced, so they
+   * outlive this process (`lab up`). Default false. Either way they run inside the lab's
+   * namespaces and `destroyLab` stops them.
+   */
+  detachedHelpers?: boolean;
 }
 
 let prerequisitesChecked = false;
 
-async function bringUpParallel(plan: LabPlan, created: () => void): Promise<void> {
+/** Starts the namespace's delay forwarders (after its sysctls, so their devices inherit them). */
+async function delayLinks(plan: LabPlan, ns: NamespacePlan, detached: boolean): Promise<void> {
+  for (const link of ns.delayLinks) {
+    const started = await startDelayLink(ns.name, link, { detached });
+    (plan.lab.delayForwarders ??= []).push({ namespace: ns.name, side: link.side, pid: started.pid });
+  }
+}
+
+async function bringUpParallel(plan: LabPlan, created: () => void, detached: boolean): Promise<void> {
   await addNamespaces(plan.namespaces.map((ns) => ns.name));
   created();
   await Promise.all(
     plan.namespaces.map(async (ns) => {
       await setSysctls(ns.name, ns.sysctls);
-      await Promise.all([ipBatch(ns.name, ns.links), ns.nftRuleset === undefined ? undefined : loadNftRuleset(ns.name, ns.nftRuleset)]);
+      await Promise.all([ipBatch(ns.name, ns.links), ns.nftRuleset === undefined ? undefined : loadNftRuleset(ns.name, ns.nftRuleset), delayLinks(plan, ns, detached)]);
     }),
   );
   await Promise.all(plan.namespaces.map((ns) => ipBatch(ns.name, ns.setup)));
@@ -53,10 +68,10 @@ async function bringUpParallel(plan: LabPlan, created: () => void): Promise<void
         await ipBatch(ns.name, ns.finalSetup);
       }),
   );
-  await Promise.all(plan.namespaces.map((ns) => assertLinksReady(ns.name, 'can-send')));
+  await Promise.all(plan.namespaces.map((ns) => assertNamespaceReady(plan, ns)));
 }
 
-async function bringUpSequential(plan: LabPlan, created: () => void): Promise<void> {
+async function bringUpSequential(plan: LabPlan, created: () => void, detached: boolean): Promise<void> {
   for (const ns of plan.namespaces) await addNamespace(ns.name);
   created();
   const each = async (step: (ns: NamespacePlan) => Promise<void>): Promise<void> => {
@@ -66,6 +81,7 @@ async function bringUpSequential(plan: LabPlan, created: () => void): Promise<vo
     for (const pair of ns.sysctls) await setSysctls(ns.name, [pair]);
     for (const command of ns.links) await ipCommand(ns.name, command);
     if (ns.nftRuleset !== undefined) await loadNftRuleset(ns.name, ns.nftRuleset);
+    await delayLinks(plan, ns, detached);
   });
   await each(async (ns) => {
     for (const command of ns.setup) await ipCommand(ns.name, command);
@@ -75,7 +91,21 @@ async function bringUpSequential(plan: LabPlan, created: () => void): Promise<vo
     await assertLinksReady(ns.name, 'oper-up', finalLinks(ns));
     for (const command of ns.finalSetup) await ipCommand(ns.name, command);
   });
-  await each((ns) => assertLinksReady(ns.name, 'can-send'));
+  await each((ns) => assertNamespaceReady(plan, ns));
+}
+
+/**
+ * Every link can send; in a client namespace, moreover, its address is on a running interface,
+ * which is what a peer started there sees (os.networkInterfaces() skips interfaces that are not
+ * IFF_RUNNING; see LinkReadiness). Nothing is started in a client namespace before this.
+ */
+async function assertNamespaceReady(plan: LabPlan, ns: NamespacePlan): Promise<void> {
+  if (ns.role !== 'client') return assertLinksReady(ns.name, 'can-send');
+  await assertLinksReady(ns.name, 'running');
+  const side = [plan.lab.a, plan.lab.b].find((candidate) => candidate?.client.namespace === ns.name);
+  if (side === undefined) return;
+  const missing = await waitForAddresses(ns.name, [side.client.address]);
+  if (missing.length > 0) throw new LabCommandError(['ip', '-n', ns.name, 'addr', 'show'], `address ${missing.join(', ')} not on a running interface after bring-up`);
 }
 
 /** Links brought up by finalSetup (`link set NAME up`), which cannot be up before it runs. */
@@ -99,6 +129,7 @@ export async function buildLab(spec: LabSpec, options: BuildOptions = {}): Promi
     await assertLabPrerequisites();
     prerequisitesChecked = true;
   }
+  if ((options.preflight ?? true) && normalized.delayMs > 0) await assertLabPrerequisites({ tools: ['python3'] });
   const plan = planLab(normalized, options.id ?? newLabId(), { hashSeed: options.hashSeed ?? randomInt(1, 0x7fffffff) });
   // Never adopt (and on failure delete) a namespace that belongs to another lab.
   const existing = new Set(await listNamespaces());
@@ -108,8 +139,9 @@ export async function buildLab(spec: LabSpec, options: BuildOptions = {}): Promi
   }
   try {
     const created = (): void => options.onNamespacesCreated?.(plan.lab);
-    if ((options.strategy ?? 'parallel') === 'parallel') await bringUpParallel(plan, created);
-    else await bringUpSequential(plan, created);
+    const detached = options.detachedHelpers ?? false;
+    if ((options.strategy ?? 'parallel') === 'parallel') await bringUpParallel(plan, created, detached);
+    else await bringUpSequential(plan, created, detached);
   } catch (error) {
     await destroyLab(plan.lab).catch(() => undefined);
     throw error;

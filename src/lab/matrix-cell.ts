@@ -24,6 +24,9 @@ export interface CellRunOptions {
   runs: number;
   turn: boolean;
   lossPercent: number;
+  /** One-way delay (± jitter) at each client's access hop, ms. Default 0. */
+  delayMs?: number;
+  jitterMs?: number;
   prefix: string;
   /** `--strategy` variants; each runs `runs` direct trials (interleaved, trial by trial). Default `[ice]`. */
   variants?: readonly MatrixVariant[];
@@ -239,7 +242,7 @@ export async function runMatrixCell(plan: MatrixCellPlan, options: CellRunOption
     let mark = performance.now();
     const { buildLabWithServers } = await import('./servers.js');
     const built = await buildLabWithServers(
-      { a: plan.a, b: plan.b, ...(plan.cgn !== undefined ? { cgn: plan.cgn } : {}), lossPercent: options.lossPercent, prefix: options.prefix },
+      { a: plan.a, b: plan.b, ...(plan.cgn !== undefined ? { cgn: plan.cgn } : {}), lossPercent: options.lossPercent, delayMs: options.delayMs ?? 0, jitterMs: options.jitterMs ?? 0, prefix: options.prefix },
       {
         servers: { turn: options.turn, cliPath },
         ...(options.startServers !== undefined ? { start: options.startServers } : {}),

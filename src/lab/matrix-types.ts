@@ -233,6 +233,9 @@ export interface MatrixConfig {
   readonly runs: number;
   readonly turn: boolean;
   readonly lossPercent: number;
+  /** One-way delay (and its jitter) at every client's access hop, ms; absent when 0. */
+  readonly delayMs?: number;
+  readonly jitterMs?: number;
   readonly concurrency: number;
   readonly prefix: string;
   /** `--strategy`, in order; `[ice]` by default. */

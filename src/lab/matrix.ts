@@ -15,7 +15,7 @@ import { baselineVariant, ICE_VARIANT, onlyIce } from './matrix-variants.js';
 import { matrixMix } from './nat-mix.js';
 import { LabSpecError } from './errors.js';
 import type { NatType, TranslatingNatType } from './nat-types.js';
-import { DEFAULT_LAB_PREFIX, validatePrefix } from './spec.js';
+import { DEFAULT_LAB_PREFIX, normalizeLabSpec, validatePrefix } from './spec.js';
 
 export interface RunMatrixOptions {
   types: readonly NatType[];
@@ -26,6 +26,10 @@ export interface RunMatrixOptions {
   turn?: boolean;
   /** Loss at every client's access hop, percent. Default 0. */
   lossPercent?: number;
+  /** One-way delay at every client's access hop, ms (LabSpec.delayMs). Default 0. */
+  delayMs?: number;
+  /** ± jitter on that delay, ms (LabSpec.jitterMs). Default 0. */
+  jitterMs?: number;
   /** Cells at once. Default 3. */
   concurrency?: number;
   /** Namespace prefix of every cell's lab. Default `np-`. */
@@ -61,6 +65,8 @@ export async function runMatrix(options: RunMatrixOptions): Promise<MatrixResult
   const lossPercent = options.lossPercent ?? 0;
   if (!Number.isInteger(lossPercent) || lossPercent < 0 || lossPercent > 100) throw new LabSpecError('lossPercent', `--loss must be a whole percentage from 0 to 100, got ${lossPercent}.`);
   const prefix = validatePrefix(options.prefix ?? DEFAULT_LAB_PREFIX);
+  // The lab validates these again per cell; checking here makes a bad value fail before any cell starts.
+  const { delayMs, jitterMs } = normalizeLabSpec({ a: 'none', delayMs: options.delayMs ?? 0, jitterMs: options.jitterMs ?? 0 });
   const turn = options.turn ?? false;
   const variants = options.variants ?? [ICE_VARIANT];
   if (variants.length === 0) throw new LabSpecError('strategy', '--strategy needs at least one variant: a comma-separated list of ice, predict, birthday, relay-ladder or all.');
@@ -71,8 +77,8 @@ export async function runMatrix(options: RunMatrixOptions): Promise<MatrixResult
     ...(options.failureTimeoutMs !== undefined ? { failureTimeoutMs: options.failureTimeoutMs } : {}),
     ...(options.strategyTimeoutMs !== undefined ? { strategyTimeoutMs: options.strategyTimeoutMs } : {}),
   });
-  if (options.preflight ?? true) await assertLabPrerequisites({ tools: turn ? ['turnserver'] : [] });
-  const config: MatrixConfig = { types: [...options.types], cgn: options.cgn, runs, turn, lossPercent, concurrency, prefix, variants: [...variants], baseline: baselineVariant(variants).name };
+  if (options.preflight ?? true) await assertLabPrerequisites({ tools: [...(turn ? ['turnserver'] : []), ...(delayMs > 0 ? ['python3'] : [])] });
+  const config: MatrixConfig = { types: [...options.types], cgn: options.cgn, runs, turn, lossPercent, ...(delayMs > 0 ? { delayMs, jitterMs } : {}), concurrency, prefix, variants: [...variants], baseline: baselineVariant(variants).name };
   const startedAt = new Date();
   const t0 = performance.now();
   const at = (): number => performance.now() - t0;
@@ -104,6 +110,8 @@ export async function runMatrix(options: RunMatrixOptions): Promise<MatrixResult
         runs,
         turn,
         lossPercent,
+        delayMs,
+        jitterMs,
         prefix,
         variants,
         ...options.cell,

@@ -87,13 +87,54 @@ interface IpLinkJson {
  *   the `noop` qdisc, which drops everything sent through it, until the kernel activates it.
  * - 'oper-up': RFC 2863 operational state UP. A bridge enables a port only once the port is
  *   oper-up, but a bridge's own operstate may lag its carrier by up to a second (linkwatch
- *   rate-limits non-urgent devices), harmlessly, so bridges are checked with 'can-send'.
+ *   rate-limits non-urgent devices), harmlessly, so bridges are checked with 'can-send'. A TAP
+ *   device with carrier (operstate UNKNOWN) counts as oper-up, as it does for the kernel.
+ * - 'running': both, i.e. what getifaddrs() reports as IFF_RUNNING. Client namespaces need it:
+ *   libuv (os.networkInterfaces()) leaves out every interface that is not IFF_RUNNING, so a peer
+ *   started while its eth0 has carrier and a qdisc but an operstate still LOWERLAYERDOWN (since
+ *   Linux 6.11 a veth's operstate follows its peer's, which linkwatch may update up to 1 s later
+ *   under load) sees only loopback, gathers 127.0.0.1, and its checks fail with EINVAL
+ *   ('send-error'): the intermittent lab failures of issue 13.
  */
-export type LinkReadiness = 'can-send' | 'oper-up';
+export type LinkReadiness = 'can-send' | 'oper-up' | 'running';
 
 function linkReady(link: IpLinkJson, readiness: LinkReadiness): boolean {
-  if (readiness === 'oper-up') return link.operstate === 'UP';
-  return (link.flags ?? []).includes('LOWER_UP') && link.qdisc !== undefined && link.qdisc !== 'noop';
+  // A TAP device (the delay link) reports operstate UNKNOWN: it has no operstate of its own, and
+  // the kernel's netif_oper_up() (what a bridge checks before enabling a port) counts UNKNOWN as up.
+  if (readiness === 'oper-up') return link.operstate === 'UP' || (link.operstate === 'UNKNOWN' && (link.flags ?? []).includes('LOWER_UP') && link.ifname !== 'lo');
+  const canSend = (link.flags ?? []).includes('LOWER_UP') && link.qdisc !== undefined && link.qdisc !== 'noop';
+  if (readiness === 'running') return canSend && linkReady(link, 'oper-up');
+  return canSend;
+}
+
+interface IpAddrJson extends IpLinkJson {
+  addr_info?: { family: string; local: string }[];
+}
+
+/**
+ * The IPv4 addresses a program in `namespace` sees through os.networkInterfaces(): those on
+ * non-loopback interfaces that are up and running (see LinkReadiness 'running').
+ */
+export async function runningAddresses(namespace: string): Promise<string[]> {
+  const links = JSON.parse(await ipCommand(namespace, ['-j', 'addr', 'show'])) as IpAddrJson[];
+  return links
+    .filter((link) => link.ifname !== 'lo' && (link.flags ?? []).includes('UP') && linkReady(link, 'running'))
+    .flatMap((link) => (link.addr_info ?? []).filter((info) => info.family === 'inet').map((info) => info.local));
+}
+
+/**
+ * Waits (polling every `intervalMs`, at most `timeoutMs`) until every address in `wanted` is on a
+ * running interface of `namespace`; returns those still missing (empty on success).
+ */
+export async function waitForAddresses(namespace: string, wanted: readonly string[], options: { intervalMs?: number; timeoutMs?: number } = {}): Promise<string[]> {
+  const intervalMs = options.intervalMs ?? 5;
+  const deadline = Date.now() + (options.timeoutMs ?? 3000);
+  for (;;) {
+    const present = new Set(await runningAddresses(namespace));
+    const missing = wanted.filter((address) => !present.has(address));
+    if (missing.length === 0 || Date.now() >= deadline) return missing;
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
 }
 
 /** Links of a namespace (excluding lo and `except`) that are not yet ready. */

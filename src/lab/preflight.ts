@@ -17,6 +17,8 @@ export const OPTIONAL_TOOLS: Readonly<Record<string, { args: string[]; pkg: stri
   conntrack: { args: ['--version'], pkg: 'conntrack' },
   turnserver: { args: ['--version'], pkg: 'coturn' },
   turnutils_natdiscovery: { args: [], pkg: 'coturn' },
+  // The delay forwarder (delay-link.ts) when a lab has --delay.
+  python3: { args: ['--version'], pkg: 'python3' },
 };
 
 async function toolPresent(tool: string, args: readonly string[]): Promise<boolean> {

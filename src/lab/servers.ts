@@ -347,6 +347,7 @@ export async function buildLabWithServers(spec: LabSpec, options: LabBringUpOpti
   let starting: Promise<LabServers> | undefined;
   const building = buildLab(spec, {
     preflight: false,
+    detachedHelpers: options.servers?.detached ?? false,
     onNamespacesCreated: (planned) => {
       options.onNamespacesCreated?.(planned);
       starting = start(planned, { ...options.servers, labReady: building });

@@ -17,6 +17,14 @@ export interface LabSpec {
   hairpin?: boolean;
   /** Percentage (0–100) of packets each client's access hop drops, in each direction. Default 0. */
   lossPercent?: number;
+  /**
+   * One-way delay in ms added at each client's first hop, in each direction (a user-space TAP
+   * forwarder, `delay-link.ts`): a client is 2 × delay from the servers and 4 × delay from the
+   * other client. 0–5000. Default 0 (a plain veth, no forwarder).
+   */
+  delayMs?: number;
+  /** Each frame's delay is uniform in delay ± jitter (no reordering). 0 ≤ jitter ≤ delay. Default 0. */
+  jitterMs?: number;
   /** Namespace name prefix; the tool only ever touches namespaces carrying it. Default `np-`. */
   prefix?: string;
 }
@@ -28,8 +36,13 @@ export interface NormalizedLabSpec {
   cgn: TranslatingNatType | undefined;
   hairpin: boolean;
   lossPercent: number;
+  delayMs: number;
+  jitterMs: number;
   prefix: string;
 }
+
+/** Upper bound on --delay: beyond 5 s one way nothing in nat-probe's timers makes sense. */
+export const MAX_DELAY_MS = 5000;
 
 export const DEFAULT_LAB_PREFIX = 'np-';
 
@@ -74,8 +87,16 @@ export function normalizeLabSpec(spec: LabSpec): NormalizedLabSpec {
   }
   const hairpin = spec.hairpin ?? false;
   if (typeof hairpin !== 'boolean') throw new LabSpecError('hairpin', 'hairpin must be true or false.');
+  const delayMs = spec.delayMs ?? 0;
+  if (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0 || delayMs > MAX_DELAY_MS) {
+    throw new LabSpecError('delayMs', `delayMs must be a number of milliseconds from 0 to ${MAX_DELAY_MS}, got ${JSON.stringify(spec.delayMs)}.`);
+  }
+  const jitterMs = spec.jitterMs ?? 0;
+  if (typeof jitterMs !== 'number' || !Number.isFinite(jitterMs) || jitterMs < 0 || jitterMs > delayMs) {
+    throw new LabSpecError('jitterMs', `jitterMs must be from 0 to the delay (${delayMs} ms), got ${JSON.stringify(spec.jitterMs)}: jitter varies the delay, it cannot exist without one.`);
+  }
   const prefix = validatePrefix(spec.prefix ?? DEFAULT_LAB_PREFIX);
-  return { a, b, cgn, hairpin, lossPercent, prefix };
+  return { a, b, cgn, hairpin, lossPercent, delayMs, jitterMs, prefix };
 }
 
 /** A short random id so parallel labs (and parallel test files) never share a namespace name. */

@@ -83,6 +83,8 @@ export interface Lab {
   b: LabSide | undefined;
   /** Every namespace of the lab, public first. */
   namespaces: string[];
+  /** The delay forwarders `buildLab` started (spec.delayMs > 0), one per client. */
+  delayForwarders?: { namespace: string; side: SideName; pid: number }[];
 }
 
 export type NamespaceRole = 'public' | 'router' | 'cgn' | 'client';
@@ -105,6 +107,29 @@ export interface NamespacePlan {
   finalSetup: string[][];
   /** nft ruleset loaded with `nft -f -`, if any. */
   nftRuleset: string | undefined;
+  /**
+   * Delayed links (spec.delayMs > 0) whose upper end is in this namespace: created by a delay
+   * forwarder started here after the sysctls, in place of the veth pair `links` would create.
+   */
+  delayLinks: DelayLinkPlan[];
+}
+
+/**
+ * A client's first hop with delay: a TAP pair held by `delay-forwarder` in the upper namespace
+ * (router, CGN, or the public namespace for a client on the bridge). Same interface names as
+ * the veth it replaces, so addresses, routes and nft rules do not change.
+ */
+export interface DelayLinkPlan {
+  side: SideName;
+  /** Interface name of the upper end, in the namespace that holds the plan ("lan" or "to-a"). */
+  upper: string;
+  /** Name the lower end is created with (unique in the upper namespace), before it moves. */
+  lowerTemporary: string;
+  /** The client namespace the lower end moves into, and its name there ("eth0"). */
+  lowerNamespace: string;
+  lower: string;
+  delayMs: number;
+  jitterMs: number;
 }
 
 export interface LabPlan {
@@ -125,7 +150,7 @@ const IPV6_OFF = ['net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.dis
 const FORWARDING_ON = ['net.ipv4.ip_forward=1'];
 
 function emptyPlan(name: string, role: NamespaceRole): NamespacePlan {
-  return { name, role, sysctls: role === 'router' || role === 'cgn' ? [...IPV6_OFF, ...FORWARDING_ON] : [...IPV6_OFF], links: [], setup: [['link', 'set', 'lo', 'up']], finalSetup: [], nftRuleset: undefined };
+  return { name, role, sysctls: role === 'router' || role === 'cgn' ? [...IPV6_OFF, ...FORWARDING_ON] : [...IPV6_OFF], links: [], setup: [['link', 'set', 'lo', 'up']], finalSetup: [], nftRuleset: undefined, delayLinks: [] };
 }
 
 /**
@@ -168,14 +193,18 @@ function planSide(
   const chain: { plan: NamespacePlan; uplink: string }[] = [{ plan: clientPlan, uplink: 'eth0' }];
   if (routerPlan) chain.push({ plan: routerPlan, uplink: 'wan' });
   if (cgnPlan) chain.push({ plan: cgnPlan, uplink: 'wan' });
-  for (let i = 0; i < chain.length - 1; i++) {
-    const lower = chain[i]!;
-    const upper = chain[i + 1]!;
-    upper.plan.links.push(['link', 'add', 'lan', 'type', 'veth', 'peer', 'name', lower.uplink, 'netns', lower.plan.name]);
-  }
+  // The client's own uplink (chain[0]) is its first hop: with a delay it is a forwarder's TAP pair.
+  const link = (upperPlan: NamespacePlan, upperName: string, lower: { plan: NamespacePlan; uplink: string }): void => {
+    if (lower.plan === clientPlan && spec.delayMs > 0) {
+      upperPlan.delayLinks.push({ side, upper: upperName, lowerTemporary: `dly-${side}`, lowerNamespace: clientPlan.name, lower: lower.uplink, delayMs: spec.delayMs, jitterMs: spec.jitterMs });
+    } else {
+      upperPlan.links.push(['link', 'add', upperName, 'type', 'veth', 'peer', 'name', lower.uplink, 'netns', lower.plan.name]);
+    }
+  };
+  for (let i = 0; i < chain.length - 1; i++) link(chain[i + 1]!.plan, 'lan', chain[i]!);
   const top = chain[chain.length - 1]!;
   const port = `to-${side}`;
-  pub.links.push(['link', 'add', port, 'type', 'veth', 'peer', 'name', top.uplink, 'netns', top.plan.name]);
+  link(pub, port, top);
   pub.setup.push(['link', 'set', port, 'master', 'br0'], ['link', 'set', port, 'up']);
 
   // Addresses, up, routes.

@@ -7,6 +7,7 @@
 import type { IceEvent } from '../ice/events.js';
 import type { TraversalEvent } from '../traversal/events.js';
 import type { WinningPath } from '../traversal/types.js';
+import type { PeerWarningEvent } from './warnings.js';
 
 /** Signaling progress of one peer session (src/peer/session.ts), in order. */
 export interface PeerPhaseEvent {
@@ -81,8 +82,11 @@ export interface PeerDoneEvent {
   failureReason?: string;
 }
 
+export type { PeerWarningEvent } from './warnings.js';
+
 export type PeerEvent =
   | PeerRelayEvent
+  | PeerWarningEvent
   | PeerCandidateSkippedEvent
   | TraversalEvent
   | IceEvent

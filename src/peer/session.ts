@@ -60,6 +60,8 @@ import type { RelayRungResult, TraversalOptions, TraversalReport, WinningPath } 
 import { TRAVERSAL_RUN_DEFAULTS, TraversalRun } from '../traversal/run.js';
 import { BEHAVIOUR_PROBE_TIMEOUT_MS } from '../traversal/behaviour.js';
 import { parseTraversalPayload, type TraversalPayload } from '../traversal/messages.js';
+import { localAddressWarnings, type PeerWarning } from './warnings.js';
+import type { ConnectTime } from './trials-types.js';
 
 export type { PeerRelayResult, PeerTurnServer } from './relay.js';
 
@@ -140,6 +142,10 @@ export interface PeerResult extends IceResult {
   readonly relays: readonly PeerRelayResult[];
   /** What the traversal strategies did; present when `traversal` asked for any. */
   readonly traversal?: TraversalReport;
+  /** Plain warnings about this peer's environment (e.g. only loopback to gather on); also emitted as `peer-warning`. */
+  readonly warnings?: readonly PeerWarning[];
+  /** Connected: the time from both peers joined to the selected pair, and what it was spent on. */
+  readonly connectTime?: ConnectTime;
 }
 
 export interface SkippedCandidate {
@@ -211,6 +217,7 @@ class PeerSession {
   private fatal: NatProbeError | undefined;
   private readonly skipped: SkippedCandidate[] = [];
   private signalingRttMs: number | undefined;
+  private warnings: PeerWarning[] = [];
   private peerId = '';
   private role: IceRole = 'controlling';
   private closed = false;
@@ -232,6 +239,9 @@ class PeerSession {
   /** The relay ladder's rungs from their start (only with the relay-ladder strategy). */
   private readonly ladderRungs: RelayRungResult[] = [];
   private checksStartedAtMs: number | undefined;
+  /** When this session knew both peers were in the room, and when the other's parameters arrived (ms since start). */
+  private peerJoinedAtMs: number | undefined;
+  private parametersAtMs: number | undefined;
 
   constructor(private readonly options: PeerSessionOptions) {
     this.clock = options.clock ?? systemClock;
@@ -260,6 +270,14 @@ class PeerSession {
 
   async run(): Promise<PeerResult> {
     const o = this.options;
+    // Said before anything else: a peer with only loopback fails every off-host check, and the
+    // reason would otherwise show only as failed pairs (issue 13: a lab peer gathered 127.0.0.1).
+    this.warnings = localAddressWarnings({
+      ...(o.bindAddress !== undefined ? { bindAddress: o.bindAddress } : {}),
+      ...(o.hostAddresses !== undefined ? { hostAddresses: o.hostAddresses } : {}),
+      ...(o.family !== undefined ? { family: o.family } : {}),
+    });
+    for (const warning of this.warnings) this.emit({ type: 'peer-warning', at: this.clock.now() - this.startedAt, trial: this.trial, ...warning });
     this.emitPhase('signaling');
     // The sockets are bound while the WebSocket connects; the role is set once joined.
     this.agentCreation = IceAgent.create({
@@ -305,6 +323,7 @@ class PeerSession {
     } else {
       this.inbox.peerJoined ??= join.peers[0];
     }
+    this.peerJoinedAtMs = this.clock.now() - this.startedAt;
     this.emitPhase('peer-joined');
     this.peerPresent = true;
     this.flushTraversal();
@@ -329,6 +348,7 @@ class PeerSession {
     void relays.finally(release);
 
     await this.waitFor('exchanging-parameters', () => this.inbox.parameters !== undefined);
+    this.parametersAtMs = this.clock.now() - this.startedAt;
     try {
       agent.setRemoteParameters(this.inbox.parameters!);
     } catch (error) {
@@ -370,6 +390,9 @@ class PeerSession {
       skippedRemoteCandidates: [...this.skipped],
       ...(this.signalingRttMs !== undefined ? { signalingRttMs: this.signalingRttMs } : {}),
       relays: [...this.relayResults, ...[...this.pendingRelays].map((p) => pendingRelayResult(p.server, p.source, this.clock.now() - p.startedAt))],
+      ...(this.warnings.length > 0 ? { warnings: [...this.warnings] } : {}),
+      // The checks never wait for TURN any more (relayed candidates join them), so no TURN wait is in the figure.
+      ...(ice.state === 'connected' ? { connectTime: this.connectTime(ice.timeToConnectMs, signalingMs, false) } : {}),
       ...(this.traversal !== undefined
         ? {
             traversal: this.traversal.report(ice, {
@@ -728,6 +751,15 @@ class PeerSession {
   }
 
   // ---- events ----------------------------------------------------------------------------
+
+  /** ConnectTime (trials-types.ts): the phases between the other peer's arrival and the selected pair. */
+  private connectTime(checksMs: number, checksStartedAtMs: number, waitedForRelays: boolean): ConnectTime {
+    const joined = this.peerJoinedAtMs ?? checksStartedAtMs;
+    const parameters = Math.max(joined, this.parametersAtMs ?? joined);
+    const parametersMs = parameters - joined;
+    const gatheringMs = Math.max(0, checksStartedAtMs - parameters);
+    return { sincePeerJoinedMs: parametersMs + gatheringMs + checksMs, parametersMs, gatheringMs, checksMs, waitedForRelays };
+  }
 
   private emitPhase(phase: Extract<PeerEvent, { type: 'peer-phase' }>['phase']): void {
     this.emit({

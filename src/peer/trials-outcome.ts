@@ -28,10 +28,13 @@ export function trialOutcome(input: {
   const base = { trial: input.trial, room: input.room, durationMs: input.durationMs, pairs, peers, ...(traversal !== undefined ? { traversal } : {}) } as const;
   if (connected && first.ok && second.ok) {
     const selected = first.result.selectedPair ?? second.result.selectedPair;
+    // From both peers joined when the sessions say (ConnectTime), so waits before the checks count.
+    const slower = sinceJoined(first.result) >= sinceJoined(second.result) ? first.result : second.result;
     return {
       ...base,
       connected: true,
-      timeToConnectMs: Math.max(first.result.timeToConnectMs, second.result.timeToConnectMs),
+      timeToConnectMs: sinceJoined(slower),
+      ...(slower.connectTime !== undefined ? { connectTime: slower.connectTime } : {}),
       pairType: selected ? `${selected.local.type}/${selected.remote.type}` : undefined,
       selectedPair: selected
         ? { local: formatTransportAddress(selected.local), remote: formatTransportAddress(selected.remote), ...(selected.rttMs !== undefined ? { rttMs: selected.rttMs } : {}) }
@@ -109,6 +112,11 @@ function errorReason(error: unknown): string {
   return 'session-error';
 }
 
+/** A connected session's time to connect from both peers joined; the checks' own time for results without ConnectTime. */
+function sinceJoined(result: PeerSessionOutcome): number {
+  return result.connectTime?.sincePeerJoinedMs ?? result.timeToConnectMs;
+}
+
 function peerOf(session: SettledSession): TrialPeer {
   if (!session.ok) {
     return { state: 'error', error: isNatProbeError(session.error) ? session.error.code : session.error instanceof Error ? session.error.message : String(session.error) };
@@ -118,7 +126,8 @@ function peerOf(session: SettledSession): TrialPeer {
     role: result.role,
     peerId: result.peerId,
     state: result.state,
-    timeToConnectMs: result.state === 'connected' ? result.timeToConnectMs : undefined,
+    timeToConnectMs: result.state === 'connected' ? sinceJoined(result) : undefined,
+    ...(result.state === 'connected' && result.connectTime !== undefined ? { connectTime: result.connectTime } : {}),
   };
 }
 

@@ -30,6 +30,12 @@ export interface TrialsSummary {
   readonly byCandidateType: Readonly<Record<CandidateType, number>>;
   /** Every checked pair (first peer's view) by "local/remote" type: how many were checked and how many succeeded. Most telling in survey mode. */
   readonly pairChecks: ReadonlyArray<{ readonly pairType: string; readonly checked: number; readonly succeeded: number; readonly failed: number }>;
+  /**
+   * Medians of what the connected trials' time to connect was spent on (the slower peer's
+   * ConnectTime): signaling (the other's parameters), gathering left to wait for (TURN included
+   * when checks wait for it), the checks. Absent when no trial reported it.
+   */
+  readonly spentOnMs?: { readonly parameters: number; readonly gathering: number; readonly checks: number; readonly trialsWaitingForRelays: number };
   /** Failed trials by reason, commonest first. */
   readonly failureReasons: ReadonlyArray<{ readonly reason: string; readonly count: number }>;
   /** Present when any trial ran traversal strategies (`--strategy`). */
@@ -75,6 +81,7 @@ export function summarizeTrials(outcomes: readonly TrialOutcome[]): TrialsSummar
     byCandidateType,
     pairChecks: pairChecks(outcomes),
     failureReasons: countBy(outcomes, (o) => (o.connected ? undefined : (o.failureReason ?? 'unknown'))).map(({ key, count }) => ({ reason: key, count })),
+    ...spentOnPart(connected),
     ...traversalPart(outcomes),
   };
 }
@@ -113,4 +120,24 @@ function pairChecks(outcomes: readonly TrialOutcome[]): TrialsSummary['pairCheck
     }
   }
   return [...rows].map(([pairType, row]) => ({ pairType, ...row })).sort((a, b) => b.checked - a.checked || a.pairType.localeCompare(b.pairType));
+}
+
+function medianOf(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** TrialsSummary.spentOnMs from the connected trials that carry a ConnectTime. */
+function spentOnPart(connected: readonly TrialOutcome[]): Pick<TrialsSummary, 'spentOnMs'> {
+  const times = connected.flatMap((o) => (o.connectTime !== undefined ? [o.connectTime] : []));
+  if (times.length === 0) return {};
+  return {
+    spentOnMs: {
+      parameters: medianOf(times.map((t) => t.parametersMs)),
+      gathering: medianOf(times.map((t) => t.gatheringMs)),
+      checks: medianOf(times.map((t) => t.checksMs)),
+      trialsWaitingForRelays: times.filter((t) => t.waitedForRelays).length,
+    },
+  };
 }

@@ -62,6 +62,10 @@ export interface PeerSessionOutcome {
   readonly skippedRemoteCandidates?: readonly { readonly candidate: string; readonly reason: string }[];
   /** How long a run with no pairs of its own waited for the peer's checks (src/ice/agent-result.ts). */
   readonly peerCheckWaitMs?: number;
+  /** What the user waited for, from the other peer's arrival to the nominated pair (session.ts ConnectTime); absent in older results and when not connected. */
+  readonly connectTime?: ConnectTime;
+  /** The session's warnings about its environment (src/peer/warnings.ts); absent when none. */
+  readonly warnings?: readonly { readonly code: string; readonly message: string }[];
 }
 
 /**
@@ -91,12 +95,33 @@ export interface TrialPair {
   readonly failureDetail?: string;
 }
 
+/**
+ * Time to connect as the user waits for it (issue 13), counted from the moment this peer knew both
+ * peers were in the room, and what it was spent on, in the order the session waits:
+ * the other peer's ICE parameters (signaling), then this peer's own gathering still under way
+ * (STUN, and TURN allocations when direct checks wait for them), then the checks themselves.
+ */
+export interface ConnectTime {
+  /** Both peers joined → this peer uses its selected (nominated) pair: the sum of the three below. */
+  readonly sincePeerJoinedMs: number;
+  /** Both joined → the other peer's ICE parameters arrived. */
+  readonly parametersMs: number;
+  /** Parameters there → own gathering done (checks start); includes TURN allocations when the checks wait for them. */
+  readonly gatheringMs: number;
+  /** Checks started → selected pair (the ICE agent's own time to connect). */
+  readonly checksMs: number;
+  /** True when the gathering wait included TURN allocations. */
+  readonly waitedForRelays: boolean;
+}
+
 /** How each of the two peers of a trial ended. */
 export interface TrialPeer {
   readonly role?: string;
   readonly peerId?: string;
   readonly state: 'connected' | 'failed' | 'error';
+  /** From both peers joined (ConnectTime.sincePeerJoinedMs) when known; else from the checks' start. */
   readonly timeToConnectMs?: number;
+  readonly connectTime?: ConnectTime;
   /** Set when the session threw instead of resolving: the error's stable code, or its message. */
   readonly error?: string;
 }
@@ -108,8 +133,14 @@ export interface TrialOutcome {
   readonly room: string;
   /** True only when both peers connected. */
   readonly connected: boolean;
-  /** The slower peer's time to connect: the trial has connected when both sides have. */
+  /**
+   * The slower peer's time to connect, counted from both peers joined (so a slow TURN server or
+   * signaling shows here; before issue 13 it counted only the checks): the trial has connected
+   * when both sides have.
+   */
   readonly timeToConnectMs?: number;
+  /** The slower peer's breakdown of that time. */
+  readonly connectTime?: ConnectTime;
   /** "local/remote" candidate types of the first peer's selected pair, e.g. "host/host", "srflx/prflx". */
   readonly pairType?: string;
   readonly selectedPair?: { readonly local: string; readonly remote: string; readonly rttMs?: number };

@@ -105,6 +105,9 @@ export interface LabMatrixReport {
     readonly runs: number;
     readonly turn: boolean;
     readonly lossPercent: number;
+    /** One-way delay and jitter at each client's access hop (`--delay`, `--jitter`), ms; absent without delay. */
+    readonly delayMs?: number;
+    readonly jitterMs?: number;
     readonly concurrency: number;
     /** `--strategy`: each variant's name and the strategies beyond ICE its sessions asked for. */
     readonly variants: readonly { readonly name: string; readonly strategies: readonly string[] }[];
@@ -230,6 +233,7 @@ export function buildLabMatrixReport(result: MatrixResult, meta: { version: stri
       runs: result.config.runs,
       turn: result.config.turn,
       lossPercent: result.config.lossPercent,
+      ...(result.config.delayMs !== undefined && result.config.delayMs > 0 ? { delayMs: result.config.delayMs, jitterMs: result.config.jitterMs ?? 0 } : {}),
       concurrency: result.config.concurrency,
       variants: result.config.variants.map((v) => ({ name: v.name, strategies: [...v.strategies] })),
       baseline: result.config.baseline,

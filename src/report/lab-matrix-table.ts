@@ -63,10 +63,15 @@ function variantOf(cell: LabMatrixCellReport, name: string): LabMatrixCellReport
   return cell.variants.find((v) => v.name === name);
 }
 
-/** A variant's grid: k/n per cell, "R" where no technique reaches the pair. */
-function variantGrid(report: LabMatrixReport, name: string): string {
+/** One variant's grid (side A down, side B across), each cell's text from `text`; blank where the cell or variant is missing. */
+function perVariantGrid(
+  report: LabMatrixReport,
+  name: string,
+  corner: string,
+  text: (cell: LabMatrixCellReport, variant: LabMatrixCellReport['variants'][number]) => string,
+): string {
   const { rows, columns } = gridAxes(report);
-  const grid = new Table({ style: PLAIN_STYLE, head: [`${name}: A \\ B`, ...columns.map(shortName)] });
+  const grid = new Table({ style: PLAIN_STYLE, head: [corner, ...columns.map(shortName)] });
   for (const row of rows) {
     grid.push([
       shortName(row),
@@ -74,30 +79,21 @@ function variantGrid(report: LabMatrixReport, name: string): string {
         const cell = cellAt(report, row, column);
         const v = cell === undefined ? undefined : variantOf(cell, name);
         if (cell === undefined || v === undefined) return '';
-        if (cell.error !== null) return 'ERR';
-        return `${v.succeeded}/${v.runs}${v.strategies.length > 0 && cell.relayOnly !== null ? ' R' : ''}`;
+        return cell.error !== null ? 'ERR' : text(cell, v);
       }),
     ]);
   }
   return grid.toString();
 }
 
+/** A variant's grid: k/n per cell, "R" where no technique reaches the pair. */
+function variantGrid(report: LabMatrixReport, name: string): string {
+  return perVariantGrid(report, name, `${name}: A \\ B`, (cell, v) => `${v.succeeded}/${v.runs}${v.strategies.length > 0 && cell.relayOnly !== null ? ' R' : ''}`);
+}
+
 /** Uplift of `name` over ice per cell, in points. */
 function upliftGrid(report: LabMatrixReport, name: string): string {
-  const { rows, columns } = gridAxes(report);
-  const grid = new Table({ style: PLAIN_STYLE, head: [`${name} − ice`, ...columns.map(shortName)] });
-  for (const row of rows) {
-    grid.push([
-      shortName(row),
-      ...columns.map((column) => {
-        const cell = cellAt(report, row, column);
-        const v = cell === undefined ? undefined : variantOf(cell, name);
-        if (cell === undefined || v?.uplift == null) return '';
-        return cell.error !== null ? 'ERR' : formatPoints(v.uplift.points).replace(' pp', '');
-      }),
-    ]);
-  }
-  return grid.toString();
+  return perVariantGrid(report, name, `${name} − ice`, (_cell, v) => (v.uplift == null ? '' : formatPoints(v.uplift.points).replace(' pp', '')));
 }
 
 function planText(plan: LabMatrixCellReport['variants'][number]['plan']): string {

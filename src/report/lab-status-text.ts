@@ -10,6 +10,7 @@ function describeSpec(lab: TopologyJson): string {
   if (lab.spec.cgn !== undefined && lab.spec.cgn !== null) parts.push(`CGN ${lab.spec.cgn} in front of a`);
   if (lab.spec.hairpin) parts.push('hairpin');
   if (lab.spec.lossPercent > 0) parts.push(`${lab.spec.lossPercent}% loss`);
+  if ((lab.spec.delayMs ?? 0) > 0) parts.push(`${lab.spec.delayMs} ms delay${(lab.spec.jitterMs ?? 0) > 0 ? ` ± ${lab.spec.jitterMs} ms` : ''} per client hop`);
   return parts.join(', ');
 }
 

@@ -30,8 +30,10 @@ export interface PeerReport {
   readonly peerId: string;
   readonly role: string;
   readonly connected: boolean;
-  /** From both peers joined to the selected pair; null when not connected. */
+  /** From both peers joined to the selected pair (connectTime.sincePeerJoinedMs); null when not connected. */
   readonly timeToConnectMs: number | null;
+  /** What that time was spent on: signaling (the other's parameters), gathering still under way (TURN included when the checks waited for it), the checks. */
+  readonly connectTime?: { readonly parametersMs: number; readonly gatheringMs: number; readonly checksMs: number; readonly waitedForRelays: boolean };
   /** Time spent on signaling before checks could start. */
   readonly signalingMs: number;
   readonly selectedPair: {
@@ -57,6 +59,8 @@ export interface PeerReport {
   readonly remoteResult: unknown;
   /** v2: present only when `--strategy` asked for a strategy beyond ICE. */
   readonly traversal?: PeerReportTraversal;
+  /** Plain warnings about this peer's environment (`loopback-only`: no interface but loopback); absent when none. */
+  readonly warnings?: readonly { readonly code: string; readonly message: string }[];
   /** 0 connected, 1 not (README "Exit codes"). */
   readonly exitCode: 0 | 1;
 }
@@ -82,7 +86,10 @@ export function buildPeerReport(
     peerId: result.peerId,
     role: result.role,
     connected,
-    timeToConnectMs: connected ? round1(result.timeToConnectMs) : null,
+    timeToConnectMs: connected ? round1(result.connectTime?.sincePeerJoinedMs ?? result.timeToConnectMs) : null,
+    ...(connected && result.connectTime !== undefined
+      ? { connectTime: { parametersMs: round1(result.connectTime.parametersMs), gatheringMs: round1(result.connectTime.gatheringMs), checksMs: round1(result.connectTime.checksMs), waitedForRelays: result.connectTime.waitedForRelays } }
+      : {}),
     signalingMs: round1(result.signalingMs),
     selectedPair: selected ? { pairType: selected.pairType, local: selected.local, remote: selected.remote, rttMs: selected.rttMs !== undefined ? round1(selected.rttMs) : null, ...foundBy } : null,
     pairs: view.pairs.map((pair) => (pair.rttMs !== undefined ? { ...pair, rttMs: round1(pair.rttMs) } : pair)),
@@ -94,6 +101,7 @@ export function buildPeerReport(
     relays: (result.relays ?? []).map((relay) => (relay.allocateMs !== undefined ? { ...relay, allocateMs: round1(relay.allocateMs) } : relay)),
     remoteResult: result.remoteResult ?? null,
     ...(traversal !== undefined ? { traversal: roundTraversal(traversal) } : {}),
+    ...(result.warnings !== undefined && result.warnings.length > 0 ? { warnings: result.warnings } : {}),
     exitCode: connected ? 0 : 1,
   };
 }

@@ -34,12 +34,19 @@ function notConnectedWords(report: PeerReport): string {
   return words ? ` — ${words}` : '';
 }
 
+/** " (since both peers joined: signaling 80 ms · gathering 5.1 s incl. TURN · checks 60 ms)" */
+function spentOn(report: PeerReport): string {
+  const time = report.connectTime;
+  if (time === undefined) return '';
+  return ` since both peers joined (signaling ${formatMs(time.parametersMs)} · gathering ${formatMs(time.gatheringMs)}${time.waitedForRelays ? ' incl. TURN' : ''} · checks ${formatMs(time.checksMs)})`;
+}
+
 /** The human summary of `nat-probe peer`: verdict, selected pair, the traversal section, then every pair. */
 export function renderPeerTable(report: PeerReport): string {
   const summary = new Table({ style: PLAIN_STYLE, colWidths: [18, 70], wordWrap: true });
   const why = report.failureReason ?? '';
   summary.push(
-    ['Result', report.connected ? `connected in ${formatMs(report.timeToConnectMs ?? 0)}` : `NOT connected: ${why}${notConnectedWords(report)}`],
+    ['Result', report.connected ? `connected in ${formatMs(report.timeToConnectMs ?? 0)}${spentOn(report)}` : `NOT connected: ${why}${notConnectedWords(report)}`],
     ['Selected pair', report.selectedPair ? selectedPairLine(report.selectedPair) : '—'],
     ['Room', `${report.room} as ${report.role} (${report.peerId}), ${report.mode} mode, signaling ${formatMs(report.signalingMs)}`],
     ['Local candidates', report.localCandidates.map((c) => `${c.type} ${c.address}`).join('\n') || '—'],
@@ -48,6 +55,7 @@ export function renderPeerTable(report: PeerReport): string {
   if (report.skippedRemoteCandidates.length > 0) {
     summary.push(['Skipped remote', report.skippedRemoteCandidates.map((s) => `${s.reason}: ${s.candidate}`).join('\n')]);
   }
+  if (report.warnings !== undefined && report.warnings.length > 0) summary.push(['WARNING', report.warnings.map((w) => w.message).join('\n')]);
   if (report.relays.length > 0) {
     summary.push([
       'TURN',

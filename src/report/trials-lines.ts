@@ -54,6 +54,8 @@ export function formatPeerEventLine(event: PeerEvent): string | undefined {
       return event.state === 'allocated'
         ? `turn      ${event.server} relayed ${event.relayed ?? '?'}${event.allocateMs !== undefined ? ` in ${formatMs(event.allocateMs)}` : ''}`
         : `turn      ${event.server} FAILED ${event.errorCode ?? ''}: ${event.message ?? ''} Going on with direct candidates.`;
+    case 'peer-warning':
+      return `WARNING   ${event.message}`;
     case 'traversal-plan':
       return `traversal plan ${formatPlanHead(event.plan)}: ${event.plan.reason}`;
     case 'traversal-progress':

@@ -9,7 +9,7 @@
  */
 import type { TrialsResult } from '../peer/trials.js';
 import type { TrialsSummary } from '../peer/trials-summary.js';
-import type { TrialOutcome, TrialPeer } from '../peer/trials-types.js';
+import type { TrialOutcome, TrialPeer, ConnectTime } from '../peer/trials-types.js';
 
 /** Version of the `trials --json` document. Bump on any incompatible change; README documents it. */
 export const TRIALS_SCHEMA = 'nat-probe.trials/v2';
@@ -92,8 +92,17 @@ function roundOutcome(outcome: TrialOutcome): TrialOutcome {
     ...outcome,
     durationMs: round1(outcome.durationMs),
     ...(outcome.timeToConnectMs !== undefined ? { timeToConnectMs: round1(outcome.timeToConnectMs) } : {}),
+    ...(outcome.connectTime !== undefined ? { connectTime: roundConnectTime(outcome.connectTime) } : {}),
     ...(outcome.selectedPair?.rttMs !== undefined ? { selectedPair: { ...outcome.selectedPair, rttMs: round1(outcome.selectedPair.rttMs) } } : {}),
     pairs: outcome.pairs.map((pair) => (pair.rttMs !== undefined ? { ...pair, rttMs: round1(pair.rttMs) } : pair)),
-    peers: outcome.peers.map((peer) => (peer.timeToConnectMs !== undefined ? { ...peer, timeToConnectMs: round1(peer.timeToConnectMs) } : peer)) as [TrialPeer, TrialPeer],
+    peers: outcome.peers.map((peer) => ({
+      ...peer,
+      ...(peer.timeToConnectMs !== undefined ? { timeToConnectMs: round1(peer.timeToConnectMs) } : {}),
+      ...(peer.connectTime !== undefined ? { connectTime: roundConnectTime(peer.connectTime) } : {}),
+    })) as [TrialPeer, TrialPeer],
   };
+}
+
+function roundConnectTime(time: ConnectTime): ConnectTime {
+  return { sincePeerJoinedMs: round1(time.sincePeerJoinedMs), parametersMs: round1(time.parametersMs), gatheringMs: round1(time.gatheringMs), checksMs: round1(time.checksMs), waitedForRelays: time.waitedForRelays };
 }

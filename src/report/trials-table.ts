@@ -39,6 +39,14 @@ export function renderTrialsTable(report: TrialsReport): string {
         ? `p50 ${formatMs(summary.timeToConnectMs.p50)} · p95 ${formatMs(summary.timeToConnectMs.p95)} · p99 ${formatMs(summary.timeToConnectMs.p99)} (min ${formatMs(summary.timeToConnectMs.min)}, max ${formatMs(summary.timeToConnectMs.max)})`
         : 'no trial connected',
     ],
+    ...(summary.spentOnMs !== undefined
+      ? [
+          [
+            '  spent on (p50)',
+            `signaling ${formatMs(summary.spentOnMs.parameters)} · gathering ${formatMs(summary.spentOnMs.gathering)}${summary.spentOnMs.trialsWaitingForRelays > 0 ? ` (TURN allocations included in ${summary.spentOnMs.trialsWaitingForRelays} trial(s))` : ''} · checks ${formatMs(summary.spentOnMs.checks)} — counted from both peers joined`,
+          ],
+        ]
+      : []),
     [
       'Selected pair types',
       summary.byPairType.length === 0 ? '—' : summary.byPairType.map((row) => `${row.pairType} ${row.trials} (${percent(row.share)})`).join(', '),

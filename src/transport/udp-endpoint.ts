@@ -66,6 +66,9 @@ export class UdpEndpoint {
   private readonly outboxTo: Array<{ address: string; port: number }> = [];
   private flushScheduled = false;
   private closed = false;
+  /** Set by connect(): the only peer this socket sends to and hears from. */
+  private connectedTo: { address: string; port: number } | undefined;
+  private readonly socketErrorListeners = new Set<(error: NodeJS.ErrnoException) => void>();
   private closing: Promise<void> | undefined;
 
   private constructor(
@@ -75,7 +78,40 @@ export class UdpEndpoint {
     socket.socket.on('message', (data: Buffer, rinfo: RemoteInfo) => this.dispatch(data, rinfo));
     // A UDP socket's 'error' after bind is an ICMP-less send failure or a close race; it must
     // never crash the process. Sends report their own failures.
-    socket.socket.on('error', () => undefined);
+    socket.socket.on('error', (error: NodeJS.ErrnoException) => {
+      for (const listener of this.socketErrorListeners) listener(error);
+    });
+  }
+
+  /**
+   * Connects the socket to one peer (connect(2) on UDP): the kernel then delivers only that
+   * peer's datagrams, and, unlike on an unconnected socket, reports ICMP errors about it
+   * (port or host unreachable) as ECONNREFUSED / EHOSTUNREACH on the next receive or send
+   * (Linux udp_err: an unconnected socket without IP_RECVERR never sees them). Node surfaces the
+   * receive side as the socket's 'error' event: see onSocketError(). After this, send() accepts
+   * only this peer as its destination.
+   */
+  async connect(to: { address: string; port: number }): Promise<void> {
+    if (this.closed) throw new SocketError('socket-closed', 'Cannot connect: the UDP socket is closed.');
+    await new Promise<void>((resolve, reject) => {
+      const failed = (error: Error): void => reject(sendFailed(error, to));
+      this.socket.socket.once('error', failed);
+      this.socket.socket.connect(to.port, to.address, () => {
+        this.socket.socket.off('error', failed);
+        resolve();
+      });
+    });
+    this.connectedTo = { address: to.address, port: to.port };
+  }
+
+  /**
+   * Errors the socket reports outside a send: on a connected socket, the ICMP errors about its
+   * peer (code ECONNREFUSED for port unreachable, EHOSTUNREACH / ENETUNREACH). Returns the
+   * unsubscribe function.
+   */
+  onSocketError(listener: (error: NodeJS.ErrnoException) => void): () => void {
+    this.socketErrorListeners.add(listener);
+    return () => this.socketErrorListeners.delete(listener);
   }
 
   static async bind(options: BindOptions = {}): Promise<UdpEndpoint> {
@@ -108,11 +144,27 @@ export class UdpEndpoint {
 
   async send(data: Uint8Array, to: { address: string; port: number }): Promise<void> {
     if (this.closed) throw new SocketError('socket-closed', 'Cannot send: the UDP socket is closed.');
+    if (this.connectedTo !== undefined) return this.sendConnected(data, to);
     try {
       await this.socket.send(data, to.port, to.address);
     } catch (error) {
       throw sendFailed(error, to);
     }
+  }
+
+  /** A connected socket takes no destination (node:dgram throws ERR_SOCKET_DGRAM_IS_CONNECTED if given one). */
+  private sendConnected(data: Uint8Array, to: { address: string; port: number }): Promise<void> {
+    const peer = this.connectedTo!;
+    if (to.port !== peer.port || to.address !== peer.address) {
+      return Promise.reject(new SocketError('socket-send-failed', `Cannot send to ${to.address}:${to.port}: the socket is connected to ${peer.address}:${peer.port} only.`));
+    }
+    return new Promise((resolve, reject) => {
+      try {
+        this.socket.socket.send(data, (error) => (error ? reject(sendFailed(error, to)) : resolve()));
+      } catch (error) {
+        reject(sendFailed(error, to));
+      }
+    });
   }
 
   /**
@@ -189,6 +241,7 @@ export class UdpEndpoint {
     if (this.outboxData.length > 0) this.flushOutbox();
     this.closed = true;
     this.listeners.clear();
+    this.socketErrorListeners.clear();
     this.closing = this.socket.close().catch(() => undefined);
     return this.closing;
   }

@@ -15,7 +15,6 @@
  *   hard ↔ hard otherwise                                        → relay-only (with the probability)
  */
 import { directConnectionExpected } from '../nat/compatibility.js';
-import { formatProbability } from '../stats.js';
 import {
   TRAVERSAL_DEFAULTS,
   type ExtraStrategy,
@@ -114,7 +113,7 @@ export function decideTraversal(local: PlanSide | undefined, remote: PlanSide | 
     const probability = birthdayProbability(sockets, probes);
     return duties(
       'birthday',
-      `${hardSide} is hard (${describe(hard.behaviour)}) and the other easy: ${sockets} sockets against ${probes} random probes find a path with P ≈ ${formatProbability(probability)}`,
+      `${hardSide} is hard (${describe(hard.behaviour)}) and the other easy: ${sockets} sockets against ${probes} random probes make the birthday search`,
       probability,
     );
   }
@@ -136,13 +135,13 @@ export function decideTraversal(local: PlanSide | undefined, remote: PlanSide | 
   const probability = randomPairProbability(sockets, probes);
   const bothAllow = local.budget.allowRandomPair && remote.budget.allowRandomPair && agreed(l, r, 'birthday');
   if (bothAllow) {
-    return plan('birthday', 'both', 'both', `both sides are hard (${describe(l)} / ${describe(r)}): attempted at the user's request, P ≈ ${formatProbability(probability)}`, probability);
+    return plan('birthday', 'both', 'both', `both sides are hard (${describe(l)} / ${describe(r)}): attempted at the user's request despite the low probability`, probability);
   }
   return plan(
     'relay-only',
     'none',
     'none',
-    `both sides are hard (this side ${describe(l)}, the other ${describe(r)}): ${sockets} sockets × ${probes} probes would succeed with P ≈ ${formatProbability(probability)}, so only a relay reaches this pair`,
+    `both sides are hard (this side ${describe(l)}, the other ${describe(r)}): ${sockets} sockets × ${probes} probes would almost never meet, so only a relay reaches this pair`,
     probability,
   );
 }

@@ -67,7 +67,7 @@ export async function allocate(options: AllocateOptions): Promise<TurnAllocation
   const connector = transport === 'tls' ? tlsConnector(options.server.host, options.tls) : tcpConnector;
   const open = (bindPort: number | undefined): Promise<TurnConnection> =>
     transport === 'udp'
-      ? UdpTurnConnection.open({ server: remote, bindAddress: options.bindAddress, bindPort, clock })
+      ? UdpTurnConnection.open({ server: remote, label, bindAddress: options.bindAddress, bindPort, clock })
       : StreamTurnConnection.open({ server: remote, connector, label, bindAddress: options.bindAddress, bindPort, clock, connectTimeoutMs: remaining(), signal: options.signal });
 
   let previous: TurnConnection | undefined;

@@ -19,6 +19,11 @@ export function PeerView({ state, title = 'nat-probe peer' }: PeerViewProps) {
       <Text>
         <Text bold>{title}</Text> · ICE {state.iceState} · {state.elapsedMs.toFixed(0)} ms
       </Text>
+      {state.warnings.map((warning) => (
+        <Text key={warning} color="yellow">
+          WARNING {warning}
+        </Text>
+      ))}
       <PeerCandidates candidates={state.candidates} />
       {state.skipped.map((skipped) => (
         <Text key={skipped.candidate} color="yellow">

@@ -41,6 +41,8 @@ export interface PeerViewState {
   readonly skipped: readonly Pick<PeerCandidateSkippedEvent, 'candidate' | 'reason'>[];
   /** TURN allocations (peer-relay events), allocated or failed, in the order they settled. */
   readonly relays: readonly Omit<PeerRelayEvent, 'type' | 'at' | 'trial'>[];
+  /** `peer-warning` messages (e.g. only loopback to gather on), in order. */
+  readonly warnings: readonly string[];
   /** In the order pairs first appeared, so rows do not jump around as states change. */
   readonly pairs: readonly LivePair[];
   readonly selectedPairId: string | undefined;
@@ -64,6 +66,7 @@ export function initialPeerViewState(trial = 0): PeerViewState {
     candidates: [],
     skipped: [],
     relays: [],
+    warnings: [],
     pairs: [],
     selectedPairId: undefined,
     elapsedMs: 0,
@@ -103,6 +106,8 @@ export function reducePeerEvent(state: PeerViewState, event: PeerEvent): PeerVie
       const { type: _type, at: _at, trial: _trial, ...relay } = event;
       return { ...state, elapsedMs: event.at, relays: [...state.relays, relay] };
     }
+    case 'peer-warning':
+      return { ...state, elapsedMs: event.at, warnings: [...state.warnings, event.message] };
     case 'peer-done':
       return {
         ...state,

@@ -8,6 +8,8 @@ import { hostAddresses, initialRtoFromGathering } from '../../src/ice/gather.js'
 import { startStunServer, type StunServer } from '../../src/server/index.js';
 import { attr, decodeMessage, encodeMessage, StunMethod } from '../../src/stun/index.js';
 import { UdpEndpoint } from '../../src/transport/index.js';
+import { FakeClock } from '../../src/transport/fake-clock.js';
+import { driveUntilSettled } from '../helpers/drive-clock.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -130,10 +132,16 @@ describe('IceAgent gathering', () => {
   it('records an unreachable STUN server and still gathers host candidates, within the gather bound', async () => {
     const silent = await UdpEndpoint.bind({ address: '127.0.0.1', port: 0 }); // never answers
     cleanups.push(() => silent.close());
-    const a = await agent({ stunServer: silent.local, gatherTimeoutMs: 200, gatherRtoMs: 50 });
-    const started = performance.now();
-    const all = await a.gather();
-    expect(performance.now() - started).toBeLessThan(2_000);
+    let requests = 0;
+    silent.onDatagram(() => requests++);
+    const clock = new FakeClock();
+    const a = await agent({ stunServer: silent.local, gatherTimeoutMs: 200, gatherRtoMs: 50, clock });
+    // Simulated time: gathering ends at its 200 ms bound whatever the machine's load.
+    const { value: all, simulatedMs } = await driveUntilSettled(clock, a.gather());
+    expect(simulatedMs).toBeGreaterThanOrEqual(150);
+    expect(simulatedMs).toBeLessThanOrEqual(210);
+    // Sent at 0, 50 and 150 ms (RTO doubling), and no more once the bound passed.
+    expect(requests).toBe(3);
     expect(all.map((c) => c.type)).toEqual(['host']);
     const b = await agent({ role: 'controlled' });
     a.setRemoteParameters(b.localParameters);

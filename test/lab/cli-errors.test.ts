@@ -3,15 +3,14 @@
  * unknown NAT types, a CGN that does not translate, a bad prefix or loss, no root (a real
  * unprivileged process via setpriv), coturn missing from PATH, an unknown exec target.
  */
-import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { destroyAllLabs, listNamespaces, NAT_TYPES } from '../../src/lab/index.js';
 import { removeLabFiles } from '../../src/lab/state.js';
-import { BIN, runCli, type CliRun } from '../helpers/cli.js';
-import { withinMs } from '../helpers/events.js';
+import { runCli } from '../helpers/cli.js';
+import { NOBODY_SKIP_REASON, nobodyCanRunCli, runAsNobody } from '../helpers/nobody.js';
 import { findTool } from '../helpers/tools.js';
 import { labGate } from './helpers.js';
 
@@ -22,25 +21,8 @@ async function labNamespaces(): Promise<string[]> {
   return (await listNamespaces()).filter((name) => name.startsWith(PREFIX));
 }
 
-/** Runs the CLI as user nobody (uid/gid 65534, no groups): a real unprivileged process. */
-async function runAsNobody(args: readonly string[]): Promise<CliRun> {
-  const started = performance.now();
-  const child = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const code = await withinMs(new Promise<number | null>((resolve) => child.on('close', resolve)), 20_000, 'the unprivileged CLI to exit');
-  return { code, stdout, stderr, durationMs: performance.now() - started };
-}
-
-/** Can user nobody read and run the checkout at all? (Not when it lives under a 0700 home.) */
-function nobodyCanRunCli(): boolean {
-  const probe = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', `require('fs').accessSync(${JSON.stringify(BIN)}, 4)`], { stdio: 'ignore', timeout: 10_000 });
-  return probe.status === 0;
-}
 const nobodyCanRun = runLab && nobodyCanRunCli();
-if (runLab && !nobodyCanRun) process.stderr.write(`skipping the no-root cases: user nobody cannot read ${BIN}\n`);
+if (runLab && !nobodyCanRun) process.stderr.write(`skipping the no-root cases: ${NOBODY_SKIP_REASON}\n`);
 
 describe.skipIf(!runLab)('nat-probe lab: bad input and environment', () => {
   const scratch = mkdtempSync(join(tmpdir(), 'npc-path-'));

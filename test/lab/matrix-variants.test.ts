@@ -165,7 +165,7 @@ describe('judging a cell with variants', () => {
   });
 
   it('calls a cell relay-only when the plan says so (reason, probability), or when no variant connected', () => {
-    const refused = { winner: 'none' as const, probesSent: 0, socketsOpened: 0, plan: { technique: 'relay-only' as const, reason: 'both sides are hard: P ≈ 0.025%, so only a relay reaches this pair', probability: 0.00025 } };
+    const refused = { winner: 'none' as const, probesSent: 0, socketsOpened: 0, plan: { technique: 'relay-only' as const, reason: 'both sides are hard: 256 sockets × 1024 probes would almost never meet, so only a relay reaches this pair', probability: 0.00025 } };
     const ss = plan('symmetric', 'symmetric');
     const cell = measure(ss, [
       { variant: ICE_VARIANT, trials: trials(2, 0) },

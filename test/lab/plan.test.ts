@@ -45,7 +45,7 @@ describe('lab spec validation', () => {
   });
 
   it('fills in defaults', () => {
-    expect(normalizeLabSpec({ a: 'symmetric' })).toEqual({ a: 'symmetric', b: undefined, cgn: undefined, hairpin: false, lossPercent: 0, prefix: 'np-' });
+    expect(normalizeLabSpec({ a: 'symmetric' })).toEqual({ a: 'symmetric', b: undefined, cgn: undefined, hairpin: false, lossPercent: 0, delayMs: 0, jitterMs: 0, prefix: 'np-' });
   });
 });
 

@@ -8,6 +8,8 @@ import type { DetectEvent } from '../../src/events.js';
 import { detectNat } from '../../src/nat/index.js';
 import { startStunServer, type StunServer } from '../../src/server/index.js';
 import { UdpEndpoint } from '../../src/transport/index.js';
+import { FakeClock } from '../../src/transport/fake-clock.js';
+import { driveUntilSettled } from '../helpers/drive-clock.js';
 import { startCoturn, skipUnlessTools, toolGate, type Coturn } from '../helpers/coturn.js';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -79,27 +81,41 @@ describe('detectNat against the built-in server', () => {
   it('says UDP blocked within the discovery schedule when nothing answers', async () => {
     const silent = await UdpEndpoint.bind({ address: '127.0.0.1' });
     cleanups.push(() => silent.close());
-    const result = await detectNat({ servers: [{ label: 'silent', address: silent.local }], discoveryRtoMs: 20 });
+    let requests = 0;
+    silent.onDatagram(() => requests++);
+    // Simulated time (real sockets, fake clock): the schedule, not the machine's speed, sets the duration.
+    const clock = new FakeClock();
+    const { value: result, simulatedMs } = await driveUntilSettled(clock, detectNat({ servers: [{ label: 'silent', address: silent.local }], discoveryRtoMs: 20, clock }));
     expect(result.verdict.kind).toBe('udp-blocked');
     expect(result.servers[0]!.reachable).toBe(false);
-    // 4 sends at 0, 20, 60, 140 ms, then 8 × 20 ms: about 300 ms, well inside the 5 s cap.
-    expect(result.durationMs).toBeLessThan(2000);
+    // 4 sends at 0, 20, 60, 140 ms, then 8 × 20 ms: 300 ms, well inside the 5 s cap.
+    expect(result.durationMs).toBe(simulatedMs);
+    expect(simulatedMs).toBeGreaterThanOrEqual(300);
+    expect(simulatedMs).toBeLessThan(400);
+    expect(result.verdict.reasons.join(' ')).not.toContain('overall timeout');
+    // The first mapping probe from each of the 3 sockets, each sent 4 times; nothing more once none answered.
+    expect(requests).toBe(12);
   });
 
   it('does not wait for a dead server once another has answered', async () => {
     const server = await ourServer();
     const silent = await UdpEndpoint.bind({ address: '127.0.0.1' });
     cleanups.push(() => silent.close());
-    const result = await detectNat({
+    const clock = new FakeClock();
+    const running = detectNat({
       servers: [
         { label: 'ours', address: server.addresses.primary },
         { label: 'dead', address: silent.local },
       ],
       stragglerGraceMs: 100,
+      clock,
     });
+    const { value: result, simulatedMs } = await driveUntilSettled(clock, running);
     expect(result.verdict.classicName).toBe('open-internet');
     expect(result.servers.find((s) => s.label === 'dead')!.reachable).toBe(false);
-    expect(result.durationMs).toBeLessThan(1500);
+    // The dead server gets the straggler grace after the first answers, not the 5 s overall cap.
+    expect(simulatedMs).toBeLessThan(1500);
+    expect(result.verdict.reasons.join(' ')).not.toContain('overall timeout');
   });
 
   it('marks the verdict inconclusive, not wrong, when the overall timeout cuts probing short', async () => {

@@ -58,6 +58,7 @@ describe('decideTraversal: the decision table over the lab matrix', () => {
     expect(plan).toMatchObject({ technique: 'birthday', localDuty: 'prober', remoteDuty: 'opener' });
     expect(plan.probability).toBeCloseTo(0.983, 3);
     expect(plan.reason).toMatch(/256 sockets against 1024 random probes/);
+    expect(plan.reason).not.toMatch(/\d%/);
   });
 
   it('refuses random ↔ random with the computed probability unless both allow it', () => {
@@ -65,6 +66,8 @@ describe('decideTraversal: the decision table over the lab matrix', () => {
     expect(refused.technique).toBe('relay-only');
     expect(refused.probability).toBeGreaterThan(0);
     expect(refused.probability).toBeLessThan(0.001);
+    // Every report prints the probability beside the reason; the reason must not say it again.
+    expect(refused.reason).not.toMatch(/\d%/);
     const oneAllows = decideTraversal(side('symmetric', { allowRandomPair: true }), side('symmetric'));
     expect(oneAllows.technique).toBe('relay-only');
     const both = decideTraversal(side('symmetric', { allowRandomPair: true }), side('symmetric', { allowRandomPair: true }));

@@ -29,6 +29,8 @@ export interface LabMatrixOptions {
   runs: number;
   turn?: boolean;
   loss: number;
+  delay: number;
+  jitter: number;
   cgn?: string;
   concurrency: number;
   json?: boolean;
@@ -45,6 +47,8 @@ export function registerLabMatrix(lab: Command, io: CliIo, run: (code: Promise<n
     .option('-n, --runs <n>', 'trials per cell (and as many relay-only trials with --turn)', integerOption('--runs', 1, 1000), MATRIX_DEFAULTS.runs)
     .option('--turn', 'also start coturn in every cell and run relay-only trials through it')
     .option('--loss <pct>', 'drop this percentage of packets at every client access hop', integerOption('--loss', 0, 100), 0)
+    .option('--delay <ms>', 'one-way delay at every client access hop, each direction (peers 4×ms apart; needs python3)', integerOption('--delay', 0, 5000), 0)
+    .option('--jitter <ms>', 'vary each packet\'s delay by ±ms (at most --delay, no reordering)', integerOption('--jitter', 0, 5000), 0)
     .option('--cgn <type>', 'put side A behind a carrier-grade NAT of this type (cells become ordered pairs)')
     .option('--strategy <list>', 'comma-separated variants run side by side in every cell: ice, predict, birthday, relay-ladder, all', 'ice')
     .option('-c, --concurrency <k>', 'cells at once (each is its own lab)', integerOption('--concurrency', 1, 64), MATRIX_DEFAULTS.concurrency)
@@ -81,6 +85,7 @@ Examples:
   sudo nat-probe lab matrix --types none,port-restricted,symmetric --runs 5 --html lab.html
   sudo nat-probe lab matrix --types port-restricted --cgn symmetric
   sudo nat-probe lab matrix --turn --json > matrix.json
+  sudo nat-probe lab matrix --types port-restricted,symmetric --delay 25   peers 100 ms apart
   sudo nat-probe lab matrix --strategy ice,predict,birthday,all --runs 20 --html strategies.html
 
 Exit codes: 0 measured matches theory in every cell and every detect verdict is right, 1 a
@@ -136,6 +141,8 @@ export async function runLabMatrixCommand(options: LabMatrixOptions, io: CliIo, 
       runs: options.runs,
       turn: options.turn ?? false,
       lossPercent: options.loss,
+      delayMs: options.delay ?? 0,
+      jitterMs: options.jitter ?? 0,
       concurrency: options.concurrency,
       prefix: options.prefix,
       variants,

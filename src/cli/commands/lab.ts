@@ -41,6 +41,8 @@ export interface LabUpOptions {
   cgn?: string;
   hairpin?: boolean;
   loss?: number;
+  delay?: number;
+  jitter?: number;
   turn: boolean;
   prefix: string;
   json?: boolean;
@@ -95,6 +97,8 @@ symmetric-sequential. Exit codes: 0 ok, 2 not root, tools missing, bad type, no 
     .option('--cgn <type>', 'a carrier-grade NAT (a translating type) between side a and the public segment')
     .option('--hairpin', 'every NAT router hairpins (RFC 4787 §6)')
     .option('--loss <pct>', 'drop this percentage of packets at each client\'s first hop, each direction', integerOption('--loss', 0, 100))
+    .option('--delay <ms>', 'one-way delay at each client\'s first hop, each direction: a client is 2×ms from the servers, 4×ms from the other client (needs python3)', integerOption('--delay', 0, 5000))
+    .option('--jitter <ms>', 'vary each packet\'s delay uniformly by ±ms (at most --delay; packets are not reordered)', integerOption('--jitter', 0, 5000))
     .option('--no-turn', 'do not start coturn (no TURN relay; turnserver not needed)')
     .option('--prefix <prefix>', 'namespace name prefix (lower-case letters/digits ending in "-")', prefixOption, DEFAULT_LAB_PREFIX)
     .option('--json', `print one JSON document (schema nat-probe.lab-up/v1) on stdout`)
@@ -111,6 +115,7 @@ secret (mode 0600) are in /run/nat-probe/. Ctrl-C during \`up\` removes what was
 Examples:
   sudo nat-probe lab up --a port-restricted --b symmetric
   sudo nat-probe lab up --a full-cone --b restricted --hairpin --loss 5
+  sudo nat-probe lab up --a port-restricted --b port-restricted --delay 25 --jitter 2
   sudo nat-probe lab up --a port-restricted --cgn symmetric --b none --no-turn
   sudo nat-probe lab up --a symmetric --prefix ci- --json`,
     )
@@ -187,6 +192,8 @@ function specFrom(options: LabUpOptions): NormalizedLabSpec {
     ...(options.cgn === undefined ? {} : { cgn: options.cgn as NormalizedLabSpec['a'] }),
     hairpin: options.hairpin ?? false,
     lossPercent: options.loss ?? 0,
+    delayMs: options.delay ?? 0,
+    jitterMs: options.jitter ?? 0,
     prefix: options.prefix,
   });
 }
@@ -211,7 +218,7 @@ export async function runLabUp(options: LabUpOptions, io: CliIo): Promise<number
   const started = performance.now();
   const spec = specFrom(options); // an unknown type is a usage error before anything else
   // Both only read; the root/tools verdict wins when both fail.
-  const [preflight, noLab] = await Promise.allSettled([assertLabPrerequisites({ tools: options.turn ? ['turnserver'] : [] }), assertNoLab(spec.prefix)]);
+  const [preflight, noLab] = await Promise.allSettled([assertLabPrerequisites({ tools: [...(options.turn ? ['turnserver'] : []), ...(spec.delayMs > 0 ? ['python3'] : [])] }), assertNoLab(spec.prefix)]);
   if (preflight.status === 'rejected') throw preflight.reason;
   if (noLab.status === 'rejected') throw noLab.reason;
 
