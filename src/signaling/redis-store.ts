@@ -520,6 +520,10 @@ export class RedisSignalingBus implements SignalingBus {
   /** `deliver` is published by the store's scripts (publishesOnWrite); only `drop` goes out here. */
   publish(peerId: string, event: BusEvent): void {
     if (event.kind === 'deliver') return;
+    // A connection of this peer on this instance hears it now, before a resuming connection here
+    // can take over the handler (as with the in-memory bus); the copy that comes back through
+    // Redis finds it closed, or finds the resuming connection, which ignores its own `by`.
+    this.handlers.get(peerId)?.(event);
     const channel = this.redis.channel(peerId);
     void this.redis.run('publish', () => this.redis.client.publish(channel, `d${JSON.stringify(event)}`)).catch(() => undefined);
   }
