@@ -69,7 +69,7 @@ local P = ARGV[2]
 `;
 
 const ADD_PEER = `${CHECK_EPOCH}
-local room, id, rtHash, tokenHash, now = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local room, id, rtHash, tokenHash, now, holder = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[11]
 local maxRooms, maxPeers, capacity = tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10])
 local rk, rpk = P..'r:'..room, P..'rp:'..room
 local exists = redis.call('EXISTS', rk) == 1
@@ -85,7 +85,7 @@ local out = {'OK'}
 for _, other in ipairs(redis.call('LRANGE', rpk, 0, -1)) do table.insert(out, other) end
 redis.call('RPUSH', rpk, id)
 redis.call('ZADD', P..'rooms', now, room)
-redis.call('HSET', P..'p:'..id, 'room', room, 'rt', rtHash, 'in', 0, 'out', 1, 'c', 1)
+redis.call('HSET', P..'p:'..id, 'room', room, 'rt', rtHash, 'in', 0, 'out', 1, 'c', 1, 'h', holder)
 redis.call('SADD', P..'peers', id)
 redis.call('SET', P..'rt:'..rtHash, id)
 return out`;
@@ -93,14 +93,19 @@ return out`;
 const FIND_BY_TOKEN = `local P = ARGV[1]
 local id = redis.call('GET', P..'rt:'..ARGV[2])
 if not id then return false end
-local f = redis.call('HMGET', P..'p:'..id, 'room', 'in', 'c')
+local f = redis.call('HMGET', P..'p:'..id, 'room', 'in', 'c', 'h')
 if not f[1] then return false end
-return {id, f[1], f[2], f[3]}`;
+return {id, f[1], f[2], f[3], f[4] or ''}`;
 
 const SET_CONNECTED = `${CHECK_EPOCH}
 local pk = P..'p:'..ARGV[3]
 if redis.call('EXISTS', pk) == 0 then return {'GONE'} end
-redis.call('HSET', pk, 'c', ARGV[4])
+if ARGV[4] == '1' then
+  redis.call('HSET', pk, 'c', 1, 'h', ARGV[5])
+else
+  local h = redis.call('HGET', pk, 'h')
+  if not h or h == '' or h == ARGV[5] then redis.call('HSET', pk, 'c', 0) end
+end
 return {'OK'}`;
 
 const REMOVE_PEER = `${CHECK_EPOCH}
@@ -405,12 +410,12 @@ export class RedisSignalingStore implements SignalingStore {
   }
 
   async addPeer(
-    input: { room: string; peerId: string; resumeTokenHash: string; roomTokenHash: string | undefined; now: number },
+    input: { room: string; peerId: string; resumeTokenHash: string; roomTokenHash: string | undefined; now: number; holder?: string },
     limits: StoreLimits,
   ): Promise<AddPeerOutcome> {
     const reply = await this.redis.script(
       'addPeer',
-      [input.room, input.peerId, input.resumeTokenHash, input.roomTokenHash ?? '', input.now, limits.maxRooms, limits.maxPeers, limits.roomCapacity],
+      [input.room, input.peerId, input.resumeTokenHash, input.roomTokenHash ?? '', input.now, limits.maxRooms, limits.maxPeers, limits.roomCapacity, input.holder ?? ''],
       true,
     );
     if (reply![0] === 'REFUSED') return { ok: false, code: reply![1] as 'room-full' | 'room-token-mismatch' | 'too-many-rooms' | 'too-many-peers' };
@@ -418,20 +423,20 @@ export class RedisSignalingStore implements SignalingStore {
   }
 
   async getPeer(peerId: string): Promise<PeerRecord | undefined> {
-    const [room, lastIn, connected] = await this.redis.run('hmget', () => this.redis.client.hmGet(`${this.redis.keys()}p:${peerId}`, ['room', 'in', 'c']));
+    const [room, lastIn, connected, holder] = await this.redis.run('hmget', () => this.redis.client.hmGet(`${this.redis.keys()}p:${peerId}`, ['room', 'in', 'c', 'h']));
     if (room === null || room === undefined) return undefined;
-    return { peerId, room: String(room), lastInSeq: Number(lastIn), connected: String(connected) === '1' };
+    return { peerId, room: String(room), lastInSeq: Number(lastIn), connected: String(connected) === '1', holder: String(holder ?? '') };
   }
 
   async findPeerByResumeToken(resumeTokenHash: string): Promise<PeerRecord | undefined> {
     const reply = await this.redis.script('findByToken', [resumeTokenHash], false);
     if (reply === null || !Array.isArray(reply)) return undefined;
-    const [peerId, room, lastIn, connected] = reply;
-    return { peerId: String(peerId), room: String(room), lastInSeq: Number(lastIn), connected: String(connected) === '1' };
+    const [peerId, room, lastIn, connected, holder] = reply;
+    return { peerId: String(peerId), room: String(room), lastInSeq: Number(lastIn), connected: String(connected) === '1', holder: String(holder ?? '') };
   }
 
-  async setConnected(peerId: string, connected: boolean): Promise<boolean> {
-    const reply = await this.redis.script('setConnected', [peerId, connected ? 1 : 0], true);
+  async setConnected(peerId: string, connected: boolean, holder = ''): Promise<boolean> {
+    const reply = await this.redis.script('setConnected', [peerId, connected ? 1 : 0, holder], true);
     return reply![0] === 'OK';
   }
 
