@@ -257,15 +257,7 @@ export class RedisSignaling extends EventEmitter<RedisSignalingEvents> {
       // Back after an outage: Redis may have restarted empty. Stay unavailable until the epoch
       // is re-read, so no write lands under an epoch that no longer exists.
       this.downReason = 're-reading the epoch';
-      this.settleEpoch().then(
-        () => {
-          this.downReason = undefined;
-          this.emit('available');
-        },
-        (error: unknown) => {
-          this.downReason = describe(error);
-        },
-      );
+      this.resettle();
     });
     // node-redis re-subscribes every channel when the subscriber comes back; what was published
     // meanwhile is gone from Pub/Sub but not from the outboxes, so every connection re-reads.
@@ -281,6 +273,20 @@ export class RedisSignaling extends EventEmitter<RedisSignalingEvents> {
 
   epoch(): string {
     return this.currentEpoch;
+  }
+
+  /** Re-reads the epoch after a reconnect; on failure (Redis still loading…) tries again each second until closed. */
+  private resettle(): void {
+    this.settleEpoch().then(
+      () => {
+        this.downReason = undefined;
+        this.emit('available');
+      },
+      (error: unknown) => {
+        this.downReason = `re-reading the epoch failed: ${describe(error)}`;
+        if (!this.closed) setTimeout(() => this.client.isReady && !this.closed && this.resettle(), 1_000).unref();
+      },
+    );
   }
 
   /** Key prefix of the current epoch. */
