@@ -43,6 +43,21 @@ interface RunFigures {
   serverStats: unknown[];
   /** Redis used_memory growth from empty to PEERS idle sessions (Redis runs only). */
   redisGrowth?: number;
+  /** CPU (user + system) over the load phases: the server processes together, and Redis. */
+  serverCpuMs: number;
+  redisCpuMs?: number;
+}
+
+async function redisCpuMs(url: string): Promise<number> {
+  const admin = createClient({ url });
+  admin.on('error', () => undefined);
+  await admin.connect();
+  try {
+    const info = String(await admin.info('cpu'));
+    return (Number(/used_cpu_user:([\d.]+)/.exec(info)![1]) + Number(/used_cpu_sys:([\d.]+)/.exec(info)![1])) * 1000;
+  } finally {
+    await admin.quit();
+  }
 }
 
 async function usedMemory(url: string): Promise<number> {
@@ -73,21 +88,31 @@ async function run(instances: number, redisUrl: string | undefined, mode: 'signa
     await nextMessage(generator, 'connected', `${PEERS} peers to connect`);
     const redisAfter = redisUrl === undefined ? undefined : await usedMemory(redisUrl);
     let rssConnected = 0;
+    let cpuBefore = 0;
     for (const server of servers) {
       server.send({ cmd: 'measure' });
-      rssConnected += (await nextMessage<{ rss: number }>(server, 'measure', 'server RSS')).rss;
+      const measured = await nextMessage<{ rss: number; cpuMs: number }>(server, 'measure', 'server RSS');
+      rssConnected += measured.rss;
+      cpuBefore += measured.cpuMs;
     }
+    const redisCpuBefore = redisUrl === undefined ? undefined : await redisCpuMs(redisUrl);
     generator.send({ cmd: 'go' });
     const { result } = await nextMessage<{ result: GeneratorResult }>(generator, 'result', 'the load run');
+    const redisCpuAfter = redisUrl === undefined ? undefined : await redisCpuMs(redisUrl);
     const serverStats: unknown[] = [];
+    let cpuAfter = 0;
     for (const server of servers) {
       server.send({ cmd: 'measure' });
-      serverStats.push((await nextMessage<{ stats: unknown }>(server, 'measure', 'server stats')).stats);
+      const measured = await nextMessage<{ stats: unknown; cpuMs: number }>(server, 'measure', 'server stats');
+      serverStats.push(measured.stats);
+      cpuAfter += measured.cpuMs;
     }
     return {
       generator: result,
       rssGrowth: rssConnected - listening.reduce((sum, { rss }) => sum + rss, 0),
       serverStats,
+      serverCpuMs: cpuAfter - cpuBefore,
+      ...(redisCpuBefore !== undefined && redisCpuAfter !== undefined ? { redisCpuMs: redisCpuAfter - redisCpuBefore } : {}),
       ...(redisBefore !== undefined && redisAfter !== undefined ? { redisGrowth: redisAfter - redisBefore } : {}),
     };
   } finally {
@@ -202,6 +227,14 @@ export default async function signalingRedisBench(): Promise<BenchResult[]> {
       notes: `connections held: ${JSON.stringify(peerjs.serverStats[0])}; ${peerjs.generator.errors} error frames`,
     });
   }
+  const relayed = (figures: RunFigures): number => figures.generator.phases.reduce((sum, result) => sum + result.received, 0);
+  rows.push({
+    name: 'signaling+redis: CPU per relayed message (2 instances + Redis, all load phases)',
+    value: (shared.serverCpuMs * 1000) / relayed(shared),
+    unit: 'µs',
+    baseline: { label: 'one instance without Redis', value: (single.serverCpuMs * 1000) / relayed(single) },
+    notes: `instances ${((shared.serverCpuMs * 1000) / relayed(shared)).toFixed(0)} µs + Redis ${(((shared.redisCpuMs ?? 0) * 1000) / relayed(shared)).toFixed(0)} µs per message (warm-up included); on 2 shared cores this bounds the rate before any queueing`,
+  });
   const errors = (figures: RunFigures): string => (figures.generator.errors === 0 ? 'no error frames' : `${figures.generator.errors} error frames, first: ${figures.generator.firstError}`);
   rows.push(
     {

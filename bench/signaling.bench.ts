@@ -57,7 +57,8 @@ interface Measure {
 export function spawnChild(script: string, config: object): ChildProcess {
   const child = fork(`${here}${script}`, [JSON.stringify(config)], {
     cwd: projectRoot,
-    execArgv: ['--import', 'tsx', '--expose-gc'],
+    // SIGNALING_BENCH_CPU_PROF=DIR: a V8 CPU profile of every child, to find where the time goes.
+    execArgv: ['--import', 'tsx', '--expose-gc', ...(process.env.SIGNALING_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SIGNALING_BENCH_CPU_PROF}`] : [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   // An IPC write to a child that is already exiting fails with EPIPE; its 'exit' tells the story.

@@ -31,6 +31,7 @@ interface Session {
   lastInSeq: number;
   nextOutSeq: number;
   connected: boolean;
+  holder: string;
   /** Unacknowledged stream messages for this peer, in seq order. */
   outbox: OutboundEntry[];
 }
@@ -47,7 +48,7 @@ export class MemorySignalingStore implements SignalingStore {
   }
 
   async addPeer(
-    input: { room: string; peerId: string; resumeTokenHash: string; roomTokenHash: string | undefined; now: number },
+    input: { room: string; peerId: string; resumeTokenHash: string; roomTokenHash: string | undefined; now: number; holder?: string },
     limits: StoreLimits,
   ): Promise<AddPeerOutcome> {
     let room = this.rooms.get(input.room);
@@ -72,6 +73,7 @@ export class MemorySignalingStore implements SignalingStore {
       lastInSeq: 0,
       nextOutSeq: 1,
       connected: true,
+      holder: input.holder ?? '',
       outbox: [],
     });
     this.byResumeToken.set(input.resumeTokenHash, input.peerId);
@@ -87,10 +89,15 @@ export class MemorySignalingStore implements SignalingStore {
     return peerId === undefined ? undefined : this.record(this.sessions.get(peerId));
   }
 
-  async setConnected(peerId: string, connected: boolean): Promise<boolean> {
+  async setConnected(peerId: string, connected: boolean, holder = ''): Promise<boolean> {
     const session = this.sessions.get(peerId);
     if (session === undefined) return false;
-    session.connected = connected;
+    if (connected) {
+      session.connected = true;
+      session.holder = holder;
+    } else if (session.holder === '' || session.holder === holder) {
+      session.connected = false;
+    }
     return true;
   }
 
@@ -162,7 +169,7 @@ export class MemorySignalingStore implements SignalingStore {
 
   private record(session: Session | undefined): PeerRecord | undefined {
     if (session === undefined) return undefined;
-    return { peerId: session.peerId, room: session.room, lastInSeq: session.lastInSeq, connected: session.connected };
+    return { peerId: session.peerId, room: session.room, lastInSeq: session.lastInSeq, connected: session.connected, holder: session.holder };
   }
 }
 

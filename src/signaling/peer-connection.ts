@@ -250,7 +250,7 @@ export class PeerConnection {
     }
     let joined;
     try {
-      joined = message.resume === undefined ? await this.hub.createSession(message) : await this.hub.resumeSession(message, this.nonce);
+      joined = message.resume === undefined ? await this.hub.createSession(message, this.nonce) : await this.hub.resumeSession(message, this.nonce);
     } catch (error) {
       if (!(error instanceof StoreUnavailableError || error instanceof StateLostError)) throw error;
       // Not joined, nothing to keep: say so and stay open; the client tries again after a backoff.
@@ -264,7 +264,7 @@ export class PeerConnection {
     }
     if (this.state === 'closed') {
       // The socket died while the store was working: treat it as an ordinary disconnect.
-      this.hub.onPeerDisconnected(joined.peerId, 'connection-lost');
+      this.hub.onPeerDisconnected(joined.peerId, 'connection-lost', this.nonce);
       return;
     }
     this.state = 'joined';
@@ -404,7 +404,7 @@ export class PeerConnection {
     this.state = 'closed';
     this.detach();
     this.hub.forget(this);
-    if (wasJoined && this.peerId !== undefined) this.hub.onPeerDisconnected(this.peerId, this.disconnectReason);
+    if (wasJoined && this.peerId !== undefined) this.hub.onPeerDisconnected(this.peerId, this.disconnectReason, this.nonce);
   }
 
   private detach(): void {

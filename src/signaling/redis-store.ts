@@ -69,7 +69,7 @@ local P = ARGV[2]
 `;
 
 const ADD_PEER = `${CHECK_EPOCH}
-local room, id, rtHash, tokenHash, now = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local room, id, rtHash, tokenHash, now, holder = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[11]
 local maxRooms, maxPeers, capacity = tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10])
 local rk, rpk = P..'r:'..room, P..'rp:'..room
 local exists = redis.call('EXISTS', rk) == 1
@@ -85,7 +85,7 @@ local out = {'OK'}
 for _, other in ipairs(redis.call('LRANGE', rpk, 0, -1)) do table.insert(out, other) end
 redis.call('RPUSH', rpk, id)
 redis.call('ZADD', P..'rooms', now, room)
-redis.call('HSET', P..'p:'..id, 'room', room, 'rt', rtHash, 'in', 0, 'out', 1, 'c', 1)
+redis.call('HSET', P..'p:'..id, 'room', room, 'rt', rtHash, 'in', 0, 'out', 1, 'c', 1, 'h', holder)
 redis.call('SADD', P..'peers', id)
 redis.call('SET', P..'rt:'..rtHash, id)
 return out`;
@@ -93,14 +93,19 @@ return out`;
 const FIND_BY_TOKEN = `local P = ARGV[1]
 local id = redis.call('GET', P..'rt:'..ARGV[2])
 if not id then return false end
-local f = redis.call('HMGET', P..'p:'..id, 'room', 'in', 'c')
+local f = redis.call('HMGET', P..'p:'..id, 'room', 'in', 'c', 'h')
 if not f[1] then return false end
-return {id, f[1], f[2], f[3]}`;
+return {id, f[1], f[2], f[3], f[4] or ''}`;
 
 const SET_CONNECTED = `${CHECK_EPOCH}
 local pk = P..'p:'..ARGV[3]
 if redis.call('EXISTS', pk) == 0 then return {'GONE'} end
-redis.call('HSET', pk, 'c', ARGV[4])
+if ARGV[4] == '1' then
+  redis.call('HSET', pk, 'c', 1, 'h', ARGV[5])
+else
+  local h = redis.call('HGET', pk, 'h')
+  if not h or h == '' or h == ARGV[5] then redis.call('HSET', pk, 'c', 0) end
+end
 return {'OK'}`;
 
 const REMOVE_PEER = `${CHECK_EPOCH}
@@ -252,15 +257,7 @@ export class RedisSignaling extends EventEmitter<RedisSignalingEvents> {
       // Back after an outage: Redis may have restarted empty. Stay unavailable until the epoch
       // is re-read, so no write lands under an epoch that no longer exists.
       this.downReason = 're-reading the epoch';
-      this.settleEpoch().then(
-        () => {
-          this.downReason = undefined;
-          this.emit('available');
-        },
-        (error: unknown) => {
-          this.downReason = describe(error);
-        },
-      );
+      this.resettle();
     });
     // node-redis re-subscribes every channel when the subscriber comes back; what was published
     // meanwhile is gone from Pub/Sub but not from the outboxes, so every connection re-reads.
@@ -276,6 +273,20 @@ export class RedisSignaling extends EventEmitter<RedisSignalingEvents> {
 
   epoch(): string {
     return this.currentEpoch;
+  }
+
+  /** Re-reads the epoch after a reconnect; on failure (Redis still loading…) tries again each second until closed. */
+  private resettle(): void {
+    this.settleEpoch().then(
+      () => {
+        this.downReason = undefined;
+        this.emit('available');
+      },
+      (error: unknown) => {
+        this.downReason = `re-reading the epoch failed: ${describe(error)}`;
+        if (!this.closed) setTimeout(() => this.client.isReady && !this.closed && this.resettle(), 1_000).unref();
+      },
+    );
   }
 
   /** Key prefix of the current epoch. */
@@ -405,12 +416,12 @@ export class RedisSignalingStore implements SignalingStore {
   }
 
   async addPeer(
-    input: { room: string; peerId: string; resumeTokenHash: string; roomTokenHash: string | undefined; now: number },
+    input: { room: string; peerId: string; resumeTokenHash: string; roomTokenHash: string | undefined; now: number; holder?: string },
     limits: StoreLimits,
   ): Promise<AddPeerOutcome> {
     const reply = await this.redis.script(
       'addPeer',
-      [input.room, input.peerId, input.resumeTokenHash, input.roomTokenHash ?? '', input.now, limits.maxRooms, limits.maxPeers, limits.roomCapacity],
+      [input.room, input.peerId, input.resumeTokenHash, input.roomTokenHash ?? '', input.now, limits.maxRooms, limits.maxPeers, limits.roomCapacity, input.holder ?? ''],
       true,
     );
     if (reply![0] === 'REFUSED') return { ok: false, code: reply![1] as 'room-full' | 'room-token-mismatch' | 'too-many-rooms' | 'too-many-peers' };
@@ -418,20 +429,20 @@ export class RedisSignalingStore implements SignalingStore {
   }
 
   async getPeer(peerId: string): Promise<PeerRecord | undefined> {
-    const [room, lastIn, connected] = await this.redis.run('hmget', () => this.redis.client.hmGet(`${this.redis.keys()}p:${peerId}`, ['room', 'in', 'c']));
+    const [room, lastIn, connected, holder] = await this.redis.run('hmget', () => this.redis.client.hmGet(`${this.redis.keys()}p:${peerId}`, ['room', 'in', 'c', 'h']));
     if (room === null || room === undefined) return undefined;
-    return { peerId, room: String(room), lastInSeq: Number(lastIn), connected: String(connected) === '1' };
+    return { peerId, room: String(room), lastInSeq: Number(lastIn), connected: String(connected) === '1', holder: String(holder ?? '') };
   }
 
   async findPeerByResumeToken(resumeTokenHash: string): Promise<PeerRecord | undefined> {
     const reply = await this.redis.script('findByToken', [resumeTokenHash], false);
     if (reply === null || !Array.isArray(reply)) return undefined;
-    const [peerId, room, lastIn, connected] = reply;
-    return { peerId: String(peerId), room: String(room), lastInSeq: Number(lastIn), connected: String(connected) === '1' };
+    const [peerId, room, lastIn, connected, holder] = reply;
+    return { peerId: String(peerId), room: String(room), lastInSeq: Number(lastIn), connected: String(connected) === '1', holder: String(holder ?? '') };
   }
 
-  async setConnected(peerId: string, connected: boolean): Promise<boolean> {
-    const reply = await this.redis.script('setConnected', [peerId, connected ? 1 : 0], true);
+  async setConnected(peerId: string, connected: boolean, holder = ''): Promise<boolean> {
+    const reply = await this.redis.script('setConnected', [peerId, connected ? 1 : 0, holder], true);
     return reply![0] === 'OK';
   }
 
@@ -520,6 +531,10 @@ export class RedisSignalingBus implements SignalingBus {
   /** `deliver` is published by the store's scripts (publishesOnWrite); only `drop` goes out here. */
   publish(peerId: string, event: BusEvent): void {
     if (event.kind === 'deliver') return;
+    // A connection of this peer on this instance hears it now, before a resuming connection here
+    // can take over the handler (as with the in-memory bus); the copy that comes back through
+    // Redis finds it closed, or finds the resuming connection, which ignores its own `by`.
+    this.handlers.get(peerId)?.(event);
     const channel = this.redis.channel(peerId);
     void this.redis.run('publish', () => this.redis.client.publish(channel, `d${JSON.stringify(event)}`)).catch(() => undefined);
   }

@@ -134,7 +134,8 @@ export class SignalingHub {
     this.wheel.remove(connection);
   }
 
-  async createSession(join: JoinMessage): Promise<SessionGrant> {
+  /** `by`: the joining connection's nonce, recorded as the session's holder. */
+  async createSession(join: JoinMessage, by = ''): Promise<SessionGrant> {
     if (this.closed) return { ok: false, code: 'server-shutdown', message: 'The signaling server is shutting down.' };
     if (this.options.authSecret !== undefined) {
       const check = verifyAuthToken(this.options.authSecret, join.auth, join.room, Math.floor(this.clock.now() / 1000));
@@ -151,6 +152,7 @@ export class SignalingHub {
         resumeTokenHash: sha256(resumeToken),
         roomTokenHash: join.token === undefined ? undefined : sha256(join.token),
         now: this.clock.now(),
+        holder: by,
       },
       { maxRooms: this.options.maxRooms, maxPeers: this.options.maxPeers, roomCapacity: ROOM_CAPACITY },
     );
@@ -185,7 +187,7 @@ export class SignalingHub {
     this.cancelGrace(peerId);
     // If the old connection is still open (its death not yet noticed), it yields to this one.
     this.bus.publish(peerId, { kind: 'drop', code: 'superseded', message: 'Another connection resumed this session.', closeCode: CloseCode.superseded, by });
-    if (!(await this.store.setConnected(peerId, true))) return lost;
+    if (!(await this.store.setConnected(peerId, true, by))) return lost;
     const current = await this.store.getPeer(peerId);
     if (current === undefined) return lost;
     if (join.ack !== undefined) await this.store.acknowledgeOutbound(peerId, join.ack);
@@ -223,32 +225,33 @@ export class SignalingHub {
     }
   }
 
-  /** A joined connection went away without `bye`: keep the session for the grace period. */
-  onPeerDisconnected(peerId: string, reason: string): void {
+  /** A joined connection (`holder`, its nonce) went away without `bye`: keep the session for the grace period. */
+  onPeerDisconnected(peerId: string, reason: string, holder = ''): void {
     if (this.closed) return;
     if (this.options.resumeGraceMs <= 0) {
       this.background(this.endSession(peerId, reason));
       return;
     }
-    this.background(this.store.setConnected(peerId, false));
+    this.background(this.store.setConnected(peerId, false, holder));
     this.cancelGrace(peerId);
     this.graceTimers.set(
       peerId,
       this.clock.setTimeout(() => {
         this.graceTimers.delete(peerId);
-        this.background(this.endAbandonedSession(peerId, reason));
+        this.background(this.endAbandonedSession(peerId, reason, holder));
       }, this.options.resumeGraceMs),
     );
   }
 
   /**
    * The grace period ran out on this instance. With a shared store the peer may have resumed on
-   * another instance meanwhile (its grace timer is here, not there): then it is connected and
-   * stays.
+   * another instance meanwhile (its grace timer is here, not there): then it is connected, or
+   * another connection holds it (whose own grace period decides), and it stays.
    */
-  private async endAbandonedSession(peerId: string, reason: string): Promise<void> {
+  private async endAbandonedSession(peerId: string, reason: string, holder: string): Promise<void> {
     const record = await this.store.getPeer(peerId);
     if (record === undefined || record.connected) return;
+    if (record.holder !== '' && record.holder !== holder) return;
     await this.endSession(peerId, reason);
   }
 
@@ -348,8 +351,9 @@ export class SignalingHub {
       let freed = false;
       for (const peerId of await this.store.roomPeers(room)) {
         this.cancelGrace(peerId);
-        this.bus.publish(peerId, { kind: 'drop', code: 'room-idle', message, closeCode: CloseCode.roomIdle });
+        // Removed first, then told: a peer that hears room-idle finds the store already final.
         const removed = await this.store.removePeer(peerId);
+        this.bus.publish(peerId, { kind: 'drop', code: 'room-idle', message, closeCode: CloseCode.roomIdle });
         if (removed === undefined) continue;
         this.counters.sessionsEnded++;
         freed ||= removed.roomFreed;

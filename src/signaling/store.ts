@@ -23,6 +23,13 @@ export interface PeerRecord {
   /** Highest client stream seq accepted from this peer (0 before the first). */
   readonly lastInSeq: number;
   readonly connected: boolean;
+  /**
+   * The connection that took the session last (join or resume), by its nonce; '' if not
+   * recorded. With several instances, a grace period that runs out on one instance ends the
+   * session only if that instance's connection was still the holder: the peer may have resumed,
+   * and dropped again, elsewhere since.
+   */
+  readonly holder: string;
 }
 
 export interface StoreLimits {
@@ -104,13 +111,17 @@ export interface SignalingStore {
    * the room token differs, or the server-wide room/peer limits are reached.
    */
   addPeer(
-    input: { room: string; peerId: string; resumeTokenHash: string; roomTokenHash: string | undefined; now: number },
+    input: { room: string; peerId: string; resumeTokenHash: string; roomTokenHash: string | undefined; now: number; holder?: string },
     limits: StoreLimits,
   ): Promise<AddPeerOutcome>;
   getPeer(peerId: string): Promise<PeerRecord | undefined>;
   findPeerByResumeToken(resumeTokenHash: string): Promise<PeerRecord | undefined>;
-  /** Marks whether the peer has a live connection; false when the peer no longer exists. */
-  setConnected(peerId: string, connected: boolean): Promise<boolean>;
+  /**
+   * connected: `holder` takes the session (resume). Not connected: the session is marked
+   * disconnected only if `holder` still holds it (or none was recorded). False when the peer no
+   * longer exists.
+   */
+  setConnected(peerId: string, connected: boolean, holder?: string): Promise<boolean>;
   /** Removes the peer with its outbox, and the room if it became empty. Undefined if already gone. */
   removePeer(peerId: string): Promise<RemovedPeer | undefined>;
   roomPeers(room: string): Promise<string[]>;

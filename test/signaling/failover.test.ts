@@ -6,8 +6,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SignalingClient, type SignalingClientOptions } from '../../src/signaling/index.js';
-import { firstLine, spawnCli, stopProcess } from '../helpers/cli.js';
-import { redisGate, RedisProcess } from '../helpers/redis.js';
+import { firstLine, runCli, spawnCli, stopProcess } from '../helpers/cli.js';
+import { freePort, redisGate, RedisProcess } from '../helpers/redis.js';
 import { skipUnlessTools } from '../helpers/tools.js';
 import { ExactlyOnceChecker } from './exactly-once.js';
 import { within } from './helpers.js';
@@ -107,6 +107,17 @@ describe.skipIf(skip)('signaling failover across instances', () => {
     expect(resets).toEqual([]);
     expect(peerLeft).toEqual([]); // the other peer noticed nothing but a delay
   }, 60_000);
+
+  it('peer --signal DEAD,LIVE: two peer processes whose first instance is down meet on the second and connect', async () => {
+    const live = await serve();
+    const dead = `ws://127.0.0.1:${await freePort()}/`;
+    const args = ['peer', '--signal', `${dead},${live.url}`, '--room', `cli-failover-${Date.now()}`, '--bind', '127.0.0.1', '--json', '--timeout', '10000'];
+    const [a, b] = await Promise.all([runCli(args), runCli(args)]);
+    for (const run of [a, b]) {
+      expect(run.code, run.stderr).toBe(0);
+      expect(JSON.parse(run.stdout.trim().split('\n').at(-1)!)).toMatchObject({ connected: true });
+    }
+  }, 30_000);
 
   it('a Redis restarted without persistence: every client gets the documented reset, then works again; nothing is lost silently', async () => {
     const [one, two] = [await serve(), await serve()];

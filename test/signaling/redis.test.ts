@@ -19,6 +19,7 @@ import { skipUnlessTools } from '../helpers/tools.js';
 import { freePort, redisGate, RedisProcess } from '../helpers/redis.js';
 import { TcpDelayProxy } from '../helpers/tcp-delay-proxy.js';
 import { ExactlyOnceChecker } from './exactly-once.js';
+import { FakeClock } from '../../src/transport/fake-clock.js';
 import { candidate, RawPeer, within } from './helpers.js';
 
 const skip = skipUnlessTools(redisGate, 'signaling with Redis');
@@ -127,6 +128,32 @@ describe.skipIf(skip)('signaling with Redis', () => {
     });
     await within(done, 5_000, 'every message to arrive');
     expect(checker.check()).toEqual([]);
+  });
+
+  it('a grace period running out on one instance does not end a session that resumed, and dropped again, on another', async () => {
+    const [clockOne, clockTwo] = [new FakeClock(), new FakeClock()];
+    const [one, two] = [await instance({ clock: clockOne, resumeGraceMs: 10_000 }), await instance({ clock: clockTwo, resumeGraceMs: 10_000 })];
+    const room = `grace-${Date.now()}`;
+    const a1 = await raw(one.url);
+    const joined = await a1.join(room);
+    const b = await raw(two.url);
+    await b.join(room);
+    const inGrace = async (server: SignalingServer): Promise<void> => {
+      for (let round = 0; round < 500 && (await server.stats()).peersInGrace === 0; round++);
+      expect((await server.stats()).peersInGrace).toBe(1);
+    };
+    a1.close(); // instance one starts a grace period for a
+    await inGrace(one);
+    const a2 = await raw(two.url);
+    expect(await a2.join(room, { resume: joined.resumeToken, ack: 0 })).toMatchObject({ type: 'joined', resumed: true });
+    a2.close(); // and instance two starts its own
+    await inGrace(two);
+    clockOne.advance(10_001); // instance one's period ends first: a is not its connection any more
+    await one.stats();
+    await one.stats(); // both store round trips of the expiry have run by now
+    expect((await two.stats()).peers).toBe(2);
+    clockTwo.advance(10_001); // instance two's period is the one that counts
+    expect(await b.nextOfType('peer-left')).toMatchObject({ peerId: joined.peerId, reason: 'connection-lost' });
   });
 
   it('keeps hostile-frame handling: bad JSON, schema violations and sequence gaps get their errors', async () => {
