@@ -15,7 +15,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { createClient } from 'redis';
-import { connectRedisSignaling } from '../src/signaling/index.js';
+import { connectRedisSignaling } from '../src/signaling/redis-store.js';
 import { RedisProcess, redisGate } from '../test/helpers/redis.js';
 import type { BenchResult } from './harness.js';
 import type { GeneratorConfig, GeneratorResult, LoadPhase, PhaseResult } from './signaling-load-generator.js';

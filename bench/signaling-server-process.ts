@@ -11,7 +11,8 @@ import { createServer } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { connectRedisSignaling, startSignalingServer, type RedisSignaling } from '../src/signaling/index.js';
+import { startSignalingServer } from '../src/signaling/index.js';
+import { connectRedisSignaling, type RedisSignaling } from '../src/signaling/redis-store.js';
 
 interface ServerConfig {
   /** 'peerjs': PeerJS server (npm `peer`), one instance, the issue's outside baseline. */

@@ -134,11 +134,3 @@ export function createServeMetrics(stun: StunServer, getSignaling: () => Signali
   };
 }
 
-/** --metrics HOST:PORT ([::1]:9100 for IPv6). */
-export function parseHostPort(value: string): { host: string; port: number } | undefined {
-  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value);
-  if (match === null) return undefined;
-  const port = Number(match[3]);
-  if (port > 65535) return undefined;
-  return { host: (match[1] ?? match[2])!, port };
-}

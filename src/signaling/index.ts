@@ -16,7 +16,8 @@ export { MemorySignalingStore, MemorySignalingBus } from './memory-store.js';
 export type { SignalingStore, SignalingBus, BusEvent, OutboundEntry, PeerRecord } from './store.js';
 export { StoreUnavailableError, StateLostError } from './store.js';
 export { mintAuthToken, verifyAuthToken, AUTH_TOKEN_VERSION, type AuthTokenPayload } from './auth-token.js';
-export { connectRedisSignaling, RedisSignaling, RedisUnreachableError, redactUrl, type RedisSignalingOptions } from './redis-store.js';
+// The Redis store (./redis-store.js) is not re-exported: it loads the Redis client, which every
+// importer of this index (each `peer` process) would then pay for. `serve --redis` imports it directly.
 export * from './errors.js';
 export {
   SIGNALING_SUBPROTOCOL,

@@ -5,12 +5,10 @@
  */
 import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { connectRedisSignaling, RedisUnreachableError, type RedisSignaling } from '../../src/signaling/redis-store.js';
 import {
-  connectRedisSignaling,
-  RedisUnreachableError,
   SignalingClient,
   startSignalingServer,
-  type RedisSignaling,
   type SignalingClientOptions,
   type SignalingServer,
   type SignalingServerOptions,

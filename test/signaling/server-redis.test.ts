@@ -4,7 +4,7 @@
  * Redis behind the server. Each server gets a key prefix of its own in one redis-server.
  */
 import { afterAll } from 'vitest';
-import { connectRedisSignaling } from '../../src/signaling/index.js';
+import { connectRedisSignaling } from '../../src/signaling/redis-store.js';
 import { redisGate, RedisProcess } from '../helpers/redis.js';
 import { skipUnlessTools } from '../helpers/tools.js';
 

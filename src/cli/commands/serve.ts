@@ -1,12 +1,14 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { startStunServer, type StunServer } from '../../server/index.js';
-import { connectRedisSignaling, redactUrl, RedisUnreachableError, startSignalingServer, type RedisSignaling, type SignalingServer } from '../../signaling/index.js';
+import { startSignalingServer, type SignalingServer } from '../../signaling/index.js';
+// Type-only: the Redis client (and prom-client below) load only when --redis (--metrics) asks for them.
+import type { RedisSignaling } from '../../signaling/redis-store.js';
 import { formatTransportAddress, parseIp } from '../../stun/index.js';
 import { ExitCode } from '../exit-codes.js';
 import { writeLine, type CliIo } from '../io.js';
-import { integerOption } from '../options.js';
+import { integerOption, parseHostPort } from '../options.js';
 import { createServeLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../serve-logging.js';
-import { createServeMetrics, parseHostPort, type ServeMetrics } from '../serve-metrics.js';
+import type { ServeMetrics } from '../serve-metrics.js';
 import { envValue, turnIceServersFor, turnTtlOption, turnUrlOption, TURN_SECRET_ENV } from '../turn-flags.js';
 
 export interface ServeCommandOptions {
@@ -137,11 +139,15 @@ export async function runServe(given: ServeCommandOptions, io: CliIo, stop: Prom
   });
   let signaling: SignalingServer | undefined;
   let redis: RedisSignaling | undefined;
+  /** The --redis URL without its password, for the announce line. */
+  let redisLabel: string | undefined;
   let metrics: ServeMetrics | undefined;
   try {
-    if (options.metrics !== undefined) metrics = createServeMetrics(server, () => signaling);
+    if (options.metrics !== undefined) metrics = (await import('../serve-metrics.js')).createServeMetrics(server, () => signaling);
     if (options.signal) {
       if (redisUrl !== undefined) {
+        const { connectRedisSignaling, redactUrl, RedisUnreachableError } = await import('../../signaling/redis-store.js');
+        redisLabel = redactUrl(redisUrl);
         try {
           const observe = metrics;
           redis = await connectRedisSignaling({ url: redisUrl, ...(observe !== undefined ? { onCommand: (name, seconds) => observe.observeRedisCommand(name, seconds) } : {}) });
@@ -197,7 +203,7 @@ export async function runServe(given: ServeCommandOptions, io: CliIo, stop: Prom
         `nat-probe serve: warning: --turn-secret without --auth-secret hands TURN credentials for ${options.turnUrl} to anyone who can reach ${signaling.url}, which makes an open relay of a public server. Set --auth-secret (or ${AUTH_SECRET_ENV}) and give peers tokens from \`nat-probe token\`.`,
       );
     }
-    announce(server, signaling, io, options.json ?? false, options.turnUrl, redis === undefined ? undefined : redactUrl(redisUrl!), authSecret !== undefined, metricsUrl);
+    announce(server, signaling, io, options.json ?? false, options.turnUrl, redis === undefined ? undefined : redisLabel, authSecret !== undefined, metricsUrl);
     await stop;
     writeLine(io.stderr, `nat-probe serve: stopping. ${summarise(server)}`);
     return ExitCode.ok;
