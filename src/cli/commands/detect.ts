@@ -101,7 +101,8 @@ Examples:
   nat-probe detect --hairpin --family 4
   nat-probe detect --server stun.example.org --lifetime --lifetime-max 180
 
-Exit codes: 0 verdict given, 1 UDP blocked or inconclusive, 2 usage or environment error.`,
+Exit codes: 0 verdict given, 1 UDP blocked, inconclusive (also: something answers but not
+STUN) or --lifetime not measurable, 2 usage or environment error.`,
     )
     .action((options: DetectCommandOptions) => run(runDetect(options, io)));
 }
