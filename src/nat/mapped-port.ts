@@ -7,7 +7,7 @@
  */
 import { mapUdpPort, unmapUdpPort } from '../gateway/index.js';
 import { attr, encodeMessage, newTransactionId, StunMethod, transactionKey, type StunMessage } from '../stun/index.js';
-import { StunTransactions, UdpEndpoint } from '../transport/index.js';
+import { StunTransactions, SystemClock, UdpEndpoint, type Clock, type TimerHandle } from '../transport/index.js';
 import type { ResolvedServer } from './servers.js';
 
 export interface MappedPortReport {
@@ -26,14 +26,22 @@ export interface MappedPortReport {
 const ATTEMPTS = 3;
 const GAP_MS = 250;
 
-export async function checkMappedPort(options: { gateway: string; server: ResolvedServer; bindAddress?: string; natPmpPort?: number; lifetimeSeconds?: number }): Promise<MappedPortReport> {
+export async function checkMappedPort(options: {
+  gateway: string;
+  server: ResolvedServer;
+  bindAddress?: string;
+  natPmpPort?: number;
+  lifetimeSeconds?: number;
+  clock?: Clock;
+}): Promise<MappedPortReport> {
+  const clock = options.clock ?? new SystemClock();
   const listener = await UdpEndpoint.bind({ family: 4, address: options.bindAddress });
   const tester = await UdpEndpoint.bind({ family: 4, address: options.bindAddress });
-  const mapping = { gateway: options.gateway, internalPort: listener.local.port, port: options.natPmpPort, bindAddress: options.bindAddress, lifetimeSeconds: options.lifetimeSeconds };
+  const mapping = { gateway: options.gateway, internalPort: listener.local.port, port: options.natPmpPort, bindAddress: options.bindAddress, lifetimeSeconds: options.lifetimeSeconds, clock };
   try {
     const mapped = await mapUdpPort(mapping);
     if (!mapped.ok) return { protocol: 'nat-pmp', created: false, internalPort: listener.local.port, error: mapped.error };
-    const reachable = await answerArrives(listener, tester, options.server, mapped.externalPort);
+    const reachable = await answerArrives(listener, tester, options.server, mapped.externalPort, clock);
     const unmapped = await unmapUdpPort(mapping);
     return {
       protocol: 'nat-pmp',
@@ -50,13 +58,13 @@ export async function checkMappedPort(options: { gateway: string; server: Resolv
   }
 }
 
-function answerArrives(listener: UdpEndpoint, tester: UdpEndpoint, server: ResolvedServer, externalPort: number): Promise<boolean> {
-  const listening = new StunTransactions(listener);
+function answerArrives(listener: UdpEndpoint, tester: UdpEndpoint, server: ResolvedServer, externalPort: number, clock: Clock): Promise<boolean> {
+  const listening = new StunTransactions(listener, { clock });
   const ids = new Set<string>();
   return new Promise<boolean>((resolve) => {
-    let timer: NodeJS.Timeout | undefined;
+    let timer: TimerHandle | undefined;
     const done = (value: boolean): void => {
-      clearTimeout(timer);
+      if (timer) clock.clearTimeout(timer);
       listening.close();
       resolve(value);
     };
@@ -67,7 +75,7 @@ function answerArrives(listener: UdpEndpoint, tester: UdpEndpoint, server: Resol
       const request: StunMessage = { class: 'request', method: StunMethod.binding, transactionId: newTransactionId(), attributes: [attr('RESPONSE-PORT', externalPort)] };
       ids.add(transactionKey(request.transactionId));
       tester.send(encodeMessage(request, { fingerprint: true }), server.address).catch(() => undefined);
-      timer = setTimeout(() => (attempt < ATTEMPTS ? send(attempt + 1) : done(false)), attempt < ATTEMPTS ? GAP_MS : 2 * GAP_MS);
+      timer = clock.setTimeout(() => (attempt < ATTEMPTS ? send(attempt + 1) : done(false)), attempt < ATTEMPTS ? GAP_MS : 2 * GAP_MS);
     };
     send(1);
   });
