@@ -108,6 +108,29 @@ describe('measureLifetime on loopback', () => {
     await expect(measureLifetime({ server: { label: 'plain', address: server.local }, maxMs: 1000, grid })).rejects.toMatchObject({ code: 'lifetime-no-response-port' });
   });
 
+  it('stops at once when interrupted and reports what it has', async () => {
+    const server = await forgetfulServer(60_000);
+    const stop = new AbortController();
+    const events: LifetimeEvent[] = [];
+    const measuring = measureLifetime({
+      server: { label: 'forgetful', address: server.local },
+      maxMs: 60_000,
+      cases: ['one-way'],
+      grid,
+      signal: stop.signal,
+      // Interrupt once the first mapping has been tested.
+      onEvent: (e) => {
+        events.push(e);
+        if (e.type === 'lifetime-test') stop.abort();
+      },
+    });
+    const result = await measuring;
+    expect(result.interrupted).toBe(true);
+    expect(result.durationMs).toBeLessThan(5000);
+    expect(result.results[0]!.bracket.status).toBe('above-max');
+    expect(events.filter((e) => e.type === 'lifetime-test').length).toBeGreaterThanOrEqual(1);
+  });
+
   it('reports above-max when nothing expires within --lifetime-max', async () => {
     const server = await forgetfulServer(60_000);
     const result = await measureLifetime({ server: { label: 'forgetful', address: server.local }, maxMs: 600, cases: ['one-way'], grid });
