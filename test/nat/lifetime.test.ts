@@ -31,8 +31,9 @@ describe('lifetime planning (pure)', () => {
     expect(bracketLifetime([{ waitMs: 18_000, alive: true }, { waitMs: 20_200, alive: false }, { waitMs: 16_000, alive: true }])).toEqual({
       status: 'measured', lowerMs: 18_000, upperMs: 20_200, estimateMs: 19_100, resolutionMs: 1100,
     });
-    // A survival after a loss (a lost answer) does not widen it.
-    expect(bracketLifetime([{ waitMs: 4000, alive: false }, { waitMs: 6000, alive: true }, { waitMs: 2000, alive: true }])).toMatchObject({ lowerMs: 2000, upperMs: 4000 });
+    // A loss that a longer survival contradicts was a lost answer: it is ignored.
+    expect(bracketLifetime([{ waitMs: 4000, alive: false }, { waitMs: 6000, alive: true }, { waitMs: 8000, alive: false }])).toMatchObject({ lowerMs: 6000, upperMs: 8000 });
+    expect(bracketLifetime([{ waitMs: 4000, alive: false }, { waitMs: 6000, alive: true }])).toEqual({ status: 'above-max', lowerMs: 6000 });
     expect(bracketLifetime([{ waitMs: 2000, alive: true }])).toEqual({ status: 'above-max', lowerMs: 2000 });
     expect(bracketLifetime([{ waitMs: 2000, alive: false }])).toEqual({ status: 'below-min', upperMs: 2000 });
   });
