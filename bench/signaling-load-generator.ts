@@ -30,7 +30,10 @@ export interface LoadPhase {
 
 export interface GeneratorConfig {
   url: string;
-  mode: 'signaling' | 'bare';
+  /** 'peerjs': PeerJS server protocol (OPEN on connect, {type,dst,payload} forwarded with src). */
+  /** Several instances: peer i connects to urls[i % n], so with two the peers of each room are on different instances. */
+  urls?: string[];
+  mode: 'signaling' | 'bare' | 'peerjs';
   peers: number;
   rooms: number;
   phases: LoadPhase[];
@@ -111,7 +114,7 @@ function onFrame(peer: Peer, text: string): void {
       latencies[received++] = now - sendTimes[id]!;
       lastReceiveAt = now;
     }
-  } else if (text.includes('"type":"error"')) {
+  } else if (text.includes('"type":"error"') || text.includes('"type":"ERROR"') || text.includes('"type":"ID-TAKEN"')) {
     errors++;
     firstError ??= text;
   }
@@ -128,17 +131,20 @@ function onFrame(peer: Peer, text: string): void {
 function connect(index: number): Promise<void> {
   const room = `r${index >> 1}`;
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`${config.url}?room=${room}`, SUBPROTOCOL, { perMessageDeflate: false });
+    const base = config.urls === undefined ? config.url : config.urls[index % config.urls.length]!;
+    const url = config.mode === 'peerjs' ? `${base}peerjs?key=peerjs&id=p${index}&token=t${index}` : `${base}?room=${room}`;
+    const ws = new WebSocket(url, config.mode === 'peerjs' ? [] : SUBPROTOCOL, { perMessageDeflate: false });
     const peer: Peer = { ws, nextSeq: 1, lastInSeq: 0, unacked: 0, firstUnackedAt: 0 };
     peers[index] = peer;
     ws.once('error', reject);
     ws.once('open', () => {
       if (config.mode === 'bare') resolve();
-      else ws.send(JSON.stringify({ type: 'join', seq: 0, room }));
+      else if (config.mode === 'signaling') ws.send(JSON.stringify({ type: 'join', seq: 0, room }));
+      // peerjs: the server sends OPEN by itself.
     });
     ws.on('message', (data) => {
       const text = data.toString();
-      if (text.startsWith('{"type":"joined"')) {
+      if (text.startsWith('{"type":"joined"') || (config.mode === 'peerjs' && text.startsWith('{"type":"OPEN"'))) {
         resolve();
         return;
       }
@@ -186,7 +192,12 @@ function runLoad(phase: LoadPhase): Promise<{ sent: number; startedAt: number }>
           const ack = config.mode === 'signaling' && peer.unacked > 0 ? `"ack":${peer.lastInSeq},` : '';
           peer.unacked = 0;
           sendTimes[sent] = performance.now();
-          peer.ws.send(`{${ack}"type":"candidate","seq":${seq},"candidate":"candidate:${phaseTag}x${sent} 1 udp 2130706431 10.0.0.1 5000 typ host"}`);
+          const line = `candidate:${phaseTag}x${sent} 1 udp 2130706431 10.0.0.1 5000 typ host`;
+          peer.ws.send(
+            config.mode === 'peerjs'
+              ? `{"type":"CANDIDATE","dst":"p${(turn - 1) % config.peers ^ 1}","payload":{"candidate":"${line}"}}`
+              : `{${ack}"type":"candidate","seq":${seq},"candidate":"${line}"}`,
+          );
         }
         socket.uncork();
       }

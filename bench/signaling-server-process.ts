@@ -12,10 +12,17 @@ import { performance } from 'node:perf_hooks';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { startSignalingServer } from '../src/signaling/index.js';
+import { connectRedisSignaling, type RedisSignaling } from '../src/signaling/redis-store.js';
 
 interface ServerConfig {
-  mode: 'signaling' | 'bare';
+  /** 'peerjs': PeerJS server (npm `peer`), one instance, the issue's outside baseline. */
+  mode: 'signaling' | 'bare' | 'peerjs';
   deadlineMs: number;
+  /** mode 'signaling' only: keep state in this Redis (serve --redis), as one of several instances. */
+  redisUrl?: string;
+  /** Limits for large runs (defaults: the server's, 10 000 rooms and 20 000 peers). */
+  maxRooms?: number;
+  maxPeers?: number;
 }
 
 const config = JSON.parse(process.argv[2] ?? '{}') as ServerConfig;
@@ -68,7 +75,50 @@ function measureRss(): number {
   return process.memoryUsage().rss;
 }
 
-const running: Running = config.mode === 'bare' ? await startBare() : await startSignalingServer({ host: '127.0.0.1', port: 0 });
+async function startOurs(): Promise<Running> {
+  let redis: RedisSignaling | undefined;
+  if (config.redisUrl !== undefined) redis = await connectRedisSignaling({ url: config.redisUrl });
+  const server = await startSignalingServer({
+    host: '127.0.0.1',
+    port: 0,
+    ...(redis !== undefined ? { store: redis.store, bus: redis.bus } : {}),
+    ...(config.maxRooms !== undefined ? { maxRooms: config.maxRooms } : {}),
+    ...(config.maxPeers !== undefined ? { maxPeers: config.maxPeers } : {}),
+  });
+  return {
+    port: server.port,
+    stats: () => server.stats(),
+    close: async () => {
+      await server.close();
+      await redis?.close();
+    },
+  };
+}
+
+async function startPeerJs(): Promise<Running> {
+  const { PeerServer } = await import('peer');
+  let server: import('node:http').Server | undefined;
+  const app = await new Promise<ReturnType<typeof PeerServer>>((resolve) => {
+    // Limits raised so the server, not its defaults (5 000 peers), is what is measured.
+    const created = PeerServer({ host: '127.0.0.1', port: 0, path: '/', concurrent_limit: 1_000_000, alive_timeout: 600_000, expire_timeout: 600_000 }, (http) => {
+      server = http as import('node:http').Server;
+      resolve(created);
+    });
+  });
+  let connections = 0;
+  app.on('connection', () => connections++);
+  app.on('disconnect', () => connections--);
+  return {
+    port: (server!.address() as AddressInfo).port,
+    stats: async () => ({ connections }),
+    close: async () => {
+      server!.closeAllConnections();
+      await new Promise((resolve) => server!.close(resolve));
+    },
+  };
+}
+
+const running: Running = config.mode === 'bare' ? await startBare() : config.mode === 'peerjs' ? await startPeerJs() : await startOurs();
 process.send?.({ type: 'listening', port: running.port, rss: measureRss() });
 process.on('message', (message: { cmd: string }) => {
   if (message.cmd === 'measure') {

@@ -54,10 +54,11 @@ interface Measure {
   stats: unknown;
 }
 
-function spawnChild(script: string, config: object): ChildProcess {
+export function spawnChild(script: string, config: object): ChildProcess {
   const child = fork(`${here}${script}`, [JSON.stringify(config)], {
     cwd: projectRoot,
-    execArgv: ['--import', 'tsx', '--expose-gc'],
+    // SIGNALING_BENCH_CPU_PROF=DIR: a V8 CPU profile of every child, to find where the time goes.
+    execArgv: ['--import', 'tsx', '--expose-gc', ...(process.env.SIGNALING_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SIGNALING_BENCH_CPU_PROF}`] : [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   // An IPC write to a child that is already exiting fails with EPIPE; its 'exit' tells the story.
@@ -66,7 +67,7 @@ function spawnChild(script: string, config: object): ChildProcess {
 }
 
 /** The next IPC message of `type` from `child`, bounded; rejects if the child fails or exits first. */
-function nextMessage<T>(child: ChildProcess, type: string, what: string): Promise<T> {
+export function nextMessage<T>(child: ChildProcess, type: string, what: string): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => finish(() => reject(new Error(`timed out waiting for ${what}`))), STEP_TIMEOUT_MS);
     const onMessage = (message: { type: string; reason?: string }): void => {
@@ -85,7 +86,7 @@ function nextMessage<T>(child: ChildProcess, type: string, what: string): Promis
   });
 }
 
-function stop(child: ChildProcess): Promise<void> {
+export function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);

@@ -20,3 +20,12 @@ export function familyOption(value: string): 'auto' | 4 | 6 {
   if (value === '4' || value === '6') return Number(value) as 4 | 6;
   throw new InvalidArgumentError(`--family must be 4, 6 or auto, got "${value}".`);
 }
+
+/** --metrics HOST:PORT ([::1]:9100 for IPv6). */
+export function parseHostPort(value: string): { host: string; port: number } | undefined {
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value);
+  if (match === null) return undefined;
+  const port = Number(match[3]);
+  if (port > 65535) return undefined;
+  return { host: (match[1] ?? match[2])!, port };
+}

@@ -16,6 +16,7 @@ const COMMANDS: ReadonlyArray<readonly [name: string, load: () => Promise<Regist
   ['peer', async () => (await import('./commands/peer.js')).registerPeer],
   ['trials', async () => (await import('./commands/trials.js')).registerTrials],
   ['turn', async () => (await import('./commands/turn.js')).registerTurn],
+  ['token', async () => (await import('./commands/token.js')).registerToken],
   ['lab', async () => (await import('./commands/lab.js')).registerLab],
   ['field', async () => (await import('./commands/field.js')).registerField],
 ];

@@ -103,7 +103,7 @@ export function addTurnFlags(command: Command): Command {
     .option('--turn-secret <secret>', `TURN REST API shared secret (coturn use-auth-secret; or set ${TURN_SECRET_ENV}): credentials are made locally; never printed`)
     .option('--turn-ttl <seconds>', 'lifetime of the REST credentials made from --turn-secret', turnTtlOption)
     .option('--turn-ca <file>', `${TURN_CA_HELP} (with --turn)`, turnCaOption())
-    .option('--turn-timeout <ms>', 'bound on each TURN allocation; the checks wait for it, so a TURN server that does not answer delays them this long (default 5000)', integerOption('--turn-timeout', 100, 60_000))
+    .option('--turn-timeout <ms>', 'how long to keep waiting for each TURN allocation before giving up on relay; the direct checks never wait for it, a relayed candidate joins them when it comes (default 5000)', integerOption('--turn-timeout', 100, 60_000))
     .option('--relay-only', 'pair and signal relayed candidates only (iceTransportPolicy "relay"): forces the path through TURN')
     .option('--direct-only', 'ignore TURN servers the signaling server hands out: measure the direct paths only');
 }

@@ -7,3 +7,4 @@ export * from './pcp.js';
 export * from './probe.js';
 export * from './ssdp.js';
 export * from './types.js';
+export * from './map.js';

@@ -59,3 +59,43 @@ export function decodeExternalAddressResponse(bytes: Uint8Array): NatPmpExternal
   const externalAddress = [8, 9, 10, 11].map((i) => view.getUint8(i)).join('.');
   return { version, resultCode, epochSeconds, externalAddress };
 }
+
+/**
+ * RFC 6886 §3.3 mapping request for UDP, 12 bytes: version, opcode 1, reserved, internal port,
+ * suggested external port, requested lifetime in seconds. Lifetime 0 with external port 0
+ * deletes the mapping of that internal port (§3.4).
+ */
+export function encodeMapUdpRequest(internalPort: number, suggestedExternalPort: number, lifetimeSeconds: number): Uint8Array {
+  const out = new Uint8Array(12);
+  const view = new DataView(out.buffer);
+  view.setUint8(0, NAT_PMP_VERSION);
+  view.setUint8(1, OP_MAP_UDP);
+  view.setUint16(4, internalPort);
+  view.setUint16(6, suggestedExternalPort);
+  view.setUint32(8, lifetimeSeconds);
+  return out;
+}
+
+export interface NatPmpMapResponse {
+  resultCode: number;
+  epochSeconds: number;
+  internalPort: number;
+  /** The external port the gateway chose (0 on deletion). */
+  externalPort: number;
+  /** The lifetime granted, which may be shorter than asked (§3.3). */
+  lifetimeSeconds: number;
+}
+
+/** RFC 6886 §3.3 response, 16 bytes: version, opcode 129, result, epoch, internal port, mapped external port, lifetime. */
+export function decodeMapUdpResponse(bytes: Uint8Array): NatPmpMapResponse {
+  if (bytes.length < 8) throw new GatewayDecodeError('nat-pmp', `${bytes.length} bytes is shorter than the 8-byte NAT-PMP response header (RFC 6886 §3.5)`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (view.getUint8(0) !== NAT_PMP_VERSION || view.getUint8(1) !== RESPONSE_OPCODE_OFFSET + OP_MAP_UDP) {
+    throw new GatewayDecodeError('nat-pmp', `version ${view.getUint8(0)}, opcode ${view.getUint8(1)} is not a UDP mapping response (0, 129)`);
+  }
+  const resultCode = view.getUint16(2);
+  const epochSeconds = view.getUint32(4);
+  if (resultCode !== 0) return { resultCode, epochSeconds, internalPort: 0, externalPort: 0, lifetimeSeconds: 0 };
+  if (bytes.length < 16) throw new GatewayDecodeError('nat-pmp', `a successful mapping response has 16 bytes, got ${bytes.length}`);
+  return { resultCode, epochSeconds, internalPort: view.getUint16(8), externalPort: view.getUint16(10), lifetimeSeconds: view.getUint32(12) };
+}

@@ -72,7 +72,7 @@ export async function probeGateway(options: GatewayProbeOptions): Promise<Gatewa
   }
 }
 
-type ExchangeOutcome<T> =
+export type ExchangeOutcome<T> =
   | { kind: 'answer'; value: T; rttMs: number; sent: number }
   | { kind: 'malformed'; error: string; rttMs: number; sent: number }
   | { kind: 'silent'; sent: number; waitedMs: number; why: 'attempts' | 'quiet' | 'deadline' };
@@ -82,12 +82,12 @@ type ExchangeOutcome<T> =
  * datagram from `to` decides. Only the gateway's own address and port are believed (RFC 6886
  * §3.1: "MUST check the source IP address"; RFC 6887 §8.3).
  */
-async function exchange<T>(
+export async function exchange<T>(
   endpoint: UdpEndpoint,
   to: { address: string; port: number },
   payload: Uint8Array,
   decode: (data: Buffer) => T,
-  options: GatewayProbeOptions,
+  options: Pick<GatewayProbeOptions, 'rtoMs' | 'maxAttempts' | 'quiet'>,
   clock: Clock,
   hard: AbortSignal,
 ): Promise<ExchangeOutcome<T>> {

@@ -12,18 +12,23 @@
  *   await agent.close();
  *
  * What happens where:
- * - Sending a check (§7.2.4): the scheduler calls sendCheck(pair, attempt); a new transaction gets
- *   a new transaction ID and its bytes are reused for retransmissions (RFC 8489 §6.2.1).
+ * - Sending a check (§7.2.4): the scheduler calls sendCheck(pair, attempt); a new transaction
+ *   (attempt.transaction) gets a new STUN transaction ID and its bytes are reused for
+ *   retransmissions (RFC 8489 §6.2.1). The agent keeps only that mapping and the bytes: attempts,
+ *   RTTs and whether a response is stale are the scheduler's (one owner of check state).
  * - Answering a check (§7.3.1): authenticate with the local password (401/400/420 otherwise),
  *   resolve a role conflict (487 or switch role), answer with XOR-MAPPED-ADDRESS, then tell the
  *   scheduler, which queues the triggered check and learns peer-reflexive candidates.
  * - Reading a response (§7.2.5): authenticate with the remote password (an unauthenticated response
  *   is discarded as never received, RFC 8489 §9.1.4, and counted), check that addresses are
- *   symmetric (§7.2.5.2.1), then success, 487 or another error goes to the scheduler.
+ *   symmetric (§7.2.5.2.1), then success, 487 or another error goes to the scheduler by
+ *   transaction number.
  * - After connect-mode selection: consent freshness (RFC 7675) on the selected pair.
  *
  * Requests are answered from create() on, also before start() (an early check, §7.3.1.4: it is
- * remembered and replayed into the checklist at start()). The agent never writes to the terminal;
+ * remembered and handed to the checklist at start(), before the first check goes out), and until
+ * a connect run has failed: from then on they go unanswered, so the peer cannot validate a pair
+ * this side has given up on. The agent never writes to the terminal;
  * it reports through `onEvent` with its event types (src/ice/events.ts, part of src/events.ts).
  */
 import type { IceEvent } from './events.js';
@@ -293,9 +298,11 @@ export class IceAgent {
 
   /**
    * Adds a local candidate with its own send path, typically a TURN relayed candidate (its
-   * transport wraps the allocation). Before start() only: pairs are formed at start(). Added
-   * before gather(), it is reported with the gathered candidates; added after, the caller signals
-   * it itself (an 'ice-candidate' event is still emitted).
+   * transport wraps the allocation). Before start(), its pairs are formed at start(); after, it
+   * is paired with the remote candidates and joins the running checks (RFC 8838 trickle applies
+   * to local candidates as to remote ones). Added before gather(), it is reported with the
+   * gathered candidates; added after, the caller signals it itself (an 'ice-candidate' event is
+   * still emitted).
    */
   addLocalCandidate(candidate: Candidate, transport: CandidateTransport): void {
     if (this.lifecycle === 'closed') throw new IceOptionError('The agent is closed.');
@@ -415,7 +422,8 @@ export class IceAgent {
   /**
    * Adds the relayed candidate of a TURN allocation (RFC 8445 §5.1.1.2), built by
    * relayedCandidate() with this agent's foundations, and returns it. `transport` is the
-   * allocation's send path; it stays the caller's to close. Before start() only.
+   * allocation's send path; it stays the caller's to close. After start() it joins the running
+   * checks (see addLocalCandidate).
    */
   addRelayedCandidate(allocation: RelayedAllocation, transport: CandidateTransport): Candidate {
     const index = this.locals.filter((c) => c.type === 'relay').length;

@@ -902,9 +902,11 @@ export class IceScheduler {
    *    (§6.1.4.2), so the better pairs were mostly sent before the valid one, and by the time it
    *    succeeds they have already had r; a host↔host pair between private addresses behind two
    *    NATs never answers, and stops counting as soon as r has passed since its check. A pair not
-   *    sent yet (Frozen, Waiting: the pacing or the in-flight cap held it back) keeps its chance
-   *    until the bound below, since it is sent within a few Ta and a LAN path answers in far less
-   *    than r.
+   *    sent yet (Frozen, Waiting: the pacing or the in-flight cap held it back, or a success just
+   *    unfroze its foundation, §7.2.5.3.3) keeps its chance until the bound below, since it is
+   *    sent within a few Ta and a LAN path answers in far less than r. No slack is added for
+   *    jitter: a pair that answers later than the working path is not clearly better, and every
+   *    millisecond of slack is paid by every connection.
    * 3. Bound: the wait ends at most r after the first valid pair appeared (nominationWaitRttFactor
    *    × r, floored by nominationMinWaitMs, capped by nominationWaitMs). The nomination check then
    *    waits for its Ta slot (§14.2) and takes one more round trip, so the nominated pair follows

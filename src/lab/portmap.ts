@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { LabServerError } from './errors.js';
 import { spawnInNamespace } from './exec.js';
+import { loadNftRuleset } from './namespaces.js';
 import type { LabSide } from './topology.js';
 
 /** miniupnpd's HTTP port for the device description and SOAP control (UPnP needs a fixed one to print). */
@@ -47,12 +48,45 @@ export function miniupnpdConfig(side: LabSide): string {
     'system_uptime=yes',
     `uuid=${randomUUID()}`,
     `friendly_name=nat-probe lab router ${side.name}`,
+    // Where miniupnpd puts the rules of the mappings it grants (MINIUPNPD_NFT_RULESET below).
+    'upnp_table_name=miniupnpd',
+    'upnp_nat_table_name=miniupnpd',
+    'upnp_forward_chain=forward_miniupnpd',
+    'upnp_nat_chain=prerouting_miniupnpd',
+    'upnp_nat_postrouting_chain=postrouting_miniupnpd',
     // The lab is torn down after every test; no lease file to survive it.
     `allow 1024-65535 ${side.client.address}/32 1024-65535`,
     'deny 0-65535 0.0.0.0/0 0-65535',
     '',
   ].join('\n');
 }
+
+/**
+ * The nftables skeleton miniupnpd adds its rules to (what Debian's nft_init.sh creates, but with
+ * an accepting forward policy: the lab router's own ruleset does the filtering). Without it every
+ * mapping request fails ("Failed to add NAT-PMP …").
+ */
+export const MINIUPNPD_NFT_RULESET = `table inet miniupnpd {
+  chain forward {
+    type filter hook forward priority 0; policy accept;
+    jump forward_miniupnpd
+  }
+  chain forward_miniupnpd {
+  }
+  chain prerouting {
+    type nat hook prerouting priority -100; policy accept;
+    jump prerouting_miniupnpd
+  }
+  chain prerouting_miniupnpd {
+  }
+  chain postrouting {
+    type nat hook postrouting priority 100; policy accept;
+    jump postrouting_miniupnpd
+  }
+  chain postrouting_miniupnpd {
+  }
+}
+`;
 
 const READY_LINES = ['HTTP listening on port', 'Listening for NAT-PMP/PCP traffic'];
 
@@ -71,6 +105,7 @@ export async function startPortMapper(
   const configFile = join(options.dir, `${options.base}-${side.name}-miniupnpd.conf`);
   const logFile = join(options.dir, `${options.base}-${side.name}-miniupnpd.log`);
   writeFileSync(configFile, miniupnpdConfig(side), { mode: 0o600 });
+  await loadNftRuleset(router.namespace, MINIUPNPD_NFT_RULESET);
   const fd = openSync(logFile, 'w', 0o600);
   let child: ChildProcess;
   try {

@@ -9,3 +9,4 @@ export * from './interpret.js';
 export * from './port-mapping.js';
 export * from './lifetime-plan.js';
 export * from './lifetime.js';
+export * from './mapped-port.js';

@@ -44,20 +44,24 @@ export type LifetimeBracket =
   | { status: 'no-tests' };
 
 /**
- * The lifetime lies in (longest survived wait, shortest lost wait]. A survival after a loss (a
- * lost answer, or a NAT that is not monotonic) is ignored for the lower bound: the bracket is
- * built from the shortest loss down.
+ * The lifetime lies in (longest survived wait, shortest lost wait]. A loss contradicted by a
+ * survival after a longer wait is taken for a lost answer (or a stalled receiver) and ignored:
+ * NAT mappings do not come back. The survivals below the remaining shortest loss give the lower
+ * bound.
  */
 export function bracketLifetime(tests: readonly LifetimeTest[]): LifetimeBracket {
   if (tests.length === 0) return { status: 'no-tests' };
-  const lost = tests.filter((t) => !t.alive).map((t) => t.waitMs);
+  const longestSurvival = Math.max(-Infinity, ...tests.filter((t) => t.alive).map((t) => t.waitMs));
+  const lost = tests.filter((t) => !t.alive && t.waitMs > longestSurvival).map((t) => t.waitMs);
   const upper = lost.length > 0 ? Math.min(...lost) : undefined;
-  const survived = tests.filter((t) => t.alive && (upper === undefined || t.waitMs < upper)).map((t) => t.waitMs);
-  const lower = survived.length > 0 ? Math.max(...survived) : undefined;
+  const lower = Number.isFinite(longestSurvival) ? longestSurvival : undefined;
   if (upper === undefined) return { status: 'above-max', lowerMs: lower! };
   if (lower === undefined) return { status: 'below-min', upperMs: upper };
   return { status: 'measured', lowerMs: lower, upperMs: upper, estimateMs: (lower + upper) / 2, resolutionMs: (upper - lower) / 2 };
 }
+
+/** Losses the parallel search waits for before it stops: the first is confirmed by a longer wait. */
+export const CONFIRMING_LOSSES = 2;
 
 /**
  * The classic alternative, for the benchmark: one mapping at a time, doubling the wait until

@@ -19,6 +19,7 @@ import { attr, encodeMessage, getAttribute, newTransactionId, sameIp, StunMethod
 import { RttEstimator, StunTransactions, SystemClock, UdpEndpoint, type Clock, type TimerHandle } from '../transport/index.js';
 import {
   bracketLifetime,
+  CONFIRMING_LOSSES,
   keepaliveAdvice,
   lifetimeGrid,
   nextSequentialWait,
@@ -167,7 +168,9 @@ class LifetimeRun {
     const made = await Promise.all(waits.map(() => this.makeMapping().catch(() => undefined)));
     if (kind === 'two-way') await this.exchangeAgain(made);
     const tests: LifetimeTest[] = [];
-    let firstLossMs = Infinity;
+    // One loss could be a lost answer or a stalled receiver; the search stops once a second,
+    // longer wait confirms it (bracketLifetime drops a loss that a longer survival contradicts).
+    const losses: number[] = [];
     const cancel = new AbortController();
     setMaxListeners(10_000, cancel.signal);
     await Promise.all(
@@ -176,18 +179,14 @@ class LifetimeRun {
         if (!mapping) return;
         const due = mapping.quietSince + wait;
         if (!(await this.until(due, cancel.signal))) return;
-        // A wait longer than a loss already seen cannot narrow the bracket.
-        if (wait > firstLossMs) return;
         const result = await this.testAfter(mapping);
         if (result === undefined) return;
         tests.push(result);
         this.report(kind, result, tests);
-        if (!result.alive && wait < firstLossMs) {
-          firstLossMs = wait;
-          // The mappings were made together and waits are ≥ 2 s apart, so every shorter wait is
-          // already due (its test running or done); only longer, now useless, ones still wait.
-          cancel.abort();
-        }
+        if (!result.alive) losses.push(wait);
+        // Mappings were made together and waits are ≥ 2 s apart, so only longer, now useless,
+        // waits are still pending when the confirming loss comes in.
+        if (losses.length >= CONFIRMING_LOSSES) cancel.abort();
       }),
     );
     return { case: kind, bracket: bracketLifetime(tests), tests };

@@ -5,12 +5,13 @@
  */
 import { isIPv4 } from 'node:net';
 import type { GatewayReport } from '../gateway/index.js';
+import type { MappedPortReport } from './mapped-port.js';
 
 /** The port-mapping part of a detect run, as reported. */
 export type PortMappingSummary =
   | { status: 'skipped'; because: string }
   | { status: 'no-gateway'; because: string }
-  | { status: 'probed'; gateway: GatewayReport; doubleNat: DoubleNatFinding };
+  | { status: 'probed'; gateway: GatewayReport; doubleNat: DoubleNatFinding; map?: MappedPortReport };
 
 export interface DoubleNatFinding {
   /**

@@ -213,6 +213,26 @@ export async function allocateRelay(
   }
 }
 
+/**
+ * An allocation still running when its session ended: the direct checks did not wait for it
+ * (relayed candidates join the running checks when they come, RFC 8838), so the report says what
+ * became of it instead of leaving it out.
+ */
+export function pendingRelayResult(server: PeerTurnServer, source: RelaySource, waitedMs: number): PeerRelayResult {
+  let address: TurnServerAddress;
+  try {
+    address = parseTurnUrl(server.url);
+  } catch {
+    return { server: server.url, transport: 'udp', source, error: { code: 'turn-pending', message: `still allocating when the session ended, after ${Math.round(waitedMs)} ms` } };
+  }
+  return {
+    server: describeTurnServer(address),
+    transport: address.transport,
+    source,
+    error: { code: 'turn-pending', message: `still allocating when the session ended, after ${Math.round(waitedMs)} ms; the checks did not wait for it` },
+  };
+}
+
 function errorOf(error: unknown): { code: string; message: string } {
   if (isNatProbeError(error)) return { code: error.code, message: error.message };
   return { code: 'turn-error', message: error instanceof Error ? error.message : String(error) };

@@ -20,7 +20,9 @@
  * Relayed candidates (RFC 8445 §5.1.1.2, RFC 8656). With TURN servers in the options (or, when
  * none are given, the `turn:` entries of the signaling server's `config.iceServers`), the session
  * allocates on each, in parallel with signaling and host gathering, and adds the relayed
- * candidate to the agent before the checks start; it is trickled like the others. The agent then
+ * candidate to the agent when the allocation completes, before or after the checks start (they
+ * never wait for TURN); it is trickled like the others. One still running when the session ends
+ * is reported as 'turn-pending'. The agent then
  * checks relay↔host, relay↔srflx and relay↔relay pairs through the allocation (the TURN transport
  * creates a permission for each peer IP it sends to, RFC 8656 §9). A failed allocation is an
  * event and an entry in `relays`, not an error: the session goes on with its direct candidates.
@@ -52,7 +54,7 @@ import { systemClock, type Clock, type TimerHandle } from '../transport/clock.js
 import { PeerLeftError, PeerNeverCameError, PeerProtocolError, PeerSessionTimeoutError, type PeerSessionPhase } from './session-errors.js';
 import { parsePeerSummary, summarizeForPeer, type PeerSummary } from './session-summary.js';
 import { sessionFailureReason } from './trials-outcome.js';
-import { allocateRelay, relayLadderRungs, relayRungOf, RELAY_RUNGS, turnServersFromIceServers, type RelayRung, type PeerRelayResult, type PeerTurnServer, type RelaySource } from './relay.js';
+import { allocateRelay, pendingRelayResult, relayLadderRungs, relayRungOf, RELAY_RUNGS, turnServersFromIceServers, type RelayRung, type PeerRelayResult, type PeerTurnServer, type RelaySource } from './relay.js';
 import { parseTurnUrl, type TurnAllocation } from '../turn/index.js';
 import type { RelayRungResult, TraversalOptions, TraversalReport, WinningPath } from '../traversal/types.js';
 import { TRAVERSAL_RUN_DEFAULTS, TraversalRun } from '../traversal/run.js';
@@ -66,9 +68,13 @@ export type { PeerRelayResult, PeerTurnServer } from './relay.js';
 export interface PeerSessionOptions {
   /** Signaling server URL, e.g. ws://127.0.0.1:8080/. */
   signalUrl: string;
+  /** Further instances of the same signaling service (sharing one Redis): reconnects try them in turn. */
+  signalFallbackUrls?: readonly string[];
   room: string;
   /** Room secret; both peers must give the same one. */
   token?: string;
+  /** Operator token for a signaling server that requires one (`serve --auth-secret`). */
+  authToken?: string;
   /** STUN server for server-reflexive candidates. Default none (host candidates only). */
   stunServer?: TransportAddress;
   mode: IceMode;
@@ -230,6 +236,8 @@ class PeerSession {
   /** Traversal payloads waiting for the other peer to be in the room. */
   private readonly traversalOutbox: TraversalPayload[] = [];
   private peerPresent = false;
+  /** Allocations under way: reported as 'turn-pending' if the session ends first. */
+  private readonly pendingRelays = new Set<{ readonly server: PeerTurnServer; readonly source: RelaySource; readonly startedAt: number }>();
   /** Every TURN allocation of this session has ended (allocated or failed). */
   private relaysSettled = false;
   /** The relay ladder's rungs from their start (only with the relay-ladder strategy). */
@@ -246,11 +254,14 @@ class PeerSession {
     this.trial = options.trial ?? 0;
     this.client = new SignalingClient({
       url: options.signalUrl,
+      ...(options.signalFallbackUrls !== undefined && options.signalFallbackUrls.length > 0 ? { fallbackUrls: options.signalFallbackUrls } : {}),
       room: options.room,
       ...(options.token !== undefined ? { token: options.token } : {}),
+      ...(options.authToken !== undefined ? { authToken: options.authToken } : {}),
       clock: this.clock,
       connectTimeoutMs: Math.max(1, Math.min(options.connectTimeoutMs ?? PEER_SESSION_DEFAULTS.connectTimeoutMs, options.timeoutMs)),
-      reconnect: { maxAttempts: options.signalingAttempts ?? PEER_SESSION_DEFAULTS.signalingAttempts },
+      // With fallbacks, enough attempts to reach each other instance after the first one died.
+      reconnect: { maxAttempts: Math.max(options.signalingAttempts ?? PEER_SESSION_DEFAULTS.signalingAttempts, (options.signalFallbackUrls?.length ?? 0) + 2) },
     });
     this.client.on('message', (message) => this.onMessage(message));
     this.client.on('config', (config) => {
@@ -329,18 +340,19 @@ class PeerSession {
     // Relayed candidates added before this are reported by gather(); later ones are sent on arrival.
     this.trickling = true;
     const localGathering = agent.gather((candidate) => this.sendCandidate(candidate));
-    const everything = Promise.all([localGathering, relays]).then(() => {
+    // end-of-candidates once every candidate, relayed ones included, has been sent.
+    void Promise.all([localGathering, relays]).then(() => {
       if (!this.closed) this.client.send({ type: 'end-of-candidates' });
     });
-    // The relay ladder does not make the direct rung wait for TURN: the checks start once host
-    // and server-reflexive candidates are in, and each relayed candidate joins the running checks
-    // when its allocation completes (trickled on both sides, RFC 8838). The hold keeps the checks
-    // from failing while allocations are still running.
-    const gathered: Promise<unknown> = this.ladder ? localGathering : everything;
-    if (this.ladder && relays !== undefined) {
-      const release = agent.hold();
-      void relays.finally(release);
-    }
+    // The direct checks never wait for TURN: they start once host and server-reflexive candidates
+    // are in, and each relayed candidate joins the running checks when its allocation completes
+    // (trickled on both sides, RFC 8838, local candidates as remote ones). The hold keeps the
+    // checks from failing while allocations are still running (with relayOnly, the relayed
+    // candidates are the only ones, so the checks start with no pair and wait under the hold).
+    // --turn-timeout thus bounds only how long the session keeps waiting for an allocation.
+    const gathered: Promise<unknown> = localGathering;
+    const release = agent.hold();
+    void relays.finally(release);
 
     await this.waitFor('exchanging-parameters', () => this.inbox.parameters !== undefined);
     this.parametersAtMs = this.clock.now() - this.startedAt;
@@ -384,9 +396,10 @@ class PeerSession {
       totalMs,
       skippedRemoteCandidates: [...this.skipped],
       ...(this.signalingRttMs !== undefined ? { signalingRttMs: this.signalingRttMs } : {}),
-      relays: [...this.relayResults],
+      relays: [...this.relayResults, ...[...this.pendingRelays].map((p) => pendingRelayResult(p.server, p.source, this.clock.now() - p.startedAt))],
       ...(this.warnings.length > 0 ? { warnings: [...this.warnings] } : {}),
-      ...(ice.state === 'connected' ? { connectTime: this.connectTime(ice.timeToConnectMs, signalingMs, this.relayResults.length > 0 && !this.ladder) } : {}),
+      // The checks never wait for TURN any more (relayed candidates join them), so no TURN wait is in the figure.
+      ...(ice.state === 'connected' ? { connectTime: this.connectTime(ice.timeToConnectMs, signalingMs, false) } : {}),
       ...(this.traversal !== undefined
         ? {
             traversal: this.traversal.report(ice, {
@@ -503,12 +516,14 @@ class PeerSession {
           ? { rung: rungOfUrl(server.url), startedAtMs: this.clock.now() - this.startedAt, ok: false, detail: `${server.url.split('?')[0]}: still allocating when the session ended` }
           : undefined;
         if (rung !== undefined) this.ladderRungs.push(rung);
+        const pending = { server, source, startedAt: this.clock.now() };
+        this.pendingRelays.add(pending);
         const { result, allocation } = await allocateRelay(server, source, {
           clock: this.clock,
           timeoutMs,
           signal: this.relayAbort.signal,
           ...(this.options.bindAddress !== undefined ? { bindAddress: this.options.bindAddress } : {}),
-        });
+        }).finally(() => this.pendingRelays.delete(pending));
         if (rung !== undefined) {
           rung.rung = relayRungOf(result);
           rung.endedAtMs = this.clock.now() - this.startedAt;
@@ -535,7 +550,7 @@ class PeerSession {
       this.recordRelay(result);
       if (this.trickling) this.sendCandidate(candidate);
     } catch (error) {
-      // No agent (its sockets failed: the session reports that), or the checks already started.
+      // No agent (its sockets failed: the session reports that), or the agent was closed.
       this.recordRelay({ ...result, error: { code: 'turn-not-used', message: `The allocation on ${result.server} could not be added to ICE: ${(error as Error).message}` } });
     }
   }

@@ -20,8 +20,10 @@ import type { TraversalOptions } from '../traversal/types.js';
 /** What each of a trial's two sessions is started with (the options runPeerSession takes). */
 export interface TrialSessionOptions {
   signalUrl: string;
+  signalFallbackUrls?: readonly string[];
   room: string;
   token?: string;
+  authToken?: string;
   stunServer?: { address: string; port: number };
   mode: 'connect' | 'survey';
   timeoutMs: number;
@@ -57,6 +59,8 @@ export interface RunTrialsOptions {
   concurrency?: number;
   /** Signaling server URL. Without it, `embeddedServers` is called to start servers for this run. */
   signalUrl?: string;
+  /** Further instances of the same signaling service (sharing one Redis), for failover. */
+  signalFallbackUrls?: readonly string[];
   /**
    * Starts the servers a run without `signalUrl` uses (signaling + STUN on loopback) and stops
    * them at the end. Injected by the CLI, since peer/ may not import the server layer (DESIGN.md).
@@ -64,6 +68,8 @@ export interface RunTrialsOptions {
   embeddedServers?: () => Promise<EmbeddedServers>;
   /** Room secret given to the signaling server. Default none. */
   token?: string;
+  /** Operator token (`serve --auth-secret`); a prefix token covering `roomPrefix` serves a whole run. */
+  authToken?: string;
   /**
    * STUN server for server-reflexive candidates. Default: the built-in one when `signalUrl` is
    * not given; none when it is (host candidates only, unless given).
@@ -185,8 +191,10 @@ export async function runTrials(options: RunTrialsOptions): Promise<TrialsResult
     emit({ type: 'trial-started', at: since(), trial });
     const sessionOptions = (index: 0 | 1): TrialSessionOptions => ({
       signalUrl,
+      ...(options.signalFallbackUrls !== undefined && options.signalFallbackUrls.length > 0 ? { signalFallbackUrls: options.signalFallbackUrls } : {}),
       room,
       token: options.token,
+      ...(options.authToken !== undefined ? { authToken: options.authToken } : {}),
       stunServer,
       mode,
       timeoutMs,

@@ -60,7 +60,13 @@ export function renderPeerTable(report: PeerReport): string {
     summary.push([
       'TURN',
       report.relays
-        .map((r) => (r.error === undefined ? `${r.server}: relayed ${r.relayed}${r.allocateMs !== undefined ? ` in ${formatMs(r.allocateMs)}` : ''}` : `${r.server}: FAILED ${r.error.code} — ${r.error.message}`))
+        .map((r) =>
+          r.error === undefined
+            ? `${r.server}: relayed ${r.relayed}${r.allocateMs !== undefined ? ` in ${formatMs(r.allocateMs)}` : ''}`
+            : r.error.code === 'turn-pending'
+              ? `${r.server}: not finished — ${r.error.message}`
+              : `${r.server}: FAILED ${r.error.code} — ${r.error.message}`,
+        )
         .join('\n'),
     ]);
   }

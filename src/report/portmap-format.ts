@@ -32,5 +32,14 @@ export function portMappingRows(summary: PortMappingSummary): Array<[string, str
           ? 'The gateway has no public address (double NAT likely)'
           : 'Double NAT unknown';
   rows.push(['Double NAT', [headline, ...doubleNat.evidence, doubleNat.meaning].filter(Boolean).join('\n')]);
+  if (summary.map) {
+    const m = summary.map;
+    rows.push([
+      'Mapping (--map)',
+      m.created
+        ? `NAT-PMP mapped local port ${m.internalPort} to external port ${m.externalPort} for ${m.lifetimeSeconds} s; an unsolicited STUN answer ${m.reachable ? 'arrived through it' : 'did not arrive'}; ${m.deleted ? 'deleted afterwards' : (m.error ?? 'not deleted')}`
+        : `not created: ${m.error ?? 'refused'}`,
+    ]);
+  }
   return rows;
 }

@@ -17,6 +17,7 @@ export const FAILURE_REASON_HINTS: Readonly<Record<string, string>> = {
   'overall-timeout': 'the session time bound expired before the checks finished; try a longer --timeout',
   'signaling-unreachable': 'the signaling server could not be reached',
   'trial-timeout': 'a session outlived its own timeout',
+  'turn-pending': 'the TURN allocation had not finished when the session ended; a longer --timeout gives it time',
 };
 
 export function percent(ratio: number): string {

@@ -42,9 +42,23 @@ import {
 export interface SignalingClientOptions {
   /** Server URL, e.g. `ws://127.0.0.1:8080/`. */
   url: string;
+  /**
+   * Further instances of the same service (sharing one Redis), tried in turn after `url` when an
+   * attempt fails: a client whose instance dies resumes its session on the next one.
+   */
+  fallbackUrls?: readonly string[];
+  /**
+   * When a resume is refused (`resume-failed`: the session expired, or the server state was
+   * lost), join the room again as a new session and emit `reset`, instead of closing with
+   * SessionLostError. Messages not yet acknowledged belong to the lost session and are dropped.
+   * Default false.
+   */
+  restartOnSessionLost?: boolean;
   room: string;
   /** Optional room secret; both peers must give the same one. */
   token?: string;
+  /** Operator token for servers that require one (`serve --auth-secret`), sent on each new join. */
+  authToken?: string;
   /** Timers for timeouts, backoff and delayed acks. Default the system clock. */
   clock?: Clock;
   /** Jitter source for reconnect backoff. Default Math.random. */
@@ -93,8 +107,14 @@ export interface SignalingClientEvents {
   joined: [JoinInfo];
   /** The server's settings (limits, ICE servers), sent after each join. */
   config: [ConfigMessage];
-  /** The connection dropped; another attempt follows after `delayMs`. */
-  reconnecting: [{ attempt: number; delayMs: number; cause: unknown }];
+  /** The connection dropped; another attempt follows after `delayMs`, to `url`. */
+  reconnecting: [{ attempt: number; delayMs: number; cause: unknown; url: string }];
+  /**
+   * The old session could not be resumed and a new one began (restartOnSessionLost): sequence
+   * numbers restart at 1 in both directions and unacknowledged messages were dropped.
+   * `reason` is the server's (`state-lost`, `unknown-session`).
+   */
+  reset: [{ reason: string; dropped: number; message: string }];
   /** A non-fatal problem (e.g. the server rejected one message). */
   warning: [NatProbeError];
   /** The client stopped for good; `error` is set when it did not stop by close(). */
@@ -117,8 +137,11 @@ interface Subscriber {
   end(error: NatProbeError | undefined): void;
 }
 
+/** Fatal server errors after which the session may live on: reconnect and resume (maybe elsewhere). */
+const RECONNECT_CODES = new Set(['server-shutdown', 'store-unavailable', 'state-lost']);
+
 /** Server error codes that end a connection attempt for good (retrying cannot help). */
-const FATAL_JOIN_CODES = new Set(['room-full', 'room-token-mismatch', 'too-many-rooms', 'too-many-peers', 'resume-failed', 'schema-violation', 'unsupported-protocol']);
+const FATAL_JOIN_CODES = new Set(['unauthorized', 'room-full', 'room-token-mismatch', 'too-many-rooms', 'too-many-peers', 'resume-failed', 'schema-violation', 'unsupported-protocol']);
 
 export class SignalingClient extends EventEmitter<SignalingClientEvents> {
   private readonly clock: Clock;
@@ -129,6 +152,9 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
   private readonly ackDelayMs: number;
   private readonly closeTimeoutMs: number;
   private readonly maxUnacknowledged: number;
+  private readonly urls: readonly string[];
+  /** Index in `urls` of the instance tried last. */
+  private urlIndex = 0;
 
   private currentState: SignalingClientState = 'idle';
   private ws: WebSocket | undefined;
@@ -173,6 +199,12 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
     this.ackDelayMs = options.ackDelayMs ?? 5_000;
     this.closeTimeoutMs = options.closeTimeoutMs ?? 2_000;
     this.maxUnacknowledged = options.maxUnacknowledged ?? 4_096;
+    this.urls = [options.url, ...(options.fallbackUrls ?? [])];
+  }
+
+  /** The instance this client is (or was last) connected to. */
+  get url(): string {
+    return this.urls[this.urlIndex]!;
   }
 
   get state(): SignalingClientState {
@@ -346,8 +378,11 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
     let lastError: unknown;
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       if (resume || attempt > 1) {
+        // After a failure, and after a dropped connection, try the next instance: the one we
+        // had may be dead, and any instance sharing the store can resume the session.
+        if (this.urls.length > 1 && (attempt > 1 || lastError === undefined)) this.urlIndex = (this.urlIndex + 1) % this.urls.length;
         const delayMs = backoffDelayMs(attempt, this.reconnectOptions, this.random);
-        this.emit('reconnecting', { attempt, delayMs, cause: lastError });
+        this.emit('reconnecting', { attempt, delayMs, cause: lastError, url: this.url });
         await this.sleep(delayMs);
       }
       if (this.isStopping()) throw new SignalingClosedError('closed while connecting');
@@ -355,19 +390,40 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
         return await this.attempt(resume);
       } catch (error) {
         if (this.isStopping()) throw new SignalingClosedError('closed while connecting');
+        if (resume && error instanceof SessionLostError && this.options.restartOnSessionLost === true) {
+          this.startOver(error);
+          resume = false;
+          attempt--; // a refused resume is an answer, not a failed attempt: join afresh at once
+          lastError = undefined;
+          continue;
+        }
         if (error instanceof NatProbeError && FATAL_JOIN_CODES.has(error.code)) throw error;
         lastError = error;
       }
     }
-    throw new SignalingUnreachableError(this.options.url, maxAttempts, { cause: lastError });
+    throw new SignalingUnreachableError(this.urls.join(', '), maxAttempts, { cause: lastError });
+  }
+
+  /** The session is gone for good: forget its numbering and its unacknowledged messages. */
+  private startOver(error: SessionLostError): void {
+    const dropped = this.outbox.length;
+    this.outbox = [];
+    this.nextSeq = 1;
+    this.sentUpTo = 0;
+    this.lastInSeq = 0;
+    this.unackedIn = 0;
+    this.resumeToken = undefined;
+    this.id = undefined;
+    this.emit('reset', { reason: error.reason ?? 'unknown-session', dropped, message: error.message });
   }
 
   /** One attempt: open a WebSocket, send join (or resume), wait for joined. */
   private attempt(resume: boolean): Promise<JoinInfo> {
     return new Promise<JoinInfo>((resolve, reject) => {
-      const ws = new WebSocket(this.options.url, SIGNALING_SUBPROTOCOL, { handshakeTimeout: this.connectTimeoutMs, perMessageDeflate: false });
+      const url = this.url;
+      const ws = new WebSocket(url, SIGNALING_SUBPROTOCOL, { handshakeTimeout: this.connectTimeoutMs, perMessageDeflate: false });
       const timer = this.clock.setTimeout(() => {
-        settle(() => reject(new SignalingTimeoutError(`the signaling server at ${this.options.url} to answer`, this.connectTimeoutMs)));
+        settle(() => reject(new SignalingTimeoutError(`the signaling server at ${url} to answer`, this.connectTimeoutMs)));
       }, this.connectTimeoutMs);
       let settled = false;
       let joinSentAt: number | undefined;
@@ -396,6 +452,7 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
       ws.on('open', () => {
         const join: Record<string, unknown> = { type: 'join', seq: CONTROL_SEQ, room: this.options.room };
         if (this.options.token !== undefined) join.token = this.options.token;
+        if (this.options.authToken !== undefined && !(resume && this.resumeToken !== undefined)) join.auth = this.options.authToken;
         if (resume && this.resumeToken !== undefined) {
           join.resume = this.resumeToken;
           join.ack = this.lastInSeq;
@@ -436,7 +493,7 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
     if (this.currentState === 'closing' || this.currentState === 'closed') return;
     const fatal = this.pendingFatal;
     this.pendingFatal = undefined;
-    if (fatal !== undefined && fatal.code !== 'server-shutdown') {
+    if (fatal !== undefined && !RECONNECT_CODES.has(fatal.code)) {
       this.finish(fatal);
       return;
     }
@@ -641,7 +698,7 @@ function serverError(message: ErrorMessage, room: string): NatProbeError {
     case 'room-full':
       return new RoomFullError(room, message.message);
     case 'resume-failed':
-      return new SessionLostError(message.message);
+      return new SessionLostError(message.message, message.reason);
     default:
       return new SignalingRejectedError(message.code, message.message);
   }

@@ -43,8 +43,11 @@ export class RoomFullError extends SignalingRejectedError {
 
 /** The session could not be resumed (its grace period ran out, or the server restarted). */
 export class SessionLostError extends SignalingRejectedError {
-  constructor(serverMessage: string) {
+  /** The server's reason: `state-lost` (the server state was lost: a new epoch) or `unknown-session`. */
+  readonly reason: string | undefined;
+  constructor(serverMessage: string, reason?: string) {
     super('resume-failed', serverMessage, 'The other peer has been told this peer left; start a new session.');
+    this.reason = reason;
   }
 }
 

@@ -14,6 +14,10 @@ export { DEFAULT_RECONNECT, type ReconnectOptions } from './backoff.js';
 export { DEFAULT_RATE_LIMIT, type RateLimitOptions } from './token-bucket.js';
 export { MemorySignalingStore, MemorySignalingBus } from './memory-store.js';
 export type { SignalingStore, SignalingBus, BusEvent, OutboundEntry, PeerRecord } from './store.js';
+export { StoreUnavailableError, StateLostError } from './store.js';
+export { mintAuthToken, verifyAuthToken, AUTH_TOKEN_VERSION, type AuthTokenPayload } from './auth-token.js';
+// The Redis store (./redis-store.js) is not re-exported: it loads the Redis client, which every
+// importer of this index (each `peer` process) would then pay for. `serve --redis` imports it directly.
 export * from './errors.js';
 export {
   SIGNALING_SUBPROTOCOL,

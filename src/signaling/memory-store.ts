@@ -2,6 +2,7 @@
  * The default store and bus: plain Maps in this process. Every method runs to completion
  * synchronously inside its Promise, which makes each one atomic, as the interface requires.
  */
+import { randomBytes } from 'node:crypto';
 import type {
   AcceptOutcome,
   AddPeerOutcome,
@@ -30,6 +31,7 @@ interface Session {
   lastInSeq: number;
   nextOutSeq: number;
   connected: boolean;
+  holder: string;
   /** Unacknowledged stream messages for this peer, in seq order. */
   outbox: OutboundEntry[];
 }
@@ -38,9 +40,15 @@ export class MemorySignalingStore implements SignalingStore {
   private readonly rooms = new Map<string, Room>();
   private readonly sessions = new Map<string, Session>();
   private readonly byResumeToken = new Map<string, string>();
+  /** A process's memory starts empty: each store is its own epoch. */
+  private readonly currentEpoch = randomBytes(6).toString('base64url');
+
+  epoch(): string {
+    return this.currentEpoch;
+  }
 
   async addPeer(
-    input: { room: string; peerId: string; resumeTokenHash: string; roomTokenHash: string | undefined; now: number },
+    input: { room: string; peerId: string; resumeTokenHash: string; roomTokenHash: string | undefined; now: number; holder?: string },
     limits: StoreLimits,
   ): Promise<AddPeerOutcome> {
     let room = this.rooms.get(input.room);
@@ -65,6 +73,7 @@ export class MemorySignalingStore implements SignalingStore {
       lastInSeq: 0,
       nextOutSeq: 1,
       connected: true,
+      holder: input.holder ?? '',
       outbox: [],
     });
     this.byResumeToken.set(input.resumeTokenHash, input.peerId);
@@ -80,10 +89,15 @@ export class MemorySignalingStore implements SignalingStore {
     return peerId === undefined ? undefined : this.record(this.sessions.get(peerId));
   }
 
-  async setConnected(peerId: string, connected: boolean): Promise<boolean> {
+  async setConnected(peerId: string, connected: boolean, holder = ''): Promise<boolean> {
     const session = this.sessions.get(peerId);
     if (session === undefined) return false;
-    session.connected = connected;
+    if (connected) {
+      session.connected = true;
+      session.holder = holder;
+    } else if (session.holder === '' || session.holder === holder) {
+      session.connected = false;
+    }
     return true;
   }
 
@@ -155,7 +169,7 @@ export class MemorySignalingStore implements SignalingStore {
 
   private record(session: Session | undefined): PeerRecord | undefined {
     if (session === undefined) return undefined;
-    return { peerId: session.peerId, room: session.room, lastInSeq: session.lastInSeq, connected: session.connected };
+    return { peerId: session.peerId, room: session.room, lastInSeq: session.lastInSeq, connected: session.connected, holder: session.holder };
   }
 }
 

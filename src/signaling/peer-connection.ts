@@ -3,6 +3,7 @@
  * bus delivers for its peer. Frames are handled one at a time, in arrival order (the store is
  * asynchronous, and sequence checks must see the previous frame's effect).
  */
+import { randomBytes } from 'node:crypto';
 import type { RawData, WebSocket } from 'ws';
 import {
   CloseCode,
@@ -17,7 +18,7 @@ import {
 } from './protocol.js';
 import type { SignalingHub } from './signaling-hub.js';
 import { SerialQueue } from './serial-queue.js';
-import type { AcceptOutcome, BusEvent, OutboundEntry } from './store.js';
+import { StateLostError, StoreUnavailableError, type AcceptOutcome, type BusEvent, type OutboundEntry } from './store.js';
 import { TokenBucket } from './token-bucket.js';
 import { WriteBatcher } from './write-batching.js';
 
@@ -28,6 +29,7 @@ interface ErrorExtras {
   rejectedSeq?: number;
   expectedSeq?: number;
   retryAfterMs?: number;
+  reason?: string;
   fatal?: boolean;
 }
 
@@ -50,6 +52,8 @@ export class PeerConnection {
   /** Set by any frame or pong; cleared by each heartbeat visit. */
   alive = true;
   readonly openedAt: number;
+  /** Names this connection in the `superseded` drop its own resume publishes. */
+  readonly nonce = randomBytes(6).toString('base64url');
 
   private readonly bucket: TokenBucket;
   private readonly batcher: WriteBatcher;
@@ -68,6 +72,8 @@ export class PeerConnection {
   private heldDuringReplay: OutboundEntry[] | undefined;
   private unsubscribe: (() => void) | undefined;
   private disconnectReason = 'connection-lost';
+  /** Set once the store failed under this connection: later frames are ignored until it closes. */
+  private failed = false;
 
   constructor(
     private readonly ws: WebSocket,
@@ -76,10 +82,7 @@ export class PeerConnection {
     this.openedAt = hub.clock.now();
     this.bucket = new TokenBucket(hub.options.rateLimit, hub.clock);
     this.batcher = new WriteBatcher(ws);
-    this.queue = new SerialQueue((error) => {
-      this.hub.counters.internalErrors++;
-      this.sendError('internal-error', `The server failed to handle a frame (${error instanceof Error ? error.message : String(error)}).`);
-    });
+    this.queue = new SerialQueue((error) => this.onTaskError(error));
     ws.on('message', (data, isBinary) => this.onFrame(data, isBinary));
     ws.on('pong', () => {
       this.alive = true;
@@ -125,9 +128,59 @@ export class PeerConnection {
     this.ws.close(CloseCode.protocolError, 'unsupported protocol');
   }
 
+  /**
+   * The store failed under this connection: tell the client and close. A joined session keeps
+   * its grace period (the close is an ordinary disconnect), so the client resumes, here or on
+   * another instance, and re-sends what was not acknowledged.
+   */
+  fail(code: 'store-unavailable' | 'state-lost', message: string, closeCode: number): void {
+    if (this.state === 'closed' || this.failed) return;
+    this.failed = true;
+    this.sendError(code, message, { fatal: true });
+    this.ws.close(closeCode, code);
+  }
+
+  private onTaskError(error: unknown): void {
+    if (error instanceof StoreUnavailableError || error instanceof StateLostError) {
+      this.hub.counters.storeFailures++;
+      this.hub.options.logger.warn({ peerId: this.peerId, error: error.message }, 'store failed under a connection; closing it so the client resumes');
+      if (error instanceof StateLostError) this.fail('state-lost', `The server state was lost (${error.message}); join again.`, CloseCode.stateLost);
+      else this.fail('store-unavailable', `The signaling store is unavailable (${error.message}); reconnect and resume in a moment.`, CloseCode.storeUnavailable);
+      return;
+    }
+    this.hub.counters.internalErrors++;
+    this.hub.options.logger.error({ peerId: this.peerId, error: error instanceof Error ? error.stack : String(error) }, 'internal error handling a frame');
+    this.sendError('internal-error', `The server failed to handle a frame (${error instanceof Error ? error.message : String(error)}).`);
+  }
+
+  /**
+   * Re-reads this peer's outbox and writes what this socket has not had, in order: after the bus
+   * may have lost deliveries (a seq skipped, or its connection came back). Idempotent.
+   */
+  backfill(): void {
+    if (this.state !== 'joined' || this.peerId === undefined || this.heldDuringReplay !== undefined) return;
+    const peerId = this.peerId;
+    this.heldDuringReplay = [];
+    this.hub.store.pendingOutbound(peerId, this.lastSentSeq).then(
+      (missed) => this.endReplay(missed),
+      () => {
+        this.hub.counters.storeFailures++;
+        this.endReplay([]);
+      },
+    );
+  }
+
+  /** Writes replayed entries, then what the bus delivered meanwhile; writeEntry drops repeats. */
+  private endReplay(missed: OutboundEntry[]): void {
+    const held = this.heldDuringReplay ?? [];
+    this.heldDuringReplay = undefined;
+    for (const entry of missed) this.writeEntry(entry, true);
+    for (const entry of held) this.writeEntry(entry);
+  }
+
   private onFrame(data: RawData, isBinary: boolean): void {
     this.alive = true;
-    if (this.state === 'closed') return;
+    if (this.state === 'closed' || this.failed) return;
     this.hub.counters.framesReceived++;
     const bytes = Array.isArray(data) ? data.reduce((sum, part) => sum + part.length, 0) : data.byteLength;
     const limit = this.hub.options.maxPayloadBytes;
@@ -142,7 +195,7 @@ export class PeerConnection {
 
   /** Returns a promise only when it waits on the store; the queue holds later frames until then. */
   private handleFrame(data: RawData, isBinary: boolean): void | Promise<void> {
-    if (this.state === 'closed') return;
+    if (this.state === 'closed' || this.failed) return;
     if (isBinary) {
       this.sendError('binary-not-supported', 'Send JSON as text frames, not binary frames.');
       return;
@@ -195,14 +248,23 @@ export class PeerConnection {
       this.sendError('already-joined', `This connection already joined as ${this.peerId}; open another connection to join another room.`);
       return;
     }
-    const joined = message.resume === undefined ? await this.hub.createSession(message) : await this.hub.resumeSession(message);
+    let joined;
+    try {
+      joined = message.resume === undefined ? await this.hub.createSession(message, this.nonce) : await this.hub.resumeSession(message, this.nonce);
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError || error instanceof StateLostError)) throw error;
+      // Not joined, nothing to keep: say so and stay open; the client tries again after a backoff.
+      this.hub.counters.storeFailures++;
+      this.sendError('store-unavailable', `The signaling store is unavailable, so no room can be joined now (${error.message}); try again shortly.`);
+      return;
+    }
     if (!joined.ok) {
-      this.sendError(joined.code, joined.message);
+      this.sendError(joined.code, joined.message, joined.reason === undefined ? {} : { reason: joined.reason });
       return;
     }
     if (this.state === 'closed') {
       // The socket died while the store was working: treat it as an ordinary disconnect.
-      this.hub.onPeerDisconnected(joined.peerId, 'connection-lost');
+      this.hub.onPeerDisconnected(joined.peerId, 'connection-lost', this.nonce);
       return;
     }
     this.state = 'joined';
@@ -210,7 +272,19 @@ export class PeerConnection {
     this.lastInSeq = joined.lastInSeq;
     this.lastSentSeq = joined.resumed ? (message.ack ?? 0) : 0;
     this.heldDuringReplay = [];
-    this.unsubscribe = this.hub.bus.subscribe(joined.peerId, (event) => this.onBusEvent(event));
+    try {
+      this.unsubscribe = await this.hub.bus.subscribe(joined.peerId, (event) => this.onBusEvent(event));
+    } catch (error) {
+      // The session exists but cannot hear its deliveries: close (onClosed starts its grace
+      // period, as for any disconnect); the client resumes.
+      this.onTaskError(error);
+      return;
+    }
+    if ((this.state as ConnectionState) === 'closed') {
+      // Closed while subscribing: onClosed already started the grace period; drop the late subscription.
+      this.detach();
+      return;
+    }
     this.hub.counters.joins++;
     this.sendControl({
       type: 'joined',
@@ -222,15 +296,17 @@ export class PeerConnection {
       peers: joined.peers,
       ack: joined.lastInSeq,
       resumed: joined.resumed,
+      epoch: joined.epoch,
     });
     this.sendControl(this.hub.configMessage(joined.peerId));
     // Re-send what the peer missed while away (on a fresh join: anything queued before the
     // subscription above), then what the bus delivered meanwhile.
-    const missed = await this.hub.store.pendingOutbound(joined.peerId, this.lastSentSeq);
-    for (const entry of missed) this.writeEntry(entry);
-    const held = this.heldDuringReplay;
-    this.heldDuringReplay = undefined;
-    for (const entry of held) this.writeEntry(entry);
+    let missed: OutboundEntry[] = [];
+    try {
+      missed = await this.hub.store.pendingOutbound(joined.peerId, this.lastSentSeq);
+    } finally {
+      this.endReplay(missed);
+    }
     if (!joined.resumed) await this.hub.announceJoin(joined.peerId, joined.peers);
   }
 
@@ -272,7 +348,9 @@ export class PeerConnection {
       return;
     }
     this.hub.counters.messagesRelayed++;
-    for (const { peerId: partner, entry } of outcome.queued) this.hub.bus.publish(partner, { kind: 'deliver', entry });
+    if (this.hub.store.publishesOnWrite !== true) {
+      for (const { peerId: partner, entry } of outcome.queued) this.hub.bus.publish(partner, { kind: 'deliver', entry });
+    }
     if (outcome.overflowed.length > 0) return this.hub.dropUnacknowledging(outcome.overflowed);
   }
 
@@ -281,7 +359,7 @@ export class PeerConnection {
     this.sendAck();
     this.detach();
     this.state = 'closed';
-    void this.hub.endSession(peerId, 'bye');
+    this.hub.background(this.hub.endSession(peerId, 'bye'));
     this.ws.close(CloseCode.normal, 'bye');
   }
 
@@ -292,11 +370,19 @@ export class PeerConnection {
       return;
     }
     // The session ended elsewhere (resumed on another connection, room idle, too many pending).
+    if (event.by === this.nonce) return; // our own resume's order to the connection we replace
     this.dropConnection(event.code as SignalingErrorCode, event.message, event.closeCode);
   }
 
-  private writeEntry(entry: OutboundEntry): void {
+  private writeEntry(entry: OutboundEntry, replayed = false): void {
     if (entry.seq <= this.lastSentSeq) return;
+    if (!replayed && entry.seq > this.lastSentSeq + 1) {
+      // A live delivery skipped ahead: the bus lost some (Pub/Sub is at-most-once). The outbox
+      // has them; fetch them first, and this one after.
+      this.backfill();
+      this.heldDuringReplay?.push(entry);
+      return;
+    }
     this.lastSentSeq = entry.seq;
     // Piggyback the acknowledgement this peer is owed, instead of a separate ack frame later.
     const ack = this.unackedIn > 0 ? this.lastInSeq : undefined;
@@ -318,7 +404,7 @@ export class PeerConnection {
     this.state = 'closed';
     this.detach();
     this.hub.forget(this);
-    if (wasJoined && this.peerId !== undefined) this.hub.onPeerDisconnected(this.peerId, this.disconnectReason);
+    if (wasJoined && this.peerId !== undefined) this.hub.onPeerDisconnected(this.peerId, this.disconnectReason, this.nonce);
   }
 
   private detach(): void {

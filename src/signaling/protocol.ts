@@ -44,6 +44,10 @@ export const CloseCode = {
   tooManyPending: 4004,
   /** The server dropped the session for another reason given in the preceding `error`. */
   sessionEnded: 4005,
+  /** The shared store (Redis) failed under this connection; reconnect and resume (maybe on another instance). */
+  storeUnavailable: 4006,
+  /** The shared store lost its state (a new epoch); reconnect, and the resume says `resume-failed`. */
+  stateLost: 4007,
 } as const;
 
 /**
@@ -72,6 +76,11 @@ export const SIGNALING_ERROR_CODES = [
   'unsupported-protocol',
   'server-shutdown',
   'internal-error',
+  // With a shared store (Redis): the store cannot be reached, or its state was lost (new epoch).
+  'store-unavailable',
+  'state-lost',
+  // The server requires an operator token (serve --auth-secret) and the join had none, or a bad one.
+  'unauthorized',
 ] as const;
 export type SignalingErrorCode = (typeof SIGNALING_ERROR_CODES)[number];
 
@@ -190,6 +199,8 @@ export const JoinMessage = z.strictObject({
   resume: Secret.optional(),
   /** With `resume`: the highest server stream seq this client received; the server re-sends the rest. */
   ack: AckSeq.optional(),
+  /** Operator token (auth-token.ts), required on new joins when the server has an auth secret. */
+  auth: z.string().min(1).max(1024).optional(),
 });
 export const AckMessage = z.strictObject({
   type: z.literal('ack'),
@@ -259,6 +270,12 @@ export const JoinedMessage = z.object({
   /** Highest client stream seq the server holds; the client re-sends everything after it. */
   ack: AckSeq,
   resumed: z.boolean(),
+  /**
+   * The server state's epoch (a new one each time a store starts empty: a fresh process, or a
+   * Redis that lost its data). For logs; resume tokens carry it, so a resume into another epoch
+   * is refused with `resume-failed`, reason `state-lost`.
+   */
+  epoch: z.string().max(64).optional(),
 });
 export const ConfigMessage = z.object({
   type: z.literal('config'),
@@ -290,6 +307,8 @@ export const ErrorMessage = z.object({
   /** For `sequence-gap`: the seq the server expects next; re-send from it. */
   expectedSeq: z.number().optional(),
   retryAfterMs: z.number().optional(),
+  /** For `resume-failed`: `state-lost` (the server state the token belonged to is gone: a new epoch) or `unknown-session` (ended or expired). */
+  reason: z.string().max(64).optional(),
   /** The server closes the connection after a fatal error, and the session is gone. */
   fatal: z.boolean().optional(),
 });

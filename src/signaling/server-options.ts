@@ -4,6 +4,20 @@ import { DEFAULT_MAX_PAYLOAD_BYTES, type IceServer } from './protocol.js';
 import type { SignalingBus, SignalingStore } from './store.js';
 import { DEFAULT_RATE_LIMIT, type RateLimitOptions } from './token-bucket.js';
 
+/**
+ * Where the server reports what happens (joins, ends, store trouble). The shape of pino's
+ * `logger.info(fields, message)`, so the CLI passes a pino logger; the signaling layer does not
+ * depend on it. Fields never carry tokens or secrets.
+ */
+export interface SignalingLogger {
+  debug(fields: object, message: string): void;
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
+
+const silentLogger: SignalingLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
 /** Settings of the signaling server. Every field is optional; defaults are listed beside each. */
 export interface SignalingServerOptions {
   /** Address to listen on (startSignalingServer only). Default '127.0.0.1'; use '0.0.0.0' to serve other machines. */
@@ -43,6 +57,13 @@ export interface SignalingServerOptions {
    * injects this. A throw is logged as no extra servers, never a failed join. Default none.
    */
   iceServersFor?: (peerId: string) => IceServer[];
+  /**
+   * Operator secret: every new join must carry a token signed with it (auth-token.ts) or is
+   * refused with `unauthorized`. Resumes need only their resume token. Default none: open.
+   */
+  authSecret?: string;
+  /** Structured log sink. Default silent. */
+  logger?: SignalingLogger;
   /** Time source for heartbeats, grace periods, idle rooms and rate limits. Default the system clock. */
   clock?: Clock;
   /** Room/session state. Default a new MemorySignalingStore. */
@@ -51,8 +72,9 @@ export interface SignalingServerOptions {
   bus?: SignalingBus;
 }
 
-export type ResolvedServerOptions = Required<Omit<SignalingServerOptions, 'path' | 'iceServers' | 'iceServersFor' | 'rateLimit'>> & {
+export type ResolvedServerOptions = Required<Omit<SignalingServerOptions, 'path' | 'iceServers' | 'iceServersFor' | 'rateLimit' | 'authSecret'>> & {
   path: string | undefined;
+  authSecret: string | undefined;
   iceServers: IceServer[] | undefined;
   iceServersFor: ((peerId: string) => IceServer[]) | undefined;
   rateLimit: Required<RateLimitOptions>;
@@ -95,6 +117,8 @@ export function resolveServerOptions(options: SignalingServerOptions): ResolvedS
     ackEvery: options.ackEvery ?? d.ackEvery,
     iceServers: options.iceServers,
     iceServersFor: options.iceServersFor,
+    authSecret: options.authSecret,
+    logger: options.logger ?? silentLogger,
     clock: options.clock ?? systemClock,
     store: options.store ?? new MemorySignalingStore(),
     bus: options.bus ?? new MemorySignalingBus(),

@@ -5,6 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import type { Clock, TimerHandle } from '../transport/clock.js';
+import { verifyAuthToken } from './auth-token.js';
 import { HeartbeatWheel } from './heartbeat-wheel.js';
 import { PeerConnection } from './peer-connection.js';
 import {
@@ -22,8 +23,8 @@ import type { ResolvedServerOptions } from './server-options.js';
 import type { SignalingBus, SignalingStore } from './store.js';
 
 export type SessionGrant =
-  | { ok: true; peerId: string; resumeToken: string; peers: string[]; lastInSeq: number; resumed: boolean }
-  | { ok: false; code: SignalingErrorCode; message: string };
+  | { ok: true; peerId: string; resumeToken: string; peers: string[]; lastInSeq: number; resumed: boolean; epoch: string }
+  | { ok: false; code: SignalingErrorCode; message: string; reason?: string };
 
 /** Counters since the server started; `stats()` reports them. */
 export interface SignalingCounters {
@@ -35,6 +36,9 @@ export interface SignalingCounters {
   sessionsEnded: number;
   roomsFreedIdle: number;
   internalErrors: number;
+  resumes: number;
+  /** Store operations that failed (Redis unreachable or state lost). */
+  storeFailures: number;
 }
 
 export interface SignalingServerStats extends SignalingCounters {
@@ -67,6 +71,8 @@ export class SignalingHub {
     sessionsEnded: 0,
     roomsFreedIdle: 0,
     internalErrors: 0,
+    resumes: 0,
+    storeFailures: 0,
   };
 
   private readonly errorCounts: Record<string, number> = {};
@@ -75,6 +81,7 @@ export class SignalingHub {
   private readonly wheel: HeartbeatWheel<PeerConnection>;
   private idleTimer: TimerHandle | undefined;
   private closed = false;
+  private readonly unlisten: (() => void)[] = [];
 
   constructor(readonly options: ResolvedServerOptions) {
     this.clock = options.clock;
@@ -83,6 +90,28 @@ export class SignalingHub {
     this.wheel = new HeartbeatWheel(this.clock, options.heartbeatMs, (connection, now) => connection.heartbeat(now));
     this.wheel.start();
     this.armIdleSweep();
+    // A shared store that lost its state: every session served here is gone. Say so, so that
+    // clients reconnect, get `resume-failed` (reason state-lost) and start again cleanly.
+    const unlistenLost = this.store.onStateLost?.((epoch) => {
+      options.logger.warn({ epoch, connections: this.connections.size }, 'signaling state lost (new epoch): closing every connection with state-lost');
+      for (const connection of [...this.connections]) {
+        connection.fail('state-lost', `The server state was lost (Redis restarted or was flushed; new epoch ${epoch}); your session is gone. Join again.`, CloseCode.stateLost);
+      }
+    });
+    if (unlistenLost !== undefined) this.unlisten.push(unlistenLost);
+    // The bus may have missed deliveries (its connection came back): every connection re-reads its outbox.
+    const unlistenResync = this.bus.onResync?.(() => {
+      for (const connection of this.connections) connection.backfill();
+    });
+    if (unlistenResync !== undefined) this.unlisten.push(unlistenResync);
+  }
+
+  /** Runs a store operation nobody awaits; a failure is counted, never an unhandled rejection. */
+  background(work: Promise<unknown>): void {
+    work.catch((error: unknown) => {
+      this.counters.storeFailures++;
+      this.options.logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'background store operation failed');
+    });
   }
 
   /** Takes over a freshly upgraded WebSocket. */
@@ -105,10 +134,17 @@ export class SignalingHub {
     this.wheel.remove(connection);
   }
 
-  async createSession(join: JoinMessage): Promise<SessionGrant> {
+  /** `by`: the joining connection's nonce, recorded as the session's holder. */
+  async createSession(join: JoinMessage, by = ''): Promise<SessionGrant> {
     if (this.closed) return { ok: false, code: 'server-shutdown', message: 'The signaling server is shutting down.' };
+    if (this.options.authSecret !== undefined) {
+      const check = verifyAuthToken(this.options.authSecret, join.auth, join.room, Math.floor(this.clock.now() / 1000));
+      if (!check.ok) return { ok: false, code: 'unauthorized', message: check.message };
+    }
     const peerId = `p-${randomBytes(9).toString('base64url')}`;
-    const resumeToken = randomBytes(24).toString('base64url');
+    const epoch = this.store.epoch();
+    // The epoch rides in the token, so a resume after the state was lost can say so precisely.
+    const resumeToken = `${epoch}.${randomBytes(24).toString('base64url')}`;
     const outcome = await this.store.addPeer(
       {
         room: join.room,
@@ -116,31 +152,49 @@ export class SignalingHub {
         resumeTokenHash: sha256(resumeToken),
         roomTokenHash: join.token === undefined ? undefined : sha256(join.token),
         now: this.clock.now(),
+        holder: by,
       },
       { maxRooms: this.options.maxRooms, maxPeers: this.options.maxPeers, roomCapacity: ROOM_CAPACITY },
     );
     if (!outcome.ok) return { ok: false, code: outcome.code, message: this.describeRefusal(outcome.code, join.room) };
-    return { ok: true, peerId, resumeToken, peers: outcome.peers, lastInSeq: 0, resumed: false };
+    this.options.logger.debug({ peerId, room: join.room, peers: outcome.peers.length }, 'session started');
+    return { ok: true, peerId, resumeToken, peers: outcome.peers, lastInSeq: 0, resumed: false, epoch };
   }
 
-  async resumeSession(join: JoinMessage): Promise<SessionGrant> {
+  /** `by` names the resuming connection, so a late `superseded` drop does not hit it. */
+  async resumeSession(join: JoinMessage, by: string): Promise<SessionGrant> {
+    const resume = join.resume ?? '';
+    const dot = resume.indexOf('.');
+    const tokenEpoch = dot > 0 ? resume.slice(0, dot) : undefined;
+    const epoch = this.store.epoch();
+    if (tokenEpoch !== epoch) {
+      return {
+        ok: false,
+        code: 'resume-failed',
+        reason: 'state-lost',
+        message: `The server state this session belonged to is gone (epoch ${tokenEpoch ?? 'unknown'}, now ${epoch}: the server or its Redis restarted without it). Join again without resume.`,
+      };
+    }
     const lost: SessionGrant = {
       ok: false,
       code: 'resume-failed',
-      message: `No session for this resume token in room "${join.room}": its grace period of ${this.options.resumeGraceMs} ms ran out, it ended, or the server restarted. Join again without resume.`,
+      reason: 'unknown-session',
+      message: `No session for this resume token in room "${join.room}": its grace period of ${this.options.resumeGraceMs} ms ran out, or it ended. Join again without resume.`,
     };
-    const record = await this.store.findPeerByResumeToken(sha256(join.resume ?? ''));
+    const record = await this.store.findPeerByResumeToken(sha256(resume));
     if (record === undefined || record.room !== join.room) return lost;
     const peerId = record.peerId;
     this.cancelGrace(peerId);
     // If the old connection is still open (its death not yet noticed), it yields to this one.
-    this.bus.publish(peerId, { kind: 'drop', code: 'superseded', message: 'Another connection resumed this session.', closeCode: CloseCode.superseded });
-    if (!(await this.store.setConnected(peerId, true))) return lost;
+    this.bus.publish(peerId, { kind: 'drop', code: 'superseded', message: 'Another connection resumed this session.', closeCode: CloseCode.superseded, by });
+    if (!(await this.store.setConnected(peerId, true, by))) return lost;
     const current = await this.store.getPeer(peerId);
     if (current === undefined) return lost;
     if (join.ack !== undefined) await this.store.acknowledgeOutbound(peerId, join.ack);
     const peers = (await this.store.roomPeers(join.room)).filter((id) => id !== peerId);
-    return { ok: true, peerId, resumeToken: join.resume!, peers, lastInSeq: current.lastInSeq, resumed: true };
+    this.counters.resumes++;
+    this.options.logger.debug({ peerId, room: join.room }, 'session resumed');
+    return { ok: true, peerId, resumeToken: resume, peers, lastInSeq: current.lastInSeq, resumed: true, epoch };
   }
 
   /** Tells the peers already in the room that `peerId` arrived. */
@@ -153,7 +207,7 @@ export class SignalingHub {
   async deliver(peerId: string, body: string): Promise<void> {
     const outcome = await this.store.enqueueOutbound(peerId, body, this.options.maxPendingMessages);
     if (outcome.kind === 'queued') {
-      this.bus.publish(peerId, { kind: 'deliver', entry: outcome.entry });
+      if (this.store.publishesOnWrite !== true) this.bus.publish(peerId, { kind: 'deliver', entry: outcome.entry });
     } else if (outcome.kind === 'overflow') {
       await this.dropUnacknowledging([peerId]);
     }
@@ -171,22 +225,34 @@ export class SignalingHub {
     }
   }
 
-  /** A joined connection went away without `bye`: keep the session for the grace period. */
-  onPeerDisconnected(peerId: string, reason: string): void {
+  /** A joined connection (`holder`, its nonce) went away without `bye`: keep the session for the grace period. */
+  onPeerDisconnected(peerId: string, reason: string, holder = ''): void {
     if (this.closed) return;
-    void this.store.setConnected(peerId, false);
     if (this.options.resumeGraceMs <= 0) {
-      void this.endSession(peerId, reason);
+      this.background(this.endSession(peerId, reason));
       return;
     }
+    this.background(this.store.setConnected(peerId, false, holder));
     this.cancelGrace(peerId);
     this.graceTimers.set(
       peerId,
       this.clock.setTimeout(() => {
         this.graceTimers.delete(peerId);
-        void this.endSession(peerId, reason);
+        this.background(this.endAbandonedSession(peerId, reason, holder));
       }, this.options.resumeGraceMs),
     );
+  }
+
+  /**
+   * The grace period ran out on this instance. With a shared store the peer may have resumed on
+   * another instance meanwhile (its grace timer is here, not there): then it is connected, or
+   * another connection holds it (whose own grace period decides), and it stays.
+   */
+  private async endAbandonedSession(peerId: string, reason: string, holder: string): Promise<void> {
+    const record = await this.store.getPeer(peerId);
+    if (record === undefined || record.connected) return;
+    if (record.holder !== '' && record.holder !== holder) return;
+    await this.endSession(peerId, reason);
   }
 
   /** Removes the session; the other peer gets `peer-left` with `reason`. */
@@ -195,6 +261,7 @@ export class SignalingHub {
     const removed = await this.store.removePeer(peerId);
     if (removed === undefined) return;
     this.counters.sessionsEnded++;
+    this.options.logger.debug({ peerId, room: removed.room, reason }, 'session ended');
     const body = JSON.stringify({ type: 'peer-left', peerId, reason });
     for (const other of removed.remaining) await this.deliver(other, body);
   }
@@ -246,6 +313,7 @@ export class SignalingHub {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    for (const unlisten of this.unlisten) unlisten();
     this.wheel.stop();
     if (this.idleTimer !== undefined) this.clock.clearTimeout(this.idleTimer);
     for (const timer of this.graceTimers.values()) this.clock.clearTimeout(timer);
@@ -271,7 +339,7 @@ export class SignalingHub {
     const every = Math.max(10, Math.min(this.options.roomIdleMs / 4, 60_000));
     this.idleTimer = this.clock.setTimeout(() => {
       this.armIdleSweep(); // re-armed at once, so a fake clock advanced far runs every sweep
-      void this.sweepIdleRooms();
+      this.background(this.sweepIdleRooms());
     }, every);
   }
 
@@ -283,8 +351,9 @@ export class SignalingHub {
       let freed = false;
       for (const peerId of await this.store.roomPeers(room)) {
         this.cancelGrace(peerId);
-        this.bus.publish(peerId, { kind: 'drop', code: 'room-idle', message, closeCode: CloseCode.roomIdle });
+        // Removed first, then told: a peer that hears room-idle finds the store already final.
         const removed = await this.store.removePeer(peerId);
+        this.bus.publish(peerId, { kind: 'drop', code: 'room-idle', message, closeCode: CloseCode.roomIdle });
         if (removed === undefined) continue;
         this.counters.sessionsEnded++;
         freed ||= removed.roomFreed;

@@ -23,6 +23,13 @@ export interface PeerRecord {
   /** Highest client stream seq accepted from this peer (0 before the first). */
   readonly lastInSeq: number;
   readonly connected: boolean;
+  /**
+   * The connection that took the session last (join or resume), by its nonce; '' if not
+   * recorded. With several instances, a grace period that runs out on one instance ends the
+   * session only if that instance's connection was still the holder: the peer may have resumed,
+   * and dropped again, elsewhere since.
+   */
+  readonly holder: string;
 }
 
 export interface StoreLimits {
@@ -71,19 +78,50 @@ export interface StoreCounts {
   readonly peers: number;
 }
 
+/**
+ * A store operation could not run: the shared backend is unreachable. The connection that asked
+ * is told `store-unavailable`; nothing it sent was acknowledged, so it re-sends after a resume.
+ */
+export class StoreUnavailableError extends Error {
+  override readonly name = 'StoreUnavailableError';
+}
+
+/** The store's state is gone (a new epoch began): every session it held is lost. */
+export class StateLostError extends Error {
+  override readonly name = 'StateLostError';
+}
+
 export interface SignalingStore {
+  /**
+   * The current epoch: a new random value each time the state starts empty (a fresh in-memory
+   * store, a Redis that restarted without persistence). Resume tokens carry it, so a resume into
+   * another epoch is refused with a precise reason instead of looking like an expired session.
+   */
+  epoch(): string;
+  /**
+   * True when the store hands every queued outbox entry to the bus itself, in the same atomic
+   * step as the write (Redis: append and PUBLISH in one script), so a crash between the two cannot
+   * strand a message. The hub then does not publish `deliver` events.
+   */
+  readonly publishesOnWrite?: boolean;
+  /** Calls `listener` when the store finds its state lost (a new epoch). Returns an unsubscribe function. */
+  onStateLost?(listener: (epoch: string) => void): () => void;
   /**
    * Adds a new peer to `room`, creating the room on first join. Refuses when the room is full,
    * the room token differs, or the server-wide room/peer limits are reached.
    */
   addPeer(
-    input: { room: string; peerId: string; resumeTokenHash: string; roomTokenHash: string | undefined; now: number },
+    input: { room: string; peerId: string; resumeTokenHash: string; roomTokenHash: string | undefined; now: number; holder?: string },
     limits: StoreLimits,
   ): Promise<AddPeerOutcome>;
   getPeer(peerId: string): Promise<PeerRecord | undefined>;
   findPeerByResumeToken(resumeTokenHash: string): Promise<PeerRecord | undefined>;
-  /** Marks whether the peer has a live connection; false when the peer no longer exists. */
-  setConnected(peerId: string, connected: boolean): Promise<boolean>;
+  /**
+   * connected: `holder` takes the session (resume). Not connected: the session is marked
+   * disconnected only if `holder` still holds it (or none was recorded). False when the peer no
+   * longer exists.
+   */
+  setConnected(peerId: string, connected: boolean, holder?: string): Promise<boolean>;
   /** Removes the peer with its outbox, and the room if it became empty. Undefined if already gone. */
   removePeer(peerId: string): Promise<RemovedPeer | undefined>;
   roomPeers(room: string): Promise<string[]>;
@@ -110,10 +148,20 @@ export interface SignalingStore {
 export type BusEvent =
   | { kind: 'deliver'; entry: OutboundEntry }
   /** Close the peer's connection, first telling it `code`/`message` (room idle, session resumed elsewhere…). */
-  | { kind: 'drop'; code: string; message: string; closeCode: number };
+  /** `by`: the connection that caused the drop (a resume), which ignores it if it arrives late. */
+  | { kind: 'drop'; code: string; message: string; closeCode: number; by?: string };
 
 export interface SignalingBus {
   publish(peerId: string, event: BusEvent): void;
-  /** Routes the peer's events to `handler` until the returned function is called. One subscriber per peer. */
-  subscribe(peerId: string, handler: (event: BusEvent) => void): () => void;
+  /**
+   * Routes the peer's events to `handler` until the returned function is called. One subscriber
+   * per peer. A remote bus resolves once the subscription is active, so that nothing published
+   * afterwards can be missed.
+   */
+  subscribe(peerId: string, handler: (event: BusEvent) => void): (() => void) | Promise<() => void>;
+  /**
+   * Calls `listener` after the bus may have missed events (its connection dropped and came back):
+   * each live connection then re-reads its outbox. Returns an unsubscribe function.
+   */
+  onResync?(listener: () => void): () => void;
 }

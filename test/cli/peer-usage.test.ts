@@ -43,6 +43,9 @@ describe('peer and trials: help and usage errors', () => {
     [['trials', '--min-success', '95'], '--min-success must be a ratio from 0 to 1'],
     [['trials', '--min-success', ''], '--min-success must be a ratio from 0 to 1'],
     [['trials', '--signal', 'ftp://x/'], '--signal must start with ws:// or wss://'],
+    [['trials', '--signal', 'ws://127.0.0.1:1/,ftp://x/'], '--signal must start with ws:// or wss://'],
+    [['peer', '--signal', 'ws://127.0.0.1:1/', '--signal', 'nope', '--room', 'x'], '--signal must be a WebSocket URL'],
+    [['peer', '--signal', ',', '--room', 'x'], '--signal needs a WebSocket URL'],
   ])('%j exits 2 with a clear message', async (argv, message) => {
     const io = fakeIo();
     expect(await main(argv, io)).toBe(2);

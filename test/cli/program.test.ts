@@ -22,7 +22,7 @@ describe('commandsFor', () => {
 describe('buildProgram', () => {
   it('registers the commands asked for, in help order', async () => {
     const io = fakeIo();
-    expect((await buildProgram(io, () => undefined)).commands.map((c) => c.name())).toEqual(['detect', 'serve', 'peer', 'trials', 'turn', 'lab', 'field']);
+    expect((await buildProgram(io, () => undefined)).commands.map((c) => c.name())).toEqual(['detect', 'serve', 'peer', 'trials', 'turn', 'token', 'lab', 'field']);
     expect((await buildProgram(io, () => undefined, ['turn'])).commands.map((c) => c.name())).toEqual(['turn']);
   });
 });

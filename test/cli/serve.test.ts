@@ -1,11 +1,13 @@
 /** `nat-probe serve` as a real process: announces its URLs, answers STUN, accepts signaling, stops cleanly. */
 import type { ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { newTransactionId, StunMethod, getAttribute } from '../../src/stun/index.js';
 import { StunTransactions, UdpEndpoint } from '../../src/transport/index.js';
 import { firstLine, runCli, spawnCli, stopProcess } from '../helpers/cli.js';
 import { withinMs } from '../helpers/events.js';
+import { freePort } from '../helpers/redis.js';
 
 let child: ChildProcess | undefined;
 afterEach(async () => {
@@ -61,5 +63,35 @@ describe('nat-probe serve', () => {
     } finally {
       await holder.close();
     }
+  });
+
+  it('names the signaling port and what to do when it is taken', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const port = (holder.address() as { port: number }).port;
+    try {
+      const run = await runCli(['serve', '--port', '0', '--no-alternate', '--signal-port', String(port)]);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain(`cannot start signaling on TCP 127.0.0.1:${port}: the port is already in use`);
+      expect(run.stderr).toContain('--signal-port');
+      expect(run.stderr).not.toContain('Please report');
+    } finally {
+      await new Promise<void>((resolve) => holder.close(() => resolve()));
+    }
+  });
+
+  it('exits 2 with the reason when Redis is unreachable at start', async () => {
+    const port = await freePort();
+    const run = await runCli(['serve', '--port', '0', '--no-alternate', '--signal-port', '0', '--redis', `redis://:hunter2@127.0.0.1:${port}`]);
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(/cannot start signaling: Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+ is unreachable.*ECONNREFUSED.*\[redis-unreachable\]/);
+    expect(run.stderr).not.toContain('hunter2');
+  });
+
+  it('refuses a --redis that is not a redis:// URL', async () => {
+    const run = await runCli(['serve', '--redis', 'http://127.0.0.1:6379']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('redis://');
   });
 });

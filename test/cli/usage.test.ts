@@ -30,6 +30,12 @@ describe('CLI usage errors and help', () => {
     expect(io.err()).not.toMatch(/\n\s+at /); // no stack trace
   });
 
+  it('rejects --map with --no-portmap (exit 2)', async () => {
+    const io = fakeIo();
+    expect(await main(['detect', '--server', '127.0.0.1:9', '--map', '--no-portmap'], io)).toBe(2);
+    expect(io.err()).toContain('--map needs the gateway probes');
+  });
+
   it('rejects a malformed --server with exit 2 and the accepted forms', async () => {
     const io = fakeIo();
     expect(await main(['detect', '--server', 'host:99999'], io)).toBe(2);

@@ -68,7 +68,9 @@ describe.skipIf(skip)('trials dashboard in a terminal (tmux)', () => {
     expect(last).toMatch(/ms █+ \d/); // histogram rows
     expect(last).toMatch(/recent [▁▂▃▄▅▆▇█]{5}/); // sparkline of the five trials
     // The last watched trial's candidates and pair table stay on screen.
-    expect(last).toMatch(/Trial [1-5] · connected in [\d.]+ ms · (controlling|controlled) · done/);
+    // The watched trial shows both of its peers (each session's events carry `peer`).
+    expect(last).toMatch(/Trial [1-5] · done/);
+    expect(last).toMatch(/peer [01] · connected in [\d.]+ ms · (controlling|controlled)/);
     expect(last).toMatch(/Local candidates \(\d+\)\s+Remote candidates \(\d+\)/);
     expect(last).toMatch(/Pair\s+Local\s+Remote\s+State\s+RTT\s+Tries/);
     expect(last).toMatch(/host\/host\s+\S+\s+\S+\s+succeeded ★\s+[\d.]+ ms\s+\d/);

@@ -2,6 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   decodeExternalAddressResponse,
+  decodeMapUdpResponse,
+  encodeMapUdpRequest,
   decodePcpAddress,
   decodePcpResponseHeader,
   decodeSsdpResponse,
@@ -132,5 +134,19 @@ describe('the default route (/proc/net/route)', () => {
       { interface: 'wlan0', address: '192.168.0.1', metric: 50 },
       { interface: 'eth0', address: '198.51.100.1', metric: 100 },
     ]);
+  });
+});
+
+describe('NAT-PMP mapping (RFC 6886 §3.3, §3.4)', () => {
+  it('encodes a UDP mapping request: version 0, opcode 1, reserved, internal, suggested external, lifetime', () => {
+    expect(Buffer.from(encodeMapUdpRequest(40000, 40000, 60)).toString('hex')).toBe('0001' + '0000' + '9c40' + '9c40' + '0000003c');
+    // Deletion: external port 0, lifetime 0 (§3.4).
+    expect(Buffer.from(encodeMapUdpRequest(40000, 0, 0)).toString('hex')).toBe('000100009c40000000000000');
+  });
+
+  it('reads the 16-byte answer: opcode 129, result, epoch, internal, mapped external, lifetime', () => {
+    expect(decodeMapUdpResponse(hex('00 81 0000 00000010 9c40 9c41 0000003c'))).toEqual({ resultCode: 0, epochSeconds: 16, internalPort: 40000, externalPort: 40001, lifetimeSeconds: 60 });
+    expect(decodeMapUdpResponse(hex('00 81 0003 00000010'))).toMatchObject({ resultCode: 3, externalPort: 0 });
+    expect(() => decodeMapUdpResponse(hex('00 80 0000 00000010 01020304'))).toThrow(/not a UDP mapping response/);
   });
 });

@@ -93,6 +93,16 @@ describe.skipIf(!runLab)('detect asks the lab gateway (miniupnpd) about port map
     expect(summary.gateway.natPmp.error).toContain('given up when the STUN tests ended');
   });
 
+  it('--map asks for one mapping; miniupnpd with a reserved WAN address refuses it, and detect says so', async () => {
+    const report = await detectIn(plain, ['--map']);
+    const summary = report.portMapping;
+    expect(summary.status).toBe('probed');
+    if (summary.status !== 'probed') return;
+    expect(summary.map).toMatchObject({ protocol: 'nat-pmp', created: false, error: 'NAT-PMP refused: 3 Network Failure' });
+    const log = readFileSync(servers[0]!.portMappers![0]!.logFile, 'utf8');
+    expect(log).toMatch(/NAT-PMP port mapping request : \d+->198\.51\.100\.2:\d+ udp lifetime=60s/);
+  });
+
   it('asks nothing with --no-portmap', async () => {
     const report = await detectIn(plain, ['--no-portmap']);
     expect(report.portMapping).toEqual({ status: 'skipped', because: '--no-portmap' });

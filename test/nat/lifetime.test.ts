@@ -31,8 +31,9 @@ describe('lifetime planning (pure)', () => {
     expect(bracketLifetime([{ waitMs: 18_000, alive: true }, { waitMs: 20_200, alive: false }, { waitMs: 16_000, alive: true }])).toEqual({
       status: 'measured', lowerMs: 18_000, upperMs: 20_200, estimateMs: 19_100, resolutionMs: 1100,
     });
-    // A survival after a loss (a lost answer) does not widen it.
-    expect(bracketLifetime([{ waitMs: 4000, alive: false }, { waitMs: 6000, alive: true }, { waitMs: 2000, alive: true }])).toMatchObject({ lowerMs: 2000, upperMs: 4000 });
+    // A loss that a longer survival contradicts was a lost answer: it is ignored.
+    expect(bracketLifetime([{ waitMs: 4000, alive: false }, { waitMs: 6000, alive: true }, { waitMs: 8000, alive: false }])).toMatchObject({ lowerMs: 6000, upperMs: 8000 });
+    expect(bracketLifetime([{ waitMs: 4000, alive: false }, { waitMs: 6000, alive: true }])).toEqual({ status: 'above-max', lowerMs: 6000 });
     expect(bracketLifetime([{ waitMs: 2000, alive: true }])).toEqual({ status: 'above-max', lowerMs: 2000 });
     expect(bracketLifetime([{ waitMs: 2000, alive: false }])).toEqual({ status: 'below-min', upperMs: 2000 });
   });
@@ -106,6 +107,29 @@ describe('measureLifetime on loopback', () => {
   it('says so, exit-worthy, when the server ignores RESPONSE-PORT', async () => {
     const server = await forgetfulServer(10_000, false);
     await expect(measureLifetime({ server: { label: 'plain', address: server.local }, maxMs: 1000, grid })).rejects.toMatchObject({ code: 'lifetime-no-response-port' });
+  });
+
+  it('stops at once when interrupted and reports what it has', async () => {
+    const server = await forgetfulServer(60_000);
+    const stop = new AbortController();
+    const events: LifetimeEvent[] = [];
+    const measuring = measureLifetime({
+      server: { label: 'forgetful', address: server.local },
+      maxMs: 60_000,
+      cases: ['one-way'],
+      grid,
+      signal: stop.signal,
+      // Interrupt once the first mapping has been tested.
+      onEvent: (e) => {
+        events.push(e);
+        if (e.type === 'lifetime-test') stop.abort();
+      },
+    });
+    const result = await measuring;
+    expect(result.interrupted).toBe(true);
+    expect(result.durationMs).toBeLessThan(5000);
+    expect(result.results[0]!.bracket.status).toBe('above-max');
+    expect(events.filter((e) => e.type === 'lifetime-test').length).toBeGreaterThanOrEqual(1);
   });
 
   it('reports above-max when nothing expires within --lifetime-max', async () => {

@@ -50,32 +50,29 @@ describe('time to connect from both peers joined', () => {
 });
 
 describe('a silent TURN server in a real run', () => {
-  it('shows in the time to connect as gathering that waited for TURN, not as a fast connection', async () => {
+  it('no longer holds up the checks: the trial connects long before the allocation could end, and no TURN wait is in the figure', async () => {
     const silent = await UdpEndpoint.bind({ address: '127.0.0.1', port: 0 });
     let allocates = 0;
     silent.onDatagram(() => allocates++);
     try {
-      const turnTimeoutMs = 1000;
+      // The allocation's bound is longer than the whole session: had the checks waited for it,
+      // no time would have been left for them and the trial could not connect.
       const result = await runTrials({
         embeddedServers: startBuiltInServers,
         runs: 1,
         concurrency: 1,
         bindAddress: '127.0.0.1',
-        timeoutMs: 5000,
+        timeoutMs: 4000,
         peerEvents: false,
         turnServers: [{ url: `turn:127.0.0.1:${silent.local.port}`, username: 'u', credential: 'p' }],
-        turnTimeoutMs,
+        turnTimeoutMs: 10_000,
       });
       const [trial] = result.outcomes;
-      expect(trial!.connected).toBe(true);
       expect(allocates).toBeGreaterThan(0);
-      // The checks waited for the allocation's bound: that wait is in the figure, and named.
-      expect(trial!.connectTime?.waitedForRelays).toBe(true);
+      expect(trial!.connected).toBe(true);
       const time = trial!.connectTime!;
+      expect(time.waitedForRelays).toBe(false);
       expect(trial!.timeToConnectMs).toBeCloseTo(time.parametersMs + time.gatheringMs + time.checksMs, 6);
-      // The allocation started with the session, so part of its bound overlaps the wait for the
-      // other peer; what is left after both joined is still most of it, and far more than the checks.
-      expect(time.parametersMs + time.gatheringMs).toBeGreaterThanOrEqual(turnTimeoutMs / 2);
     } finally {
       await silent.close();
     }

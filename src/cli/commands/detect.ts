@@ -14,7 +14,7 @@ import {
   type PortMappingSummary,
 } from '../../nat/index.js';
 import { findDefaultGateway, probeGateway } from '../../gateway/index.js';
-import { measureLifetime } from '../../nat/index.js';
+import { checkMappedPort, measureLifetime } from '../../nat/index.js';
 import type { LifetimeReport } from '../../report/detect-report.js';
 import { interruptSignal } from './peer.js';
 import { buildDetectReport, type DetectReport } from '../../report/detect-report.js';
@@ -40,6 +40,7 @@ export interface DetectCommandOptions {
   /** commander's negatable --no-portmap: false when given. */
   portmap: boolean;
   lifetime?: boolean;
+  map?: boolean;
   /** Seconds. */
   lifetimeMax: number;
   lifetimeSearch: 'parallel' | 'sequential';
@@ -59,6 +60,7 @@ export function registerDetect(program: Command, io: CliIo, run: (code: Promise<
     .option('--attempts <n>', 'sends per probe before "no answer" is believed', integerOption('--attempts', 1, 10), 4)
     .option('--bind <address>', 'local address to bind (default: all interfaces)')
     .option('--no-portmap', 'do not ask the default gateway about NAT-PMP, PCP and UPnP')
+    .option('--map', 'create one NAT-PMP mapping for the run (60 s), check that an unsolicited STUN answer arrives through it, then delete it')
     .option('--lifetime', 'also measure how long a UDP mapping survives silence, one-way and after two-way traffic (RFC 5780 §4.6; takes about the lifetime)')
     .option('--lifetime-max <s>', 'longest silence tested by --lifetime', integerOption('--lifetime-max', 4, 3600), 300)
     .addOption(
@@ -101,12 +103,14 @@ Examples:
   nat-probe detect --hairpin --family 4
   nat-probe detect --server stun.example.org --lifetime --lifetime-max 180
 
-Exit codes: 0 verdict given, 1 UDP blocked or inconclusive, 2 usage or environment error.`,
+Exit codes: 0 verdict given, 1 UDP blocked, inconclusive (also: something answers but not
+STUN) or --lifetime not measurable, 2 usage or environment error.`,
     )
     .action((options: DetectCommandOptions) => run(runDetect(options, io)));
 }
 
 export async function runDetect(options: DetectCommandOptions, io: CliIo): Promise<number> {
+  if (options.map && !options.portmap) throw new NatProbeError('map-without-portmap', '--map needs the gateway probes; drop --no-portmap.');
   const mode = outputMode(io, options.json ?? false);
   const startedAt = new Date();
   const t0 = performance.now();
@@ -167,6 +171,12 @@ export async function runDetect(options: DetectCommandOptions, io: CliIo): Promi
     if (summary.status === 'probed') {
       const v4 = results.find((r) => r.family === 4);
       summary = { ...summary, doubleNat: analyseDoubleNat(summary.gateway, v4?.verdict.publicAddresses ?? []) };
+      const server = v4?.servers.find((s) => s.reachable);
+      if (options.map && server) {
+        summary.map = summary.gateway.natPmp.present
+          ? await checkMappedPort({ gateway: summary.gateway.gateway, server: { label: server.label, address: server.primary }, bindAddress: options.bind?.includes(':') ? undefined : options.bind })
+          : { protocol: 'nat-pmp', created: false, error: 'the gateway does not speak NAT-PMP' };
+      }
     }
     const lifetime = options.lifetime ? await runLifetime(options, results, io, mode, onEvent) : undefined;
     const report = buildDetectReport(results, { version: VERSION, startedAt, durationMs: performance.now() - t0, portMapping: summary, lifetime });

@@ -1,3 +1,4 @@
+import { peerBindAddress } from '../peer-bind.js';
 import { InvalidArgumentError, type Command } from 'commander';
 import { NatProbeError } from '../../errors.js';
 import type { PeerEvent } from '../../events.js';
@@ -14,9 +15,11 @@ import { addStrategyFlags, STRATEGY_HELP, traversalFromFlags, type StrategyFlags
 import { addTurnFlags, turnServersFromFlags, withTurnCredentialsFromEnv, type TurnFlags } from '../turn-flags.js';
 
 export interface PeerCommandOptions extends TurnFlags, StrategyFlags {
-  signal: string;
+  /** One or more instances of one signaling service (--signal repeated or comma-separated). */
+  signal: string[];
   room: string;
   token?: string;
+  authToken?: string;
   stun?: string;
   survey?: boolean;
   timeout: number;
@@ -26,6 +29,15 @@ export interface PeerCommandOptions extends TurnFlags, StrategyFlags {
 }
 
 export const PEER_DEFAULT_TIMEOUT_MS = 15_000;
+
+/** Environment variable for --auth-token (kept out of `ps`). */
+export const AUTH_TOKEN_ENV = 'NAT_PROBE_AUTH_TOKEN';
+
+/** --auth-token, or the environment's; never printed. */
+export function authTokenFrom(options: { authToken?: string }, env: NodeJS.ProcessEnv): { authToken?: string } {
+  const token = options.authToken ?? (env[AUTH_TOKEN_ENV] === '' ? undefined : env[AUTH_TOKEN_ENV]);
+  return token === undefined ? {} : { authToken: token };
+}
 
 /** --signal must be a ws:// or wss:// URL. */
 export function signalUrlOption(value: string): string {
@@ -39,6 +51,16 @@ export function signalUrlOption(value: string): string {
     throw new InvalidArgumentError(`--signal must start with ws:// or wss://, got "${value}".`);
   }
   return url.href;
+}
+
+/**
+ * --signal, repeatable and comma-separated: several instances of one signaling service (serve
+ * --redis). The first is used first; the others take over a session when an instance dies.
+ */
+export function signalUrlsOption(value: string, previous: string[] | undefined): string[] {
+  const urls = value.split(',').map((part) => part.trim()).filter((part) => part !== '');
+  if (urls.length === 0) throw new InvalidArgumentError('--signal needs a WebSocket URL such as ws://127.0.0.1:8080/.');
+  return [...(previous ?? []), ...urls.map(signalUrlOption)];
 }
 
 /** Room names the signaling protocol accepts (PROTOCOL.md): 1–128 of A–Z a–z 0–9 . _ ~ : - */
@@ -61,13 +83,14 @@ export function registerPeer(program: Command, io: CliIo, run: (code: Promise<nu
   const command = program
     .command('peer')
     .description('Join a room as one peer, exchange candidates with the other peer, run ICE connectivity checks and report what worked')
-    .requiredOption('--signal <url>', 'signaling server (ws:// or wss://), e.g. from `nat-probe serve`', signalUrlOption)
+    .requiredOption('--signal <url>', 'signaling server (ws:// or wss://), e.g. from `nat-probe serve`; repeat it or separate URLs with commas to give several instances sharing one Redis, tried in turn if one dies', signalUrlsOption)
     .requiredOption('--room <name>', 'room to meet the other peer in; both peers give the same name', roomOption)
     .option('--token <secret>', 'room secret: the first peer sets it, the second must give the same')
+    .option('--auth-token <token>', `operator token for a signaling server started with --auth-secret (or set ${AUTH_TOKEN_ENV}); mint one with \`nat-probe token\``)
     .option('--stun <host[:port]>', 'STUN server for a server-reflexive candidate (default: none, host candidates only)')
     .option('--survey', 'check every candidate pair to the end, to see which pair types work (default: stop at the first nominated pair)')
     .option('--timeout <ms>', 'time bound from joining to the verdict, waiting for the other peer included', integerOption('--timeout', 100, 600_000), PEER_DEFAULT_TIMEOUT_MS)
-    .option('--bind <address>', 'local address to bind (default: every interface)')
+    .option('--bind <address>', 'local address to bind (default: loopback when every server is on loopback; else every interface)')
     .option('--mdns', "resolve the other peer's mDNS host candidates (<uuid>.local, as browsers send them) by a Multicast DNS query on the local network (RFC 6762); unresolved ones are reported as skipped (default: off, no multicast is sent)")
     .option('--json', 'NDJSON on stdout: one line per event, then the report (schema nat-probe.peer/v2) as the last line');
   addStrategyFlags(addTurnFlags(command))
@@ -124,13 +147,15 @@ export async function runPeer(options: PeerCommandOptions, io: CliIo): Promise<n
   let report: PeerReport;
   try {
     const result = await runPeerSession({
-      signalUrl: options.signal,
+      signalUrl: options.signal[0]!,
+      signalFallbackUrls: options.signal.slice(1),
       room: options.room,
       token: options.token,
+      ...authTokenFrom(options, io.env),
       stunServer,
       mode: options.survey ? 'survey' : 'connect',
       timeoutMs: options.timeout,
-      bindAddress: options.bind,
+      bindAddress: peerBindAddress(options.bind, { signalUrls: options.signal, stunHost: stunServer?.address, turnUrls: options.turn !== undefined ? [options.turn] : [] }),
       ...(turnServers !== undefined ? { turnServers } : {}),
       ...(options.relayOnly === true ? { relayOnly: true } : {}),
       ...(options.turnTimeout !== undefined ? { turnTimeoutMs: options.turnTimeout } : {}),

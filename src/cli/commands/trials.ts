@@ -1,3 +1,4 @@
+import { peerBindAddress } from '../peer-bind.js';
 import { writeFile } from 'node:fs/promises';
 import { InvalidArgumentError, type Command } from 'commander';
 import { NatProbeError } from '../../errors.js';
@@ -13,13 +14,14 @@ import { startLiveView, type LiveView } from '../live-view.js';
 import { integerOption } from '../options.js';
 import { addStrategyFlags, STRATEGY_HELP, traversalFromFlags, type StrategyFlags } from '../strategy-flags.js';
 import { addTurnFlags, turnServersFromFlags, withTurnCredentialsFromEnv, type TurnFlags } from '../turn-flags.js';
-import { interruptSignal, resolveStunOption, signalUrlOption } from './peer.js';
+import { AUTH_TOKEN_ENV, authTokenFrom, interruptSignal, resolveStunOption, signalUrlsOption } from './peer.js';
 
 export interface TrialsCommandOptions extends TurnFlags, StrategyFlags {
   runs: number;
   concurrency: number;
-  signal?: string;
+  signal?: string[];
   token?: string;
+  authToken?: string;
   stun?: string;
   survey?: boolean;
   timeout: number;
@@ -45,7 +47,7 @@ export function ratioOption(name: string) {
  * Failure reasons that mean the run could not test traversal at all (the invocation or the
  * environment is wrong), so the exit status is 2, not 1, when every trial ended with one.
  */
-const ENVIRONMENT_REASONS = new Set(['signaling-unreachable', 'room-token-mismatch', 'too-many-rooms', 'too-many-peers', 'unsupported-protocol', 'trials-bad-options']);
+const ENVIRONMENT_REASONS = new Set(['unauthorized', 'signaling-unreachable', 'room-token-mismatch', 'too-many-rooms', 'too-many-peers', 'unsupported-protocol', 'trials-bad-options']);
 
 export function registerTrials(program: Command, io: CliIo, run: (code: Promise<number>) => void): void {
   const command = program
@@ -53,13 +55,14 @@ export function registerTrials(program: Command, io: CliIo, run: (code: Promise<
     .description('Run N fresh pairings of two peers and measure traversal: success rate with a 95% CI, time to connect, pair types, failure reasons')
     .option('-n, --runs <n>', 'pairings to run', integerOption('--runs', 1, 1_000_000), 20)
     .option('-c, --concurrency <n>', 'pairings in flight at once', integerOption('--concurrency', 1, 256), TRIALS_DEFAULTS.concurrency)
-    .option('--signal <url>', 'signaling server (ws:// or wss://); default: a built-in one on 127.0.0.1 with a built-in STUN server', signalUrlOption)
+    .option('--signal <url>', 'signaling server (ws:// or wss://); default: a built-in one on 127.0.0.1 with a built-in STUN server. Repeat it or separate URLs with commas for several instances sharing one Redis', signalUrlsOption)
     .option('--token <secret>', 'room secret the signaling server expects')
+    .option('--auth-token <token>', `operator token for a signaling server started with --auth-secret (or set ${AUTH_TOKEN_ENV}); rooms are named trials-<random>-N, so mint a prefix token: nat-probe token --room-prefix trials-`)
     .option('--stun <host[:port]>', 'STUN server for server-reflexive candidates (default: the built-in one without --signal, none with it)')
     .option('--survey', 'check every candidate pair to the end, to see which pair types work (default: stop at the first nominated pair)')
     .option('--timeout <ms>', 'time bound of each peer session', integerOption('--timeout', 100, 600_000), TRIALS_DEFAULTS.timeoutMs)
     .option('--min-success <ratio>', 'exit 1 when the success rate is below this (0..1)', ratioOption('--min-success'), DEFAULT_MIN_SUCCESS)
-    .option('--bind <address>', 'local address the peers bind (default: every interface)')
+    .option('--bind <address>', 'local address the peers bind (default: loopback when every server is on loopback, as the built-in ones are; else every interface)')
     .option('--json', 'NDJSON on stdout: one line per event, then the report (schema nat-probe.trials/v2) as the last line')
     .option('--all-events', 'with --json, also print each trial\'s ICE events (candidates, pair states), not only trial-started/trial-done')
     .option('--junit <file>', 'also write a JUnit XML report (one testcase per trial) to this file');
@@ -134,13 +137,14 @@ async function runTrialsUntil(options: TrialsCommandOptions, io: CliIo, stop: Ab
     result = await runTrials({
       runs: options.runs,
       concurrency: options.concurrency,
-      signalUrl: options.signal,
+      ...(options.signal !== undefined ? { signalUrl: options.signal[0]!, signalFallbackUrls: options.signal.slice(1) } : {}),
       embeddedServers: startBuiltInServers,
       token: options.token,
+      ...authTokenFrom(options, io.env),
       stunServer,
       mode: options.survey ? 'survey' : 'connect',
       timeoutMs: options.timeout,
-      bindAddress: options.bind,
+      bindAddress: peerBindAddress(options.bind, { signalUrls: options.signal, stunHost: stunServer?.address, turnUrls: options.turn !== undefined ? [options.turn] : [] }),
       ...(turnServers !== undefined ? { turnServers } : {}),
       ...(options.relayOnly === true ? { relayOnly: true } : {}),
       ...(options.turnTimeout !== undefined ? { turnTimeoutMs: options.turnTimeout } : {}),

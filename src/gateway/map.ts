@@ -1,0 +1,58 @@
+/**
+ * One NAT-PMP UDP mapping for the length of a run (RFC 6886 §3.3), and its deletion (§3.4:
+ * lifetime 0). Asked with a short lifetime, so that a mapping whose deletion fails (or whose
+ * process dies) expires on its own soon after.
+ */
+import { SystemClock, UdpEndpoint, type Clock } from '../transport/index.js';
+import { decodeMapUdpResponse, encodeMapUdpRequest, NAT_PMP_PORT, NAT_PMP_RESULT } from './natpmp.js';
+import { exchange } from './probe.js';
+
+export interface UdpMappingOptions {
+  gateway: string;
+  /** The local port to map (a socket bound to it must exist). */
+  internalPort: number;
+  /** Default 60 s: long enough for a test, short enough to vanish if never deleted. */
+  lifetimeSeconds?: number;
+  /** For tests against a loopback fake. Default 5351. */
+  port?: number;
+  rtoMs?: number;
+  maxAttempts?: number;
+  bindAddress?: string;
+  clock?: Clock;
+}
+
+export type UdpMappingResult =
+  | { ok: true; externalPort: number; lifetimeSeconds: number; epochSeconds: number }
+  | { ok: false; error: string; resultCode?: number };
+
+async function request(options: UdpMappingOptions, external: number, lifetime: number): Promise<UdpMappingResult> {
+  const endpoint = await UdpEndpoint.bind({ family: 4, address: options.bindAddress });
+  try {
+    const outcome = await exchange(
+      endpoint,
+      { address: options.gateway, port: options.port ?? NAT_PMP_PORT },
+      encodeMapUdpRequest(options.internalPort, external, lifetime),
+      decodeMapUdpResponse,
+      { rtoMs: options.rtoMs ?? 250, maxAttempts: options.maxAttempts ?? 4 },
+      options.clock ?? new SystemClock(),
+      new AbortController().signal,
+    );
+    if (outcome.kind === 'silent') return { ok: false, error: `no NAT-PMP answer to ${outcome.sent} mapping request(s)` };
+    if (outcome.kind === 'malformed') return { ok: false, error: outcome.error };
+    const r = outcome.value;
+    if (r.resultCode !== 0) return { ok: false, resultCode: r.resultCode, error: `NAT-PMP refused: ${r.resultCode} ${NAT_PMP_RESULT[r.resultCode] ?? ''}`.trim() };
+    return { ok: true, externalPort: r.externalPort, lifetimeSeconds: r.lifetimeSeconds, epochSeconds: r.epochSeconds };
+  } finally {
+    await endpoint.close();
+  }
+}
+
+/** Maps `internalPort` (UDP), suggesting the same external port. */
+export function mapUdpPort(options: UdpMappingOptions): Promise<UdpMappingResult> {
+  return request(options, options.internalPort, options.lifetimeSeconds ?? 60);
+}
+
+/** Deletes the mapping of `internalPort` (RFC 6886 §3.4: external port 0, lifetime 0). */
+export function unmapUdpPort(options: UdpMappingOptions): Promise<UdpMappingResult> {
+  return request(options, 0, 0);
+}
