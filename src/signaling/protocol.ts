@@ -126,7 +126,8 @@ const AckSeq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 export const TieBreaker = z
   .string()
   .regex(/^\d{1,20}$/, 'tieBreaker must be a decimal string')
-  .refine((value) => BigInt(value) <= UINT64_MAX, 'tieBreaker must fit in 64 bits (≤ 18446744073709551615)');
+  // zod runs refinements even after the regex failed; only a decimal string may reach BigInt().
+  .refine((value) => !/^\d{1,20}$/.test(value) || BigInt(value) <= UINT64_MAX, 'tieBreaker must fit in 64 bits (≤ 18446744073709551615)');
 
 export type JsonObject = { [key: string]: unknown };
 

@@ -56,6 +56,9 @@ describe('tie-breaker (RFC 8445 §7.3.1.1)', () => {
     expect(TieBreaker.safeParse('18446744073709551616').success).toBe(false);
     expect(TieBreaker.safeParse(12345).success).toBe(false);
     expect(TieBreaker.safeParse('0x10').success).toBe(false);
+    // Not a BigInt literal at all: the 64-bit check must not throw after the regex has failed.
+    expect(TieBreaker.safeParse('y').success).toBe(false);
+    expect(TieBreaker.safeParse('1e5').success).toBe(false);
   });
 });
 
