@@ -20,7 +20,7 @@ describe('delay plan', () => {
     expect(normalizeLabSpec({ a: 'none', delayMs: 25, jitterMs: 5 })).toMatchObject({ delayMs: 25, jitterMs: 5 });
     expect(() => normalizeLabSpec({ a: 'none', delayMs: -1 })).toThrow(LabSpecError);
     expect(() => normalizeLabSpec({ a: 'none', delayMs: 5001 })).toThrow(/delayMs/);
-    expect(() => normalizeLabSpec({ a: 'none', delayMs: 10, jitterMs: 11 })).toThrow(/jitterMs must be from 0 to the delay/);
+    expect(() => normalizeLabSpec({ a: 'none', delayMs: 10, jitterMs: 11 })).toThrow(/The jitter \(jitterMs, --jitter\) must be from 0 to the delay \(10 ms\)/);
     expect(() => normalizeLabSpec({ a: 'none', jitterMs: 1 })).toThrow(/jitterMs/);
   });
 
