@@ -12,7 +12,8 @@ import { pidAlive } from '../../src/lab/recorded-pids.js';
 import { runCommand } from '../../src/lab/run-command.js';
 import { labGate } from './helpers.js';
 
-const PREFIX = 'np13b-';
+// Its own prefix: vitest runs files in parallel, and each file's afterAll sweeps its prefix.
+const PREFIX = 'np13bd-';
 
 describe('delay plan', () => {
   it('validates delay and jitter', () => {
