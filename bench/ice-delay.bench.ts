@@ -28,7 +28,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { buildLabWithServers, destroyAllLabs, destroyLab, labAvailable, spawnInNamespace, type Lab, type LabServers, type NatType } from '../src/lab/index.js';
+import { buildLabWithServers, destroyLab, labAvailable, spawnInNamespace, type Lab, type LabServers, type NatType } from '../src/lab/index.js';
 import { median, percentile, type BenchResult } from './harness.js';
 import { assertBuilt, BIN } from '../test/helpers/cli.js';
 
@@ -173,7 +173,8 @@ export default async function iceDelayBench(): Promise<BenchResult[]> {
   const availability = await labAvailable({ tools: ['python3'] });
   if (!availability.ok) throw new Error(`needs the NAT lab: ${availability.reason}`);
   assertBuilt();
-  await destroyAllLabs(PREFIX);
+  // No destroyAllLabs(PREFIX) here: a second run of this bench (another checkout) may be using
+  // the prefix right now. Each lab has its own random id and is removed in `finally`.
   const results: BenchResult[] = [];
   for (const delayMs of DELAYS_MS) {
     const rttMs = 4 * delayMs;

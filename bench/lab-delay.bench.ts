@@ -6,7 +6,7 @@
  * delayed link and so takes 2 × delay more, is left out), at delay 0 (the lab's own RTT, the
  * baseline), 10, 25 and 100 ms, and 25 ± 5 ms jitter.
  */
-import { buildLab, destroyAllLabs, destroyLab, execInNamespace, labAvailable, startLabServers, type LabSide } from '../src/lab/index.js';
+import { buildLab, destroyLab, execInNamespace, labAvailable, startLabServers, type LabSide } from '../src/lab/index.js';
 import { median, percentile, type BenchResult } from './harness.js';
 import { assertBuilt } from '../test/helpers/cli.js';
 
@@ -52,7 +52,8 @@ export default async function labDelayBench(): Promise<BenchResult[]> {
   const availability = await labAvailable({ tools: ['python3'] });
   if (!availability.ok) throw new Error(`needs the NAT lab: ${availability.reason}`);
   assertBuilt();
-  await destroyAllLabs(PREFIX);
+  // No destroyAllLabs(PREFIX) here: a second run of this bench (another checkout) may be using
+  // the prefix right now. Each lab has its own random id and is removed in `finally`.
   const results: BenchResult[] = [];
   let baseline: { router: number; bridge: number } | undefined;
   for (const { delayMs, jitterMs } of CASES) {

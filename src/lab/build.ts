@@ -4,7 +4,9 @@
  * creation (one `ip -n NS -batch`), nft ruleset, (3) per namespace: addresses, up, routes.
  * Phase 2 only needs every namespace to exist; phase 3 needs every veth to exist. Then (4) the
  * bridge comes up once its ports are up (see NamespacePlan.finalSetup), and finally every link
- * must have carrier and an active qdisc, so the first datagram a client sends is not lost.
+ * must have carrier and an active qdisc, so the first datagram a client sends is not lost, and in
+ * a client namespace be running with the client's address on it, so a peer started there sees it
+ * (see LinkReadiness 'running'). Delayed hops (spec.delayMs) are started in phase 2.
  */
 import { randomInt } from 'node:crypto';
 import { startDelayLink } from './delay-link.js';

@@ -91,7 +91,7 @@ export async function detectSide(side: LabSide, stun: string, cliPath: string, s
     report = JSON.parse(stdout) as DetectJson;
   } catch {
     const said = stderr.trim().split('\n').at(-1) ?? '';
-    return { side: side.name, exitCode, durationMs, error: `detect printed no JSON report (exit ${exitCode})${said === '' ? '' : `: ${said}`}` };
+    return { side: side.name, exitCode, durationMs, error: `detect printed no JSON report (exit ${exitCode ?? `by ${child.signalCode ?? 'a signal'}`})${said === '' ? '' : `: ${said}`}` };
   }
   const verdict = report.results?.[0]?.verdict;
   if (verdict === undefined) return { side: side.name, exitCode, durationMs, error: 'detect reported no IPv4 result' };
@@ -178,7 +178,7 @@ export function startPeerWorker(side: LabSide, cliPath: string, args: WorkerArgs
     }
   });
   const exited = exitOf(child);
-  void exited.then((code) => onNotReady(new Error(`the peer worker on side ${side.name} exited (${code}) before it was ready: ${stderr.trim().split('\n').at(-1) ?? ''}`)));
+  void exited.then((code) => onNotReady(new Error(`the peer worker on side ${side.name} exited (${code ?? `by ${child.signalCode ?? 'a signal'}`}) before it was ready: ${stderr.trim().split('\n').at(-1) ?? ''}`)));
   // The worker exits right after its `done` line (the CLI's only process.exit), so its exit is the end.
   const finished = exited.then((exitCode) => ({ records, exitCode, stderr }));
   return {
@@ -312,7 +312,8 @@ export async function runMatrixCell(plan: MatrixCellPlan, options: CellRunOption
     interrupted();
     const broken = finished.find((f) => f.exitCode !== 0);
     if (broken !== undefined) {
-      error = `a peer worker exited ${broken.exitCode}: ${broken.stderr.trim().split('\n').at(-1) ?? ''}`;
+      const how = broken.exitCode ?? `by ${workers.find((w) => w.child.exitCode === null)?.child.signalCode ?? 'a signal'}`;
+      error = `a peer worker exited ${how}: ${broken.stderr.trim().split('\n').at(-1) ?? ''}`;
     }
   } catch (caught) {
     error = caught instanceof Error ? caught.message : String(caught);

@@ -96,11 +96,11 @@ export function normalizeLabSpec(spec: LabSpec): NormalizedLabSpec {
   if (typeof hairpin !== 'boolean') throw new LabSpecError('hairpin', 'hairpin must be true or false.');
   const delayMs = spec.delayMs ?? 0;
   if (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0 || delayMs > MAX_DELAY_MS) {
-    throw new LabSpecError('delayMs', `delayMs must be a number of milliseconds from 0 to ${MAX_DELAY_MS}, got ${JSON.stringify(spec.delayMs)}.`);
+    throw new LabSpecError('delayMs', `The delay (delayMs, --delay) must be a number of milliseconds from 0 to ${MAX_DELAY_MS}, got ${JSON.stringify(spec.delayMs)}.`);
   }
   const jitterMs = spec.jitterMs ?? 0;
   if (typeof jitterMs !== 'number' || !Number.isFinite(jitterMs) || jitterMs < 0 || jitterMs > delayMs) {
-    throw new LabSpecError('jitterMs', `jitterMs must be from 0 to the delay (${delayMs} ms), got ${JSON.stringify(spec.jitterMs)}: jitter varies the delay, it cannot exist without one.`);
+    throw new LabSpecError('jitterMs', `The jitter (jitterMs, --jitter) must be from 0 to the delay (${delayMs} ms), got ${JSON.stringify(spec.jitterMs)}: jitter varies the delay, so give --delay at least as large.`);
   }
   const prefix = validatePrefix(spec.prefix ?? DEFAULT_LAB_PREFIX);
   let udpTimeout: NormalizedLabSpec['udpTimeout'];

@@ -236,7 +236,7 @@ export function renderLabMatrixHtml(report: LabMatrixReport): string {
 <style>${STYLE}</style></head>
 <body>
 <h1>nat-probe lab matrix</h1>
-<p class="meta">${escapeHtml(`${report.startedAt} · ${formatMs(report.durationMs)} · types ${config.types.join(', ')}${config.cgn !== null ? ` · side A behind a ${config.cgn} CGN` : ''} · ${config.runs} trial(s) per cell${config.turn ? ' + relay-only trials' : ''}${config.lossPercent > 0 ? ` · ${config.lossPercent}% loss` : ''} · nat-probe ${report.tool.version}`)}</p>
+<p class="meta">${escapeHtml(`${report.startedAt} · ${formatMs(report.durationMs)} · types ${config.types.join(', ')}${config.cgn !== null ? ` · side A behind a ${config.cgn} CGN` : ''} · ${config.runs} trial(s) per cell${config.turn ? ' + relay-only trials' : ''}${config.lossPercent > 0 ? ` · ${config.lossPercent}% loss` : ''}${(config.delayMs ?? 0) > 0 ? ` · ${config.delayMs} ms delay${(config.jitterMs ?? 0) > 0 ? ` ± ${config.jitterMs} ms` : ''} per client hop` : ''} · nat-probe ${report.tool.version}`)}</p>
 ${headline}
 <h2>Direct success: measured and theory</h2>
 <div class="grids"><div><b>Measured</b> (direct trials connected)${gridTable(report, 'measured')}</div><div><b>Theory</b> (RFC 4787 hole punching)${gridTable(report, 'theory')}</div></div>

@@ -40,6 +40,8 @@ describe.skipIf(!runLab)('nat-probe lab: bad input and environment', () => {
     [['--a', 'symmetric', '--cgn', 'firewall'], /A carrier-grade NAT must translate; "firewall" does not/],
     [['--a', 'symmetric', '--loss', '101'], /--loss must be a whole number from 0 to 100, got "101"/],
     [['--a', 'symmetric', '--prefix', 'NP'], /Invalid lab prefix "NP"/],
+    [['--a', 'symmetric', '--delay', '5001'], /--delay must be a whole number from 0 to 5000, got "5001"/],
+    [['--a', 'symmetric', '--delay', '10', '--jitter', '20'], /The jitter \(jitterMs, --jitter\) must be from 0 to the delay \(10 ms\), got 20.*\[lab-bad-spec\]/],
     [[], /required option '--a <type>' not specified/],
   ])('lab up %j exits 2 with one clear line and builds nothing', async (args, message) => {
     const run = await runCli(['lab', 'up', ...args, ...(args.includes('--prefix') ? [] : ['--prefix', PREFIX])]);

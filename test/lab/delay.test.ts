@@ -12,7 +12,8 @@ import { pidAlive } from '../../src/lab/recorded-pids.js';
 import { runCommand } from '../../src/lab/run-command.js';
 import { labGate } from './helpers.js';
 
-const PREFIX = 'np13b-';
+// Its own prefix: vitest runs files in parallel, and each file's afterAll sweeps its prefix.
+const PREFIX = 'np13bd-';
 
 describe('delay plan', () => {
   it('validates delay and jitter', () => {
@@ -20,7 +21,7 @@ describe('delay plan', () => {
     expect(normalizeLabSpec({ a: 'none', delayMs: 25, jitterMs: 5 })).toMatchObject({ delayMs: 25, jitterMs: 5 });
     expect(() => normalizeLabSpec({ a: 'none', delayMs: -1 })).toThrow(LabSpecError);
     expect(() => normalizeLabSpec({ a: 'none', delayMs: 5001 })).toThrow(/delayMs/);
-    expect(() => normalizeLabSpec({ a: 'none', delayMs: 10, jitterMs: 11 })).toThrow(/jitterMs must be from 0 to the delay/);
+    expect(() => normalizeLabSpec({ a: 'none', delayMs: 10, jitterMs: 11 })).toThrow(/The jitter \(jitterMs, --jitter\) must be from 0 to the delay \(10 ms\)/);
     expect(() => normalizeLabSpec({ a: 'none', jitterMs: 1 })).toThrow(/jitterMs/);
   });
 

@@ -218,6 +218,29 @@ describe('matrix runner scheduling (fake cells)', () => {
     await expect(runMatrix({ types: ['none'], prefix: 'BAD', preflight: false, runCell: never })).rejects.toThrow(/Invalid lab prefix/);
     await expect(runMatrix({ types: [], preflight: false, runCell: never })).rejects.toThrow(/at least one NAT type/);
   });
+
+  it('hands --delay and --jitter to every cell and records them in the config; bad values fail first', async () => {
+    const never = async (): Promise<CellResult> => {
+      throw new Error('must not run');
+    };
+    await expect(runMatrix({ types: ['none'], delayMs: 10, jitterMs: 11, preflight: false, runCell: never })).rejects.toThrow(/The jitter .* must be from 0 to the delay \(10 ms\)/);
+    await expect(runMatrix({ types: ['none'], delayMs: -5, preflight: false, runCell: never })).rejects.toThrow(LabSpecError);
+    const seen: { delayMs?: number; jitterMs?: number }[] = [];
+    const result = await runMatrix({
+      types: ['none', 'symmetric'],
+      delayMs: 25,
+      jitterMs: 2,
+      preflight: false,
+      runCell: async (plan, options) => {
+        seen.push({ delayMs: options.delayMs, jitterMs: options.jitterMs });
+        return fakeCell(plan);
+      },
+    });
+    expect(seen).toEqual([...Array(3)].map(() => ({ delayMs: 25, jitterMs: 2 })));
+    expect(result.config).toMatchObject({ delayMs: 25, jitterMs: 2 });
+    const plain = await runMatrix({ types: ['none'], preflight: false, runCell: async (plan) => fakeCell(plan) });
+    expect(plain.config.delayMs).toBeUndefined();
+  });
 });
 
 describe('peer worker: repeated sessions and the line protocol', () => {

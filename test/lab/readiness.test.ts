@@ -15,7 +15,8 @@ import { localAddressWarnings } from '../../src/peer/warnings.js';
 import { BIN, firstLine, runCli } from '../helpers/cli.js';
 import { labGate } from './helpers.js';
 
-const PREFIX = 'np13b-';
+// Its own prefix: vitest runs files in parallel, and each file's afterAll sweeps its prefix.
+const PREFIX = 'np13br-';
 
 function iface(address: string, internal: boolean): NetworkInterfaceInfo {
   return { address, family: 'IPv4', internal, netmask: '', mac: '00:00:00:00:00:00', cidr: null } as NetworkInterfaceInfo;
