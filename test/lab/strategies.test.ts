@@ -77,7 +77,10 @@ describe.skipIf(!runLab)('traversal strategies through real kernel NAT', () => {
     const [easy, hard] = outcomes;
     expect(easy!.traversal.plan.localDuty).toBe('prober');
     expect(hard!.traversal.plan.localDuty).toBe('opener');
-    expect(hard!.traversal.attempts[0]!.socketsOpened).toBe(256);
+    // All 256 unless a probe got through (and the session ended) while they were still opening.
+    const opened = hard!.traversal.attempts[0]!.socketsOpened;
+    expect(opened).toBeGreaterThan(0);
+    expect(opened).toBeLessThanOrEqual(256);
     const prober = easy!.traversal.attempts[0]!;
     expect(prober.probesSent).toBeGreaterThan(0);
     expect(prober.probesSent).toBeLessThanOrEqual(4096);

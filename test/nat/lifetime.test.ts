@@ -77,31 +77,35 @@ async function forgetfulServer(lifetimeMs: number, honourResponsePort = true): P
 }
 
 describe('measureLifetime on loopback', () => {
+  // Waits 200, 400 … 1800, 2016, 2258 …: each lifetime below lies between two of them, 100 ms from
+  // both, so a loaded machine that delivers a test a few ms late cannot flip its outcome.
   const grid = { firstMs: 200, stepMs: 200, relativeStep: 0.12 };
 
-  it('finds a 1 s "mapping" lifetime within the grid resolution, one-way, and stops soon after the first loss', async () => {
-    const server = await forgetfulServer(1000);
+  it('finds a 1.1 s "mapping" lifetime within the grid resolution, one-way, and stops soon after the first loss', async () => {
+    const server = await forgetfulServer(1100);
     const events: LifetimeEvent[] = [];
     const result = await measureLifetime({ server: { label: 'forgetful', address: server.local }, maxMs: 3000, cases: ['one-way'], grid, onEvent: (e) => events.push(e) });
     const [oneWay] = result.results;
     expect(oneWay!.bracket.status).toBe('measured');
     if (oneWay!.bracket.status !== 'measured') return;
-    expect(oneWay!.bracket.lowerMs).toBeLessThanOrEqual(1000);
-    expect(oneWay!.bracket.upperMs).toBeGreaterThanOrEqual(1000);
+    expect(oneWay!.bracket.lowerMs).toBeLessThanOrEqual(1100);
+    expect(oneWay!.bracket.upperMs).toBeGreaterThanOrEqual(1100);
     expect(oneWay!.bracket.resolutionMs).toBeLessThanOrEqual(150);
-    // Waits due after the first loss was decided (a dead test takes ~750 ms) were never tested.
-    expect(Math.max(...oneWay!.tests.map((t) => t.waitMs))).toBeLessThan(2100);
+    // Tests already under way when the first loss was decided still finish (a dead one takes three
+    // requests 250 ms apart, then 500 ms), and a longer one confirms it; none after that.
+    const firstLoss = Math.min(...oneWay!.tests.filter((t) => !t.alive).map((t) => t.waitMs));
+    expect(Math.max(...oneWay!.tests.map((t) => t.waitMs))).toBeLessThan(firstLoss + 1250 + 100);
     expect(oneWay!.tests.length).toBeLessThan(lifetimeGrid(3000, grid).length);
     expect(events.filter((e) => e.type === 'lifetime-test')).toHaveLength(oneWay!.tests.length);
     expect(oneWay!.keepalive?.maxIntervalMs).toBe(Math.floor(oneWay!.bracket.lowerMs * 0.8));
   });
 
   it('measures silence from the second exchange in the two-way case', async () => {
-    const server = await forgetfulServer(800);
+    const server = await forgetfulServer(900);
     const result = await measureLifetime({ server: { label: 'forgetful', address: server.local }, maxMs: 2000, cases: ['two-way'], grid, twoWayGapMs: 300 });
     const bracket = result.results[0]!.bracket;
     expect(bracket.status).toBe('measured');
-    if (bracket.status === 'measured') expect(bracket.lowerMs <= 800 && bracket.upperMs >= 800).toBe(true);
+    if (bracket.status === 'measured') expect(bracket.lowerMs <= 900 && bracket.upperMs >= 900).toBe(true);
   });
 
   it('says so, exit-worthy, when the server ignores RESPONSE-PORT', async () => {
@@ -127,7 +131,8 @@ describe('measureLifetime on loopback', () => {
     });
     const result = await measuring;
     expect(result.interrupted).toBe(true);
-    expect(result.durationMs).toBeLessThan(5000);
+    // It did not go on through the 60 s grid: the mappings still waiting were never tested.
+    expect(result.results[0]!.tests.length).toBeLessThan(lifetimeGrid(60_000, grid).length / 2);
     expect(result.results[0]!.bracket.status).toBe('above-max');
     expect(events.filter((e) => e.type === 'lifetime-test').length).toBeGreaterThanOrEqual(1);
   });
