@@ -7,6 +7,7 @@
  *
  * Needs chromium (`apt-get install chromium`): required in CI.
  */
+import { launchChromiumInNetns, QUIET_CHROMIUM_FLAGS, type NetnsChromium } from '../helpers/chromium-netns.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,31 +31,17 @@ interface Canvas2d {
 }
 declare const document: { createElement(tag: 'canvas'): { width: number; height: number; getContext(kind: '2d'): Canvas2d | null } };
 
-const gate = toolGate(['chromium'], 'apt-get install chromium');
+// Chromium runs in a namespace of its own with only loopback (root and iproute2), so nothing it
+// might try can leave this machine.
+const gate = toolGate(['chromium', 'ip'], 'apt-get install chromium iproute2');
 const skip = skipUnlessTools(gate, 'lab HTML report in chromium');
 
-/** Flags that keep chromium off the network and quiet: no updates, sync, metrics, DNS or proxies. */
-const NO_NETWORK_FLAGS = [
-  '--no-sandbox', // root in CI; the page is our own file
-  '--disable-gpu',
-  '--disable-dev-shm-usage',
-  '--no-first-run',
-  '--no-default-browser-check',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-default-apps',
-  '--disable-extensions',
-  '--disable-domain-reliability',
-  '--disable-breakpad',
-  '--metrics-recording-only',
-  '--no-proxy-server',
-  '--host-resolver-rules=MAP * ~NOTFOUND',
-];
+const NO_NETWORK_FLAGS = [...QUIET_CHROMIUM_FLAGS, '--host-resolver-rules=MAP * ~NOTFOUND'];
 
 const TYPES = ['none', 'port-restricted', 'restricted', 'symmetric'] as const;
 
 describe.skipIf(skip)('lab matrix HTML in headless chromium', () => {
+  let netns: NetnsChromium | undefined;
   let browser: Browser;
   const dir = mkdtempSync(join(tmpdir(), 'nat-probe-html-'));
   const file = join(dir, 'matrix.html');
@@ -63,12 +50,12 @@ describe.skipIf(skip)('lab matrix HTML in headless chromium', () => {
     // One cell differs from theory, so the outline and the differences list have something to show.
     const result = sampleMatrix([...TYPES], { override: (plan) => (plan.id === 'symmetric~symmetric' ? { direct: trials(3, 1) } : undefined) });
     writeFileSync(file, renderLabMatrixHtml(buildLabMatrixReport(result, { version: 'test' })));
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: gate.paths.chromium, args: NO_NETWORK_FLAGS, timeout: 30_000 });
+    netns = await launchChromiumInNetns(gate.paths.chromium!, `nphtml-${process.pid.toString(16)}`, { flags: NO_NETWORK_FLAGS });
+    browser = netns.browser;
   }, 40_000);
 
   afterAll(async () => {
-    await browser?.close();
+    await netns?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 
-/** Quiet and off any network (as test/e2e/lab-html-chromium.test.ts), plus WebRTC on loopback. */
-export const FIELD_CHROMIUM_FLAGS = [
-  '--no-sandbox',
+/** Flags that keep chromium off the network and quiet: no updates, sync, metrics, DNS or proxies. */
+export const QUIET_CHROMIUM_FLAGS: readonly string[] = [
+  '--no-sandbox', // root in CI; the pages are our own
   '--disable-gpu',
   '--disable-dev-shm-usage',
   '--no-first-run',
@@ -26,6 +26,11 @@ export const FIELD_CHROMIUM_FLAGS = [
   '--disable-breakpad',
   '--metrics-recording-only',
   '--no-proxy-server',
+];
+
+/** Quiet and off any network, plus WebRTC on loopback. */
+export const FIELD_CHROMIUM_FLAGS = [
+  ...QUIET_CHROMIUM_FLAGS,
   // No name resolves, except the loopback literal the link uses (the namespace has nothing else).
   '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
   // Without it chromium gathers no loopback candidate at all.
