@@ -37,46 +37,27 @@ export function classify(input: ClassifyInput): NatVerdict {
   const notStun = strayReport(input.servers);
   const base = { family: input.family, portAllocation, hairpinning, ...(notStun.length > 0 ? { notStun } : {}) };
 
-  if (answered.length === 0 && notStun.length > 0) {
-    // Datagrams came back, so UDP is not blocked: whatever listens there is not a STUN server
-    // (or the path rewrites it). Saying "UDP blocked" here would send people to fix the wrong thing.
-    return {
-      ...base,
-      kind: 'inconclusive',
-      mapping: 'unknown',
-      filtering: 'unknown',
-      classicName: 'unknown',
-      publicAddresses: [],
-      confidence: 'low',
-      reasons: [
+  if (answered.length === 0) {
+    const unanswered = { ...base, mapping: 'unknown' as const, filtering: 'unknown' as const, publicAddresses: [] as string[] };
+    // Nothing usable came back; an inconclusive verdict that says why, unless UDP is truly blocked.
+    const inconclusive = (reasons: string[]): NatVerdict => ({ ...unanswered, kind: 'inconclusive', classicName: 'unknown', confidence: 'low', reasons });
+    if (notStun.length > 0) {
+      // Datagrams came back, so UDP is not blocked: whatever listens there is not a STUN server
+      // (or the path rewrites it). Saying "UDP blocked" here would send people to fix the wrong thing.
+      return inconclusive([
         ...notStun.map(describeNotStun),
         `None of ${input.observations.length} requests got a STUN answer, but UDP is not blocked: check the server address and port, or use another STUN server.`,
-      ],
-    };
-  }
-
-  if (answered.length === 0) {
+      ]);
+    }
     const errors = input.observations.filter((o) => o.outcome.kind === 'error');
     if (errors.length > 0 && errors.length === input.observations.length) {
       const first = errors[0]!.outcome as Extract<ProbeObservation['outcome'], { kind: 'error' }>;
-      return {
-        ...base,
-        kind: 'inconclusive',
-        mapping: 'unknown',
-        filtering: 'unknown',
-        classicName: 'unknown',
-        publicAddresses: [],
-        confidence: 'low',
-        reasons: [`Every probe failed to send: ${first.message}`],
-      };
+      return inconclusive([`Every probe failed to send: ${first.message}`]);
     }
     return {
-      ...base,
+      ...unanswered,
       kind: 'udp-blocked',
-      mapping: 'unknown',
-      filtering: 'unknown',
       classicName: 'udp-blocked',
-      publicAddresses: [],
       confidence: input.observations.length >= 3 ? 'high' : 'medium',
       reasons: [`None of ${input.observations.length} requests to ${input.servers.length} server(s) was answered, after retransmissions.`],
     };
