@@ -103,7 +103,11 @@ export class RawPeer {
   }
 }
 
-/** A TCP relay on 127.0.0.1 in front of a server, whose connections a test can cut at will. */
+/**
+ * A TCP relay on 127.0.0.1 in front of a server, whose connections a test can cut at will. With
+ * `delayMs` it holds every chunk that long in each direction, in order: a slow network (or a slow
+ * Redis) for fault tests.
+ */
 export class CuttableProxy {
   private constructor(
     private readonly server: Server,
@@ -111,7 +115,8 @@ export class CuttableProxy {
     private readonly sockets: Set<Socket>,
   ) {}
 
-  static async start(targetPort: number): Promise<CuttableProxy> {
+  static async start(targetPort: number, options: { delayMs?: number } = {}): Promise<CuttableProxy> {
+    const delayMs = options.delayMs ?? 0;
     const sockets = new Set<Socket>();
     const server = createServer((inbound) => {
       const outbound = new Socket();
@@ -121,9 +126,19 @@ export class CuttableProxy {
         socket.on('close', () => sockets.delete(socket));
         socket.on('error', () => undefined);
       }
-      inbound.pipe(outbound).pipe(inbound);
-      inbound.on('close', () => outbound.destroy());
-      outbound.on('close', () => inbound.destroy());
+      if (delayMs === 0) {
+        inbound.pipe(outbound).pipe(inbound);
+        inbound.on('close', () => outbound.destroy());
+        outbound.on('close', () => inbound.destroy());
+        return;
+      }
+      // Equal delays keep the order: timers of one duration fire in the order they were set.
+      const relay = (from: Socket, to: Socket): void => {
+        from.on('data', (chunk) => setTimeout(() => to.destroyed || to.write(chunk), delayMs));
+        from.on('close', () => setTimeout(() => to.destroy(), delayMs));
+      };
+      relay(inbound, outbound);
+      relay(outbound, inbound);
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return new CuttableProxy(server, (server.address() as { port: number }).port, sockets);

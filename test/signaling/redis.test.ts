@@ -15,10 +15,9 @@ import {
 } from '../../src/signaling/index.js';
 import { skipUnlessTools } from '../helpers/tools.js';
 import { freePort, redisGate, RedisProcess } from '../helpers/redis.js';
-import { TcpDelayProxy } from '../helpers/tcp-delay-proxy.js';
 import { ExactlyOnceChecker } from './exactly-once.js';
 import { FakeClock } from '../../src/transport/fake-clock.js';
-import { candidate, RawPeer, within } from './helpers.js';
+import { candidate, CuttableProxy, RawPeer, within } from './helpers.js';
 
 const skip = skipUnlessTools(redisGate, 'signaling with Redis');
 
@@ -260,7 +259,7 @@ describe.skipIf(skip)('signaling with Redis', () => {
   });
 
   it('behind a slow Redis (30 ms each way) joins and relays slow down but stay exactly once, and the latency hook shows it', async () => {
-    const proxy = await TcpDelayProxy.start(redis.port, 30);
+    const proxy = await CuttableProxy.start(redis.port, { delayMs: 30 });
     try {
       const latencies: number[] = [];
       const shared = await connectRedisSignaling({ url: `redis://127.0.0.1:${proxy.port}`, onCommand: (_name, seconds) => latencies.push(seconds) });
