@@ -21,9 +21,9 @@ export function familyOption(value: string): 'auto' | 4 | 6 {
   throw new InvalidArgumentError(`--family must be 4, 6 or auto, got "${value}".`);
 }
 
-/** --metrics HOST:PORT ([::1]:9100 for IPv6). */
+/** HOST:PORT for a TCP listener (`serve --metrics`, `field --listen`); an IPv6 literal goes in brackets, [::1]:9100. */
 export function parseHostPort(value: string): { host: string; port: number } | undefined {
-  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value);
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:]+)):(\d{1,5})$/.exec(value);
   if (match === null) return undefined;
   const port = Number(match[3]);
   if (port > 65535) return undefined;

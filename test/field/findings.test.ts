@@ -150,6 +150,7 @@ describe('sanitizing and naming', () => {
     expect(listenOption('[::1]:0')).toEqual({ host: '::1', port: 0 });
     expect(() => listenOption('8480')).toThrow(/HOST:PORT/);
     expect(() => listenOption('a:70000')).toThrow(/HOST:PORT/);
+    expect(() => listenOption('[::zz]:8480')).toThrow(/HOST:PORT/);
     expect(htmlPathFor('out/visit.html', 1)).toBe('out/visit.html');
     expect(htmlPathFor('out/visit.html', 3)).toBe('out/visit-v3.html');
     expect(htmlPathFor('out.d/visit', 2)).toBe('out.d/visit-v2');

@@ -6,7 +6,7 @@ import type { FieldVisitReport } from '../../report/field-report.js';
 import { VERSION } from '../../version.js';
 import { ExitCode } from '../exit-codes.js';
 import { outputMode, writeLine, type CliIo } from '../io.js';
-import { integerOption } from '../options.js';
+import { integerOption, parseHostPort } from '../options.js';
 import { addTurnFlags, turnServersFromFlags, withTurnCredentialsFromEnv, type TurnFlags } from '../turn-flags.js';
 import { interruptSignal, resolveStunOption } from './peer.js';
 import type { LiveView } from '../live-view.js';
@@ -30,10 +30,9 @@ export const FIELD_DEFAULT_LISTEN = { host: '127.0.0.1', port: 8480 } as const;
 
 /** --listen host:port ([v6]:port too). */
 export function listenOption(value: string): { host: string; port: number } {
-  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:]+)):(\d{1,5})$/.exec(value);
-  const port = match !== null ? Number(match[3]) : NaN;
-  if (match === null || port > 65535) throw new InvalidArgumentError(`--listen must be HOST:PORT such as 127.0.0.1:8480 or [::1]:8480, got "${value}".`);
-  return { host: (match[1] ?? match[2])!, port };
+  const parsed = parseHostPort(value);
+  if (parsed === undefined) throw new InvalidArgumentError(`--listen must be HOST:PORT such as 127.0.0.1:8480 or [::1]:8480, got "${value}".`);
+  return parsed;
 }
 
 function publicUrlOption(value: string): string {
