@@ -174,18 +174,7 @@ describe('runPeerSession', () => {
     await waiting.joined;
     // The other side: a real agent whose candidates are signalled only as an mDNS name and a TCP
     // candidate, as Chromium does without media permission. It can pair the session's candidates.
-    const agent = await IceAgent.create({ role: 'controlled', mode: 'connect', bindAddress: '127.0.0.1', scheduler: { taMs: 5 } });
-    cleanups.push(() => agent.close());
-    const other = new SignalingClient({ url: signaling.url, room: 'mdns-checks' });
-    cleanups.push(() => other.close());
-    const remoteParams = new Promise<{ ufrag: string; pwd: string }>((resolve) => {
-      other.on('message', (message) => {
-        if (message.type === 'ice-params') resolve({ ufrag: message.ufrag, pwd: message.pwd });
-        if (message.type === 'candidate') agent.addRemoteCandidate(parseCandidate(message.candidate));
-        if (message.type === 'end-of-candidates') agent.endOfRemoteCandidates();
-      });
-    });
-    await other.connect();
+    const { agent, other, remoteParams } = await agentPeer(signaling.url, 'mdns-checks');
     const params = agent.localParameters;
     other.send({ type: 'ice-params', ufrag: params.ufrag, pwd: params.pwd, tieBreaker: params.tieBreaker.toString() });
     other.send({ type: 'candidate', candidate: 'candidate:1 1 udp 2130706431 3f1c2a8e-0c1b-4f3e-9a55-5d9a0c1e2b3f.local 50000 typ host' });
@@ -225,18 +214,7 @@ describe('runPeerSession', () => {
       },
     });
     await waiting.joined;
-    const agent = await IceAgent.create({ role: 'controlled', mode: 'connect', bindAddress: '127.0.0.1', scheduler: { taMs: 5 } });
-    cleanups.push(() => agent.close());
-    const other = new SignalingClient({ url: signaling.url, room: 'mdns-resolve' });
-    cleanups.push(() => other.close());
-    const remoteParams = new Promise<{ ufrag: string; pwd: string }>((resolve) => {
-      other.on('message', (message) => {
-        if (message.type === 'ice-params') resolve({ ufrag: message.ufrag, pwd: message.pwd });
-        if (message.type === 'candidate') agent.addRemoteCandidate(parseCandidate(message.candidate));
-        if (message.type === 'end-of-candidates') agent.endOfRemoteCandidates();
-      });
-    });
-    await other.connect();
+    const { agent, other, remoteParams } = await agentPeer(signaling.url, 'mdns-resolve');
     const params = agent.localParameters;
     const port = agent.localCandidates[0]!.port;
     other.send({ type: 'ice-params', ufrag: params.ufrag, pwd: params.pwd, tieBreaker: params.tieBreaker.toString() });
@@ -285,3 +263,24 @@ describe('runPeerSession', () => {
     expect(table).toContain('could not be used');
   });
 });
+
+/**
+ * The other side of a session, driven by hand: a real ICE agent (controlled) behind its own
+ * signaling client, which takes the session's candidates as they come; the test decides what
+ * this side signals.
+ */
+async function agentPeer(url: string, room: string): Promise<{ agent: IceAgent; other: SignalingClient; remoteParams: Promise<{ ufrag: string; pwd: string }> }> {
+  const agent = await IceAgent.create({ role: 'controlled', mode: 'connect', bindAddress: '127.0.0.1', scheduler: { taMs: 5 } });
+  cleanups.push(() => agent.close());
+  const other = new SignalingClient({ url, room });
+  cleanups.push(() => other.close());
+  const remoteParams = new Promise<{ ufrag: string; pwd: string }>((resolve) => {
+    other.on('message', (message) => {
+      if (message.type === 'ice-params') resolve({ ufrag: message.ufrag, pwd: message.pwd });
+      if (message.type === 'candidate') agent.addRemoteCandidate(parseCandidate(message.candidate));
+      if (message.type === 'end-of-candidates') agent.endOfRemoteCandidates();
+    });
+  });
+  await other.connect();
+  return { agent, other, remoteParams };
+}
