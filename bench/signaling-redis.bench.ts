@@ -18,8 +18,8 @@ import { createClient } from 'redis';
 import { connectRedisSignaling } from '../src/signaling/redis-store.js';
 import { RedisProcess, redisGate } from '../test/helpers/redis.js';
 import type { BenchResult } from './harness.js';
-import type { GeneratorConfig, GeneratorResult, LoadPhase, PhaseResult } from './signaling-load-generator.js';
-import { nextMessage, spawnChild, stop } from './signaling.bench.js';
+import type { GeneratorConfig, GeneratorResult, LoadPhase } from './signaling-load-generator.js';
+import { describe, nextMessage, phase, spawnChild, stop } from './signaling.bench.js';
 
 const PEERS = Number(process.env.SIGNALING_REDIS_BENCH_PEERS ?? 4_000);
 const ROOMS = PEERS / 2;
@@ -153,16 +153,6 @@ async function measureSize(redisUrl: string): Promise<{ perSession: number; perM
   } finally {
     await redis.close();
   }
-}
-
-function phase(figures: RunFigures, name: string): PhaseResult {
-  const found = figures.generator.phases.find((candidate) => candidate.name === name);
-  if (found === undefined) throw new Error(`no results for phase ${name}`);
-  return found;
-}
-
-function describe(result: PhaseResult): string {
-  return `sent ${result.sent}, received ${result.received}, p50 ${result.p50.toFixed(2)} ms, max ${result.max.toFixed(1)} ms`;
 }
 
 export default async function signalingRedisBench(): Promise<BenchResult[]> {

@@ -134,13 +134,14 @@ async function run(mode: Mode): Promise<RunFigures> {
   }
 }
 
-function phase(figures: RunFigures, name: string): PhaseResult {
+/** One load phase's results from a run's generator (also used by signaling-redis.bench.ts). */
+export function phase(figures: { generator: GeneratorResult }, name: string): PhaseResult {
   const found = figures.generator.phases.find((candidate) => candidate.name === name);
   if (found === undefined) throw new Error(`no results for phase ${name}`);
   return found;
 }
 
-function describe(result: PhaseResult): string {
+export function describe(result: PhaseResult): string {
   return `sent ${result.sent}, received ${result.received}, p50 ${result.p50.toFixed(2)} ms, max ${result.max.toFixed(1)} ms`;
 }
 
