@@ -54,6 +54,16 @@ function client(options: Partial<SignalingClientOptions> & { url: string }): Sig
   return created;
 }
 
+/** Two clients in `room` whose every send and receive, both ways, the exactly-once checker watches. */
+function watchedPair(room: string, aOptions: Partial<SignalingClientOptions> & { url: string }, bOptions: Partial<SignalingClientOptions> & { url: string }): { a: SignalingClient; b: SignalingClient; checker: ExactlyOnceChecker } {
+  const a = client({ ...aOptions, room });
+  const b = client({ ...bOptions, room });
+  const checker = new ExactlyOnceChecker();
+  checker.watch(a, room, 'a', 'b');
+  checker.watch(b, room, 'b', 'a');
+  return { a, b, checker };
+}
+
 async function raw(url: string): Promise<RawPeer> {
   const peer = await RawPeer.open(url);
   raws.push(peer);
@@ -72,11 +82,7 @@ describe.skipIf(skip)('signaling with Redis', () => {
   it('relays between two peers on different instances, both ways, in order, each once', async () => {
     const [one, two] = [await instance(), await instance()];
     const room = `split-${Date.now()}`;
-    const a = client({ url: one.url, room });
-    const b = client({ url: two.url, room });
-    const checker = new ExactlyOnceChecker();
-    checker.watch(a, room, 'a', 'b');
-    checker.watch(b, room, 'b', 'a');
+    const { a, b, checker } = watchedPair(room, { url: one.url }, { url: two.url });
     await a.connect();
     const joinedB = await b.connect();
     expect(joinedB.peers).toEqual([a.peerId]);
@@ -99,11 +105,7 @@ describe.skipIf(skip)('signaling with Redis', () => {
   it('a peer whose instance goes away resumes on the other one and misses nothing', async () => {
     const [one, two] = [await instance({ resumeGraceMs: 10_000 }), await instance({ resumeGraceMs: 10_000 })];
     const room = `failover-${Date.now()}`;
-    const a = client({ url: one.url, fallbackUrls: [two.url], room });
-    const b = client({ url: two.url, room });
-    const checker = new ExactlyOnceChecker();
-    checker.watch(a, room, 'a', 'b');
-    checker.watch(b, room, 'b', 'a');
+    const { a, b, checker } = watchedPair(room, { url: one.url, fallbackUrls: [two.url] }, { url: two.url });
     await a.connect();
     await b.connect();
     for (let i = 0; i < 10; i++) checker.send(a, room, 'a');
@@ -171,11 +173,7 @@ describe.skipIf(skip)('signaling with Redis', () => {
   it('after Redis lost its state: resume-failed with reason state-lost, and the client starts over with a reset', async () => {
     const server = await instance();
     const room = `epoch-${Date.now()}`;
-    const a = client({ url: server.url, room, restartOnSessionLost: true });
-    const b = client({ url: server.url, room, restartOnSessionLost: true });
-    const checker = new ExactlyOnceChecker();
-    checker.watch(a, room, 'a', 'b');
-    checker.watch(b, room, 'b', 'a');
+    const { a, b, checker } = watchedPair(room, { url: server.url, restartOnSessionLost: true }, { url: server.url, restartOnSessionLost: true });
     await a.connect();
     await b.connect();
     const resets = [a, b].map((c) => new Promise<{ reason: string }>((resolve) => c.once('reset', resolve)));
@@ -197,11 +195,7 @@ describe.skipIf(skip)('signaling with Redis', () => {
   it('a killed subscriber connection resubscribes and backfills what was published meanwhile', async () => {
     const [one, two] = [await instance(), await instance()];
     const room = `subkill-${Date.now()}`;
-    const a = client({ url: one.url, room });
-    const b = client({ url: two.url, room });
-    const checker = new ExactlyOnceChecker();
-    checker.watch(a, room, 'a', 'b');
-    checker.watch(b, room, 'b', 'a');
+    const { a, b, checker } = watchedPair(room, { url: one.url }, { url: two.url });
     await a.connect();
     await b.connect();
     const admin = createClient({ url: redis.url });
@@ -267,11 +261,7 @@ describe.skipIf(skip)('signaling with Redis', () => {
       instances.push({ server, redis: shared });
       const fast = await instance();
       const room = `slow-${Date.now()}`;
-      const a = client({ url: server.url, room, connectTimeoutMs: 5_000 });
-      const b = client({ url: fast.url, room });
-      const checker = new ExactlyOnceChecker();
-      checker.watch(a, room, 'a', 'b');
-      checker.watch(b, room, 'b', 'a');
+      const { a, b, checker } = watchedPair(room, { url: server.url, connectTimeoutMs: 5_000 }, { url: fast.url });
       await a.connect();
       await b.connect();
       for (let i = 0; i < 30; i++) {
