@@ -8,6 +8,15 @@
  * outgoing messages, else after 32 messages or 5 s); mode 'bare' sends the same candidate frames
  * to a bare relay that pairs by the URL's ?room= and forwards bytes unparsed.
  *
+ * Delivery is checked, not only counted: each message id is recorded with its sender, and each
+ * receipt must be new (no duplicate), at the sender's partner (not misrouted), and after the
+ * previous one from that partner (in order); in 'signaling' mode every server stream seq must be
+ * the previous one + 1. After the drain, what never arrived is `missing`.
+ *
+ * Several generators can share one run (one process holds at most ~20 000 sockets: the fd limit):
+ * each takes the peers firstPeer … firstPeer + peers − 1 (whole rooms), and returns its raw latency
+ * samples so the parent can merge percentiles.
+ *
  * IPC: parent → {cmd:'go'} | {cmd:'stop'}; child → {type:'connected'}, {type:'result'}, {type:'failed'}.
  * Bounded: every phase has a deadline, and the process exits by itself after `deadlineMs`.
  */
@@ -34,7 +43,12 @@ export interface GeneratorConfig {
   /** Several instances: peer i connects to urls[i % n], so with two the peers of each room are on different instances. */
   urls?: string[];
   mode: 'signaling' | 'bare' | 'peerjs';
+  /** Peers of this generator; with several generators, each its own share (an even number: whole rooms). */
   peers: number;
+  /** Global index of this generator's first peer (even; default 0): names rooms, PeerJS ids and the instance. */
+  firstPeer?: number;
+  /** Return every latency sample (for merging several generators' percentiles). */
+  returnSamples?: boolean;
   rooms: number;
   phases: LoadPhase[];
   /** Handshakes in flight at once. */
@@ -54,6 +68,16 @@ export interface PhaseResult {
   max: number;
   /** This process's CPU time (user + system) during the phase, in ms. */
   cpuMs: number;
+  /** Delivery checks: receipts of an id already received, at a peer other than the sender's partner, before an earlier id from the same sender; sent but never received. */
+  duplicates: number;
+  misrouted: number;
+  outOfOrder: number;
+  missing: number;
+  /** Server stream seqs that skipped (gap) or repeated ('signaling' mode). */
+  seqErrors: number;
+  samples?: number[];
+  /** False for the warm-up. */
+  measured?: boolean;
 }
 
 export interface GeneratorResult {
@@ -75,6 +99,10 @@ setTimeout(() => fail(`load generator passed its ${config.deadlineMs} ms deadlin
 
 interface Peer {
   ws: WebSocket;
+  /** Local index; the partner is index ^ 1. */
+  index: number;
+  /** Highest message id received from the partner in this phase. */
+  lastId: number;
   nextSeq: number;
   lastInSeq: number;
   unacked: number;
@@ -85,6 +113,11 @@ const peers: Peer[] = [];
 const capacity = Math.max(...config.phases.map((phase) => Math.ceil((phase.rate * phase.durationMs) / 1000))) + 1_000;
 const sendTimes = new Float64Array(capacity);
 const latencies = new Float64Array(capacity);
+/** Per message id: the local index of its sender, and whether it arrived. */
+const senderOf = new Int32Array(capacity);
+const delivered = new Uint8Array(capacity);
+const checks = { duplicates: 0, misrouted: 0, outOfOrder: 0, seqErrors: 0 };
+const FIRST = config.firstPeer ?? 0;
 /** Message ids are per phase; a late message from an earlier phase is recognised by its phase tag. */
 let phaseTag = 0;
 let received = 0;
@@ -111,8 +144,16 @@ function onFrame(peer: Peer, text: string): void {
     if (tag === phaseTag) {
       const id = Number.parseInt(text.slice(tagEnd + 1, text.indexOf(' ', tagEnd)), 10);
       const now = performance.now();
-      latencies[received++] = now - sendTimes[id]!;
-      lastReceiveAt = now;
+      if (delivered[id] === 1) {
+        checks.duplicates++;
+      } else {
+        delivered[id] = 1;
+        if (senderOf[id] !== (peer.index ^ 1)) checks.misrouted++;
+        if (id < peer.lastId) checks.outOfOrder++;
+        peer.lastId = id;
+        latencies[received++] = now - sendTimes[id]!;
+        lastReceiveAt = now;
+      }
     }
   } else if (text.includes('"type":"error"') || text.includes('"type":"ERROR"') || text.includes('"type":"ID-TAKEN"')) {
     errors++;
@@ -121,6 +162,7 @@ function onFrame(peer: Peer, text: string): void {
   if (config.mode === 'signaling' && text.startsWith('{"seq":')) {
     const seq = Number.parseInt(text.slice(7), 10);
     if (seq > 0) {
+      if (seq !== peer.lastInSeq + 1) checks.seqErrors++;
       peer.lastInSeq = seq;
       if (peer.unacked++ === 0) peer.firstUnackedAt = performance.now();
       if (peer.unacked >= ACK_EVERY) sendAck(peer);
@@ -129,12 +171,13 @@ function onFrame(peer: Peer, text: string): void {
 }
 
 function connect(index: number): Promise<void> {
-  const room = `r${index >> 1}`;
+  const global = FIRST + index;
+  const room = `r${global >> 1}`;
   return new Promise((resolve, reject) => {
-    const base = config.urls === undefined ? config.url : config.urls[index % config.urls.length]!;
-    const url = config.mode === 'peerjs' ? `${base}peerjs?key=peerjs&id=p${index}&token=t${index}` : `${base}?room=${room}`;
+    const base = config.urls === undefined ? config.url : config.urls[global % config.urls.length]!;
+    const url = config.mode === 'peerjs' ? `${base}peerjs?key=peerjs&id=p${global}&token=t${global}` : `${base}?room=${room}`;
     const ws = new WebSocket(url, config.mode === 'peerjs' ? [] : SUBPROTOCOL, { perMessageDeflate: false });
-    const peer: Peer = { ws, nextSeq: 1, lastInSeq: 0, unacked: 0, firstUnackedAt: 0 };
+    const peer: Peer = { ws, index, lastId: -1, nextSeq: 1, lastInSeq: 0, unacked: 0, firstUnackedAt: 0 };
     peers[index] = peer;
     ws.once('error', reject);
     ws.once('open', () => {
@@ -192,10 +235,11 @@ function runLoad(phase: LoadPhase): Promise<{ sent: number; startedAt: number }>
           const ack = config.mode === 'signaling' && peer.unacked > 0 ? `"ack":${peer.lastInSeq},` : '';
           peer.unacked = 0;
           sendTimes[sent] = performance.now();
+          senderOf[sent] = peer.index;
           const line = `candidate:${phaseTag}x${sent} 1 udp 2130706431 10.0.0.1 5000 typ host`;
           peer.ws.send(
             config.mode === 'peerjs'
-              ? `{"type":"CANDIDATE","dst":"p${(turn - 1) % config.peers ^ 1}","payload":{"candidate":"${line}"}}`
+              ? `{"type":"CANDIDATE","dst":"p${FIRST + (peer.index ^ 1)}","payload":{"candidate":"${line}"}}`
               : `{${ack}"type":"candidate","seq":${seq},"candidate":"${line}"}`,
           );
         }
@@ -217,6 +261,9 @@ function percentile(sorted: Float64Array, p: number): number {
 async function runPhase(phase: LoadPhase): Promise<PhaseResult> {
   phaseTag++;
   received = 0;
+  delivered.fill(0);
+  for (const peer of peers) peer.lastId = -1;
+  const checksBefore = { ...checks };
   const cpuBefore = process.cpuUsage();
   const { sent, startedAt } = await runLoad(phase);
   const drainUntil = performance.now() + DRAIN_MS;
@@ -232,6 +279,12 @@ async function runPhase(phase: LoadPhase): Promise<PhaseResult> {
     p99: percentile(sorted, 99),
     max: sorted.length === 0 ? Number.NaN : sorted[sorted.length - 1]!,
     cpuMs: (cpu.user + cpu.system) / 1000,
+    duplicates: checks.duplicates - checksBefore.duplicates,
+    misrouted: checks.misrouted - checksBefore.misrouted,
+    outOfOrder: checks.outOfOrder - checksBefore.outOfOrder,
+    missing: sent - received,
+    seqErrors: checks.seqErrors - checksBefore.seqErrors,
+    ...(config.returnSamples === true ? { samples: Array.from(latencies.subarray(0, received)) } : {}),
   };
 }
 
@@ -247,14 +300,15 @@ async function main(): Promise<void> {
   const sweeper = config.mode === 'signaling' ? startAckSweeper() : undefined;
   const phases: PhaseResult[] = [];
   for (const phase of config.phases) {
-    const result = await runPhase(phase);
-    if (phase.measured) phases.push(result);
+    // Every phase is returned (warm-up too, marked), so CPU per message can cover exactly the
+    // span the servers' CPU was measured over.
+    phases.push({ ...(await runPhase(phase)), measured: phase.measured });
   }
   clearInterval(sweeper);
   const result: GeneratorResult = { connectMs, phases, errors, firstError };
-  process.send?.({ type: 'result', result });
   for (const peer of peers) peer?.ws.terminate();
-  setTimeout(() => process.exit(0), 100).unref();
+  // Exit only once the result (large, with its samples) has left through the IPC channel.
+  process.send?.({ type: 'result', result }, () => setTimeout(() => process.exit(0), 100).unref());
 }
 
 main().catch((error: unknown) => fail(error instanceof Error ? error.message : String(error)));

@@ -67,9 +67,9 @@ export function spawnChild(script: string, config: object): ChildProcess {
 }
 
 /** The next IPC message of `type` from `child`, bounded; rejects if the child fails or exits first. */
-export function nextMessage<T>(child: ChildProcess, type: string, what: string): Promise<T> {
+export function nextMessage<T>(child: ChildProcess, type: string, what: string, boundMs = STEP_TIMEOUT_MS): Promise<T> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => finish(() => reject(new Error(`timed out waiting for ${what}`))), STEP_TIMEOUT_MS);
+    const timer = setTimeout(() => finish(() => reject(new Error(`timed out waiting for ${what} (${boundMs} ms)`))), boundMs);
     const onMessage = (message: { type: string; reason?: string }): void => {
       if (message.type === type) finish(() => resolve(message as T));
       else if (message.type === 'failed') finish(() => reject(new Error(`${what}: ${message.reason}`)));
@@ -142,7 +142,9 @@ export function phase(figures: { generator: GeneratorResult }, name: string): Ph
 }
 
 export function describe(result: PhaseResult): string {
-  return `sent ${result.sent}, received ${result.received}, p50 ${result.p50.toFixed(2)} ms, max ${result.max.toFixed(1)} ms`;
+  const problems = result.duplicates + result.misrouted + result.outOfOrder + result.seqErrors;
+  const checked = problems === 0 ? 'checked: none doubled, misrouted, out of order or seq-skipped' : `CHECK FAILED: ${result.duplicates} duplicates, ${result.misrouted} misrouted, ${result.outOfOrder} out of order, ${result.seqErrors} seq errors`;
+  return `sent ${result.sent}, received ${result.received}, p50 ${result.p50.toFixed(2)} ms, max ${result.max.toFixed(1)} ms, ${checked}`;
 }
 
 export default async function signalingBench(): Promise<BenchResult[]> {
@@ -151,7 +153,7 @@ export default async function signalingBench(): Promise<BenchResult[]> {
   const kib = (figures: RunFigures): number => (figures.rssConnected - figures.rssIdle) / 1024 / PEERS;
   const cpuPerMessage = (figures: RunFigures): number => {
     const relayed = figures.generator.phases.reduce((sum, result) => sum + result.received, 0);
-    return (figures.serverCpuMs * 1000) / relayed; // warm-up included in both: an approximation
+    return (figures.serverCpuMs * 1000) / relayed; // warm-up included in both the CPU and the count
   };
   const shape = `${PEERS} peers in ${ROOMS} rooms, ${RATE} msg/s offered for ${PHASE_MS / 1000} s`;
   const rows: BenchResult[] = [];

@@ -4,12 +4,20 @@
  * instance can take over a session the moment another one dies (kill -9 included).
  *
  * Model (after Centrifugo's history streams): each write that queues a message for a peer is one
- * Lua script that appends it to the peer's outbox AND publishes it on the peer's channel, so a
- * crash can never leave a message stored but unannounced, or announced but unstored. Pub/Sub is
- * at-most-once; the outbox (a sorted set by seq) is the truth, and a connection that sees a seq
- * skip, or whose subscriber connection came back, re-reads its outbox (PeerConnection.backfill).
- * The client drops what it already has by seq: at-least-once plus deduplication, which is
- * exactly once to the application.
+ * Lua script that appends it to the peer's outbox AND publishes it to the instance that holds the
+ * peer's connection, so a crash can never leave a message stored but unannounced, or announced
+ * but unstored. Pub/Sub is at-most-once; the outbox (a sorted set by seq) is the truth, and a
+ * connection that sees a seq skip, or whose subscriber connection came back, re-reads its outbox
+ * (PeerConnection.backfill). The client drops what it already has by seq: at-least-once plus
+ * deduplication, which is exactly once to the application.
+ *
+ * Cost per relayed message (what lets two instances relay tens of thousands per second): the
+ * stream frames (and ack frames) all connections of an instance receive in one event-loop turn go
+ * to Redis as ONE script call (`batch`), processed in arrival order, and each script publishes ONE
+ * message per target instance carrying every entry it queued for that instance's peers. Each
+ * instance subscribes once, at start, to its own channel (and to the drop channel), so a join
+ * costs no SUBSCRIBE. Measured in bench/signaling-redis.bench.ts; per-message scripts and per-peer
+ * channels cost about three times the CPU.
  *
  * Lost state is never silent: the key `<prefix>epoch` holds a random epoch, set when the store
  * first finds it empty. Every key lives under `<prefix><epoch>:`, every writing script checks
@@ -18,14 +26,17 @@
  * drops its sessions with `state-lost`; their resumes are refused with reason `state-lost`.
  *
  * Keys, for an epoch E (P = prefix + E + ':'):
- *   P p:<peerId>   hash  room, rt (resume-token hash), in (last client seq), out (next server seq), c (connected)
+ *   P p:<peerId>   hash  room, rt (resume-token hash), in (last client seq), out (next server seq), c (connected),
+ *                        h (holding connection's nonce), i (holding instance's id)
  *   P o:<peerId>   zset  outbox: score seq, member "<seq>:<body>"
  *   P rt:<hash>    string peerId
  *   P r:<room>     hash  t (room-token hash, '' for none)
  *   P rp:<room>    list  peer ids in join order
  *   P rooms        zset  room by last activity (idle sweep, room count)
  *   P peers        set   peer ids (peer count)
- *   channel P ch:<peerId>: "m<seq>:<body>" (deliver) or "d<json>" (drop)
+ *   channel <prefix>i:<instanceId>: deliveries for that instance's peers, "<peerId> <seq>:<body>" lines joined by \n
+ *     (a body is JSON, which has no raw newline)
+ *   channel <prefix>d: "<peerId> <json>": drop orders, heard by every instance (rare: resume, idle room, overflow)
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -69,7 +80,7 @@ local P = ARGV[2]
 `;
 
 const ADD_PEER = `${CHECK_EPOCH}
-local room, id, rtHash, tokenHash, now, holder = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[11]
+local room, id, rtHash, tokenHash, now, holder, instance = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[11], ARGV[12]
 local maxRooms, maxPeers, capacity = tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10])
 local rk, rpk = P..'r:'..room, P..'rp:'..room
 local exists = redis.call('EXISTS', rk) == 1
@@ -85,7 +96,7 @@ local out = {'OK'}
 for _, other in ipairs(redis.call('LRANGE', rpk, 0, -1)) do table.insert(out, other) end
 redis.call('RPUSH', rpk, id)
 redis.call('ZADD', P..'rooms', now, room)
-redis.call('HSET', P..'p:'..id, 'room', room, 'rt', rtHash, 'in', 0, 'out', 1, 'c', 1, 'h', holder)
+redis.call('HSET', P..'p:'..id, 'room', room, 'rt', rtHash, 'in', 0, 'out', 1, 'c', 1, 'h', holder, 'i', instance)
 redis.call('SADD', P..'peers', id)
 redis.call('SET', P..'rt:'..rtHash, id)
 return out`;
@@ -97,11 +108,12 @@ local f = redis.call('HMGET', P..'p:'..id, 'room', 'in', 'c', 'h')
 if not f[1] then return false end
 return {id, f[1], f[2], f[3], f[4] or ''}`;
 
+/** connected = 1: the connection `holder` on `instance` takes the session (deliveries go to that instance from now on). */
 const SET_CONNECTED = `${CHECK_EPOCH}
 local pk = P..'p:'..ARGV[3]
 if redis.call('EXISTS', pk) == 0 then return {'GONE'} end
 if ARGV[4] == '1' then
-  redis.call('HSET', pk, 'c', 1, 'h', ARGV[5])
+  redis.call('HSET', pk, 'c', 1, 'h', ARGV[5], 'i', ARGV[6])
 else
   local h = redis.call('HGET', pk, 'h')
   if not h or h == '' or h == ARGV[5] then redis.call('HSET', pk, 'c', 0) end
@@ -129,11 +141,19 @@ local out = {'OK', room, freed}
 for _, other in ipairs(remaining) do table.insert(out, other) end
 return out`;
 
-/** Queues `body` for peer `other` unless its outbox is full; appends to `out` what happened. */
+/**
+ * Queues `body` for peer `other` unless its outbox is full, and appends to `out` what happened.
+ * The announcement is collected per instance (the peer's field i: the instance that holds its
+ * connection) and published by publishAll at the end of the script, one PUBLISH per instance for
+ * everything the script queued: still in the same atomic step as the writes. ARGV[3] is the
+ * channel prefix (not per epoch: instances subscribe once, at start).
+ */
 const QUEUE_FOR = `
+local pubs, pubOrder = {}, {}
 local function queueFor(P, other, body, maxPending, out)
   local opk = P..'p:'..other
-  if redis.call('EXISTS', opk) == 0 then return end
+  local f = redis.call('HMGET', opk, 'room', 'i')
+  if not f[1] then return end
   local ok = P..'o:'..other
   if redis.call('ZCARD', ok) >= maxPending then
     table.insert(out, 'X'); table.insert(out, other)
@@ -141,37 +161,75 @@ local function queueFor(P, other, body, maxPending, out)
   end
   local s = redis.call('HINCRBY', opk, 'out', 1) - 1
   redis.call('ZADD', ok, s, s..':'..body)
-  redis.call('PUBLISH', P..'ch:'..other, 'm'..s..':'..body)
+  local instance = f[2]
+  if instance and instance ~= '' then
+    local lines = pubs[instance]
+    if not lines then
+      lines = {}
+      pubs[instance] = lines
+      table.insert(pubOrder, instance)
+    end
+    table.insert(lines, other..' '..s..':'..body)
+  end
   table.insert(out, 'Q'); table.insert(out, other); table.insert(out, s)
+end
+local function publishAll()
+  for _, instance in ipairs(pubOrder) do
+    redis.call('PUBLISH', ARGV[3]..'i:'..instance, table.concat(pubs[instance], '\\n'))
+  end
 end
 `;
 
-const ACCEPT = `${CHECK_EPOCH}${QUEUE_FOR}
-local id, seq, ack, body, hasBody, now, maxPending = ARGV[3], tonumber(ARGV[4]), ARGV[5], ARGV[6], ARGV[7], ARGV[8], tonumber(ARGV[9])
-local pk = P..'p:'..id
-local room = redis.call('HGET', pk, 'room')
-if not room then return {'UNKNOWN'} end
-if ack ~= '' then redis.call('ZREMRANGEBYSCORE', P..'o:'..id, '-inf', ack) end
-local last = tonumber(redis.call('HGET', pk, 'in'))
-if seq <= last then return {'DUP'} end
-if seq ~= last + 1 then return {'GAP', last + 1} end
-redis.call('HSET', pk, 'in', seq)
-redis.call('ZADD', P..'rooms', now, room)
-local out = {'OK', 0}
-local partners = 0
-for _, other in ipairs(redis.call('LRANGE', P..'rp:'..room, 0, -1)) do
-  if other ~= id then
-    partners = partners + 1
-    if hasBody == '1' then queueFor(P, other, body, maxPending, out) end
+/**
+ * One batch of stream operations from this instance (every frame its connections sent since the
+ * last batch left), in arrival order, each exactly as if it ran alone: the sequence checks of a
+ * peer's second message see its first. 'M': a client stream message (forget the sender's outbox
+ * up to ack, accept seq if it is the next one, queue body for the other peers); 'A': an ack frame.
+ * Returns one reply per operation.
+ */
+const BATCH = `${CHECK_EPOCH}${QUEUE_FOR}
+local function accept(id, seq, ack, body, hasBody, now, maxPending)
+  local pk = P..'p:'..id
+  local f = redis.call('HMGET', pk, 'room', 'in')
+  local room = f[1]
+  if not room then return {'UNKNOWN'} end
+  if ack ~= '' then redis.call('ZREMRANGEBYSCORE', P..'o:'..id, '-inf', ack) end
+  local last = tonumber(f[2])
+  if seq <= last then return {'DUP'} end
+  if seq ~= last + 1 then return {'GAP', last + 1} end
+  redis.call('HSET', pk, 'in', seq)
+  redis.call('ZADD', P..'rooms', now, room)
+  local out = {'OK', 0}
+  local partners = 0
+  for _, other in ipairs(redis.call('LRANGE', P..'rp:'..room, 0, -1)) do
+    if other ~= id then
+      partners = partners + 1
+      if hasBody == '1' then queueFor(P, other, body, maxPending, out) end
+    end
+  end
+  out[2] = partners
+  return out
+end
+local results = {}
+local i = 5
+for k = 1, tonumber(ARGV[4]) do
+  if ARGV[i] == 'A' then
+    redis.call('ZREMRANGEBYSCORE', P..'o:'..ARGV[i + 1], '-inf', ARGV[i + 2])
+    results[k] = {'OK'}
+    i = i + 3
+  else
+    results[k] = accept(ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], tonumber(ARGV[i + 7]))
+    i = i + 8
   end
 end
-out[2] = partners
-return out`;
+publishAll()
+return results`;
 
 const ENQUEUE = `${CHECK_EPOCH}${QUEUE_FOR}
 local out = {'OK'}
-if redis.call('EXISTS', P..'p:'..ARGV[3]) == 0 then return {'UNKNOWN'} end
-queueFor(P, ARGV[3], ARGV[4], tonumber(ARGV[5]), out)
+if redis.call('EXISTS', P..'p:'..ARGV[4]) == 0 then return {'UNKNOWN'} end
+queueFor(P, ARGV[4], ARGV[5], tonumber(ARGV[6]), out)
+publishAll()
 return out`;
 
 interface Script {
@@ -188,11 +246,20 @@ const SCRIPTS = {
   findByToken: script(FIND_BY_TOKEN),
   setConnected: script(SET_CONNECTED),
   removePeer: script(REMOVE_PEER),
-  accept: script(ACCEPT),
+  batch: script(BATCH),
   enqueue: script(ENQUEUE),
 };
 
 type Reply = (string | number | null)[] | null;
+
+/** Bound on the operations in one `batch` script: a script blocks Redis while it runs. */
+const MAX_BATCH = 256;
+
+interface BatchedOperation {
+  readonly args: readonly (string | number)[];
+  resolve(reply: Reply): void;
+  reject(error: unknown): void;
+}
 
 /**
  * Connects the command and subscriber connections and settles the epoch. Throws
@@ -222,6 +289,11 @@ export class RedisSignaling extends EventEmitter<RedisSignalingEvents> {
   private readonly resyncListeners = new Set<() => void>();
   private readonly connectTimeoutMs: number;
   private closed = false;
+  /** This instance's name in the peers it holds (field i), and so its delivery channel. */
+  readonly instanceId = randomBytes(6).toString('base64url');
+  /** Stream operations waiting for this event-loop turn's `batch` script. */
+  private batchQueue: BatchedOperation[] = [];
+  private batchScheduled = false;
   /** Set while the command connection is down: the reason, for `store-unavailable` messages. */
   private downReason: string | undefined = 'not connected yet';
 
@@ -294,8 +366,53 @@ export class RedisSignaling extends EventEmitter<RedisSignalingEvents> {
     return `${this.prefix}${this.currentEpoch}:`;
   }
 
-  channel(peerId: string): string {
-    return `${this.keys()}ch:${peerId}`;
+  /** Prefix of the Pub/Sub channels (not per epoch: each instance subscribes once, at start). */
+  get channelPrefix(): string {
+    return `${this.prefix}ch:`;
+  }
+
+  /** The channel deliveries for this instance's peers arrive on. */
+  get deliveryChannel(): string {
+    return `${this.channelPrefix}i:${this.instanceId}`;
+  }
+
+  /** The channel every instance hears drop orders on. */
+  get dropChannel(): string {
+    return `${this.channelPrefix}d`;
+  }
+
+  /**
+   * Queues one stream operation for the `batch` script that leaves once this event-loop turn's
+   * I/O is handled (setImmediate runs after every socket read of the turn), so that every frame
+   * this instance received in the turn costs one round trip and one script call together. The
+   * script runs them in order; each caller gets its own reply.
+   */
+  batched(args: readonly (string | number)[]): Promise<Reply> {
+    return new Promise((resolve, reject) => {
+      this.batchQueue.push({ args, resolve, reject });
+      if (this.batchScheduled) return;
+      this.batchScheduled = true;
+      setImmediate(() => this.flushBatch());
+    });
+  }
+
+  private flushBatch(): void {
+    this.batchScheduled = false;
+    const queue = this.batchQueue;
+    this.batchQueue = [];
+    for (let from = 0; from < queue.length; from += MAX_BATCH) {
+      const chunk = queue.slice(from, from + MAX_BATCH);
+      const args: (string | number)[] = [this.channelPrefix, chunk.length];
+      for (const operation of chunk) for (const arg of operation.args) args.push(arg);
+      this.script('batch', args, true).then(
+        (reply) => {
+          for (let i = 0; i < chunk.length; i++) chunk[i]!.resolve((reply as unknown as Reply[])[i] ?? null);
+        },
+        (error: unknown) => {
+          for (const operation of chunk) operation.reject(error);
+        },
+      );
+    }
   }
 
   async start(): Promise<void> {
@@ -316,6 +433,12 @@ export class RedisSignaling extends EventEmitter<RedisSignalingEvents> {
     try {
       await bound(this.client.connect(), `Redis at ${redactUrl(this.options.url)} is unreachable`);
       await bound(this.subscriber.connect(), `Redis at ${redactUrl(this.options.url)} is unreachable`);
+      // One subscription per instance for its whole life; node-redis renews it after a reconnect.
+      await bound(
+        this.subscriber.subscribe(this.deliveryChannel, (message) => this.bus.dispatchDeliveries(message)),
+        `Redis at ${redactUrl(this.options.url)} did not answer SUBSCRIBE`,
+      );
+      await bound(this.subscriber.subscribe(this.dropChannel, (message) => this.bus.dispatchDrop(message)), `Redis at ${redactUrl(this.options.url)} did not answer SUBSCRIBE`);
       await bound(this.settleEpoch(), `Redis at ${redactUrl(this.options.url)} did not answer`);
       this.downReason = undefined;
       const version = /redis_version:(\d+)/.exec(String(await this.client.info('server')))?.[1];
@@ -421,7 +544,7 @@ export class RedisSignalingStore implements SignalingStore {
   ): Promise<AddPeerOutcome> {
     const reply = await this.redis.script(
       'addPeer',
-      [input.room, input.peerId, input.resumeTokenHash, input.roomTokenHash ?? '', input.now, limits.maxRooms, limits.maxPeers, limits.roomCapacity, input.holder ?? ''],
+      [input.room, input.peerId, input.resumeTokenHash, input.roomTokenHash ?? '', input.now, limits.maxRooms, limits.maxPeers, limits.roomCapacity, input.holder ?? '', this.redis.instanceId],
       true,
     );
     if (reply![0] === 'REFUSED') return { ok: false, code: reply![1] as 'room-full' | 'room-token-mismatch' | 'too-many-rooms' | 'too-many-peers' };
@@ -442,7 +565,7 @@ export class RedisSignalingStore implements SignalingStore {
   }
 
   async setConnected(peerId: string, connected: boolean, holder = ''): Promise<boolean> {
-    const reply = await this.redis.script('setConnected', [peerId, connected ? 1 : 0, holder], true);
+    const reply = await this.redis.script('setConnected', [peerId, connected ? 1 : 0, holder, this.redis.instanceId], true);
     return reply![0] === 'OK';
   }
 
@@ -457,11 +580,7 @@ export class RedisSignalingStore implements SignalingStore {
   }
 
   async acceptStreamMessage(peerId: string, message: InboundStreamMessage, now: number, maxPending: number): Promise<AcceptOutcome> {
-    const reply = await this.redis.script(
-      'accept',
-      [peerId, message.seq, message.ack ?? '', message.body ?? '', message.body === undefined ? 0 : 1, now, maxPending],
-      true,
-    );
+    const reply = await this.redis.batched(['M', peerId, message.seq, message.ack ?? '', message.body ?? '', message.body === undefined ? 0 : 1, now, maxPending]);
     switch (reply![0]) {
       case 'UNKNOWN':
         return { kind: 'unknown-peer' };
@@ -476,7 +595,7 @@ export class RedisSignalingStore implements SignalingStore {
   }
 
   async enqueueOutbound(peerId: string, body: string, maxPending: number): Promise<EnqueueOutcome> {
-    const reply = await this.redis.script('enqueue', [peerId, body, maxPending], true);
+    const reply = await this.redis.script('enqueue', [this.redis.channelPrefix, peerId, body, maxPending], true);
     if (reply![0] === 'UNKNOWN') return { kind: 'unknown-peer' };
     const queued: { peerId: string; entry: OutboundEntry }[] = [];
     const overflowed: string[] = [];
@@ -485,7 +604,7 @@ export class RedisSignalingStore implements SignalingStore {
   }
 
   async acknowledgeOutbound(peerId: string, ack: number): Promise<void> {
-    await this.redis.run('zremrangebyscore', () => this.redis.client.zRemRangeByScore(`${this.redis.keys()}o:${peerId}`, '-inf', ack));
+    await this.redis.batched(['A', peerId, ack]);
   }
 
   async pendingOutbound(peerId: string, afterSeq: number): Promise<OutboundEntry[]> {
@@ -523,7 +642,7 @@ function parseEntry(text: string): OutboundEntry {
 }
 
 export class RedisSignalingBus implements SignalingBus {
-  /** One handler per peer on this instance; the Redis subscription is per peer channel. */
+  /** One handler per peer on this instance; Redis routes by instance (RedisSignaling.deliveryChannel). */
   private readonly handlers = new Map<string, (event: BusEvent) => void>();
 
   constructor(private readonly redis: RedisSignaling) {}
@@ -535,26 +654,18 @@ export class RedisSignalingBus implements SignalingBus {
     // can take over the handler (as with the in-memory bus); the copy that comes back through
     // Redis finds it closed, or finds the resuming connection, which ignores its own `by`.
     this.handlers.get(peerId)?.(event);
-    const channel = this.redis.channel(peerId);
-    void this.redis.run('publish', () => this.redis.client.publish(channel, `d${JSON.stringify(event)}`)).catch(() => undefined);
+    void this.redis.run('publish', () => this.redis.client.publish(this.redis.dropChannel, `${peerId} ${JSON.stringify(event)}`)).catch(() => undefined);
   }
 
-  async subscribe(peerId: string, handler: (event: BusEvent) => void): Promise<() => void> {
-    const channel = this.redis.channel(peerId);
-    const fresh = !this.handlers.has(peerId);
+  /**
+   * Only a local registration: the instance's channel is subscribed since start. The session's
+   * field i already names this instance (addPeer / setConnected ran first), and the connection
+   * reads its outbox after this, so nothing queued before the handler existed is missed.
+   */
+  subscribe(peerId: string, handler: (event: BusEvent) => void): () => void {
     this.handlers.set(peerId, handler);
-    if (fresh) {
-      try {
-        await this.redis.subscriber.subscribe(channel, (message) => this.dispatch(peerId, message));
-      } catch (error) {
-        if (this.handlers.get(peerId) === handler) this.handlers.delete(peerId);
-        throw new StoreUnavailableError(`Redis subscribe failed (${describe(error)})`);
-      }
-    }
     return () => {
-      if (this.handlers.get(peerId) !== handler) return;
-      this.handlers.delete(peerId);
-      void this.redis.subscriber.unsubscribe(channel).catch(() => undefined);
+      if (this.handlers.get(peerId) === handler) this.handlers.delete(peerId);
     };
   }
 
@@ -562,11 +673,21 @@ export class RedisSignalingBus implements SignalingBus {
     return this.redis.onResync(listener);
   }
 
-  private dispatch(peerId: string, message: string): void {
-    const handler = this.handlers.get(peerId);
-    if (handler === undefined) return;
-    if (message.startsWith('m')) handler({ kind: 'deliver', entry: parseEntry(message.slice(1)) });
-    else if (message.startsWith('d')) handler(JSON.parse(message.slice(1)) as BusEvent);
+  /** One publish of a `batch` or `enqueue` script: "<peerId> <seq>:<body>" lines for this instance's peers. */
+  dispatchDeliveries(message: string): void {
+    for (let start = 0; start < message.length; ) {
+      let end = message.indexOf('\n', start);
+      if (end < 0) end = message.length;
+      const space = message.indexOf(' ', start);
+      const handler = this.handlers.get(message.slice(start, space));
+      if (handler !== undefined) handler({ kind: 'deliver', entry: parseEntry(message.slice(space + 1, end)) });
+      start = end + 1;
+    }
+  }
+
+  dispatchDrop(message: string): void {
+    const space = message.indexOf(' ');
+    this.handlers.get(message.slice(0, space))?.(JSON.parse(message.slice(space + 1)) as BusEvent);
   }
 }
 
