@@ -1,7 +1,11 @@
 /**
  * One WebSocket on the server: checks, decodes and dispatches its frames, and writes what the
  * bus delivers for its peer. Frames are handled one at a time, in arrival order (the store is
- * asynchronous, and sequence checks must see the previous frame's effect).
+ * asynchronous, and sequence checks must see the previous frame's effect). Once joined, stream
+ * and ack frames are pipelined: each goes to the store without waiting for the previous one's
+ * answer, since the store applies one peer's calls in call order (SignalingStore), and their
+ * answers are handled in that same order. So a burst read in one go costs one Redis batch, not
+ * one round trip per frame.
  */
 import { randomBytes } from 'node:crypto';
 import type { RawData, WebSocket } from 'ws';
@@ -58,8 +62,15 @@ export class PeerConnection {
   private readonly bucket: TokenBucket;
   private readonly batcher: WriteBatcher;
   private readonly queue: SerialQueue;
-  /** Mirror of the store's last accepted client seq for this peer, for rate-limit replies. */
+  /** Mirror of the store's last accepted client seq for this peer. */
   private lastInSeq = 0;
+  /**
+   * The last client seq sent to the store in order (accepted, or still on its way): what a
+   * rate-limited frame is compared with to tell whether it was the one expected next.
+   */
+  private submittedSeq = 0;
+  /** A `bye` went to the store: later frames are ignored. */
+  private leaving = false;
   /** Accepted client stream messages not yet acknowledged to the client. */
   private unackedIn = 0;
   /** After a rate-limit or gap error, later out-of-order frames are dropped silently until the expected one comes. */
@@ -195,7 +206,7 @@ export class PeerConnection {
 
   /** Returns a promise only when it waits on the store; the queue holds later frames until then. */
   private handleFrame(data: RawData, isBinary: boolean): void | Promise<void> {
-    if (this.state === 'closed' || this.failed) return;
+    if (this.state === 'closed' || this.failed || this.leaving) return;
     if (isBinary) {
       this.sendError('binary-not-supported', 'Send JSON as text frames, not binary frames.');
       return;
@@ -217,8 +228,20 @@ export class PeerConnection {
       this.sendError('not-joined', `Send join before ${message.type}.`);
       return;
     }
-    if (message.type === 'ack') return this.hub.store.acknowledgeOutbound(this.peerId, message.ack);
-    if (isClientStreamMessage(message)) return this.onStreamMessage(this.peerId, message);
+    if (message.type === 'ack') {
+      this.pipelined(this.hub.store.acknowledgeOutbound(this.peerId, message.ack));
+      return;
+    }
+    if (isClientStreamMessage(message)) {
+      if (message.seq === this.submittedSeq + 1) this.submittedSeq = message.seq;
+      if (message.type === 'bye') this.leaving = true;
+      this.pipelined(this.onStreamMessage(this.peerId, message));
+    }
+  }
+
+  /** Store work the queue does not wait for (see the class comment); its failure is handled as a task's. */
+  private pipelined(work: Promise<void>): void {
+    work.catch((error: unknown) => this.onTaskError(error));
   }
 
   private onThrottled(text: string): void {
@@ -228,7 +251,7 @@ export class PeerConnection {
     if (decoded.ok && this.state === 'joined' && isClientStreamMessage(decoded.message)) {
       // Only the frame the server expects next is worth an error: the client re-sends from it.
       // Later ones would be gaps anyway, so they are dropped without a word.
-      if (decoded.message.seq === this.lastInSeq + 1) {
+      if (decoded.message.seq === this.submittedSeq + 1) {
         this.awaitingRetransmit = true;
         this.sendError('rate-limited', `Too many messages; re-send from seq ${decoded.message.seq} in ${retryAfterMs} ms.`, {
           rejectedSeq: decoded.message.seq,
@@ -270,6 +293,7 @@ export class PeerConnection {
     this.state = 'joined';
     this.peerId = joined.peerId;
     this.lastInSeq = joined.lastInSeq;
+    this.submittedSeq = joined.lastInSeq;
     this.lastSentSeq = joined.resumed ? (message.ack ?? 0) : 0;
     this.heldDuringReplay = [];
     try {
@@ -324,6 +348,7 @@ export class PeerConnection {
         this.hub.counters.duplicatesDropped++;
         return;
       case 'gap':
+        this.submittedSeq = this.lastInSeq;
         if (!this.awaitingRetransmit) {
           this.awaitingRetransmit = true;
           this.sendError('sequence-gap', `Expected seq ${outcome.expected} but got ${seq}; re-send from ${outcome.expected}.`, {

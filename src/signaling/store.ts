@@ -9,6 +9,11 @@
  *   subscriber; its entries wait in the outbox until it resumes.
  *
  * Secrets (room tokens, resume tokens) reach the store only as SHA-256 hashes.
+ *
+ * Order: acceptStreamMessage and acknowledgeOutbound calls take effect in the order they are made,
+ * even when a call is made before the previous one's promise settled, and their promises settle
+ * in that order. (The memory store applies each call at once; the Redis store queues them into
+ * its batches, in order, over one connection.) A connection relies on this to pipeline a burst.
  */
 
 /** One outbox entry: a stream message for one peer, serialized without `seq` (see protocol.withSeq). */
