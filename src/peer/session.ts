@@ -49,7 +49,7 @@ import { formatCandidate, IceCandidateSyntaxError, IceCandidateUnsupportedError,
 import { peerCheckWaitMs } from '../ice/scheduler.js';
 import { MDNS_DEFAULTS, resolveMdnsName } from '../ice/mdns.js';
 import { NatProbeError } from '../errors.js';
-import { SignalingClient, type IncomingSignalingMessage } from '../signaling/index.js';
+import { SignalingClient, type IncomingSignalingMessage, type PeerPayload as OutgoingSignal } from '../signaling/index.js';
 import { systemClock, type Clock, type TimerHandle } from '../transport/clock.js';
 import { PeerLeftError, PeerNeverCameError, PeerProtocolError, PeerSessionTimeoutError, type PeerSessionPhase } from './session-errors.js';
 import { parsePeerSummary, summarizeForPeer, type PeerSummary } from './session-summary.js';
@@ -236,6 +236,10 @@ class PeerSession {
   /** Traversal payloads waiting for the other peer to be in the room. */
   private readonly traversalOutbox: TraversalPayload[] = [];
   private peerPresent = false;
+  /** Every stream message this session sent, in order: sent again into a new signaling session after a reset. */
+  private readonly signaled: OutgoingSignal[] = [];
+  /** After a reset, until the other peer is back in the room: new messages only go to `signaled`. */
+  private replayAfterReset = false;
   /** Allocations under way: reported as 'turn-pending' if the session ends first. */
   private readonly pendingRelays = new Set<{ readonly server: PeerTurnServer; readonly source: RelaySource; readonly startedAt: number }>();
   /** Every TURN allocation of this session has ended (allocated or failed). */
@@ -262,6 +266,15 @@ class PeerSession {
       connectTimeoutMs: Math.max(1, Math.min(options.connectTimeoutMs ?? PEER_SESSION_DEFAULTS.connectTimeoutMs, options.timeoutMs)),
       // With fallbacks, enough attempts to reach each other instance after the first one died.
       reconnect: { maxAttempts: Math.max(options.signalingAttempts ?? PEER_SESSION_DEFAULTS.signalingAttempts, (options.signalFallbackUrls?.length ?? 0) + 2) },
+      // A server that lost the session (Redis restarted empty: `resume-failed`, PROTOCOL.md) does
+      // not end the run: the client joins afresh and this session signals again (onSignalingReset).
+      restartOnSessionLost: true,
+    });
+    this.client.on('reset', ({ reason }) => this.onSignalingReset(reason));
+    this.client.on('joined', (join) => {
+      if (!this.replayAfterReset) return;
+      this.peerId = join.peerId;
+      if (join.peers.length > 0) this.replaySignaling(join.peers[0]!);
     });
     this.client.on('message', (message) => this.onMessage(message));
     this.client.on('config', (config) => {
@@ -336,13 +349,13 @@ class PeerSession {
     this.flushTraversal();
 
     const params = agent.localParameters;
-    this.client.send({ type: 'ice-params', ufrag: params.ufrag, pwd: params.pwd, tieBreaker: params.tieBreaker.toString() });
+    this.signal({ type: 'ice-params', ufrag: params.ufrag, pwd: params.pwd, tieBreaker: params.tieBreaker.toString() });
     // Relayed candidates added before this are reported by gather(); later ones are sent on arrival.
     this.trickling = true;
     const localGathering = agent.gather((candidate) => this.sendCandidate(candidate));
     // end-of-candidates once every candidate, relayed ones included, has been sent.
     void Promise.all([localGathering, relays]).then(() => {
-      if (!this.closed) this.client.send({ type: 'end-of-candidates' });
+      if (!this.closed) this.signal({ type: 'end-of-candidates' });
     });
     // The direct checks never wait for TURN: they start once host and server-reflexive candidates
     // are in, and each relayed candidate joins the running checks when its allocation completes
@@ -379,7 +392,7 @@ class PeerSession {
       await this.race(this.traversal.planned(), Math.max(0, Math.min(TRAVERSAL_RUN_DEFAULTS.remoteBehaviourWaitMs + BEHAVIOUR_PROBE_TIMEOUT_MS, this.deadlineAt - this.clock.now() - resultWaitMs / 2)), () => undefined);
     }
     const localWinner = this.traversal?.report(ice, this.relayPathOf(ice)).winner;
-    this.client.send({ type: 'result', result: summarizeForPeer(ice, localWinner) as unknown as Record<string, unknown> });
+    this.signal({ type: 'result', result: summarizeForPeer(ice, localWinner) as unknown as Record<string, unknown> });
     this.emitPhase('result-sent');
     this.phaseName = 'exchanging-results';
     const remoteResult = await this.remoteResult(resultWaitMs);
@@ -428,7 +441,7 @@ class PeerSession {
     for (const payload of this.traversalOutbox.splice(0)) {
       // Stamped when it leaves, not when the probe ended: the signaled TURN servers are known now.
       const sent = payload.kind === 'behaviour' && this.relaysMayJoin() ? { ...payload, relays: true } : payload;
-      this.client.send({ type: 'traversal', traversal: sent as unknown as Record<string, unknown> });
+      this.signal({ type: 'traversal', traversal: sent as unknown as Record<string, unknown> });
     }
   }
 
@@ -575,8 +588,41 @@ class PeerSession {
     return { ladder, ...(result !== undefined ? { relayPath: relayRungOf(result) } : {}) };
   }
 
+  /** Sends a stream message to the other peer, and keeps it for a replay after a signaling reset. */
+  private signal(message: OutgoingSignal): void {
+    this.signaled.push(message);
+    if (!this.replayAfterReset) this.client.send(message);
+  }
+
+  /**
+   * The signaling server lost this session (PROTOCOL.md "After resume-failed"): the client has
+   * joined the room afresh, and the other peer, whose session was lost with ours, does the same.
+   * Neither has what the other sent before, so once it is back in the room this side sends all
+   * of it again, in order (sent while alone, it would be refused with no-peer). Receiving it
+   * twice is harmless: ICE parameters are taken once, the agent ignores known candidates, and
+   * the traversal run takes the first behaviour. The ICE role stays as decided at the first join.
+   */
+  private onSignalingReset(reason: string): void {
+    if (this.closed) return;
+    this.replayAfterReset = true;
+    const warning: PeerWarning = {
+      code: 'signaling-reset',
+      message: `The signaling server lost this session (${reason}: e.g. its Redis restarted without its data); joined the room again and re-sending this side's signaling.`,
+    };
+    this.warnings.push(warning);
+    this.emit({ type: 'peer-warning', at: this.clock.now() - this.startedAt, trial: this.trial, ...warning });
+    this.inbox.changed();
+  }
+
+  private replaySignaling(otherPeer: string): void {
+    if (!this.replayAfterReset || this.closed) return;
+    this.replayAfterReset = false;
+    if (this.inbox.peerJoined !== undefined) this.inbox.peerJoined = otherPeer;
+    for (const message of this.signaled) this.client.send(message);
+  }
+
   private sendCandidate(candidate: Parameters<typeof formatCandidate>[0]): void {
-    if (!this.closed) this.client.send({ type: 'candidate', candidate: formatCandidate(candidate) });
+    if (!this.closed) this.signal({ type: 'candidate', candidate: formatCandidate(candidate) });
   }
 
   private recordRelay(result: PeerRelayResult): void {
@@ -601,6 +647,7 @@ class PeerSession {
     switch (message.type) {
       case 'peer-joined':
         this.inbox.peerJoined ??= message.peerId;
+        this.replaySignaling(message.peerId);
         break;
       case 'peer-left':
         this.inbox.left = message.reason;

@@ -6,14 +6,19 @@
 import { loopbackOnlyWarning } from '../ice/gather.js';
 import type { AddressFamily } from '../ice/candidate.js';
 
-export type PeerWarningCode = 'loopback-only';
+/**
+ * `loopback-only`: see localAddressWarnings. `signaling-reset`: the signaling server lost this
+ * session's state (its Redis restarted empty, or the session expired while away), so the session
+ * joined the room afresh and sent its signaling again (src/peer/session.ts).
+ */
+export type PeerWarningCode = 'loopback-only' | 'signaling-reset';
 
 export interface PeerWarning {
   readonly code: PeerWarningCode;
   readonly message: string;
 }
 
-/** `peer-warning`: emitted once per warning, before gathering starts. */
+/** `peer-warning`: emitted once per warning (`loopback-only` before gathering starts, `signaling-reset` when it happens). */
 export interface PeerWarningEvent extends PeerWarning {
   type: 'peer-warning';
   at: number;

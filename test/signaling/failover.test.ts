@@ -6,6 +6,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SignalingClient, type SignalingClientOptions } from '../../src/signaling/index.js';
+import { runPeerSession, type PeerResult } from '../../src/peer/session.js';
+import type { PeerEvent } from '../../src/events.js';
 import { firstLine, runCli, spawnCli, stopProcess } from '../helpers/cli.js';
 import { freePort, redisGate, RedisProcess } from '../helpers/redis.js';
 import { skipUnlessTools } from '../helpers/tools.js';
@@ -155,5 +157,38 @@ describe.skipIf(skip)('signaling failover across instances', () => {
     await within(whenComplete(checker, everyone), 10_000, 'messages after the reset');
     expect(checker.check()).toEqual([]);
     expect(checker.resets()).toBeGreaterThanOrEqual(40);
+  }, 60_000);
+
+  it('a peer session (as peer and trials run it) whose signaling state Redis lost joins again, re-signals, and still connects', async () => {
+    const instance = await serve();
+    const room = `session-reset-${Date.now()}`;
+    const eventsOf = (events: PeerEvent[], type: string): PeerEvent[] => events.filter((event) => event.type === type);
+    const first: PeerEvent[] = [];
+    let waiting = (): void => undefined;
+    let reset = (): void => undefined;
+    const alone = new Promise<void>((resolve) => (waiting = resolve));
+    const wasReset = new Promise<void>((resolve) => (reset = resolve));
+    const options = { signalUrl: instance.url, room, mode: 'connect' as const, bindAddress: '127.0.0.1', timeoutMs: 25_000 };
+    const a: Promise<PeerResult> = runPeerSession({
+      ...options,
+      onEvent: (event) => {
+        first.push(event);
+        if (event.type === 'peer-phase' && event.phase === 'joined') waiting();
+        if (event.type === 'peer-warning' && event.code === 'signaling-reset') reset();
+      },
+    });
+    await within(alone, 10_000, 'the first peer to join and wait');
+    // Its session lives only in Redis: restarted without persistence, the state is gone.
+    await redis!.restart();
+    await within(wasReset, 20_000, 'the first peer to be told its session was lost and to join again');
+    const b = runPeerSession(options);
+    const [resultA, resultB] = await Promise.all([a, b]);
+    expect(resultA.state).toBe('connected');
+    expect(resultB.state).toBe('connected');
+    // It reports the reset, and names the peer of its new session, not a stale one.
+    expect(resultA.warnings?.map((warning) => warning.code)).toContain('signaling-reset');
+    expect(resultA.remotePeerId).toBe(resultB.peerId);
+    expect(resultB.remotePeerId).toBe(resultA.peerId);
+    expect(eventsOf(first, 'peer-warning').length).toBeGreaterThan(0);
   }, 60_000);
 });
