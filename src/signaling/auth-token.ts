@@ -3,13 +3,17 @@
  * (`serve --auth-secret`). Minted by `nat-probe token`, checked on every new join.
  *
  *   npt1.<payload>.<signature>
- *   payload   = base64url(JSON {"room":"lab-1"} or {"prefix":"ci-"}, plus "exp" (Unix seconds), "role"?)
+ *   payload   = base64url(JSON {"room":"lab-1"} or {"prefix":"ci-"}, plus "exp" (Unix seconds))
  *   signature = base64url(HMAC-SHA256(secret, "npt1." + payload))
  *
  * HMAC (RFC 2104) with SHA-256: only holders of the secret can mint; the server checks in
  * constant time (timingSafeEqual). A token names one room or a room-name prefix, so a CI fleet
  * can hold one prefix token for all its rooms; `exp` bounds its life. Tokens are bearer secrets:
  * the server never logs, echoes or counts them by value.
+ *
+ * There is no role field. An earlier draft carried an optional `role` that nothing interpreted:
+ * a claim the server does not enforce only suggests a control that is not there. A payload with
+ * any field beyond room/prefix and exp (role included) is refused as malformed.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
@@ -20,7 +24,6 @@ const Payload = z.strictObject({
   room: z.string().min(1).max(128).optional(),
   prefix: z.string().min(1).max(128).optional(),
   exp: z.number().int().positive(),
-  role: z.string().min(1).max(32).optional(),
 });
 export type AuthTokenPayload = z.infer<typeof Payload>;
 
@@ -30,7 +33,6 @@ export interface MintOptions {
   prefix?: string;
   /** Lifetime from `nowSeconds`. */
   ttlSeconds: number;
-  role?: string;
   nowSeconds: number;
 }
 
@@ -43,7 +45,6 @@ export function mintAuthToken(secret: string, options: MintOptions): string {
   const payload: AuthTokenPayload = {
     ...(options.room !== undefined ? { room: options.room } : { prefix: options.prefix! }),
     exp: Math.floor(options.nowSeconds + options.ttlSeconds),
-    ...(options.role !== undefined ? { role: options.role } : {}),
   };
   const encoded = Buffer.from(JSON.stringify(payload)).toString('base64url');
   const signed = `${AUTH_TOKEN_VERSION}.${encoded}`;
@@ -51,7 +52,7 @@ export function mintAuthToken(secret: string, options: MintOptions): string {
 }
 
 export type AuthCheck =
-  | { ok: true; role: string | undefined; exp: number }
+  | { ok: true; exp: number }
   /** `message` never contains the token. */
   | { ok: false; message: string };
 
@@ -75,5 +76,5 @@ export function verifyAuthToken(secret: string, token: string | undefined, room:
     const scope = payload.room !== undefined ? `room "${payload.room}"` : `rooms starting with "${payload.prefix ?? ''}"`;
     return { ok: false, message: `The operator token is for ${scope}, not "${room}".` };
   }
-  return { ok: true, role: payload.role, exp: payload.exp };
+  return { ok: true, exp: payload.exp };
 }

@@ -1,4 +1,5 @@
 /** Operator tokens: minting and checking (HMAC-SHA256, room or prefix, expiry), and the server refusing joins without one. */
+import { createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { mintAuthToken, startSignalingServer, verifyAuthToken, type SignalingServer } from '../../src/signaling/index.js';
 import { RawPeer } from './helpers.js';
@@ -7,10 +8,10 @@ const SECRET = 'an-operator-secret-of-some-length';
 const NOW = 1_800_000_000;
 
 describe('operator tokens', () => {
-  it('admits the named room until the expiry, and carries the role', () => {
-    const token = mintAuthToken(SECRET, { room: 'lab-1', ttlSeconds: 60, nowSeconds: NOW, role: 'support' });
+  it('admits the named room until the expiry', () => {
+    const token = mintAuthToken(SECRET, { room: 'lab-1', ttlSeconds: 60, nowSeconds: NOW });
     expect(token).toMatch(/^npt1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
-    expect(verifyAuthToken(SECRET, token, 'lab-1', NOW + 59)).toEqual({ ok: true, role: 'support', exp: NOW + 60 });
+    expect(verifyAuthToken(SECRET, token, 'lab-1', NOW + 59)).toEqual({ ok: true, exp: NOW + 60 });
     expect(verifyAuthToken(SECRET, token, 'lab-1', NOW + 60)).toMatchObject({ ok: false, message: expect.stringContaining('expired') });
     expect(verifyAuthToken(SECRET, token, 'lab-2', NOW)).toMatchObject({ ok: false, message: expect.stringContaining('not "lab-2"') });
   });
@@ -36,6 +37,13 @@ describe('operator tokens', () => {
       expect(result.ok).toBe(false);
       expect(JSON.stringify(result)).not.toContain(signature);
     }
+  });
+
+  it('has no role: a correctly signed token that claims one is refused as malformed, not half honoured', () => {
+    const payload = Buffer.from(JSON.stringify({ room: 'lab-1', exp: NOW + 60, role: 'support' })).toString('base64url');
+    const signed = `npt1.${payload}`;
+    const token = `${signed}.${createHmac('sha256', SECRET).update(signed).digest('base64url')}`;
+    expect(verifyAuthToken(SECRET, token, 'lab-1', NOW)).toEqual({ ok: false, message: expect.stringContaining('payload is malformed') });
   });
 });
 

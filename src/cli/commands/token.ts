@@ -11,7 +11,6 @@ export interface TokenCommandOptions {
   room?: string;
   roomPrefix?: string;
   ttl: number;
-  role?: string;
   authSecret?: string;
   json?: boolean;
 }
@@ -26,14 +25,13 @@ export function registerToken(program: Command, io: CliIo, run: (code: Promise<n
     .option('--room <name>', 'the one room the token admits', roomOption)
     .option('--room-prefix <prefix>', 'admit every room whose name starts with this (e.g. trials- for `nat-probe trials`)', prefixOption)
     .option('--ttl <seconds>', 'lifetime of the token', integerOption('--ttl', 1, 31_536_000), 3_600)
-    .option('--role <name>', 'optional role carried in the token (1–32 of a–z 0–9 -), for the operator', roleOption)
     .option('--auth-secret <secret>', `the server's secret (or set ${AUTH_SECRET_ENV}, which keeps it out of ps and shell history)`)
-    .option('--json', `print {"schema":"${TOKEN_SCHEMA}","token","expires","room"|"roomPrefix","role"?} instead of the bare token`)
+    .option('--json', `print {"schema":"${TOKEN_SCHEMA}","token","expires","room"|"roomPrefix"} instead of the bare token`)
     .addHelpText(
       'after',
       `
 The token goes to peers as --auth-token (or NAT_PROBE_AUTH_TOKEN). Its format:
-  npt1.<base64url JSON {"room"|"prefix","exp","role"?}>.<base64url HMAC-SHA256(secret, "npt1.<payload>")>
+  npt1.<base64url JSON {"room"|"prefix","exp"}>.<base64url HMAC-SHA256(secret, "npt1.<payload>")>
 A token is a bearer secret until it expires: hand it out like a password.
 
 Examples:
@@ -60,12 +58,11 @@ export function runToken(options: TokenCommandOptions, io: CliIo, nowMs = Date.n
     ...(options.room !== undefined ? { room: options.room } : { prefix: options.roomPrefix! }),
     ttlSeconds: options.ttl,
     nowSeconds,
-    ...(options.role !== undefined ? { role: options.role } : {}),
   });
   if (options.json === true) {
     const expires = new Date((nowSeconds + options.ttl) * 1000).toISOString();
     const scope = options.room !== undefined ? { room: options.room } : { roomPrefix: options.roomPrefix };
-    writeLine(io.stdout, JSON.stringify({ schema: TOKEN_SCHEMA, token, expires, ...scope, ...(options.role !== undefined ? { role: options.role } : {}) }));
+    writeLine(io.stdout, JSON.stringify({ schema: TOKEN_SCHEMA, token, expires, ...scope }));
   } else {
     writeLine(io.stdout, token);
   }
@@ -74,10 +71,5 @@ export function runToken(options: TokenCommandOptions, io: CliIo, nowMs = Date.n
 
 function prefixOption(value: string): string {
   if (!/^[A-Za-z0-9._~:-]{1,127}$/.test(value)) throw new InvalidArgumentError(`--room-prefix must be 1–127 characters from A–Z a–z 0–9 . _ ~ : -, got "${value}".`);
-  return value;
-}
-
-function roleOption(value: string): string {
-  if (!/^[a-z0-9-]{1,32}$/.test(value)) throw new InvalidArgumentError(`--role must be 1–32 characters from a–z 0–9 -, got "${value}".`);
   return value;
 }
