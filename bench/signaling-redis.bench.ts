@@ -58,6 +58,8 @@ interface RunFigures {
   generator: GeneratorResult;
   /** Connections each server process held once every peer had joined (PeerJS: its own count). */
   held: number[];
+  /** Each server process's event-loop delay (p99, max) since it started, ms. */
+  loopDelays: { p99: number; max: number }[];
   /** CPU of the load generators over all phases, ms. */
   generatorCpuMs: number;
   /** /proc/loadavg when the load phases ended. */
@@ -118,6 +120,7 @@ function mergeGenerators(results: GeneratorResult[]): GeneratorResult {
       outOfOrder: sum((one) => one.outOfOrder),
       missing: sum((one) => one.missing),
       seqErrors: sum((one) => one.seqErrors),
+      loopDelayMaxMs: Math.max(...all.map((one) => one.loopDelayMaxMs ?? 0)),
     };
   });
   return {
@@ -180,16 +183,19 @@ async function run(instances: number, redisUrl: string | undefined, mode: 'signa
     const loadavg = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
     const redisCpuAfter = redisUrl === undefined ? undefined : await redisCpuMs(redisUrl);
     const serverStats: unknown[] = [];
+    const loopDelays: { p99: number; max: number }[] = [];
     let cpuAfter = 0;
     for (const server of servers) {
       server.send({ cmd: 'measure' });
-      const measured = await nextMessage<{ stats: unknown; cpuMs: number }>(server, 'measure', 'server stats');
+      const measured = await nextMessage<{ stats: unknown; cpuMs: number; loopDelayMs: { p99: number; max: number } }>(server, 'measure', 'server stats');
       serverStats.push(measured.stats);
       cpuAfter += measured.cpuMs;
+      loopDelays.push(measured.loopDelayMs);
     }
     return {
       peers,
       held,
+      loopDelays,
       generator: result,
       generatorCpuMs: result.phases.reduce((sum, one) => sum + one.cpuMs, 0),
       loadavg,
@@ -270,7 +276,9 @@ export default async function signalingRedisBench(): Promise<BenchResult[]> {
         unit: 'msg/s',
         baseline: { label: one, value: theirs.throughput },
         ...(target ? { target: { op: '>=' as const, value: 10_000 } } : {}),
-        notes: `2 instances + Redis: ${describe(mine)} | 1 instance: ${describe(theirs)} | load average ${shared.loadavg} (2-instance run), ${single.loadavg} (1 instance)`,
+        notes:
+          `2 instances + Redis: ${describe(mine)} | 1 instance: ${describe(theirs)} | load average ${shared.loadavg} (2-instance run), ${single.loadavg} (1 instance)` +
+          ` | longest event-loop stall during the load: instances ${shared.loopDelays.map((d) => d.max.toFixed(0)).join(', ')} ms (1 instance ${single.loopDelays.map((d) => d.max.toFixed(0)).join('')} ms), generators ${mine.loopDelayMaxMs?.toFixed(0)} ms (${theirs.loopDelayMaxMs?.toFixed(0)} ms)`,
       },
       {
         name: `signaling+redis: one-way latency p99 between instances (${label})`,

@@ -8,7 +8,7 @@
  * parent → {cmd:'stop'} → the child closes and exits. It also exits by itself after `deadlineMs`.
  */
 import { createServer } from 'node:http';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { startSignalingServer } from '../src/signaling/index.js';
@@ -118,15 +118,31 @@ async function startPeerJs(): Promise<Running> {
   };
 }
 
+// Event-loop delay while loaded: a stall here (GC, a long task) is latency for every message behind it.
+const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+loopDelay.enable();
 const running: Running = config.mode === 'bare' ? await startBare() : config.mode === 'peerjs' ? await startPeerJs() : await startOurs();
 process.send?.({ type: 'listening', port: running.port, rss: measureRss() });
 process.on('message', (message: { cmd: string }) => {
   if (message.cmd === 'measure') {
     const cpu = process.cpuUsage();
     const loop = performance.eventLoopUtilization();
+    const delay = { p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 };
     void running.stats().then((stats) =>
-      process.send?.({ type: 'measure', rss: measureRss(), cpuMs: (cpu.user + cpu.system) / 1000, loopActiveMs: loop.active, stats }),
-    );
+      process.send?.({
+        type: 'measure',
+        rss: measureRss(),
+        cpuMs: (cpu.user + cpu.system) / 1000,
+        userMs: cpu.user / 1000,
+        loopActiveMs: loop.active,
+        loopDelayMs: delay,
+        stats,
+      }),
+    ).finally(() => {
+      // Once the delay monitor has recorded measureRss's forced GC (its next tick, 5 ms), so the
+      // next measure covers only what happened since: the load.
+      setTimeout(() => loopDelay.reset(), 20);
+    });
   } else if (message.cmd === 'stop') {
     void running.close().finally(() => process.exit(0));
   }

@@ -58,7 +58,14 @@ export function spawnChild(script: string, config: object): ChildProcess {
   const child = fork(`${here}${script}`, [JSON.stringify(config)], {
     cwd: projectRoot,
     // SIGNALING_BENCH_CPU_PROF=DIR: a V8 CPU profile of every child, to find where the time goes.
-    execArgv: ['--import', 'tsx', '--expose-gc', ...(process.env.SIGNALING_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SIGNALING_BENCH_CPU_PROF}`] : [])],
+    // SIGNALING_BENCH_NODE_FLAGS: V8/Node flags for every child alike (e.g. GC tuning), to compare settings.
+    execArgv: [
+      '--import',
+      'tsx',
+      '--expose-gc',
+      ...(process.env.SIGNALING_BENCH_NODE_FLAGS?.split(' ').filter((flag) => flag !== '') ?? []),
+      ...(process.env.SIGNALING_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SIGNALING_BENCH_CPU_PROF}`] : []),
+    ],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   // An IPC write to a child that is already exiting fails with EPIPE; its 'exit' tells the story.
