@@ -16,8 +16,10 @@
  * to Redis as ONE script call (`batch`), processed in arrival order, and each script publishes ONE
  * message per target instance carrying every entry it queued for that instance's peers. Each
  * instance subscribes once, at start, to its own channel (and to the drop channel), so a join
- * costs no SUBSCRIBE. Measured in bench/signaling-redis.bench.ts; per-message scripts and per-peer
- * channels cost about three times the CPU.
+ * costs no SUBSCRIBE. One batch is on its way at a time, so batches fill as load rises. Measured
+ * in bench/signaling-redis.bench.ts (figures in the README): with a script and a PUBLISH per
+ * message the instances collapsed at 20 000 peers and 10 500 msg/s sent one at a time (7 800
+ * carried, p99 2 s); batched they carry it all.
  *
  * Lost state is never silent: the key `<prefix>epoch` holds a random epoch, set when the store
  * first finds it empty. Every key lives under `<prefix><epoch>:`, every writing script checks
