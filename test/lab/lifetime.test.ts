@@ -53,8 +53,8 @@ describe.skipIf(!runLab)('detect --lifetime in the NAT lab', () => {
       expect(bracket.resolutionMs, kind).toBeLessThanOrEqual(2000);
       expect(byCase[kind]!.keepalive!.maxIntervalMs).toBe(Math.floor(bracket.lowerMs * 0.8));
     }
-    // Little more than the longest lifetime (30 s + the 2.5 s two-way exchange + one test), not the 36 s maximum twice.
-    expect(lifetime.durationMs).toBeLessThan(40_000);
+    // How long the search takes (little more than the longest lifetime) is a figure for
+    // `npm run bench -- lifetime`, beside the sequential search; a test does not time the machine.
     expect(run.stderr).not.toMatch(/Warning/);
   }, 100_000);
 });
