@@ -343,6 +343,8 @@ export class PeerConnection {
   }
 
   private afterStreamMessage(peerId: string, seq: number, type: ClientStreamMessage['type'], outcome: AcceptOutcome): void | Promise<void> {
+    // A refused bye (a gap, say) did not end the session: the client re-sends, and is heard.
+    if (type === 'bye' && outcome.kind !== 'accepted') this.leaving = false;
     switch (outcome.kind) {
       case 'duplicate':
         this.hub.counters.duplicatesDropped++;

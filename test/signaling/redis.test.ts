@@ -185,6 +185,21 @@ describe.skipIf(skip)('signaling with Redis', () => {
     expect(b.pending.filter((frame) => frame.type === 'candidate')).toEqual([]);
   });
 
+  it('a bye that skips a seq is refused with sequence-gap and ends the session once re-sent in order', async () => {
+    const [one, two] = [await instance(), await instance()];
+    const room = `bye-gap-${Date.now()}`;
+    const a = await raw(one.url);
+    const b = await raw(two.url);
+    const joinedA = await a.join(room);
+    await b.join(room);
+    a.send({ type: 'bye', seq: 2 });
+    expect(await a.nextOfType('error')).toMatchObject({ code: 'sequence-gap', expectedSeq: 1 });
+    a.send({ type: 'candidate', seq: 1, candidate: candidate(1) });
+    a.send({ type: 'bye', seq: 2 });
+    expect(await b.nextOfType('candidate')).toMatchObject({ candidate: candidate(1) });
+    expect(await b.nextOfType('peer-left')).toMatchObject({ peerId: joinedA.peerId, reason: 'bye' });
+  });
+
   it('keeps hostile-frame handling: bad JSON, schema violations and sequence gaps get their errors', async () => {
     const server = await instance();
     const peer = await raw(server.url);
