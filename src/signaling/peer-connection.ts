@@ -75,6 +75,11 @@ export class PeerConnection {
   private unackedIn = 0;
   /** After a rate-limit or gap error, later out-of-order frames are dropped silently until the expected one comes. */
   private awaitingRetransmit = false;
+  /**
+   * The seq the client was asked to re-send from. Only its acceptance ends the wait: with frames
+   * pipelined, an earlier frame's acceptance can arrive after the refusal, and must not end it.
+   */
+  private retransmitFrom = 0;
   /** One `rate-limited` error per burst of refused control frames. */
   private throttleReported = false;
   /** Highest server stream seq written to this socket: replay and live delivery never repeat one. */
@@ -253,6 +258,7 @@ export class PeerConnection {
       // Later ones would be gaps anyway, so they are dropped without a word.
       if (decoded.message.seq === this.submittedSeq + 1) {
         this.awaitingRetransmit = true;
+        this.retransmitFrom = decoded.message.seq;
         this.sendError('rate-limited', `Too many messages; re-send from seq ${decoded.message.seq} in ${retryAfterMs} ms.`, {
           rejectedSeq: decoded.message.seq,
           retryAfterMs,
@@ -353,6 +359,7 @@ export class PeerConnection {
         this.submittedSeq = this.lastInSeq;
         if (!this.awaitingRetransmit) {
           this.awaitingRetransmit = true;
+          this.retransmitFrom = outcome.expected;
           this.sendError('sequence-gap', `Expected seq ${outcome.expected} but got ${seq}; re-send from ${outcome.expected}.`, {
             expectedSeq: outcome.expected,
           });
@@ -364,7 +371,7 @@ export class PeerConnection {
         break;
     }
     this.lastInSeq = seq;
-    this.awaitingRetransmit = false;
+    if (seq >= this.retransmitFrom) this.awaitingRetransmit = false;
     if (++this.unackedIn >= this.hub.options.ackEvery) this.sendAck();
     if (type === 'bye') {
       this.leave(peerId);
