@@ -200,6 +200,54 @@ describe.skipIf(skip)('signaling with Redis', () => {
     expect(await b.nextOfType('peer-left')).toMatchObject({ peerId: joinedA.peerId, reason: 'bye' });
   });
 
+  it('after rate-limited, a pipelined frame accepted late does not end the silent wait: no extra sequence-gap, and the re-send fills in', async () => {
+    // Redis 40 ms away each way, so the first frames' answers come back after the refusal; the
+    // server's clock is fake, so tokens come exactly when the test says.
+    const proxy = await CuttableProxy.start(redis.port, { delayMs: 40 });
+    try {
+      const clock = new FakeClock();
+      const shared = await connectRedisSignaling({ url: `redis://127.0.0.1:${proxy.port}` });
+      const slow = await startSignalingServer({ store: shared.store, bus: shared.bus, clock, rateLimit: { messagesPerSecond: 1, burst: 3 } });
+      instances.push({ server: slow, redis: shared });
+      const fast = await instance();
+      const room = `throttle-${Date.now()}`;
+      const a = await raw(slow.url);
+      const b = await raw(fast.url);
+      await a.join(room, {}); // one token left of three after this and the next two frames
+      await b.join(room);
+      await a.nextOfType('peer-joined', 5_000);
+      const socket = (a.ws as unknown as { _socket: { cork(): void; uncork(): void } })._socket;
+      socket.cork();
+      for (const seq of [1, 2, 3]) a.send({ type: 'candidate', seq, candidate: candidate(seq) });
+      socket.uncork();
+      expect(await a.nextOfType('error', 5_000)).toMatchObject({ code: 'rate-limited', rejectedSeq: 3 });
+      // 1 and 2 are still on their way to Redis: a token arrives, and 4 goes out behind them.
+      clock.advance(1_000);
+      a.send({ type: 'candidate', seq: 4, candidate: candidate(4) });
+      for (const seq of [1, 2]) expect(await b.nextOfType('candidate', 5_000)).toMatchObject({ candidate: candidate(seq) });
+      clock.advance(2_000);
+      for (const seq of [3, 4]) a.send({ type: 'candidate', seq, candidate: candidate(seq) });
+      for (const seq of [3, 4]) expect(await b.nextOfType('candidate', 5_000)).toMatchObject({ candidate: candidate(seq) });
+      // b hears them through Redis before a's instance has the answers (they come back slowly):
+      // a's instance has handled every answer once it acknowledges 4 to a, on what b sends.
+      let acknowledged = 0;
+      for (let seq = 1; seq <= 20 && acknowledged < 4; seq++) {
+        b.send({ type: 'candidate', seq, candidate: candidate(100 + seq) });
+        const frame = await a.next((f) => f.type === 'candidate' || f.type === 'ack', 5_000);
+        acknowledged = Math.max(acknowledged, Number(frame.ack ?? 0));
+      }
+      expect(acknowledged).toBe(4);
+      // 4's first refusal (a gap, behind the rate limit) was answered by nothing: the client had been told.
+      expect(a.pending.filter((frame) => frame.type === 'error')).toEqual([]);
+    } finally {
+      for (const entry of instances.splice(0)) {
+        await entry.server.close();
+        await entry.redis.close();
+      }
+      await proxy.close();
+    }
+  });
+
   it('keeps hostile-frame handling: bad JSON, schema violations and sequence gaps get their errors', async () => {
     const server = await instance();
     const peer = await raw(server.url);
