@@ -4,7 +4,7 @@
  * process dies) expires on its own soon after.
  */
 import { SystemClock, UdpEndpoint, type Clock } from '../transport/index.js';
-import { decodeMapUdpResponse, encodeMapUdpRequest, NAT_PMP_PORT, NAT_PMP_RESULT } from './natpmp.js';
+import { decodeExternalAddressResponse, decodeMapUdpResponse, encodeExternalAddressRequest, encodeMapUdpRequest, NAT_PMP_PORT, NAT_PMP_RESULT } from './natpmp.js';
 import { exchange } from './probe.js';
 
 export interface UdpMappingOptions {
@@ -19,6 +19,8 @@ export interface UdpMappingOptions {
   maxAttempts?: number;
   bindAddress?: string;
   clock?: Clock;
+  /** Aborting gives up at once (reported as no answer). */
+  signal?: AbortSignal;
 }
 
 export type UdpMappingResult =
@@ -35,7 +37,7 @@ async function request(options: UdpMappingOptions, external: number, lifetime: n
       decodeMapUdpResponse,
       { rtoMs: options.rtoMs ?? 250, maxAttempts: options.maxAttempts ?? 4 },
       options.clock ?? new SystemClock(),
-      new AbortController().signal,
+      options.signal ?? new AbortController().signal,
     );
     if (outcome.kind === 'silent') return { ok: false, error: `no NAT-PMP answer to ${outcome.sent} mapping request(s)` };
     if (outcome.kind === 'malformed') return { ok: false, error: outcome.error };
@@ -47,9 +49,37 @@ async function request(options: UdpMappingOptions, external: number, lifetime: n
   }
 }
 
-/** Maps `internalPort` (UDP), suggesting the same external port. */
-export function mapUdpPort(options: UdpMappingOptions): Promise<UdpMappingResult> {
-  return request(options, options.internalPort, options.lifetimeSeconds ?? 60);
+/**
+ * Maps `internalPort` (UDP), suggesting `suggestedExternalPort` (default the same port; a renewal
+ * suggests the port it already has, RFC 6886 §3.3).
+ */
+export function mapUdpPort(options: UdpMappingOptions & { suggestedExternalPort?: number }): Promise<UdpMappingResult> {
+  return request(options, options.suggestedExternalPort ?? options.internalPort, options.lifetimeSeconds ?? 60);
+}
+
+export type ExternalAddressResult = { ok: true; address: string } | { ok: false; error: string; resultCode?: number };
+
+/** The gateway's external address (RFC 6886 §3.2): where a mapping it grants is reachable. State-free. */
+export async function natPmpExternalAddress(options: Omit<UdpMappingOptions, 'internalPort' | 'lifetimeSeconds'>): Promise<ExternalAddressResult> {
+  const endpoint = await UdpEndpoint.bind({ family: 4, address: options.bindAddress });
+  try {
+    const outcome = await exchange(
+      endpoint,
+      { address: options.gateway, port: options.port ?? NAT_PMP_PORT },
+      encodeExternalAddressRequest(),
+      decodeExternalAddressResponse,
+      { rtoMs: options.rtoMs ?? 250, maxAttempts: options.maxAttempts ?? 4 },
+      options.clock ?? new SystemClock(),
+      options.signal ?? new AbortController().signal,
+    );
+    if (outcome.kind === 'silent') return { ok: false, error: `no NAT-PMP answer to ${outcome.sent} external-address request(s)` };
+    if (outcome.kind === 'malformed') return { ok: false, error: outcome.error };
+    const r = outcome.value;
+    if (r.resultCode !== 0 || r.externalAddress === '') return { ok: false, resultCode: r.resultCode, error: `NAT-PMP states no external address: ${r.resultCode} ${NAT_PMP_RESULT[r.resultCode] ?? ''}`.trim() };
+    return { ok: true, address: r.externalAddress };
+  } finally {
+    await endpoint.close();
+  }
 }
 
 /** Deletes the mapping of `internalPort` (RFC 6886 §3.4: external port 0, lifetime 0). */

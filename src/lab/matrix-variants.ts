@@ -16,7 +16,7 @@ export function parseStrategyVariants(text: string): MatrixVariant[] {
     .split(',')
     .map((name) => name.trim())
     .filter((name) => name !== '');
-  if (names.length === 0) throw new LabSpecError('strategy', '--strategy needs at least one variant: a comma-separated list of ice, predict, birthday, relay-ladder or all.');
+  if (names.length === 0) throw new LabSpecError('strategy', '--strategy needs at least one variant: a comma-separated list of ice, predict, birthday, relay-ladder, portmap or all.');
   const variants: MatrixVariant[] = [];
   for (const name of names) {
     // Throws StrategyNameError (unknown-strategy, exit 2) with its one-line message.

@@ -69,7 +69,7 @@ export async function runMatrix(options: RunMatrixOptions): Promise<MatrixResult
   const { delayMs, jitterMs } = normalizeLabSpec({ a: 'none', delayMs: options.delayMs ?? 0, jitterMs: options.jitterMs ?? 0 });
   const turn = options.turn ?? false;
   const variants = options.variants ?? [ICE_VARIANT];
-  if (variants.length === 0) throw new LabSpecError('strategy', '--strategy needs at least one variant: a comma-separated list of ice, predict, birthday, relay-ladder or all.');
+  if (variants.length === 0) throw new LabSpecError('strategy', '--strategy needs at least one variant: a comma-separated list of ice, predict, birthday, relay-ladder, portmap or all.');
   const plans = planMatrix({
     types: options.types,
     ...(options.cgn !== undefined ? { cgn: options.cgn } : {}),

@@ -385,6 +385,8 @@ class PeerSession {
     const remoteResult = await this.remoteResult(resultWaitMs);
     if (remoteResult !== undefined) this.emitPhase('remote-result');
 
+    // Both sides are done with the path: a portmap mapping is deleted now, so the report can say so.
+    await this.traversal?.releaseGateway();
     const totalMs = this.clock.now() - this.startedAt;
     const result: PeerResult = {
       ...ice,
@@ -468,6 +470,8 @@ class PeerSession {
       trial: this.trial,
       onEvent: (event) => this.emit(event),
       relaysMayJoin: () => this.relaysMayJoin(),
+      // portmap's mapped address is trickled like every other candidate (RFC 8838).
+      signalCandidate: (candidate) => this.sendCandidate(candidate),
     });
     this.traversal.start();
     for (const payload of this.inbox.traversal.splice(0)) this.traversal.onPayload(payload);

@@ -39,7 +39,7 @@ describe('lab matrix: bad input', () => {
     expect(runs.stderr).toContain('--runs must be a whole number from 1 to 1000, got "0".');
     const strategy = await runCli(['lab', 'matrix', '--strategy', 'ice,bday', '--prefix', PREFIX]);
     expect(strategy.code).toBe(2);
-    expect(strategy.stderr.trim()).toBe('nat-probe: Unknown strategy "bday": use ice, predict, birthday, relay-ladder or all, separated by commas. [unknown-strategy]');
+    expect(strategy.stderr.trim()).toBe('nat-probe: Unknown strategy "bday": use ice, predict, birthday, relay-ladder, portmap or all, separated by commas. [unknown-strategy]');
   });
 
   // Like its siblings in cli-errors.test.ts: in a checkout nobody cannot read, node fails with 1 before nat-probe runs.

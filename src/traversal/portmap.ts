@@ -1,0 +1,160 @@
+/**
+ * The `portmap` strategy's mapping: one NAT-PMP UDP mapping (RFC 6886 §3.3) of the session's ICE
+ * host socket on the default gateway, for the length of the session only. The protocol code is
+ * gateway/map.ts, the same `detect --map` uses; this file owns the mapping's life:
+ *
+ *   acquire   the external address (§3.2) and the mapping (§3.3) asked at once, so the whole
+ *             exchange is one gateway round trip; both bounded (250 + 500 ms, then given up),
+ *             so a gateway that does not speak NAT-PMP costs the behaviour exchange < 1 s;
+ *   renew     at half the granted lifetime (§3.3: "the client SHOULD begin trying to renew the
+ *             mapping halfway to expiry"), suggesting the port it has;
+ *   release   deletion (§3.4: lifetime 0) when the session no longer needs it — at once when
+ *             the plan does not use it, otherwise when the session ends. The lifetime asked for
+ *             is short (120 s), so a mapping whose deletion is lost, or whose process dies,
+ *             expires on its own soon after.
+ *
+ * Who may ask: never with every server on loopback or with an embedded self-test (the caller's
+ * `skip`, from nat/port-mapping.ts portMappingSkipReason, the rule `detect` follows), and only
+ * when the user asked for portmap (`--strategy portmap` or `all`).
+ */
+import { findDefaultGateway, mapUdpPort, natPmpExternalAddress, unmapUdpPort, type UdpMappingOptions } from '../gateway/index.js';
+import type { Clock, TimerHandle } from '../transport/clock.js';
+import { TRAVERSAL_DEFAULTS, type PortmapOffer, type PortmapReport } from './types.js';
+
+export interface SessionPortMappingOptions {
+  readonly gateway: string;
+  readonly internalPort: number;
+  /** The ICE host socket's address: the gateway maps for the address the request comes from. */
+  readonly bindAddress: string;
+  readonly lifetimeSeconds?: number;
+  /** NAT-PMP port (tests). Default 5351. */
+  readonly port?: number;
+  readonly clock: Clock;
+  readonly signal: AbortSignal;
+}
+
+/** The gateway to ask: the option, else the default route's next hop; undefined when there is none. */
+export async function portmapGateway(explicit: string | undefined): Promise<string | undefined> {
+  return explicit ?? (await findDefaultGateway())?.address;
+}
+
+export class SessionPortMapping {
+  private externalAddress: string | undefined;
+  private externalPort: number | undefined;
+  private grantedSeconds: number | undefined;
+  private durationMs: number | undefined;
+  private renewals = 0;
+  private error: string | undefined;
+  private advertised = false;
+  private deleted = false;
+  private released: Promise<void> | undefined;
+  private renewTimer: TimerHandle | undefined;
+
+  private constructor(private readonly o: SessionPortMappingOptions) {}
+
+  /** Asks for the mapping; never rejects (a refusal or silence is in the report and the offer). */
+  static async acquire(options: SessionPortMappingOptions): Promise<SessionPortMapping> {
+    const mapping = new SessionPortMapping(options);
+    await mapping.request();
+    return mapping;
+  }
+
+  get mapped(): boolean {
+    return this.externalPort !== undefined && this.externalAddress !== undefined && !this.deleted;
+  }
+
+  /** What the other side is told (messages.ts `behaviour.portmap`). */
+  offer(): PortmapOffer {
+    if (this.externalPort !== undefined && this.externalAddress !== undefined) return { mapped: true, protocol: 'nat-pmp', address: this.externalAddress, port: this.externalPort };
+    return { mapped: false, reason: this.error ?? 'not mapped' };
+  }
+
+  /** The plan uses the mapping: it was signalled as a candidate. */
+  markAdvertised(): void {
+    this.advertised = true;
+  }
+
+  report(): PortmapReport {
+    return {
+      protocol: 'nat-pmp',
+      gateway: this.o.gateway,
+      internalPort: this.o.internalPort,
+      mapped: this.externalPort !== undefined,
+      ...(this.externalAddress !== undefined ? { externalAddress: this.externalAddress } : {}),
+      ...(this.externalPort !== undefined ? { externalPort: this.externalPort } : {}),
+      ...(this.grantedSeconds !== undefined ? { lifetimeSeconds: this.grantedSeconds } : {}),
+      ...(this.durationMs !== undefined ? { durationMs: this.durationMs } : {}),
+      renewals: this.renewals,
+      advertised: this.advertised,
+      deleted: this.deleted,
+      ...(this.error !== undefined ? { error: this.error } : {}),
+    };
+  }
+
+  /** Deletes the mapping (once; bounded by the request schedule). Never rejects. */
+  release(): Promise<void> {
+    this.released ??= (async () => {
+      if (this.renewTimer !== undefined) this.o.clock.clearTimeout(this.renewTimer);
+      if (this.externalPort === undefined) return;
+      // Not the session's abort signal: the session is ending when this runs, and the deletion
+      // must still go out.
+      const result = await unmapUdpPort(this.requestOptions(new AbortController().signal));
+      if (result.ok) this.deleted = true;
+      else this.error = `deleting the mapping failed (${result.error}); it expires within ${this.grantedSeconds ?? '?'} s`;
+    })();
+    return this.released;
+  }
+
+  private requestOptions(signal: AbortSignal): UdpMappingOptions {
+    return {
+      gateway: this.o.gateway,
+      internalPort: this.o.internalPort,
+      bindAddress: this.o.bindAddress,
+      lifetimeSeconds: this.o.lifetimeSeconds ?? TRAVERSAL_DEFAULTS.portmapLifetimeSeconds,
+      ...(this.o.port !== undefined ? { port: this.o.port } : {}),
+      rtoMs: TRAVERSAL_DEFAULTS.portmapRtoMs,
+      maxAttempts: TRAVERSAL_DEFAULTS.portmapAttempts,
+      clock: this.o.clock,
+      signal,
+    };
+  }
+
+  private async request(): Promise<void> {
+    const started = this.o.clock.now();
+    const options = this.requestOptions(this.o.signal);
+    const [address, mapping] = await Promise.all([natPmpExternalAddress(options), mapUdpPort(options)]);
+    this.durationMs = Math.round((this.o.clock.now() - started) * 10) / 10;
+    if (mapping.ok) {
+      this.externalPort = mapping.externalPort;
+      this.grantedSeconds = mapping.lifetimeSeconds;
+    }
+    if (!mapping.ok) this.error = mapping.error;
+    else if (!address.ok) this.error = address.error;
+    else this.externalAddress = address.address;
+    if (mapping.ok && !address.ok) {
+      // A port without the address it is on is no candidate; give it back at once.
+      await this.release();
+      return;
+    }
+    if (this.mapped) this.scheduleRenewal();
+  }
+
+  private scheduleRenewal(): void {
+    const seconds = this.grantedSeconds ?? 0;
+    if (seconds <= 0 || this.released !== undefined) return;
+    this.renewTimer = this.o.clock.setTimeout(() => {
+      this.renewTimer = undefined;
+      if (this.released !== undefined || this.o.signal.aborted) return;
+      void mapUdpPort({ ...this.requestOptions(this.o.signal), suggestedExternalPort: this.externalPort }).then((result) => {
+        if (this.released !== undefined) return;
+        if (result.ok && result.externalPort === this.externalPort) {
+          this.renewals++;
+          this.grantedSeconds = result.lifetimeSeconds;
+          this.scheduleRenewal();
+        } else {
+          this.error = result.ok ? `the renewal moved the mapping to port ${result.externalPort}` : `renewal failed: ${result.error}`;
+        }
+      });
+    }, (seconds * 1000) / 2);
+  }
+}
