@@ -36,6 +36,15 @@ export function variantRoomPrefix(variant: Pick<MatrixVariant, 'name'>): string 
   return variant.name === ICE_VARIANT.name ? 'direct' : `direct-${variant.name}`;
 }
 
+/**
+ * True when a variant asks for portmap: every cell then runs miniupnpd in its NAT routers
+ * (startLabServers `portmap`), for every variant alike, so plain ICE is measured with the same
+ * gateways present (it asks them nothing).
+ */
+export function variantsNeedGateway(variants: readonly MatrixVariant[]): boolean {
+  return variants.some((v) => v.strategies.includes('portmap'));
+}
+
 /** True when the variant is just the default (`--strategy ice`): the run then looks as before variants. */
 export function onlyIce(variants: readonly MatrixVariant[]): boolean {
   return variants.length === 1 && variants[0]!.name === ICE_VARIANT.name;

@@ -11,7 +11,7 @@ import { assertLabPrerequisites } from './preflight.js';
 import { runMatrixCell, type CellRunOptions } from './matrix-cell.js';
 import { MATRIX_DEFAULTS, planMatrix } from './matrix-plan.js';
 import type { CellResult, MatrixCellPlan, MatrixConfig, MatrixResult, MatrixVariant } from './matrix-types.js';
-import { baselineVariant, ICE_VARIANT, onlyIce } from './matrix-variants.js';
+import { baselineVariant, ICE_VARIANT, onlyIce, variantsNeedGateway } from './matrix-variants.js';
 import { matrixMix } from './nat-mix.js';
 import { LabSpecError } from './errors.js';
 import type { NatType, TranslatingNatType } from './nat-types.js';
@@ -77,7 +77,7 @@ export async function runMatrix(options: RunMatrixOptions): Promise<MatrixResult
     ...(options.failureTimeoutMs !== undefined ? { failureTimeoutMs: options.failureTimeoutMs } : {}),
     ...(options.strategyTimeoutMs !== undefined ? { strategyTimeoutMs: options.strategyTimeoutMs } : {}),
   });
-  if (options.preflight ?? true) await assertLabPrerequisites({ tools: [...(turn ? ['turnserver'] : []), ...(delayMs > 0 ? ['python3'] : [])] });
+  if (options.preflight ?? true) await assertLabPrerequisites({ tools: [...(turn ? ['turnserver'] : []), ...(delayMs > 0 ? ['python3'] : []), ...(variantsNeedGateway(variants) ? ['miniupnpd'] : [])] });
   const config: MatrixConfig = { types: [...options.types], cgn: options.cgn, runs, turn, lossPercent, ...(delayMs > 0 ? { delayMs, jitterMs } : {}), concurrency, prefix, variants: [...variants], baseline: baselineVariant(variants).name };
   const startedAt = new Date();
   const t0 = performance.now();

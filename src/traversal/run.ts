@@ -378,23 +378,31 @@ export class TraversalRun {
    */
   private applyPortmap(plan: TraversalPlan): void {
     const mapping = this.portmap;
-    const uses = plan.technique === 'portmap' && plan.localDuty === 'opener' && mapping?.mapped === true && !this.iceDone;
-    if (plan.technique === 'portmap' && !this.iceDone) {
+    const portmapPlan = plan.technique === 'portmap';
+    if (portmapPlan && !this.iceDone) {
       const release = this.agent.hold();
       this.holds.push(release);
       this.after(TRAVERSAL_RUN_DEFAULTS.portmapHoldMs, release);
     }
-    if (uses) {
-      const offer = mapping.offer();
-      if (offer.mapped && this.portmapBaseKey !== undefined) {
-        const candidate = this.agent.addMappedCandidate({ address: offer.address, port: offer.port }, { baseKey: this.portmapBaseKey, server: mapping.report().gateway ?? '' });
-        mapping.markAdvertised();
-        // undefined: the STUN server already saw this very address (a port-preserving NAT), so
-        // the other side has it as our srflx candidate.
-        if (candidate !== undefined) this.o.signalCandidate?.(candidate);
-      }
-    } else if (mapping !== undefined) {
-      void this.releasePortmap();
+    if (mapping === undefined) return;
+    const offer = mapping.offer();
+    if (!portmapPlan || plan.localDuty !== 'opener' || !offer.mapped) {
+      // Not part of the plan: no state is left on the gateway that the session does not need.
+      if (!portmapPlan) void this.releasePortmap();
+      return;
+    }
+    // A port-preserving NAT's mapping is the very address STUN saw: already signalled as our
+    // srflx candidate (and open to every sender from the moment it was granted).
+    const signalled = this.agent.localCandidates.some((c) => c.address === offer.address && c.port === offer.port);
+    if (signalled) {
+      mapping.markAdvertised();
+      return;
+    }
+    if (this.iceDone || this.portmapBaseKey === undefined) return;
+    const candidate = this.agent.addMappedCandidate({ address: offer.address, port: offer.port }, { baseKey: this.portmapBaseKey, server: mapping.report().gateway ?? '' });
+    if (candidate !== undefined) {
+      mapping.markAdvertised();
+      this.o.signalCandidate?.(candidate);
     }
   }
 

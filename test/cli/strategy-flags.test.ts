@@ -102,5 +102,12 @@ describe('trials --strategy on loopback (built-in servers, real sessions)', () =
     expect(report.config.traversal.strategies).toEqual(['predict', 'birthday', 'relay-ladder', 'portmap']);
     expect(report.summary.traversal).toMatchObject({ trials: 2, wins: { ice: 2, predict: 0, birthday: 0 }, probesSent: 0, socketsOpened: 0 });
     for (const trial of report.trials) expect(trial.traversal).toMatchObject({ winner: 'ice', probesSent: 0, socketsOpened: 0 });
+    // portmap was asked for, but the servers are on loopback: the gateway is never asked (the rule detect follows).
+    for (const trial of report.trials) {
+      expect(trial.traversal.portmap).toEqual([
+        { protocol: 'nat-pmp', skipped: 'every server is a loopback address', mapped: false, renewals: 0, advertised: false, deleted: false },
+        { protocol: 'nat-pmp', skipped: 'every server is a loopback address', mapped: false, renewals: 0, advertised: false, deleted: false },
+      ]);
+    }
   });
 });
