@@ -4,8 +4,9 @@
  * gateway/map.ts, the same `detect --map` uses; this file owns the mapping's life:
  *
  *   acquire   the external address (§3.2) and the mapping (§3.3) asked at once, so the whole
- *             exchange is one gateway round trip; both bounded (250 + 500 ms, then given up),
- *             so a gateway that does not speak NAT-PMP costs the behaviour exchange < 1 s;
+ *             exchange is one gateway round trip; both bounded (two sends, given up at
+ *             1.25 s), so a gateway that does not speak NAT-PMP costs the behaviour exchange
+ *             at most that;
  *   renew     at half the granted lifetime (§3.3: "the client SHOULD begin trying to renew the
  *             mapping halfway to expiry"), suggesting the port it has;
  *   release   deletion (§3.4: lifetime 0) when the session no longer needs it — at once when

@@ -81,8 +81,9 @@ export const TRAVERSAL_DEFAULTS = {
   /** portmap: lifetime asked of the gateway; short, so a mapping whose deletion is lost soon expires. */
   portmapLifetimeSeconds: 120,
   /**
-   * portmap: first NAT-PMP retransmission timeout and sends (250, 500 ms: answered within 750 ms
-   * or given up), so a gateway that does not speak NAT-PMP costs the behaviour exchange < 1 s.
+   * portmap: first NAT-PMP retransmission timeout and sends (at 0 and 250 ms, then the wait after
+   * the last: given up at 1.25 s), so a gateway that does not speak NAT-PMP delays the behaviour
+   * message by at most 1.25 s (the probe itself takes a good part of that anyway).
    */
   portmapRtoMs: 250,
   portmapAttempts: 2,
