@@ -192,11 +192,15 @@ export function summarizeVariant(variant: MatrixVariant, trials: readonly Matrix
 /**
  * "relay-only" for a cell: a strategy variant's plan said so (the variant with the most
  * strategies wins), or strategies ran and no variant connected a single trial. Undefined when
- * only plain ICE ran, or some technique reached the pair.
+ * only plain ICE ran, or some technique reached the pair (a variant whose plan was a direct
+ * technique — predict, birthday, portmap — connected trials).
  */
 export function relayOnlyVerdict(variants: readonly VariantResult[]): RelayOnlyVerdict | undefined {
   const strategic = variants.filter((v) => v.variant.strategies.length > 0);
   if (strategic.length === 0) return undefined;
+  // A direct technique that connected trials reaches the pair, whatever a narrower variant's plan
+  // said (birthday alone plans relay-only for symmetric ↔ symmetric; portmap connects it).
+  if (strategic.some((v) => v.trials.succeeded > 0 && v.plan.technique !== 'relay-only' && v.plan.technique !== 'unknown' && v.plan.technique !== 'ice')) return undefined;
   const byReach = [...strategic].sort((x, y) => y.variant.strategies.length - x.variant.strategies.length);
   const refused = byReach.find((v) => v.plan.technique === 'relay-only');
   if (refused !== undefined) return { reason: refused.plan.reason, ...(refused.plan.probability !== undefined ? { probability: refused.plan.probability } : {}), variant: refused.variant.name };

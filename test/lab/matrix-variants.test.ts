@@ -183,6 +183,18 @@ describe('judging a cell with variants', () => {
     // Plain ICE only: never "relay-only" (no technique was tried).
     expect(measure(ss, [{ variant: ICE_VARIANT, trials: trials(2, 0) }]).relayOnly).toBeUndefined();
   });
+
+  it('is not relay-only when a wider variant connected with a direct technique (portmap) while a narrower one planned relay-only', () => {
+    const refused = { winner: 'none' as const, probesSent: 0, socketsOpened: 0, plan: { technique: 'relay-only' as const, reason: 'both sides are hard', probability: 0.00025 } };
+    const mapped = { winner: 'portmap' as const, probesSent: 0, socketsOpened: 0, plan: { technique: 'portmap' as const, reason: "this side's gateway mapped its ICE port" } };
+    const cell = measure(plan('symmetric', 'symmetric'), [
+      { variant: ICE_VARIANT, trials: trials(2, 0) },
+      { variant: BIRTHDAY, trials: strategyTrials(2, 0, () => refused) },
+      { variant: ALL, trials: strategyTrials(2, 2, () => mapped) },
+    ]);
+    expect(cell.relayOnly).toBeUndefined();
+    expect(cell.mismatch).toBe(false);
+  });
 });
 
 describe('realistic mix', () => {
