@@ -1,7 +1,9 @@
 /**
  * The `portmap` strategy's mapping: one NAT-PMP UDP mapping (RFC 6886 §3.3) of the session's ICE
- * host socket on the default gateway, for the length of the session only. The protocol code is
- * gateway/map.ts, the same `detect --map` uses; this file owns the mapping's life:
+ * host socket on the default gateway, for the length of the session only — or, when the gateway
+ * answers that it speaks only PCP (result 1, Unsupported Version: RFC 6887 §9), one PCP MAP
+ * (RFC 6887 §11, a random 96-bit nonce that renewals and the deletion repeat). The protocol code
+ * is gateway/map.ts, the same `detect --map` uses; this file owns the mapping's life:
  *
  *   acquire   the external address (§3.2) and the mapping (§3.3) asked at once, so the whole
  *             exchange is one gateway round trip; both bounded (two sends, given up at
@@ -18,9 +20,10 @@
  * `skip`, from nat/port-mapping.ts portMappingSkipReason, the rule `detect` follows), and only
  * when the user asked for portmap (`--strategy portmap` or `all`).
  */
-import { findDefaultGateway, mapUdpPort, natPmpExternalAddress, unmapUdpPort, type UdpMappingOptions } from '../gateway/index.js';
+import { randomBytes } from 'node:crypto';
+import { findDefaultGateway, mapUdpPort, natPmpExternalAddress, pcpMapUdpPort, unmapUdpPort, type UdpMappingOptions } from '../gateway/index.js';
 import type { Clock, TimerHandle } from '../transport/clock.js';
-import { TRAVERSAL_DEFAULTS, type PortmapOffer, type PortmapReport } from './types.js';
+import { TRAVERSAL_DEFAULTS, type PortmapOffer, type PortmapProtocol, type PortmapReport } from './types.js';
 
 export interface SessionPortMappingOptions {
   readonly gateway: string;
@@ -28,7 +31,7 @@ export interface SessionPortMappingOptions {
   /** The ICE host socket's address: the gateway maps for the address the request comes from. */
   readonly bindAddress: string;
   readonly lifetimeSeconds?: number;
-  /** NAT-PMP port (tests). Default 5351. */
+  /** NAT-PMP and PCP port (tests). Default 5351. */
   readonly port?: number;
   readonly clock: Clock;
   readonly signal: AbortSignal;
@@ -40,6 +43,9 @@ export async function portmapGateway(explicit: string | undefined): Promise<stri
 }
 
 export class SessionPortMapping {
+  private protocol: PortmapProtocol = 'nat-pmp';
+  /** PCP: the mapping's nonce (RFC 6887 §11.1), repeated by renewals and the deletion. */
+  private readonly nonce = new Uint8Array(randomBytes(12));
   private externalAddress: string | undefined;
   private externalPort: number | undefined;
   private grantedSeconds: number | undefined;
@@ -66,7 +72,7 @@ export class SessionPortMapping {
 
   /** What the other side is told (messages.ts `behaviour.portmap`). */
   offer(): PortmapOffer {
-    if (this.externalPort !== undefined && this.externalAddress !== undefined) return { mapped: true, protocol: 'nat-pmp', address: this.externalAddress, port: this.externalPort };
+    if (this.externalPort !== undefined && this.externalAddress !== undefined) return { mapped: true, protocol: this.protocol, address: this.externalAddress, port: this.externalPort };
     return { mapped: false, reason: this.error ?? 'not mapped' };
   }
 
@@ -77,7 +83,7 @@ export class SessionPortMapping {
 
   report(): PortmapReport {
     return {
-      protocol: 'nat-pmp',
+      protocol: this.protocol,
       gateway: this.o.gateway,
       internalPort: this.o.internalPort,
       mapped: this.externalPort !== undefined,
@@ -99,7 +105,9 @@ export class SessionPortMapping {
       if (this.externalPort === undefined) return;
       // Not the session's abort signal: the session is ending when this runs, and the deletion
       // must still go out.
-      const result = await unmapUdpPort(this.requestOptions(new AbortController().signal));
+      const options = this.requestOptions(new AbortController().signal);
+      // RFC 6886 §3.4 / RFC 6887 §15: lifetime 0 deletes (PCP: with the mapping's own nonce).
+      const result = this.protocol === 'pcp' ? await pcpMapUdpPort({ ...options, lifetimeSeconds: 0, clientAddress: this.o.bindAddress, nonce: this.nonce, suggestedExternalPort: 0 }) : await unmapUdpPort(options);
       if (result.ok) this.deleted = true;
       else this.error = `deleting the mapping failed (${result.error}); it expires within ${this.grantedSeconds ?? '?'} s`;
     })();
@@ -124,6 +132,21 @@ export class SessionPortMapping {
     const started = this.o.clock.now();
     const options = this.requestOptions(this.o.signal);
     const [address, mapping] = await Promise.all([natPmpExternalAddress(options), mapUdpPort(options)]);
+    if (!mapping.ok && mapping.resultCode === 1) {
+      // Not NAT-PMP (RFC 6887 §9): PCP MAP gives the port and the address in one exchange.
+      const pcp = await pcpMapUdpPort({ ...options, clientAddress: this.o.bindAddress, nonce: this.nonce });
+      this.durationMs = Math.round((this.o.clock.now() - started) * 10) / 10;
+      this.protocol = 'pcp';
+      if (!pcp.ok) {
+        this.error = `${mapping.error}; ${pcp.error}`;
+        return;
+      }
+      this.externalPort = pcp.externalPort;
+      this.externalAddress = pcp.externalAddress;
+      this.grantedSeconds = pcp.lifetimeSeconds;
+      this.scheduleRenewal();
+      return;
+    }
     this.durationMs = Math.round((this.o.clock.now() - started) * 10) / 10;
     if (mapping.ok) {
       this.externalPort = mapping.externalPort;
@@ -146,7 +169,9 @@ export class SessionPortMapping {
     this.renewTimer = this.o.clock.setTimeout(() => {
       this.renewTimer = undefined;
       if (this.released !== undefined || this.o.signal.aborted) return;
-      void mapUdpPort({ ...this.requestOptions(this.o.signal), suggestedExternalPort: this.externalPort }).then((result) => {
+      const options = { ...this.requestOptions(this.o.signal), suggestedExternalPort: this.externalPort };
+      const renewal = this.protocol === 'pcp' ? pcpMapUdpPort({ ...options, clientAddress: this.o.bindAddress, nonce: this.nonce }) : mapUdpPort(options);
+      void renewal.then((result) => {
         if (this.released !== undefined) return;
         if (result.ok && result.externalPort === this.externalPort) {
           this.renewals++;

@@ -41,7 +41,7 @@ export interface BirthdayOptions {
   readonly allowRandomPair?: boolean;
 }
 
-/** Port mapping on the default gateway (NAT-PMP, RFC 6886) for the session's ICE host socket. */
+/** Port mapping on the default gateway (NAT-PMP, RFC 6886, or PCP, RFC 6887) for the session's ICE host socket. */
 export interface PortmapOptions {
   /**
    * Why the gateway must not be asked (the same rule as `detect`: every server on loopback, or
@@ -116,9 +116,12 @@ export interface NatBehaviour {
   readonly portmap?: PortmapOffer;
 }
 
+/** NAT-PMP (RFC 6886) first; PCP MAP (RFC 6887 §11) when the gateway answers that it speaks only PCP. */
+export type PortmapProtocol = 'nat-pmp' | 'pcp';
+
 /** What a side's gateway gave it, as told to the other side. */
 export type PortmapOffer =
-  | { readonly mapped: true; readonly protocol: 'nat-pmp'; readonly address: string; readonly port: number }
+  | { readonly mapped: true; readonly protocol: PortmapProtocol; readonly address: string; readonly port: number }
   | { readonly mapped: false; readonly reason: string };
 
 /** The technique both peers settle on for the direct path. */
@@ -188,7 +191,7 @@ export interface RelayRungResult {
 
 /** What this side's portmap strategy did with its gateway in one session. */
 export interface PortmapReport {
-  readonly protocol: 'nat-pmp';
+  readonly protocol: PortmapProtocol;
   /** The gateway asked; absent when it was not asked (`skipped`). */
   readonly gateway?: string;
   /** Why the gateway was not asked (loopback servers, --embedded, no default route, …). */

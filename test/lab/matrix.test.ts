@@ -168,7 +168,7 @@ describe.skipIf(!runLab)('lab matrix through real kernel NAT (reduced CI matrix)
     expect(report.summary.mismatched, differences).toBe(0);
     expect(code, stderr).toBe(0);
     // One progress line per cell, each with every variant's score.
-    expect(stderr.match(/^cell +\d\/3 .*  ice \d\/2 · birthday \d\/2 · all \d\/2/gm)).toHaveLength(3);
+    expect(stderr.match(/^cell +\d\/3 .*  ice \d\/2 · birthday \d\/2( \([^)]*\))? · all \d\/2/gm)).toHaveLength(3);
     expect((await listNamespaces()).filter((name) => name.startsWith(PREFIX))).toEqual([]);
   }, 240_000);
 });

@@ -5,6 +5,7 @@
  * namespaces this suite builds (prefix np11p-).
  */
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildLab, destroyAllLabs, destroyLab, execInNamespace, type Lab } from '../../src/lab/index.js';
 import { startLabServers, type LabServers } from '../../src/lab/servers.js';
@@ -112,6 +113,20 @@ describe.skipIf(!runLab)('detect asks the lab gateway (miniupnpd) about port map
     expect(log).toMatch(new RegExp(`NAT-PMP port mapping request : ${summary.map!.externalPort}->198\\.51\\.100\\.2:${summary.map!.internalPort} udp lifetime=60s`));
     expect(log).toContain(`NAT-PMP UDP port ${summary.map!.externalPort} mapping removed`);
     // Nothing left in miniupnpd's nft chains.
+    const rules = await execInNamespace(plain.a.router!.namespace, 'nft', ['list', 'table', 'inet', 'miniupnpd']);
+    expect(rules.stdout).not.toMatch(/dnat|198\.51\.100\.2/);
+  });
+
+  it('PCP MAP (the portmap strategy\'s fallback) is granted by miniupnpd with the public address, and deleted with the same nonce', async () => {
+    const fixture = fileURLToPath(new URL('./fixtures/pcp-map.mts', import.meta.url));
+    const run = await execInNamespace(plain.a.client.namespace, process.execPath, ['--import', 'tsx', fixture, plain.a.router!.lanAddress, plain.a.client.address], { timeoutMs: 20_000 });
+    const result = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { internalPort: number; map: Record<string, unknown>; unmap: Record<string, unknown> };
+    // 60 s asked; miniupnpd grants PCP mappings at least 120 s (RFC 6887 §15's minimum lifetime).
+    expect(result.map).toMatchObject({ ok: true, externalAddress: '203.0.113.10', lifetimeSeconds: 120 });
+    expect(result.map.externalPort).toBeGreaterThan(0);
+    expect(result.unmap).toMatchObject({ ok: true });
+    const log = readFileSync(servers[0]!.portMappers![0]!.logFile, 'utf8');
+    expect(log).toMatch(new RegExp(`PCP MAP: (added|ADDED)?.*${result.internalPort}|MAP.*${result.internalPort}`, 'i'));
     const rules = await execInNamespace(plain.a.router!.namespace, 'nft', ['list', 'table', 'inet', 'miniupnpd']);
     expect(rules.stdout).not.toMatch(/dnat|198\.51\.100\.2/);
   });

@@ -93,4 +93,48 @@ describe('SessionPortMapping', () => {
     expect(mapping.offer()).toEqual({ mapped: false, reason: 'no NAT-PMP answer to 2 mapping request(s)' });
     expect(simulatedMs).toBeLessThanOrEqual(1_250);
   });
+
+  it('falls back to PCP MAP when the gateway answers NAT-PMP with Unsupported Version (RFC 6887 §9), and deletes with the same nonce', async () => {
+    const endpoint = await UdpEndpoint.bind({ address: '127.0.0.1' });
+    cleanups.push(() => endpoint.close());
+    const maps: { nonce: string; internal: number; suggested: number; lifetime: number; client: string }[] = [];
+    endpoint.onDatagram(({ data, from }) => {
+      if (data[0] === 0) {
+        // PCP-only: a NAT-PMP request gets version 2, UNSUPP_VERSION (result 1).
+        const out = Buffer.alloc(24);
+        out[0] = 2;
+        out[1] = 0x80 | data[1]!;
+        out[3] = 1;
+        void endpoint.send(out, from);
+        return;
+      }
+      // RFC 6887 §11.1 MAP request: header (24) + nonce (12), protocol, reserved (3), internal port, suggested port, suggested address (16).
+      const lifetime = data.readUInt32BE(4);
+      maps.push({ nonce: data.subarray(24, 36).toString('hex'), internal: data.readUInt16BE(40), suggested: data.readUInt16BE(42), lifetime, client: [...data.subarray(20, 24)].join('.') });
+      const out = Buffer.alloc(60);
+      out[0] = 2;
+      out[1] = 0x81;
+      out.writeUInt32BE(Math.min(lifetime, 30), 4);
+      out.writeUInt32BE(99, 8);
+      data.copy(out, 24, 24, 40); // nonce, protocol, reserved
+      out.writeUInt16BE(data.readUInt16BE(40), 40);
+      out.writeUInt16BE(lifetime === 0 ? 0 : data.readUInt16BE(40) + 2000, 42);
+      Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 203, 0, 113, 10]).copy(out, 44);
+      void endpoint.send(out, from);
+    });
+    const clock = new FakeClock();
+    const { value: mapping } = await driveUntilSettled(
+      clock,
+      SessionPortMapping.acquire({ gateway: '127.0.0.1', port: endpoint.local.port, internalPort: 40_000, bindAddress: '127.0.0.1', clock, signal: new AbortController().signal }),
+    );
+    expect(mapping.offer()).toEqual({ mapped: true, protocol: 'pcp', address: '203.0.113.10', port: 42_000 });
+    expect(mapping.report()).toMatchObject({ protocol: 'pcp', externalAddress: '203.0.113.10', externalPort: 42_000, lifetimeSeconds: 30 });
+    await driveUntilSettled(clock, mapping.release());
+    expect(mapping.report().deleted).toBe(true);
+    expect(maps).toHaveLength(2);
+    expect(maps[0]).toMatchObject({ internal: 40_000, suggested: 40_000, lifetime: 120, client: '127.0.0.1' });
+    // The deletion repeats the mapping's nonce with lifetime 0 (RFC 6887 §15).
+    expect(maps[1]).toMatchObject({ nonce: maps[0]!.nonce, internal: 40_000, lifetime: 0 });
+    expect(maps[0]!.nonce).toMatch(/^[0-9a-f]{24}$/);
+  });
 });
