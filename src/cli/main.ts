@@ -1,4 +1,4 @@
-import { CommanderError } from 'commander';
+import { CommanderError, InvalidArgumentError } from 'commander';
 import { isNatProbeError } from '../errors.js';
 import { ExitCode, exitCodeForError } from './exit-codes.js';
 import { processIo, writeLine, type CliIo } from './io.js';
@@ -26,6 +26,12 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
 }
 
 function reportError(error: unknown, io: CliIo): number {
+  // A check in a command's action (flags that go together, …) throws InvalidArgumentError
+  // itself; commander printed only the errors it raised while parsing, so this one is said here.
+  if (error instanceof InvalidArgumentError) {
+    writeLine(io.stderr, `error: ${error.message}\n(run with --help for usage)`);
+    return ExitCode.usage;
+  }
   if (error instanceof CommanderError) {
     // Help and version exit 0; every other commander error is a usage error, already printed.
     return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;

@@ -66,7 +66,7 @@ import {
 } from './candidate.js';
 import { encodeCheckError, encodeCheckRequest, encodeCheckSuccess, readCheckResponse, validateCheckRequest } from './check-codec.js';
 import { Checklist, type IncomingCheck, type PairFailureReason, type PairView } from './checklist.js';
-import { ConsentFreshness } from './consent.js';
+import { ConsentFreshness, type ConsentStats } from './consent.js';
 import {
   assertIceParameters,
   assertTieBreakerValue,
@@ -284,6 +284,11 @@ export class IceAgent {
   /** True once consent for the selected pair expired (RFC 7675 §5.1); the agent stopped using it. */
   get consentLost(): boolean {
     return this.lostConsent;
+  }
+
+  /** What consent freshness has done on the selected pair so far; undefined before it started (or with `consent: false`). */
+  consentStats(): ConsentStats | undefined {
+    return this.consent?.stats();
   }
 
   /**

@@ -22,6 +22,25 @@ export function nextConsentInterval(random: RandomSource, basePeriodMs = CONSENT
   return Math.max(MIN_CONSENT_GAP_MS, basePeriodMs * (0.8 + 0.4 * random()));
 }
 
+/**
+ * What consent freshness did so far: the evidence for whether its traffic alone keeps a NAT
+ * mapping alive (a mapping lives while outbound packets refresh it, RFC 4787 REQ-6).
+ */
+export interface ConsentStats {
+  /** Consent requests sent on the selected pair. */
+  readonly checksSent: number;
+  /** Responses that refreshed consent (a response to a request from the last 30 s). */
+  readonly checksAnswered: number;
+  /**
+   * Longest time between two consecutive consent requests, the first one measured from when
+   * consent started (the nomination). Undefined before the first request: no gap completed yet.
+   */
+  readonly largestGapMs?: number;
+  /** From start until now, or until consent stopped or was lost. */
+  readonly runningMs: number;
+  readonly lost: boolean;
+}
+
 export interface ConsentOptions {
   readonly clock: Clock;
   readonly random: RandomSource;
@@ -50,6 +69,12 @@ export class ConsentFreshness {
   private expiresAt = 0;
   private nextCheckAt: number | undefined;
   private state: 'idle' | 'running' | 'lost' | 'stopped' = 'idle';
+  private startedAt: number | undefined;
+  private endedAt: number | undefined;
+  private lastSentAt: number | undefined;
+  private checksSent = 0;
+  private checksAnswered = 0;
+  private largestGapMs: number | undefined;
 
   constructor(options: ConsentOptions) {
     this.clock = options.clock;
@@ -68,13 +93,28 @@ export class ConsentFreshness {
   start(): void {
     if (this.state !== 'idle') return;
     this.state = 'running';
-    this.refresh(this.clock.now());
+    this.startedAt = this.clock.now();
+    this.refresh(this.startedAt);
     this.scheduleCheck();
   }
 
   stop(): void {
-    if (this.state === 'running') this.state = 'stopped';
+    if (this.state === 'running') {
+      this.state = 'stopped';
+      this.endedAt = this.clock.now();
+    }
     this.clearTimers();
+  }
+
+  stats(): ConsentStats {
+    const end = this.endedAt ?? this.clock.now();
+    return {
+      checksSent: this.checksSent,
+      checksAnswered: this.checksAnswered,
+      ...(this.largestGapMs !== undefined ? { largestGapMs: this.largestGapMs } : {}),
+      runningMs: this.startedAt === undefined ? 0 : end - this.startedAt,
+      lost: this.state === 'lost',
+    };
   }
 
   get lost(): boolean {
@@ -99,6 +139,8 @@ export class ConsentFreshness {
     const now = this.clock.now();
     const sentAt = this.sent.get(sequence);
     if (sentAt === undefined || now - sentAt > this.timeoutMs) return false;
+    this.sent.delete(sequence); // one answer per request: a duplicate must not count twice
+    this.checksAnswered++;
     this.refresh(now);
     return true;
   }
@@ -119,6 +161,10 @@ export class ConsentFreshness {
       for (const [sequence, sentAt] of this.sent) if (now - sentAt > this.timeoutMs) this.sent.delete(sequence);
       const sequence = this.nextSequence++;
       this.sent.set(sequence, now);
+      const gap = now - (this.lastSentAt ?? this.startedAt ?? now);
+      this.largestGapMs = Math.max(this.largestGapMs ?? 0, gap);
+      this.lastSentAt = now;
+      this.checksSent++;
       this.scheduleCheck();
       this.sendCheck(sequence);
     }, gap);
@@ -128,6 +174,7 @@ export class ConsentFreshness {
     this.expiryTimer = undefined;
     if (this.state !== 'running') return;
     this.state = 'lost';
+    this.endedAt = this.clock.now();
     this.nextCheckAt = undefined;
     this.clearTimers();
     this.onConsentLost();

@@ -8,6 +8,7 @@ import type { IceEvent } from '../ice/events.js';
 import type { TraversalEvent } from '../traversal/events.js';
 import type { WinningPath } from '../traversal/types.js';
 import type { PeerWarningEvent } from './warnings.js';
+import type { PathHoldReport } from './path-hold.js';
 
 /** Signaling progress of one peer session (src/peer/session.ts), in order. */
 export interface PeerPhaseEvent {
@@ -27,6 +28,8 @@ export interface PeerPhaseEvent {
     | 'result-sent'
     /** The other peer's result arrived. */
     | 'remote-result'
+    /** `--hold`: the selected pair is kept with only consent freshness on it. */
+    | 'holding'
     /** Signaling and sockets are closed. */
     | 'closed';
   room: string;
@@ -71,6 +74,9 @@ export interface PeerCandidateSkippedEvent {
   detail: string;
 }
 
+/** `--hold` ended: what consent freshness did and whether it keeps the mapping alive (src/peer/path-hold.ts). */
+export type PeerHoldEvent = { type: 'peer-hold'; at: number; trial: number } & PathHoldReport;
+
 /** One peer session finished (connected or not). */
 export interface PeerDoneEvent {
   type: 'peer-done';
@@ -91,6 +97,7 @@ export type PeerEvent =
   | TraversalEvent
   | IceEvent
   | PeerPhaseEvent
+  | PeerHoldEvent
   | PeerDoneEvent;
 
 export interface TrialStartedEvent {

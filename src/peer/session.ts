@@ -62,6 +62,7 @@ import { BEHAVIOUR_PROBE_TIMEOUT_MS } from '../traversal/behaviour.js';
 import { parseTraversalPayload, type TraversalPayload } from '../traversal/messages.js';
 import { localAddressWarnings, type PeerWarning } from './warnings.js';
 import type { ConnectTime } from './trials-types.js';
+import { judgePathHold, type HoldEnd, type PathHoldReport } from './path-hold.js';
 
 export type { PeerRelayResult, PeerTurnServer } from './relay.js';
 
@@ -119,6 +120,12 @@ export interface PeerSessionOptions {
    * skipped. `resolve` replaces the resolver (tests).
    */
   mdns?: false | { readonly timeoutMs?: number; readonly resolve?: (name: string) => Promise<readonly string[]> };
+  /**
+   * After a connected verdict, keep the selected pair for `ms` with only consent freshness on it
+   * and report whether that keeps a mapping of `mappingLifetimeMs` alive (src/peer/path-hold.ts).
+   * Default none: the session ends with the verdict.
+   */
+  hold?: { readonly ms: number; readonly mappingLifetimeMs?: number };
 }
 
 export interface PeerResult extends IceResult {
@@ -150,6 +157,8 @@ export interface PeerResult extends IceResult {
   readonly warnings?: readonly PeerWarning[];
   /** Connected: the time from both peers joined to the selected pair, and what it was spent on. */
   readonly connectTime?: ConnectTime;
+  /** With `hold`: what consent freshness did while the path was held, and whether it keeps the mapping alive. */
+  readonly hold?: PathHoldReport;
 }
 
 export interface SkippedCandidate {
@@ -299,7 +308,11 @@ class PeerSession {
       epochMs: this.startedAt,
       scheduler: { taMs: PEER_SESSION_DEFAULTS.taMs, ...o.scheduler },
       ...(o.relayOnly === true ? { iceTransportPolicy: 'relay' as const } : {}),
-      ...(o.onEvent !== undefined ? { onEvent: o.onEvent } : {}),
+      onEvent: (event) => {
+        // A hold (--hold) waits on the inbox; consent expiring must end that wait at once.
+        if (event.type === 'ice-state' && event.state === 'consent-lost') this.inbox.changed();
+        this.emit(event);
+      },
     });
     this.agentCreation
       .then((agent) => {
@@ -384,8 +397,10 @@ class PeerSession {
     this.phaseName = 'exchanging-results';
     const remoteResult = await this.remoteResult(resultWaitMs);
     if (remoteResult !== undefined) this.emitPhase('remote-result');
+    const hold = o.hold !== undefined && o.hold.ms > 0 && ice.state === 'connected' ? await this.holdPath(agent, o.hold) : undefined;
 
-    // Both sides are done with the path: a portmap mapping is deleted now, so the report can say so.
+    // Both sides are done with the path (after --hold, if any; renewals kept the mapping alive
+    // meanwhile): a portmap mapping is deleted now, so the report can say so.
     await this.traversal?.releaseGateway();
     const totalMs = this.clock.now() - this.startedAt;
     const result: PeerResult = {
@@ -400,6 +415,7 @@ class PeerSession {
       ...(this.signalingRttMs !== undefined ? { signalingRttMs: this.signalingRttMs } : {}),
       relays: [...this.relayResults, ...[...this.pendingRelays].map((p) => pendingRelayResult(p.server, p.source, this.clock.now() - p.startedAt))],
       ...(this.warnings.length > 0 ? { warnings: [...this.warnings] } : {}),
+      ...(hold !== undefined ? { hold } : {}),
       // The checks never wait for TURN any more (relayed candidates join them), so no TURN wait is in the figure.
       ...(ice.state === 'connected' ? { connectTime: this.connectTime(ice.timeToConnectMs, signalingMs, false) } : {}),
       ...(this.traversal !== undefined
@@ -413,6 +429,29 @@ class PeerSession {
     };
     this.emitDone(result);
     return result;
+  }
+
+  /**
+   * `--hold`: keeps the selected pair with only consent freshness on it (the agent runs it after
+   * nomination, RFC 7675) until the hold's time is up, the other peer leaves, consent expires or
+   * signaling fails, then judges whether that traffic keeps the mapping alive (path-hold.ts).
+   * The session's timeout bounds the way to the verdict, not the hold, which has its own length.
+   */
+  private async holdPath(agent: IceAgent, hold: NonNullable<PeerSessionOptions['hold']>): Promise<PathHoldReport> {
+    this.emitPhase('holding');
+    const startedAt = this.clock.now();
+    const ended = (): HoldEnd | undefined =>
+      agent.consentLost ? 'consent-lost' : this.inbox.left !== undefined ? 'peer-left' : this.fatal !== undefined ? 'signaling-lost' : undefined;
+    const endedBy = await this.race(this.inbox.until(() => ended() !== undefined).then(() => ended() ?? 'time'), hold.ms, (): HoldEnd => 'time');
+    const report = judgePathHold({
+      askedMs: hold.ms,
+      heldMs: this.clock.now() - startedAt,
+      endedBy,
+      stats: agent.consentStats(),
+      ...(hold.mappingLifetimeMs !== undefined ? { mappingLifetimeMs: hold.mappingLifetimeMs } : {}),
+    });
+    this.emit({ type: 'peer-hold', at: this.clock.now() - this.startedAt, trial: this.trial, ...report });
+    return report;
   }
 
   /**

@@ -9,6 +9,7 @@
 import type { PeerSessionView, SessionViewCandidate } from '../peer/session-view.js';
 import type { PeerSessionOutcome, SessionRelay, TrialPair } from '../peer/trials-types.js';
 import type { TraversalReport, WinningPath } from '../traversal/types.js';
+import type { PathHoldReport } from '../peer/path-hold.js';
 
 export const PEER_SCHEMA = 'nat-probe.peer/v2';
 
@@ -61,14 +62,19 @@ export interface PeerReport {
   readonly traversal?: PeerReportTraversal;
   /** Plain warnings about this peer's environment (`loopback-only`: no interface but loopback); absent when none. */
   readonly warnings?: readonly { readonly code: string; readonly message: string }[];
-  /** 0 connected, 1 not (README "Exit codes"). */
+  /**
+   * v2 (additive), with `--hold`: what consent freshness did while the selected pair was held and
+   * whether its traffic keeps a mapping of the given lifetime alive (src/peer/path-hold.ts).
+   */
+  readonly hold?: PathHoldReport;
+  /** 0 connected (and, with --hold, consent kept), 1 not (README "Exit codes"). */
   readonly exitCode: 0 | 1;
 }
 
 const round1 = (ms: number): number => Math.round(ms * 10) / 10;
 /** `view` is `describePeerSession(result)` (src/peer/session-view.ts): the engine's own wording of the session. */
 export function buildPeerReport(
-  result: PeerSessionOutcome & { readonly room: string; readonly remoteResult?: unknown },
+  result: PeerSessionOutcome & { readonly room: string; readonly remoteResult?: unknown; readonly hold?: PathHoldReport },
   view: PeerSessionView,
   meta: { version: string; startedAt: Date; durationMs: number; mode: 'connect' | 'survey' },
 ): PeerReport {
@@ -102,7 +108,9 @@ export function buildPeerReport(
     remoteResult: result.remoteResult ?? null,
     ...(traversal !== undefined ? { traversal: roundTraversal(traversal) } : {}),
     ...(result.warnings !== undefined && result.warnings.length > 0 ? { warnings: result.warnings } : {}),
-    exitCode: connected ? 0 : 1,
+    ...(result.hold !== undefined ? { hold: { ...result.hold, heldMs: round1(result.hold.heldMs), ...(result.hold.largestGapMs !== undefined ? { largestGapMs: round1(result.hold.largestGapMs) } : {}) } } : {}),
+    // A path that lost consent while held did not last: the run failed what it was asked to show.
+    exitCode: connected && result.hold?.consentLost !== true ? 0 : 1,
   };
 }
 

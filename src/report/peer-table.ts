@@ -57,6 +57,7 @@ export function renderPeerTable(report: PeerReport): string {
     summary.push(['Skipped remote', report.skippedRemoteCandidates.map((s) => `${s.reason}: ${s.candidate}`).join('\n')]);
   }
   if (report.warnings !== undefined && report.warnings.length > 0) summary.push(['WARNING', report.warnings.map((w) => w.message).join('\n')]);
+  if (report.hold !== undefined) summary.push([report.hold.consentLost ? 'Hold: PATH LOST' : 'Hold (--hold)', report.hold.text]);
   if (report.relays.length > 0) {
     summary.push([
       'TURN',

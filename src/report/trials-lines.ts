@@ -25,6 +25,7 @@ const PHASE_WORDS: Readonly<Record<PeerPhaseEvent['phase'], (event: PeerPhaseEve
   checking: () => 'parameters and candidates exchanged; checks start',
   'result-sent': () => 'result sent',
   'remote-result': () => "the other peer's result arrived",
+  holding: () => 'holding the selected pair with consent checks only (--hold)',
   closed: () => 'closed',
 };
 
@@ -64,6 +65,8 @@ export function formatPeerEventLine(event: PeerEvent): string | undefined {
       return `traversal ${formatAttempt(event.attempt)}`;
     case 'traversal-portmap':
       return `traversal portmap ${formatPortmap(event.report)}`;
+    case 'peer-hold':
+      return `hold      ${event.text}`;
     case 'ice-check-sent':
     case 'peer-done':
       return undefined; // too many to print, or said with more detail by the final report

@@ -19,6 +19,7 @@ export function PeerView({ state, title = 'nat-probe peer' }: PeerViewProps) {
       <Text>
         <Text bold>{title}</Text> · ICE {state.iceState} · {state.elapsedMs.toFixed(0)} ms
       </Text>
+      {state.phase === 'holding' && state.hold === undefined ? <Text>Holding the selected pair with consent checks only (--hold)…</Text> : null}
       {state.warnings.map((warning) => (
         <Text key={warning} color="yellow">
           WARNING {warning}
@@ -62,6 +63,7 @@ export function PeerView({ state, title = 'nat-probe peer' }: PeerViewProps) {
               {foundByStrategy(report.selectedPair?.foundBy) ? ' (a prflx path)' : ''}
             </Text>
           ) : null}
+          {state.hold !== undefined ? <Text>Hold: {state.hold}</Text> : null}
           <Text dimColor>
             room {report.room} · {report.role} · signaling {report.signalingMs.toFixed(1)} ms · {report.mode} mode
           </Text>

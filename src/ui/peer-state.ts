@@ -56,6 +56,8 @@ export interface PeerViewState {
   readonly portmap: TraversalPortmapEvent['report'] | undefined;
   /** The final report, once the session is over. */
   readonly report: PeerReport | undefined;
+  /** `--hold`'s verdict on consent traffic and the mapping lifetime, once the hold ended. */
+  readonly hold: string | undefined;
 }
 
 export function initialPeerViewState(trial = 0): PeerViewState {
@@ -77,6 +79,7 @@ export function initialPeerViewState(trial = 0): PeerViewState {
     strategies: [],
     portmap: undefined,
     report: undefined,
+    hold: undefined,
   };
 }
 
@@ -111,6 +114,8 @@ export function reducePeerEvent(state: PeerViewState, event: PeerEvent): PeerVie
     }
     case 'peer-warning':
       return { ...state, elapsedMs: event.at, warnings: [...state.warnings, event.message] };
+    case 'peer-hold':
+      return { ...state, elapsedMs: event.at, hold: event.text };
     case 'peer-done':
       return {
         ...state,

@@ -46,6 +46,9 @@ describe('peer and trials: help and usage errors', () => {
     [['trials', '--signal', 'ws://127.0.0.1:1/,ftp://x/'], '--signal must start with ws:// or wss://'],
     [['peer', '--signal', 'ws://127.0.0.1:1/', '--signal', 'nope', '--room', 'x'], '--signal must be a WebSocket URL'],
     [['peer', '--signal', ',', '--room', 'x'], '--signal needs a WebSocket URL'],
+    [['peer', '--signal', 'ws://127.0.0.1:1/', '--room', 'x', '--hold', '0'], '--hold must be a whole number from 1 to 3600'],
+    // A check made in the action (not by a flag's parser) is said too, not swallowed.
+    [['peer', '--signal', 'ws://127.0.0.1:1/', '--room', 'x', '--mapping-lifetime', '30'], '--mapping-lifetime is judged against the consent traffic of a held path: add --hold'],
   ])('%j exits 2 with a clear message', async (argv, message) => {
     const io = fakeIo();
     expect(await main(argv, io)).toBe(2);

@@ -9,6 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { probeGateway, type GatewayEvent } from '../../src/gateway/index.js';
 import { UdpEndpoint } from '../../src/transport/index.js';
+import { FakeClock } from '../../src/transport/fake-clock.js';
+import { driveUntilSettled } from '../helpers/drive-clock.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -122,11 +124,14 @@ describe('probeGateway against loopback fakes', () => {
   it('gives up on silent protocols as soon as the quiet signal fires', async () => {
     const silent = await udp('127.0.0.1', () => undefined);
     const quiet = new AbortController();
-    const started = performance.now();
-    const probing = probeGateway({ gateway: '127.0.0.1', ports: { natPmp: silent.local.port, pcp: silent.local.port, ssdp: silent.local.port }, multicast: false, quiet: quiet.signal });
-    setTimeout(() => quiet.abort(), 30);
-    const report = await probing;
-    expect(performance.now() - started).toBeLessThan(1000); // far below the 4-send schedule (3.75 s)
+    const clock = new FakeClock();
+    const probing = probeGateway({ gateway: '127.0.0.1', ports: { natPmp: silent.local.port, pcp: silent.local.port, ssdp: silent.local.port }, multicast: false, quiet: quiet.signal, clock });
+    clock.setTimeout(() => quiet.abort(), 30);
+    const { value: report, simulatedMs } = await driveUntilSettled(clock, probing, { maxSimulatedMs: 10_000 });
+    // Settled at the quiet signal, before the first retransmission (250 ms), far from the 4-send schedule (3.75 s).
+    expect(simulatedMs).toBeLessThan(250);
+    expect(report.natPmp.sent).toBe(1);
+    expect(report.pcp.sent).toBe(1);
     for (const r of [report.natPmp, report.pcp, report.upnp]) {
       expect(r.present).toBe(false);
       expect(r.error).toMatch(/given up when the STUN tests ended|no SSDP answer/);

@@ -37,6 +37,24 @@ describe('consent freshness timing (RFC 7675 §5.1)', () => {
     expect(t.sent.map((s) => s.sequence)).toEqual([1, 2, 3]);
   });
 
+  it('counts what it did: checks sent and answered, the longest gap (the first from start), a duplicate answer once', () => {
+    const t = setup([0, 1 - 1e-9, 0.5]);
+    expect(t.consent.stats()).toEqual({ checksSent: 0, checksAnswered: 0, runningMs: 0, lost: false });
+    t.consent.start();
+    t.clock.advance(3_000);
+    expect(t.consent.stats()).toEqual({ checksSent: 0, checksAnswered: 0, runningMs: 3_000, lost: false });
+    t.clock.advance(13_000); // checks at 4 s, 10 s, 15 s: gaps 4, 6, 5 s
+    expect(t.consent.onResponse(1)).toBe(true);
+    expect(t.consent.onResponse(1)).toBe(false);
+    expect(t.consent.onResponse(3)).toBe(true);
+    const stats = t.consent.stats();
+    expect(stats).toMatchObject({ checksSent: 3, checksAnswered: 2, runningMs: 16_000, lost: false });
+    expect(stats.largestGapMs).toBeCloseTo(6_000, 0);
+    t.consent.stop();
+    t.clock.advance(10_000);
+    expect(t.consent.stats().runningMs).toBe(16_000); // frozen at stop
+  });
+
   it('keeps consent while responses arrive', () => {
     const t = setup();
     t.consent.start();

@@ -1,8 +1,8 @@
 /**
  * `detect --lifetime` against real kernel NAT: the lab router's conntrack timeouts are set per
- * namespace (20 s one-way, 30 s two-way), and detect, as its own process in the client
- * namespace, must find each within the resolution it states. About 35 s: the search lasts
- * little more than the longest lifetime.
+ * namespace (20 s one-way, 60 s two-way), and detect, as its own process in the client
+ * namespace, must find each within the resolution it states. About 65 s: the search lasts
+ * little more than the longest lifetime, and both cases run at once.
  */
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,7 +20,7 @@ describe.skipIf(!runLab)('detect --lifetime in the NAT lab', () => {
 
   beforeAll(async () => {
     assertBuilt();
-    lab = await buildLab({ a: 'port-restricted', udpTimeout: { oneWay: 20, twoWay: 30 }, prefix: PREFIX });
+    lab = await buildLab({ a: 'port-restricted', udpTimeout: { oneWay: 20, twoWay: 60 }, prefix: PREFIX });
     serve = spawnCli(['serve', '--primary', lab.public.primaryAddress, '--alternate', lab.public.alternateAddress, '--port', '3478', '--rate-limit', '0', '--json'], { namespace: lab.public.namespace });
     await firstLine(serve);
   }, 60_000);
@@ -31,10 +31,10 @@ describe.skipIf(!runLab)('detect --lifetime in the NAT lab', () => {
     await destroyAllLabs(PREFIX);
   });
 
-  it('finds the router\'s 20 s one-way and 30 s two-way UDP timeouts within the stated resolution', async () => {
-    const run = await runCli(['detect', '--server', `${lab.public.primaryAddress}:3478`, '--lifetime', '--lifetime-max', '36', '--no-portmap', '--json'], {
+  it('finds the router\'s 20 s one-way and 60 s two-way UDP timeouts within the stated resolution', async () => {
+    const run = await runCli(['detect', '--server', `${lab.public.primaryAddress}:3478`, '--lifetime', '--lifetime-max', '72', '--no-portmap', '--json'], {
       namespace: lab.a.client.namespace,
-      timeoutMs: 90_000,
+      timeoutMs: 150_000,
     });
     expect(run.code, run.stderr).toBe(0);
     const report = JSON.parse(run.stdout) as DetectReport;
@@ -42,19 +42,20 @@ describe.skipIf(!runLab)('detect --lifetime in the NAT lab', () => {
     expect(lifetime.status).toBe('measured');
     if (lifetime.status !== 'measured') return;
     const byCase = Object.fromEntries(lifetime.results.map((r) => [r.case, r]));
-    for (const [kind, seconds] of [['one-way', 20], ['two-way', 30]] as const) {
+    for (const [kind, seconds] of [['one-way', 20], ['two-way', 60]] as const) {
       const bracket = byCase[kind]!.bracket;
       expect(bracket.status, kind).toBe('measured');
       if (bracket.status !== 'measured') continue;
-      // The configured value lies in the bracket, whose half-width is the stated resolution (≤ 2 s here).
+      // The configured value lies in the bracket, whose half-width is the stated resolution
+      // (±1 s up to 17 s, about ±6 % above: ≤ 2 s at 20 s, ≤ 4 s at 60 s).
       expect(bracket.lowerMs, kind).toBeLessThanOrEqual(seconds * 1000);
       expect(bracket.upperMs, kind).toBeGreaterThanOrEqual(seconds * 1000);
       expect(Math.abs(bracket.estimateMs - seconds * 1000), kind).toBeLessThanOrEqual(bracket.resolutionMs);
-      expect(bracket.resolutionMs, kind).toBeLessThanOrEqual(2000);
+      expect(bracket.resolutionMs, kind).toBeLessThanOrEqual(Math.max(2000, seconds * 1000 * 0.07));
       expect(byCase[kind]!.keepalive!.maxIntervalMs).toBe(Math.floor(bracket.lowerMs * 0.8));
     }
-    // Little more than the longest lifetime (30 s + the 2.5 s two-way exchange + one test), not the 36 s maximum twice.
-    expect(lifetime.durationMs).toBeLessThan(40_000);
+    // How long the search takes (little more than the longest lifetime) is a figure for
+    // `npm run bench -- lifetime`, beside the sequential search; a test does not time the machine.
     expect(run.stderr).not.toMatch(/Warning/);
-  }, 100_000);
+  }, 170_000);
 });

@@ -26,6 +26,10 @@ export interface PeerCommandOptions extends TurnFlags, StrategyFlags {
   bind?: string;
   json?: boolean;
   mdns?: boolean;
+  /** --hold: seconds to keep the selected pair after the verdict, consent checks only. */
+  hold?: number;
+  /** --mapping-lifetime: seconds, from `detect --lifetime`; judged against consent traffic during --hold. */
+  mappingLifetime?: number;
 }
 
 export const PEER_DEFAULT_TIMEOUT_MS = 15_000;
@@ -92,6 +96,8 @@ export function registerPeer(program: Command, io: CliIo, run: (code: Promise<nu
     .option('--timeout <ms>', 'time bound from joining to the verdict, waiting for the other peer included', integerOption('--timeout', 100, 600_000), PEER_DEFAULT_TIMEOUT_MS)
     .option('--bind <address>', 'local address to bind (default: loopback when every server is on loopback; else every interface)')
     .option('--mdns', "resolve the other peer's mDNS host candidates (<uuid>.local, as browsers send them) by a Multicast DNS query on the local network (RFC 6762); unresolved ones are reported as skipped (default: off, no multicast is sent)")
+    .option('--hold <s>', 'after connecting, keep the selected pair this many seconds with only ICE consent checks on it (RFC 7675, every 4–6 s) and report whether that traffic keeps the NAT mapping alive; give the other peer --hold too', integerOption('--hold', 1, 3600))
+    .option('--mapping-lifetime <s>', 'with --hold: the UDP mapping lifetime `nat-probe detect --lifetime` measured on this network (use the two-way lower bound), to judge consent traffic against', integerOption('--mapping-lifetime', 1, 3600))
     .option('--json', 'NDJSON on stdout: one line per event, then the report (schema nat-probe.peer/v2) as the last line');
   addStrategyFlags(addTurnFlags(command))
     .addHelpText(
@@ -107,6 +113,12 @@ How it works:
   behaviour, agree on a plan, and run port prediction or birthday probing beside ICE; the
   report's traversal section gives the plan, each attempt and which path won.
 
+  Long sessions: --hold S keeps the selected pair for S seconds after the verdict with nothing
+  on it but ICE consent checks (RFC 7675: one every 4–6 s), as a silent call would. The report
+  says how many checks went out and were answered, the longest gap, and, with
+  --mapping-lifetime (what \`nat-probe detect --lifetime\` measured), whether that traffic keeps
+  the NAT mapping alive or a silent call would lose its path.
+
   Candidates this side cannot use (a browser's mDNS .local names, TCP candidates) are listed as
   skipped, with the reason; the other peer may still reach this side through its own checks
   (RFC 8445 §7.3.1.3), so a peer with no usable candidate waits for them (1 s + 4 × the signaling
@@ -120,14 +132,19 @@ Examples:
   nat-probe peer --signal ws://203.0.113.1:8080/ --room lab-1 --survey --json
   nat-probe peer --signal ws://203.0.113.1:8080/ --room lab-1 --turn turn:203.0.113.1:3478 --turn-secret S --relay-only
   nat-probe peer --signal ws://203.0.113.1:8080/ --room lab-1 --stun 203.0.113.1:3478 --strategy predict,birthday
+  nat-probe peer --signal ws://203.0.113.1:8080/ --room lab-1 --stun 203.0.113.1:3478 --hold 60 --mapping-lifetime 30
 
 Exit codes: 0 connected, 1 not connected, 2 usage or environment error (e.g. the signaling
-server cannot be reached, or the room already holds two peers).`,
+server cannot be reached, or the room already holds two peers). With --hold, a path that lost
+consent during the hold exits 1 too.`,
     )
     .action((options: PeerCommandOptions) => run(runPeer(options, io)));
 }
 
 export async function runPeer(options: PeerCommandOptions, io: CliIo): Promise<number> {
+  if (options.mappingLifetime !== undefined && options.hold === undefined) {
+    throw new InvalidArgumentError('--mapping-lifetime is judged against the consent traffic of a held path: add --hold <s> (e.g. --hold 60).');
+  }
   const mode = outputMode(io, options.json ?? false);
   const turnServers = turnServersFromFlags(withTurnCredentialsFromEnv(options, io.env));
   const traversal = traversalFromFlags(options);
@@ -162,6 +179,7 @@ export async function runPeer(options: PeerCommandOptions, io: CliIo): Promise<n
       ...(options.directOnly === true ? { useSignaledIceServers: false } : {}),
       ...(traversal !== undefined ? { traversal } : {}),
       ...(options.mdns === true ? { mdns: {} } : {}),
+      ...(options.hold !== undefined ? { hold: { ms: options.hold * 1000, ...(options.mappingLifetime !== undefined ? { mappingLifetimeMs: options.mappingLifetime * 1000 } : {}) } } : {}),
       onEvent,
     });
     report = buildPeerReport(result, describePeerSession(result), { version: VERSION, startedAt, durationMs: performance.now() - t0, mode: options.survey ? 'survey' : 'connect' });
@@ -172,7 +190,7 @@ export async function runPeer(options: PeerCommandOptions, io: CliIo): Promise<n
   if (mode === 'json') writeLine(io.stdout, JSON.stringify(report));
   else if (live) await live.finish(report);
   else writeLine(io.stdout, (await import('../../report/peer-table.js')).renderPeerTable(report));
-  return report.connected ? ExitCode.ok : ExitCode.failure;
+  return report.exitCode === 0 ? ExitCode.ok : ExitCode.failure;
 }
 
 async function startPeerView(io: CliIo, room: string): Promise<LiveView<PeerEvent, PeerReport>> {
