@@ -52,8 +52,8 @@ export const STRATEGY_HELP = `Strategies (--strategy, default ice):
                 --birthday-budget datagrams at --probe-rate per second.
   relay-ladder  TURN over UDP, then TCP, then TLS: the lowest rung that works (needs a
                 TURN server: --turn, or one the signaling server hands out).
-  portmap       ask the default gateway (NAT-PMP, RFC 6886; PCP MAP, RFC 6887, when it
-                speaks only PCP) to map the ICE socket's UDP port for the session
+  portmap       ask the default gateway (NAT-PMP, RFC 6886; else PCP MAP, RFC 6887; else
+                UPnP AddPortMapping) to map the ICE socket's UDP port for the session
                 (120 s, renewed at half-life, deleted at the end), and advertise
                 the mapped address as a server-reflexive candidate: a hard
                 NAT becomes an open one. Used when the gateway is the outer NAT (it states

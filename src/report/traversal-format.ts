@@ -56,7 +56,7 @@ const WINNER_WORDS: Readonly<Record<WinningPath, string>> = {
  */
 export function formatPortmap(report: PortmapReport): string {
   if (report.skipped !== undefined) return `not asked: ${report.skipped}`;
-  const head = `${report.protocol === 'pcp' ? 'PCP' : 'NAT-PMP'} on ${report.gateway ?? 'the gateway'}`;
+  const head = `${report.protocol === 'pcp' ? 'PCP' : report.protocol === 'upnp' ? 'UPnP' : 'NAT-PMP'} on ${report.gateway ?? 'the gateway'}`;
   const took = report.durationMs !== undefined ? `, in ${formatMs(report.durationMs)}` : '';
   if (!report.mapped) return `${head}: not mapped${took}${report.error !== undefined ? ` (${report.error})` : ''}`;
   const renewals = report.renewals > 0 ? ` · renewed ${report.renewals}×` : '';

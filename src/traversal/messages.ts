@@ -28,7 +28,7 @@ const Behaviour = z.object({
   strategies: z.array(z.enum(EXTRA_STRATEGIES as unknown as [ExtraStrategy, ...ExtraStrategy[]])).max(8),
   portmap: z
     .discriminatedUnion('mapped', [
-      z.object({ mapped: z.literal(true), protocol: z.enum(['nat-pmp', 'pcp']), address: z.ipv4(), port: Port }),
+      z.object({ mapped: z.literal(true), protocol: z.enum(['nat-pmp', 'pcp', 'upnp']), address: z.ipv4(), port: Port }),
       z.object({ mapped: z.literal(false), reason: z.string().max(200) }),
     ])
     .optional(),

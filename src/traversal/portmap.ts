@@ -2,7 +2,9 @@
  * The `portmap` strategy's mapping: one NAT-PMP UDP mapping (RFC 6886 §3.3) of the session's ICE
  * host socket on the default gateway, for the length of the session only — or, when the gateway
  * answers that it speaks only PCP (result 1, Unsupported Version: RFC 6887 §9), one PCP MAP
- * (RFC 6887 §11, a random 96-bit nonce that renewals and the deletion repeat). The protocol code
+ * (RFC 6887 §11, a random 96-bit nonce that renewals and the deletion repeat); or, when neither
+ * answers, UPnP IGD AddPortMapping on the service a unicast M-SEARCH found (gateway/upnp-map.ts;
+ * the discovery is state-free and runs beside NAT-PMP, so it costs no extra wait). The protocol code
  * is gateway/map.ts, the same `detect --map` uses; this file owns the mapping's life:
  *
  *   acquire   the external address (§3.2) and the mapping (§3.3) asked at once, so the whole
@@ -21,7 +23,19 @@
  * when the user asked for portmap (`--strategy portmap` or `all`).
  */
 import { randomBytes } from 'node:crypto';
-import { findDefaultGateway, mapUdpPort, natPmpExternalAddress, pcpMapUdpPort, unmapUdpPort, type UdpMappingOptions } from '../gateway/index.js';
+import {
+  findDefaultGateway,
+  findUpnpService,
+  mapUdpPort,
+  natPmpExternalAddress,
+  pcpMapUdpPort,
+  unmapUdpPort,
+  upnpAddPortMapping,
+  upnpDeletePortMapping,
+  upnpExternalAddress,
+  type UdpMappingOptions,
+  type UpnpService,
+} from '../gateway/index.js';
 import type { Clock, TimerHandle } from '../transport/clock.js';
 import { TRAVERSAL_DEFAULTS, type PortmapOffer, type PortmapProtocol, type PortmapReport } from './types.js';
 
@@ -33,6 +47,8 @@ export interface SessionPortMappingOptions {
   readonly lifetimeSeconds?: number;
   /** NAT-PMP and PCP port (tests). Default 5351. */
   readonly port?: number;
+  /** SSDP port for UPnP discovery (tests). Default 1900. */
+  readonly ssdpPort?: number;
   readonly clock: Clock;
   readonly signal: AbortSignal;
 }
@@ -46,6 +62,8 @@ export class SessionPortMapping {
   private protocol: PortmapProtocol = 'nat-pmp';
   /** PCP: the mapping's nonce (RFC 6887 §11.1), repeated by renewals and the deletion. */
   private readonly nonce = new Uint8Array(randomBytes(12));
+  /** UPnP: the IGD's WAN connection service the mapping was added on. */
+  private upnp: UpnpService | undefined;
   private externalAddress: string | undefined;
   private externalPort: number | undefined;
   private grantedSeconds: number | undefined;
@@ -107,7 +125,12 @@ export class SessionPortMapping {
       // must still go out.
       const options = this.requestOptions(new AbortController().signal);
       // RFC 6886 §3.4 / RFC 6887 §15: lifetime 0 deletes (PCP: with the mapping's own nonce).
-      const result = this.protocol === 'pcp' ? await pcpMapUdpPort({ ...options, lifetimeSeconds: 0, clientAddress: this.o.bindAddress, nonce: this.nonce, suggestedExternalPort: 0 }) : await unmapUdpPort(options);
+      const result =
+        this.protocol === 'pcp'
+          ? await pcpMapUdpPort({ ...options, lifetimeSeconds: 0, clientAddress: this.o.bindAddress, nonce: this.nonce, suggestedExternalPort: 0 })
+          : this.protocol === 'upnp' && this.upnp !== undefined
+            ? await upnpDeletePortMapping(this.upnp, this.externalPort)
+            : await unmapUdpPort(options);
       if (result.ok) this.deleted = true;
       else this.error = `deleting the mapping failed (${result.error}); it expires within ${this.grantedSeconds ?? '?'} s`;
     })();
@@ -131,36 +154,97 @@ export class SessionPortMapping {
   private async request(): Promise<void> {
     const started = this.o.clock.now();
     const options = this.requestOptions(this.o.signal);
-    const [address, mapping] = await Promise.all([natPmpExternalAddress(options), mapUdpPort(options)]);
-    if (!mapping.ok && mapping.resultCode === 1) {
-      // Not NAT-PMP (RFC 6887 §9): PCP MAP gives the port and the address in one exchange.
-      const pcp = await pcpMapUdpPort({ ...options, clientAddress: this.o.bindAddress, nonce: this.nonce });
-      this.durationMs = Math.round((this.o.clock.now() - started) * 10) / 10;
-      this.protocol = 'pcp';
-      if (!pcp.ok) {
-        this.error = `${mapping.error}; ${pcp.error}`;
+    // UPnP discovery (state-free: a unicast M-SEARCH to the gateway and its description) runs
+    // beside NAT-PMP, so a gateway that speaks only UPnP costs no extra wait; it is dropped as
+    // soon as NAT-PMP or PCP answers.
+    const upnpAbort = new AbortController();
+    const onAbort = (): void => upnpAbort.abort();
+    this.o.signal.addEventListener('abort', onAbort, { once: true });
+    const upnp = findUpnpService({ gateway: this.o.gateway, bindAddress: this.o.bindAddress, ...(this.o.ssdpPort !== undefined ? { ssdpPort: this.o.ssdpPort } : {}), rtoMs: TRAVERSAL_DEFAULTS.portmapRtoMs, maxAttempts: TRAVERSAL_DEFAULTS.portmapAttempts, clock: this.o.clock, signal: upnpAbort.signal });
+    try {
+      const [address, mapping] = await Promise.all([natPmpExternalAddress(options), mapUdpPort(options)]);
+      let failures = mapping.ok ? '' : mapping.error;
+      if (!mapping.ok && mapping.resultCode === 1) {
+        // Not NAT-PMP (RFC 6887 §9): PCP MAP gives the port and the address in one exchange.
+        const pcp = await pcpMapUdpPort({ ...options, clientAddress: this.o.bindAddress, nonce: this.nonce });
+        if (pcp.ok) {
+          upnpAbort.abort();
+          this.protocol = 'pcp';
+          this.granted(pcp.externalAddress, pcp.externalPort, pcp.lifetimeSeconds, started);
+          return;
+        }
+        failures = `${failures}; ${pcp.error}`;
+      }
+      if (mapping.ok || (mapping.resultCode !== undefined && mapping.resultCode !== 1)) {
+        // NAT-PMP answered (granted, or refused: UPnP on the same gateway would refuse too).
+        upnpAbort.abort();
+        this.durationMs = this.since(started);
+        if (!mapping.ok) {
+          this.error = mapping.error;
+          return;
+        }
+        this.externalPort = mapping.externalPort;
+        this.grantedSeconds = mapping.lifetimeSeconds;
+        if (!address.ok) {
+          // A port without the address it is on is no candidate; give it back at once.
+          this.error = address.error;
+          await this.release();
+          return;
+        }
+        this.externalAddress = address.address;
+        this.scheduleRenewal();
         return;
       }
-      this.externalPort = pcp.externalPort;
-      this.externalAddress = pcp.externalAddress;
-      this.grantedSeconds = pcp.lifetimeSeconds;
+      // Neither NAT-PMP nor PCP: UPnP IGD AddPortMapping (WANIPConnection §2.4.16).
+      const found = await upnp;
+      if (!found.ok) {
+        this.durationMs = this.since(started);
+        this.error = `${failures}; ${found.error}`;
+        return;
+      }
+      this.protocol = 'upnp';
+      this.upnp = found.service;
+      const [external, added] = await Promise.all([
+        upnpExternalAddress(found.service, this.o.signal),
+        upnpAddPortMapping(found.service, this.upnpMapping(), this.o.signal),
+      ]);
+      if (!added.ok) {
+        this.durationMs = this.since(started);
+        this.error = added.error;
+        return;
+      }
+      this.externalPort = this.o.internalPort;
+      this.grantedSeconds = this.o.lifetimeSeconds ?? TRAVERSAL_DEFAULTS.portmapLifetimeSeconds;
+      this.durationMs = this.since(started);
+      if (!external.ok) {
+        this.error = external.error;
+        await this.release();
+        return;
+      }
+      this.externalAddress = external.address;
       this.scheduleRenewal();
-      return;
+    } finally {
+      this.o.signal.removeEventListener('abort', onAbort);
+      upnpAbort.abort();
+      await upnp.catch(() => undefined);
     }
-    this.durationMs = Math.round((this.o.clock.now() - started) * 10) / 10;
-    if (mapping.ok) {
-      this.externalPort = mapping.externalPort;
-      this.grantedSeconds = mapping.lifetimeSeconds;
-    }
-    if (!mapping.ok) this.error = mapping.error;
-    else if (!address.ok) this.error = address.error;
-    else this.externalAddress = address.address;
-    if (mapping.ok && !address.ok) {
-      // A port without the address it is on is no candidate; give it back at once.
-      await this.release();
-      return;
-    }
-    if (this.mapped) this.scheduleRenewal();
+  }
+
+  private granted(address: string, port: number, lifetimeSeconds: number, started: number): void {
+    this.durationMs = this.since(started);
+    this.externalAddress = address;
+    this.externalPort = port;
+    this.grantedSeconds = lifetimeSeconds;
+    this.scheduleRenewal();
+  }
+
+  private since(started: number): number {
+    return Math.round((this.o.clock.now() - started) * 10) / 10;
+  }
+
+  /** UPnP: the external port is the internal one (as NAT-PMP suggests); asking again refreshes it. */
+  private upnpMapping(): { externalPort: number; internalPort: number; internalClient: string; lifetimeSeconds: number } {
+    return { externalPort: this.o.internalPort, internalPort: this.o.internalPort, internalClient: this.o.bindAddress, lifetimeSeconds: this.o.lifetimeSeconds ?? TRAVERSAL_DEFAULTS.portmapLifetimeSeconds };
   }
 
   private scheduleRenewal(): void {
@@ -170,7 +254,12 @@ export class SessionPortMapping {
       this.renewTimer = undefined;
       if (this.released !== undefined || this.o.signal.aborted) return;
       const options = { ...this.requestOptions(this.o.signal), suggestedExternalPort: this.externalPort };
-      const renewal = this.protocol === 'pcp' ? pcpMapUdpPort({ ...options, clientAddress: this.o.bindAddress, nonce: this.nonce }) : mapUdpPort(options);
+      const renewal =
+        this.protocol === 'pcp'
+          ? pcpMapUdpPort({ ...options, clientAddress: this.o.bindAddress, nonce: this.nonce })
+          : this.protocol === 'upnp' && this.upnp !== undefined
+            ? upnpAddPortMapping(this.upnp, this.upnpMapping(), this.o.signal).then((r) => (r.ok ? { ok: true as const, externalPort: this.o.internalPort, lifetimeSeconds: this.grantedSeconds ?? 0 } : r))
+            : mapUdpPort(options);
       void renewal.then((result) => {
         if (this.released !== undefined) return;
         if (result.ok && result.externalPort === this.externalPort) {

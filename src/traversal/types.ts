@@ -116,8 +116,8 @@ export interface NatBehaviour {
   readonly portmap?: PortmapOffer;
 }
 
-/** NAT-PMP (RFC 6886) first; PCP MAP (RFC 6887 §11) when the gateway answers that it speaks only PCP. */
-export type PortmapProtocol = 'nat-pmp' | 'pcp';
+/** NAT-PMP (RFC 6886) first; PCP MAP (RFC 6887 §11) when the gateway answers that it speaks only PCP; UPnP IGD AddPortMapping when neither answers. */
+export type PortmapProtocol = 'nat-pmp' | 'pcp' | 'upnp';
 
 /** What a side's gateway gave it, as told to the other side. */
 export type PortmapOffer =

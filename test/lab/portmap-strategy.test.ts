@@ -94,4 +94,24 @@ describe.skipIf(!runLab)('the portmap strategy through miniupnpd in the lab rout
       expect(await miniupnpdRules(side)).not.toMatch(/dnat/);
     }
   }, 60_000);
+
+  it('with NAT-PMP and PCP silenced on both routers, portmap falls back to UPnP AddPortMapping, connects, and deletes the mappings', async () => {
+    // The routers' own input chain drops the NAT-PMP/PCP port: the gateways speak only UPnP now.
+    for (const router of [lab.a.router!, lab.b!.router!]) {
+      await execInNamespace(router.namespace, 'nft', ['insert', 'rule', 'ip', 'natprobe', 'input', 'udp', 'dport', '5351', 'drop']);
+    }
+    const outcomes = await sessions('upnp', 'portmap', 15_000);
+    for (const [i, outcome] of outcomes.entries()) {
+      expect(outcome.state, JSON.stringify(outcome.traversal)).toBe('connected');
+      expect(outcome.traversal.plan.technique).toBe('portmap');
+      expect(outcome.traversal.winner).toBe('portmap');
+      expect(outcome.traversal.portmap).toMatchObject({ protocol: 'upnp', mapped: true, externalAddress: i === 0 ? '203.0.113.10' : '203.0.113.20', deleted: true, advertised: true });
+    }
+    for (const [i, side] of (['a', 'b'] as const).entries()) {
+      const log = readFileSync(servers.portMappers![i]!.logFile, 'utf8');
+      expect(log).toContain('AddPortMapping');
+      expect(log).toContain('DeletePortMapping');
+      expect(await miniupnpdRules(side)).not.toMatch(/dnat/);
+    }
+  }, 60_000);
 });

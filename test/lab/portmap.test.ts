@@ -131,6 +131,21 @@ describe.skipIf(!runLab)('detect asks the lab gateway (miniupnpd) about port map
     expect(rules.stdout).not.toMatch(/dnat|198\.51\.100\.2/);
   });
 
+  it('UPnP AddPortMapping / DeletePortMapping (the portmap strategy\'s last fallback) work against miniupnpd', async () => {
+    const fixture = fileURLToPath(new URL('./fixtures/upnp-map.mts', import.meta.url));
+    const run = await execInNamespace(plain.a.client.namespace, process.execPath, ['--import', 'tsx', fixture, plain.a.router!.lanAddress, plain.a.client.address], { timeoutMs: 20_000 });
+    const result = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as Record<string, any>;
+    expect(result.service, JSON.stringify(result)).toMatchObject({ serviceType: 'urn:schemas-upnp-org:service:WANIPConnection:2' });
+    expect(result.address).toEqual({ ok: true, address: '203.0.113.10' });
+    expect(result.add).toEqual({ ok: true });
+    expect(result.remove).toEqual({ ok: true });
+    const log = readFileSync(servers[0]!.portMappers![0]!.logFile, 'utf8');
+    expect(log).toContain('AddPortMapping');
+    expect(log).toContain('DeletePortMapping');
+    const rules = await execInNamespace(plain.a.router!.namespace, 'nft', ['list', 'table', 'inet', 'miniupnpd']);
+    expect(rules.stdout).not.toMatch(/dnat|198\.51\.100\.2/);
+  });
+
   it('asks nothing with --no-portmap', async () => {
     const report = await detectIn(plain, ['--no-portmap']);
     expect(report.portMapping).toEqual({ status: 'skipped', because: '--no-portmap' });

@@ -20,7 +20,8 @@ async function fakeGateway(options: { refuse?: boolean; maxLifetime?: number; si
   const endpoint = await UdpEndpoint.bind({ address: '127.0.0.1' });
   const requests: { op: number; internal: number; suggested: number; lifetime: number }[] = [];
   endpoint.onDatagram(({ data, from }) => {
-    if (options.silent) return;
+    // Neither fake speaks UPnP: an M-SEARCH (the discovery that runs beside NAT-PMP) stays unanswered.
+    if (options.silent || data[0] === 0x4d) return;
     if (data[1] === 0) {
       requests.push({ op: 0, internal: 0, suggested: 0, lifetime: 0 });
       void endpoint.send(Buffer.from([0, 128, 0, 0, 0, 0, 0, 7, 203, 0, 113, 10]), from);
@@ -48,7 +49,7 @@ describe('SessionPortMapping', () => {
     const abort = new AbortController();
     const { value: mapping } = await driveUntilSettled(
       clock,
-      SessionPortMapping.acquire({ gateway: '127.0.0.1', port: gateway.port, internalPort: 40_000, bindAddress: '127.0.0.1', clock, signal: abort.signal }),
+      SessionPortMapping.acquire({ gateway: '127.0.0.1', port: gateway.port, ssdpPort: gateway.port, internalPort: 40_000, bindAddress: '127.0.0.1', clock, signal: abort.signal }),
     );
     expect(mapping.offer()).toEqual({ mapped: true, protocol: 'nat-pmp', address: '203.0.113.10', port: 41_000 });
     expect(mapping.report()).toMatchObject({ mapped: true, externalAddress: '203.0.113.10', externalPort: 41_000, lifetimeSeconds: 10, renewals: 0, deleted: false, advertised: false });
@@ -75,7 +76,7 @@ describe('SessionPortMapping', () => {
     const clock = new FakeClock();
     const { value: mapping } = await driveUntilSettled(
       clock,
-      SessionPortMapping.acquire({ gateway: '127.0.0.1', port: gateway.port, internalPort: 40_000, bindAddress: '127.0.0.1', clock, signal: new AbortController().signal }),
+      SessionPortMapping.acquire({ gateway: '127.0.0.1', port: gateway.port, ssdpPort: gateway.port, internalPort: 40_000, bindAddress: '127.0.0.1', clock, signal: new AbortController().signal }),
     );
     expect(mapping.offer()).toEqual({ mapped: false, reason: 'NAT-PMP refused: 3 Network Failure' });
     await driveUntilSettled(clock, mapping.release());
@@ -83,14 +84,15 @@ describe('SessionPortMapping', () => {
     expect(gateway.requests.filter((r) => r.op === 1)).toHaveLength(1);
   });
 
-  it('gives up on a silent gateway after two sends and the wait after the last (1.25 s), in simulated time', async () => {
+  it('gives up on a silent gateway (NAT-PMP, PCP and UPnP all silent) after two sends each, at once, in 1.25 s of simulated time', async () => {
     const gateway = await fakeGateway({ silent: true });
     const clock = new FakeClock();
     const { value: mapping, simulatedMs } = await driveUntilSettled(
       clock,
-      SessionPortMapping.acquire({ gateway: '127.0.0.1', port: gateway.port, internalPort: 40_000, bindAddress: '127.0.0.1', clock, signal: new AbortController().signal }),
+      SessionPortMapping.acquire({ gateway: '127.0.0.1', port: gateway.port, ssdpPort: gateway.port, internalPort: 40_000, bindAddress: '127.0.0.1', clock, signal: new AbortController().signal }),
     );
-    expect(mapping.offer()).toEqual({ mapped: false, reason: 'no NAT-PMP answer to 2 mapping request(s)' });
+    expect(mapping.offer()).toEqual({ mapped: false, reason: expect.stringMatching(/^no NAT-PMP answer to 2 mapping request\(s\); UPnP: no SSDP answer to 2 unicast M-SEARCH\(es\)/) });
+    // The UPnP search ran beside NAT-PMP, not after it.
     expect(simulatedMs).toBeLessThanOrEqual(1_250);
   });
 
@@ -99,6 +101,7 @@ describe('SessionPortMapping', () => {
     cleanups.push(() => endpoint.close());
     const maps: { nonce: string; internal: number; suggested: number; lifetime: number; client: string }[] = [];
     endpoint.onDatagram(({ data, from }) => {
+      if (data[0] === 0x4d) return; // M-SEARCH: no UPnP here
       if (data[0] === 0) {
         // PCP-only: a NAT-PMP request gets version 2, UNSUPP_VERSION (result 1).
         const out = Buffer.alloc(24);
@@ -125,7 +128,7 @@ describe('SessionPortMapping', () => {
     const clock = new FakeClock();
     const { value: mapping } = await driveUntilSettled(
       clock,
-      SessionPortMapping.acquire({ gateway: '127.0.0.1', port: endpoint.local.port, internalPort: 40_000, bindAddress: '127.0.0.1', clock, signal: new AbortController().signal }),
+      SessionPortMapping.acquire({ gateway: '127.0.0.1', port: endpoint.local.port, ssdpPort: endpoint.local.port, internalPort: 40_000, bindAddress: '127.0.0.1', clock, signal: new AbortController().signal }),
     );
     expect(mapping.offer()).toEqual({ mapped: true, protocol: 'pcp', address: '203.0.113.10', port: 42_000 });
     expect(mapping.report()).toMatchObject({ protocol: 'pcp', externalAddress: '203.0.113.10', externalPort: 42_000, lifetimeSeconds: 30 });
