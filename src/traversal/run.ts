@@ -327,7 +327,8 @@ export class TraversalRun {
   // ---- portmap ---------------------------------------------------------------------------
 
   /**
-   * Asks the default gateway to map the ICE host socket's port (NAT-PMP), unless it must not be
+   * Asks the default gateway to map the ICE host socket's port (NAT-PMP, PCP or UPnP:
+   * traversal/portmap.ts), unless it must not be
    * asked: the CLI's reason (--embedded), or every server on loopback (the rule `detect`
    * follows, nat/port-mapping.ts). Resolves with what the other side is told.
    */
@@ -387,8 +388,9 @@ export class TraversalRun {
     if (mapping === undefined) return;
     const offer = mapping.offer();
     if (!portmapPlan || plan.localDuty !== 'opener' || !offer.mapped) {
-      // Not part of the plan: no state is left on the gateway that the session does not need.
-      if (!portmapPlan) void this.releasePortmap();
+      // Not part of the plan (or not usable, e.g. on the inner NAT of a double NAT): no state is
+      // left on the gateway that the session does not need.
+      void this.releasePortmap();
       return;
     }
     // A port-preserving NAT's mapping is the very address STUN saw: already signalled as our
