@@ -4,7 +4,7 @@
  * answers that it speaks only PCP (result 1, Unsupported Version: RFC 6887 §9), one PCP MAP
  * (RFC 6887 §11, a random 96-bit nonce that renewals and the deletion repeat); or, when neither
  * answers, UPnP IGD AddPortMapping on the service a unicast M-SEARCH found (gateway/upnp-map.ts;
- * the discovery is state-free and runs beside NAT-PMP, so it costs no extra wait). The protocol code
+ * the discovery is state-free and starts once NAT-PMP has been silent for 250 ms). The protocol code
  * is gateway/map.ts, the same `detect --map` uses; this file owns the mapping's life:
  *
  *   acquire   the external address (§3.2) and the mapping (§3.3) asked at once, so the whole
@@ -154,15 +154,21 @@ export class SessionPortMapping {
   private async request(): Promise<void> {
     const started = this.o.clock.now();
     const options = this.requestOptions(this.o.signal);
-    // UPnP discovery (state-free: a unicast M-SEARCH to the gateway and its description) runs
-    // beside NAT-PMP, so a gateway that speaks only UPnP costs no extra wait; it is dropped as
-    // soon as NAT-PMP or PCP answers.
+    // UPnP discovery (state-free: a unicast M-SEARCH to the gateway and its description) starts
+    // when NAT-PMP has stayed silent for its first retransmission timeout, so a gateway that
+    // answers NAT-PMP sees no UPnP traffic (measured: miniupnpd, single-threaded, answered
+    // NAT-PMP later while it served a description), and one that speaks only UPnP costs little
+    // extra wait. It is dropped as soon as NAT-PMP or PCP answers.
     const upnpAbort = new AbortController();
     const onAbort = (): void => upnpAbort.abort();
     this.o.signal.addEventListener('abort', onAbort, { once: true });
-    const upnp = findUpnpService({ gateway: this.o.gateway, bindAddress: this.o.bindAddress, ...(this.o.ssdpPort !== undefined ? { ssdpPort: this.o.ssdpPort } : {}), rtoMs: TRAVERSAL_DEFAULTS.portmapRtoMs, maxAttempts: TRAVERSAL_DEFAULTS.portmapAttempts, clock: this.o.clock, signal: upnpAbort.signal });
+    let upnp: ReturnType<typeof findUpnpService> | undefined;
+    const startUpnp = (): ReturnType<typeof findUpnpService> =>
+      (upnp ??= findUpnpService({ gateway: this.o.gateway, bindAddress: this.o.bindAddress, ...(this.o.ssdpPort !== undefined ? { ssdpPort: this.o.ssdpPort } : {}), rtoMs: TRAVERSAL_DEFAULTS.portmapRtoMs, maxAttempts: TRAVERSAL_DEFAULTS.portmapAttempts, clock: this.o.clock, signal: upnpAbort.signal }));
+    const upnpTimer = this.o.clock.setTimeout(() => void startUpnp(), TRAVERSAL_DEFAULTS.portmapRtoMs);
     try {
       const [address, mapping] = await Promise.all([natPmpExternalAddress(options), mapUdpPort(options)]);
+      if (mapping.ok || mapping.resultCode !== undefined) this.o.clock.clearTimeout(upnpTimer);
       let failures = mapping.ok ? '' : mapping.error;
       if (!mapping.ok && mapping.resultCode === 1) {
         // Not NAT-PMP (RFC 6887 §9): PCP MAP gives the port and the address in one exchange.
@@ -196,7 +202,7 @@ export class SessionPortMapping {
         return;
       }
       // Neither NAT-PMP nor PCP: UPnP IGD AddPortMapping (WANIPConnection §2.4.16).
-      const found = await upnp;
+      const found = await startUpnp();
       if (!found.ok) {
         this.durationMs = this.since(started);
         this.error = `${failures}; ${found.error}`;
@@ -224,9 +230,10 @@ export class SessionPortMapping {
       this.externalAddress = external.address;
       this.scheduleRenewal();
     } finally {
+      this.o.clock.clearTimeout(upnpTimer);
       this.o.signal.removeEventListener('abort', onAbort);
       upnpAbort.abort();
-      await upnp.catch(() => undefined);
+      await upnp?.catch(() => undefined);
     }
   }
 

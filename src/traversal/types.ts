@@ -82,8 +82,9 @@ export const TRAVERSAL_DEFAULTS = {
   portmapLifetimeSeconds: 120,
   /**
    * portmap: first NAT-PMP retransmission timeout and sends (at 0 and 250 ms, then the wait after
-   * the last: given up at 1.25 s), so a gateway that does not speak NAT-PMP delays the behaviour
-   * message by at most 1.25 s (the probe itself takes a good part of that anyway).
+   * the last: given up at 1.25 s; the UPnP search that starts at 250 ms ends by 1.5 s), so a
+   * gateway that answers nothing delays the behaviour message by at most 1.5 s (the probe itself
+   * takes a good part of that anyway), inside the 2 s the other side waits for it.
    */
   portmapRtoMs: 250,
   portmapAttempts: 2,
