@@ -10,10 +10,18 @@
  *    plain ICE in port-restricted ↔ port-restricted in the same run. Time to connect is the later of
  *    the two sides' ICE times (from the checks' start, the behaviour probe included). Targets:
  *    birthday p50 ≤ 2 s at the default budget; prediction ≤ plain ICE + 200 ms.
+ *    portmap (miniupnpd in both routers, started after serve as `lab up --portmap` does): the
+ *    relay-only cell symmetric ↔ symmetric, and port-restricted ↔ symmetric beside birthday
+ *    there; target plain ICE + 200 ms (one NAT-PMP round trip, the behaviour exchange and a
+ *    trickled candidate on top of the checks).
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { IceAgent } from '../src/ice/agent.js';
 import { buildLab, destroyAllLabs, destroyLab, execInNamespace, labAvailable, type Lab, type NatType } from '../src/lab/index.js';
+import { startPortMapper } from '../src/lab/portmap.js';
 import { UdpEndpoint } from '../src/transport/index.js';
 import { firstLine, spawnCli, stopProcess } from '../test/helpers/cli.js';
 import { median, percentile, type Bench, type BenchResult } from './harness.js';
@@ -112,13 +120,24 @@ interface Outcome {
   traversal?: { winner: string; attempts: { probesSent: number; socketsOpened: number }[] };
 }
 
-async function cellTimes(a: NatType, b: NatType, strategies: string, servers: { stop: () => Promise<void> }[]): Promise<{ times: number[]; failures: number; probes: number[] }> {
+async function cellTimes(a: NatType, b: NatType, strategies: string, servers: { stop: () => Promise<void> }[], portmap = false): Promise<{ times: number[]; failures: number; probes: number[] }> {
   const lab: Lab = await buildLab({ a, b, prefix: PREFIX });
   const child = spawnCli(['serve', '--primary', lab.public.primaryAddress, '--alternate', lab.public.alternateAddress, '--port', '3478', '--signal-port', '8478', '--json'], {
     namespace: lab.public.namespace,
   });
   servers.push({ stop: () => stopProcess(child) });
   const announced = JSON.parse(await firstLine(child)) as { stun: { primary: string }; signaling: { url: string } };
+  // miniupnpd's STUN test needs serve, so the gateways come after its announce line.
+  const scratch = portmap ? mkdtempSync(join(tmpdir(), 'npsb-')) : undefined;
+  if (scratch !== undefined) {
+    const mappers = await Promise.all([lab.a, lab.b!].map((side) => startPortMapper(side, { dir: scratch, base: lab.id })));
+    servers.push({
+      stop: async () => {
+        await Promise.all(mappers.map((m) => m.stop()));
+        rmSync(scratch, { recursive: true, force: true });
+      },
+    });
+  }
   const times: number[] = [];
   const probes: number[] = [];
   let failures = 0;
@@ -152,16 +171,18 @@ async function labRows(): Promise<BenchResult[]> {
   const servers: { stop: () => Promise<void> }[] = [];
   try {
     const ice = await cellTimes('port-restricted', 'port-restricted', '', servers);
-    const cells: { label: string; a: NatType; b: NatType; strategies: string; target: (iceP50: number) => number }[] = [
+    const cells: { label: string; a: NatType; b: NatType; strategies: string; target: (iceP50: number) => number; portmap?: boolean }[] = [
       { label: 'birthday, port-restricted ↔ symmetric', a: 'port-restricted', b: 'symmetric', strategies: 'birthday', target: () => 2_000 },
       { label: 'birthday, firewall ↔ addr-dependent', a: 'firewall', b: 'addr-dependent', strategies: 'birthday', target: () => 2_000 },
       { label: 'predict, symmetric-sequential ↔ port-restricted', a: 'symmetric-sequential', b: 'port-restricted', strategies: 'predict', target: (p) => p + 200 },
       { label: 'predict, symmetric-sequential ↔ symmetric-sequential', a: 'symmetric-sequential', b: 'symmetric-sequential', strategies: 'predict', target: (p) => p + 200 },
+      { label: 'portmap, symmetric ↔ symmetric (miniupnpd)', a: 'symmetric', b: 'symmetric', strategies: 'portmap', target: (p) => p + 200, portmap: true },
+      { label: 'portmap, port-restricted ↔ symmetric (miniupnpd)', a: 'port-restricted', b: 'symmetric', strategies: 'portmap', target: (p) => p + 200, portmap: true },
     ];
     const iceP50 = median(ice.times);
     const rows: BenchResult[] = [];
     for (const cell of cells) {
-      const measured = await cellTimes(cell.a, cell.b, cell.strategies, servers);
+      const measured = await cellTimes(cell.a, cell.b, cell.strategies, servers, cell.portmap ?? false);
       rows.push({
         name: `time to connect, ${cell.label} (p50 of ${measured.times.length})`,
         value: median(measured.times),

@@ -38,7 +38,7 @@ export function strategyListOption(value: string, previous: ExtraStrategy[] = []
     throw error;
   }
   const all = new Set([...previous, ...parsed]);
-  // The engine's order (predict, birthday, relay-ladder), whatever order the flags came in.
+  // The engine's order (predict, birthday, relay-ladder, portmap), whatever order the flags came in.
   return parseStrategyList([...all].join(','));
 }
 
@@ -52,6 +52,13 @@ export const STRATEGY_HELP = `Strategies (--strategy, default ice):
                 --birthday-budget datagrams at --probe-rate per second.
   relay-ladder  TURN over UDP, then TCP, then TLS: the lowest rung that works (needs a
                 TURN server: --turn, or one the signaling server hands out).
+  portmap       ask the default gateway (NAT-PMP, RFC 6886; else PCP MAP, RFC 6887; else
+                UPnP AddPortMapping) to map the ICE socket's UDP port for the session
+                (120 s, renewed at half-life, deleted at the end), and advertise
+                the mapped address as a server-reflexive candidate: a hard
+                NAT becomes an open one. Used when the gateway is the outer NAT (it states
+                the address STUN sees; behind double NAT a mapping on the inner NAT does
+                not help). Never asked when the STUN server is on loopback.
   all           every one of them. They run only where the plan says they apply; the
                 report says which path won.
   The plan comes from both peers' NAT behaviour, which each measures against its STUN
@@ -66,7 +73,7 @@ export const STRATEGY_HELP = `Strategies (--strategy, default ice):
 /** Adds the strategy flags to `peer` or `trials`. No commander defaults: a tuning flag given without its strategy is a usage error. */
 export function addStrategyFlags(command: Command): Command {
   return command
-    .option('--strategy <list>', 'traversal strategies beside ICE, comma-separated: ice, predict, birthday, relay-ladder, all (default: ice); see "Strategies" below', strategyListOption)
+    .option('--strategy <list>', 'traversal strategies beside ICE, comma-separated: ice, predict, birthday, relay-ladder, portmap, all (default: ice); see "Strategies" below', strategyListOption)
     .option('--predict-window <n>', `predict: ports probed after the last mapped one (default ${d.predictWindow}, at most ${d.maxPredictWindow})`, integerOption('--predict-window', 1, d.maxPredictWindow))
     .option('--predict-repeats <n>', `predict: sweeps of the window (default ${d.predictRepeats}, at most ${MAX_PREDICT_REPEATS})`, integerOption('--predict-repeats', 1, MAX_PREDICT_REPEATS))
     .option(

@@ -64,13 +64,24 @@ export function parseIgdDescription(xml: string, descriptionUrl: string): IgdDes
   };
 }
 
-/** The SOAP envelope for an argument-less action (UDA 1.1 §3.2.1). */
-export function encodeSoapAction(serviceType: string, action: string): { body: string; soapAction: string } {
+/** The SOAP envelope for an action (UDA 1.1 §3.2.1), its arguments in the order the service declares them. */
+export function encodeSoapAction(serviceType: string, action: string, args: ReadonlyArray<readonly [string, string | number]> = []): { body: string; soapAction: string } {
+  const inner = args.map(([name, value]) => `<${name}>${encodeXmlText(String(value))}</${name}>`).join('');
   const body =
     '<?xml version="1.0"?>\r\n' +
     '<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" s:encodingStyle="http://schemas.xmlsoap.org/soap/encoding/">' +
-    `<s:Body><u:${action} xmlns:u="${serviceType}"></u:${action}></s:Body></s:Envelope>\r\n`;
+    `<s:Body><u:${action} xmlns:u="${serviceType}">${inner}</u:${action}></s:Body></s:Envelope>\r\n`;
   return { body, soapAction: `"${serviceType}#${action}"` };
+}
+
+function encodeXmlText(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** A UPnP error in a SOAP fault (UDA 1.1 §3.2.2), or undefined when the answer carries none. */
+export function parseUpnpError(xml: string): { errorCode: number; errorDescription: string } | undefined {
+  const code = tag(xml, 'errorCode');
+  return code === undefined ? undefined : { errorCode: Number(code), errorDescription: tag(xml, 'errorDescription') ?? '' };
 }
 
 /** GetExternalIPAddress's answer, or the UPnP error a device gives instead (UDA 1.1 §3.2.2). */

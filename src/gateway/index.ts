@@ -8,3 +8,4 @@ export * from './probe.js';
 export * from './ssdp.js';
 export * from './types.js';
 export * from './map.js';
+export * from './upnp-map.js';

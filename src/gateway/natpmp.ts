@@ -90,6 +90,9 @@ export interface NatPmpMapResponse {
 export function decodeMapUdpResponse(bytes: Uint8Array): NatPmpMapResponse {
   if (bytes.length < 8) throw new GatewayDecodeError('nat-pmp', `${bytes.length} bytes is shorter than the 8-byte NAT-PMP response header (RFC 6886 §3.5)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // A PCP-only server answers a version-0 request with its own version and UNSUPP_VERSION
+  // (RFC 6887 §9): reported as result 1, Unsupported Version, so the caller can try PCP.
+  if (view.getUint8(0) !== NAT_PMP_VERSION && view.getUint16(2) === 1) return { resultCode: 1, epochSeconds: 0, internalPort: 0, externalPort: 0, lifetimeSeconds: 0 };
   if (view.getUint8(0) !== NAT_PMP_VERSION || view.getUint8(1) !== RESPONSE_OPCODE_OFFSET + OP_MAP_UDP) {
     throw new GatewayDecodeError('nat-pmp', `version ${view.getUint8(0)}, opcode ${view.getUint8(1)} is not a UDP mapping response (0, 129)`);
   }

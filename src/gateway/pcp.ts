@@ -111,3 +111,61 @@ export function decodePcpResponseHeader(bytes: Uint8Array): PcpResponseHeader {
     epochSeconds: view.getUint32(8),
   };
 }
+
+/** RFC 6887 §11.1: the MAP opcode's data, after the header: 36 bytes. */
+export const PCP_MAP_DATA_LENGTH = 36;
+/** IANA protocol number for UDP (RFC 6887 §11.1 "Protocol"). */
+export const IPPROTO_UDP = 17;
+
+/**
+ * RFC 6887 §11.1 MAP request for UDP: the 24-byte header (opcode 1, the requested lifetime, the
+ * client's address) and the MAP data: a 96-bit nonce the response must echo (§11.1, so a stale
+ * or spoofed answer is recognised), protocol 17, 24 reserved bits, the internal port, the
+ * suggested external port and address (all zeros: no preference, §11.1). Lifetime 0 deletes
+ * the mapping (§15).
+ */
+export function encodeMapRequest(options: { clientAddress: string; nonce: Uint8Array; internalPort: number; suggestedExternalPort: number; lifetimeSeconds: number }): Uint8Array {
+  if (options.nonce.length !== 12) throw new Error('a PCP nonce is 96 bits (RFC 6887 §11.1)');
+  const out = new Uint8Array(PCP_HEADER_LENGTH + PCP_MAP_DATA_LENGTH);
+  const view = new DataView(out.buffer);
+  out[0] = PCP_VERSION;
+  out[1] = PCP_OPCODE.map;
+  view.setUint32(4, options.lifetimeSeconds);
+  out.set(encodePcpAddress(options.clientAddress), 8);
+  out.set(options.nonce, 24);
+  out[36] = IPPROTO_UDP;
+  view.setUint16(40, options.internalPort);
+  view.setUint16(42, options.suggestedExternalPort);
+  out.set(new Uint8Array(16), 44); // suggested external address: all zeros
+  return out;
+}
+
+export interface PcpMapResponse extends PcpResponseHeader {
+  nonce: Uint8Array;
+  protocol: number;
+  internalPort: number;
+  /** The assigned external port and address (meaningful on SUCCESS, §11.4). */
+  externalPort: number;
+  externalAddress: string;
+}
+
+/** RFC 6887 §11.1 MAP response: the header (§7.2) and the MAP data echoing the nonce, with the assigned external port and address. */
+export function decodeMapResponse(bytes: Uint8Array): PcpMapResponse {
+  const header = decodePcpResponseHeader(bytes);
+  if (header.version !== PCP_VERSION) return { ...header, nonce: new Uint8Array(12), protocol: 0, internalPort: 0, externalPort: 0, externalAddress: '' };
+  if (header.opcode !== PCP_OPCODE.map) throw new GatewayDecodeError('pcp', `opcode ${header.opcode} is not a MAP response (1)`);
+  if (bytes.length < PCP_HEADER_LENGTH + PCP_MAP_DATA_LENGTH) {
+    // An error response may carry no opcode data (§7.2 allows the server to copy what it parsed).
+    if (header.resultCode !== 0) return { ...header, nonce: new Uint8Array(12), protocol: 0, internalPort: 0, externalPort: 0, externalAddress: '' };
+    throw new GatewayDecodeError('pcp', `a successful MAP response has at least ${PCP_HEADER_LENGTH + PCP_MAP_DATA_LENGTH} bytes, got ${bytes.length}`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return {
+    ...header,
+    nonce: bytes.slice(24, 36),
+    protocol: bytes[36]!,
+    internalPort: view.getUint16(40),
+    externalPort: view.getUint16(42),
+    externalAddress: decodePcpAddress(bytes.subarray(44, 60)),
+  };
+}

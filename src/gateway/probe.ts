@@ -246,14 +246,14 @@ async function probeUpnp(options: GatewayProbeOptions, clock: Clock, hard: Abort
   }
 }
 
-type SearchOutcome = { kind: 'found'; response: SsdpResponse; searchedBy: 'unicast' | 'multicast'; rttMs: number } | { kind: 'silent'; error: string };
+export type SearchOutcome = { kind: 'found'; response: SsdpResponse; searchedBy: 'unicast' | 'multicast'; rttMs: number } | { kind: 'silent'; error: string };
 
 /**
  * UDA 1.1 §1.3.2: M-SEARCH by unicast to the gateway first (retransmitted like the others),
  * and by multicast (MX 1, TTL 1) only if that stays unanswered for `unicastSsdpWaitMs`. The first
  * answer that parses wins.
  */
-function searchIgd(endpoint: UdpEndpoint, options: GatewayProbeOptions, clock: Clock, hard: AbortSignal, countSend: () => void): Promise<SearchOutcome> {
+export function searchIgd(endpoint: UdpEndpoint, options: GatewayProbeOptions, clock: Clock, hard: AbortSignal, countSend: () => void): Promise<SearchOutcome> {
   const unicastTo = { address: options.gateway, port: options.ports?.ssdp ?? SSDP_PORT };
   const group = options.multicastTarget ?? { address: SSDP_MULTICAST_ADDRESS, port: SSDP_PORT };
   const multicast = options.multicast ?? true;

@@ -55,6 +55,7 @@ import {
 import {
   FoundationAllocator,
   computePriority,
+  localPreferenceOf,
   familyOf,
   formatTransportAddress,
   prflxPriorityFor,
@@ -345,6 +346,42 @@ export class IceAgent {
     };
     this.addBase(candidate, endpoint, endpoint, { probeOnly: true });
     if (this.scheduler !== undefined) this.scheduler.addLocalCandidate(candidate, { formPairs: false });
+    return candidate;
+  }
+
+  /**
+   * A server-reflexive candidate that came from somewhere other than STUN: a port mapping the
+   * default gateway granted for a host socket (NAT-PMP, RFC 6886 §3.3; the traversal `portmap`
+   * strategy). It is what RFC 8445 §5.1.1.2 calls server-reflexive — a translated address on
+   * the NAT's public side whose base is the host socket — so it is typed `srflx`, with the
+   * gateway as its "server" (its own foundation, §5.1.1.3) and the host candidate's local
+   * preference. Checks from it leave from the base, so no pairs of its own are formed here
+   * (§6.1.2.4 would replace it by its base); the caller signals it, and the other agent pairs it
+   * and checks it as usual (trickle, RFC 8838). Returns undefined when it duplicates a local
+   * candidate (§5.1.3: same address and base, e.g. a port-preserving NAT's STUN mapping) or no
+   * host base exists at `baseKey`.
+   */
+  addMappedCandidate(mapped: TransportAddress, options: { readonly baseKey: string; readonly server: string }): Candidate | undefined {
+    if (this.lifecycle === 'closed') throw new IceOptionError('The agent is closed.');
+    const base = this.bases.get(options.baseKey);
+    if (base === undefined || base.probeOnly || base.candidate.type !== 'host') return undefined;
+    const family = familyOf(mapped.address);
+    if (family === undefined) throw new InvalidCandidateError(`The mapped address ${mapped.address} is not an IP address.`);
+    if (this.locals.some((c) => sameTransportAddress(c, mapped))) return undefined;
+    const candidate: Candidate = {
+      foundation: this.foundations.foundationFor({ type: 'srflx', baseAddress: base.candidate.address, serverAddress: options.server }),
+      component: 1,
+      transport: 'udp',
+      priority: computePriority('srflx', localPreferenceOf(base.candidate.priority)),
+      address: mapped.address,
+      port: mapped.port,
+      type: 'srflx',
+      relatedAddress: base.candidate.address,
+      relatedPort: base.candidate.port,
+      family,
+    };
+    this.locals.push(candidate);
+    this.emitCandidate('local', candidate);
     return candidate;
   }
 

@@ -12,7 +12,7 @@ import { destroyLab } from './destroy.js';
 import { spawnInNamespace } from './exec.js';
 import { judgeCell, pairSessions } from './matrix-compare.js';
 import type { CellResult, CellTimings, DetectOutcome, MatrixCellPlan, MatrixSessionRecord, MatrixTrial, MatrixVariant } from './matrix-types.js';
-import { ICE_VARIANT, onlyIce } from './matrix-variants.js';
+import { ICE_VARIANT, onlyIce, variantsNeedGateway } from './matrix-variants.js';
 import { parseWorkerLine, WORKER_GO } from './matrix-worker-lines.js';
 import type { LabServers, StartLabServersOptions } from './servers.js';
 import type { Lab, LabSide, SideName } from './topology.js';
@@ -244,7 +244,7 @@ export async function runMatrixCell(plan: MatrixCellPlan, options: CellRunOption
     const built = await buildLabWithServers(
       { a: plan.a, b: plan.b, ...(plan.cgn !== undefined ? { cgn: plan.cgn } : {}), lossPercent: options.lossPercent, delayMs: options.delayMs ?? 0, jitterMs: options.jitterMs ?? 0, prefix: options.prefix },
       {
-        servers: { turn: options.turn, cliPath },
+        servers: { turn: options.turn, cliPath, ...(variantsNeedGateway(variants) ? { portmap: true } : {}) },
         ...(options.startServers !== undefined ? { start: options.startServers } : {}),
         onNamespacesCreated: (planned) => (lab = planned), // so the finally below removes it whatever happens next
         onServers: (value) => (servers = value),

@@ -4,8 +4,9 @@
  * rests on lives here, so it is tested without namespaces.
  */
 import { countBy, percentile } from '../stats.js';
-import type { PlanTechnique, WinningPath } from '../traversal/types.js';
+import type { PlanTechnique, PortmapReport, WinningPath } from '../traversal/types.js';
 import type {
+  PortmapTally,
   CellResult,
   CellTimings,
   DetectCheck,
@@ -90,6 +91,31 @@ export function combineTraversal(x: MatrixSessionRecord | undefined, y: MatrixSe
     probesSent: (a?.probesSent ?? 0) + (b?.probesSent ?? 0),
     socketsOpened: (a?.socketsOpened ?? 0) + (b?.socketsOpened ?? 0),
     plan: a?.plan ?? b?.plan ?? { technique: 'unknown', reason: NO_TRAVERSAL_REPORT },
+    ...(a?.portmap !== undefined || b?.portmap !== undefined ? { portmap: [a?.portmap, b?.portmap].filter((p): p is PortmapReport => p !== undefined) } : {}),
+  };
+}
+
+function withTally(tally: PortmapTally | undefined): { portmap?: PortmapTally } {
+  return tally === undefined ? {} : { portmap: tally };
+}
+
+/** The gateway mappings of a variant's trials, both sides together (VariantResult.portmap). */
+export function tallyPortmap(traversals: readonly TrialTraversal[]): PortmapTally | undefined {
+  const reports = traversals.flatMap((t) => t.portmap ?? []);
+  if (reports.length === 0) return undefined;
+  const mapped = reports.filter((r) => r.mapped);
+  const times = mapped.flatMap((r) => (r.durationMs !== undefined ? [r.durationMs] : []));
+  const errors = countBy(
+    reports.filter((r) => !r.mapped),
+    (r) => r.skipped !== undefined ? `not asked: ${r.skipped}` : (r.error ?? 'not mapped'),
+  );
+  return {
+    asked: reports.filter((r) => r.skipped === undefined).length,
+    mapped: mapped.length,
+    advertised: reports.filter((r) => r.advertised).length,
+    deleted: reports.filter((r) => r.deleted).length,
+    ...(times.length > 0 ? { mapMsP50: median(times) } : {}),
+    ...(errors[0] !== undefined ? { commonestError: errors[0].key } : {}),
   };
 }
 
@@ -158,6 +184,7 @@ export function summarizeVariant(variant: MatrixVariant, trials: readonly Matrix
     plan: planned,
     techniques,
     winners: countBy(traversals, (t) => t.winner).map(({ key, count }) => ({ winner: key as WinningPath, count })),
+    ...(variant.strategies.includes('portmap') ? withTally(tallyPortmap(traversals)) : {}),
     matchesTheory: isIce ? agrees(set, expectedDirect) : keepsIce(set, expectedDirect),
   };
 }
@@ -165,11 +192,15 @@ export function summarizeVariant(variant: MatrixVariant, trials: readonly Matrix
 /**
  * "relay-only" for a cell: a strategy variant's plan said so (the variant with the most
  * strategies wins), or strategies ran and no variant connected a single trial. Undefined when
- * only plain ICE ran, or some technique reached the pair.
+ * only plain ICE ran, or some technique reached the pair (a variant whose plan was a direct
+ * technique — predict, birthday, portmap — connected trials).
  */
 export function relayOnlyVerdict(variants: readonly VariantResult[]): RelayOnlyVerdict | undefined {
   const strategic = variants.filter((v) => v.variant.strategies.length > 0);
   if (strategic.length === 0) return undefined;
+  // A direct technique that connected trials reaches the pair, whatever a narrower variant's plan
+  // said (birthday alone plans relay-only for symmetric ↔ symmetric; portmap connects it).
+  if (strategic.some((v) => v.trials.succeeded > 0 && v.plan.technique !== 'relay-only' && v.plan.technique !== 'unknown' && v.plan.technique !== 'ice')) return undefined;
   const byReach = [...strategic].sort((x, y) => y.variant.strategies.length - x.variant.strategies.length);
   const refused = byReach.find((v) => v.plan.technique === 'relay-only');
   if (refused !== undefined) return { reason: refused.plan.reason, ...(refused.plan.probability !== undefined ? { probability: refused.plan.probability } : {}), variant: refused.variant.name };

@@ -5,7 +5,7 @@
  */
 import type { SessionRecord } from '../peer/repeat.js';
 import type { ClassicName, FilteringBehaviour as DetectFiltering, MappingBehaviour as DetectMapping, VerdictKind } from '../nat/types.js';
-import type { ExtraStrategy, PlanTechnique, WinningPath } from '../traversal/types.js';
+import type { ExtraStrategy, PlanTechnique, PortmapReport, WinningPath } from '../traversal/types.js';
 import type { FilteringBehaviour, MappingBehaviour } from './expected.js';
 import type { NatType, TranslatingNatType } from './nat-types.js';
 import type { NatMixResult } from './nat-mix.js';
@@ -65,6 +65,8 @@ export interface SessionTraversal {
   readonly probesSent: number;
   readonly socketsOpened: number;
   readonly plan: TrialPlan;
+  /** portmap: this side's gateway mapping (when the variant asked for portmap). */
+  readonly portmap?: PortmapReport;
 }
 
 /** A worker's record of one session: the peer engine's SessionRecord, and its traversal part. */
@@ -79,6 +81,8 @@ export interface TrialTraversal {
   readonly socketsOpened: number;
   /** From side A's point of view ("this side" is A). */
   readonly plan: TrialPlan;
+  /** portmap: both sides' gateway mappings (A first), when the variant asked for portmap. */
+  readonly portmap?: readonly PortmapReport[];
 }
 
 export interface ExpectedVerdict {
@@ -170,6 +174,17 @@ export interface Uplift {
 }
 
 /** One variant's direct trials in a cell, summarised. */
+export interface PortmapTally {
+  readonly asked: number;
+  readonly mapped: number;
+  readonly advertised: number;
+  readonly deleted: number;
+  /** Median time from the request to the mapping over the sides that got one, ms. */
+  readonly mapMsP50?: number;
+  /** The commonest reason a side got no mapping (refused, skipped, silent gateway). */
+  readonly commonestError?: string;
+}
+
 export interface VariantResult {
   readonly variant: MatrixVariant;
   readonly trials: TrialSet;
@@ -184,6 +199,12 @@ export interface VariantResult {
   readonly techniques: readonly { readonly technique: PlanTechnique; readonly count: number }[];
   /** Which path won, per trial, commonest first ("none" for a trial that did not connect). */
   readonly winners: readonly { readonly winner: WinningPath; readonly count: number }[];
+  /**
+   * portmap (variants that ask for it): gateway mappings over the cell's trials, both sides —
+   * how many sides were asked, got a mapping, advertised it, and saw it deleted; the median time
+   * to a mapping; the commonest reason a side got none.
+   */
+  readonly portmap?: PortmapTally;
   /**
    * Ice: every trial went the way hole-punching theory says. A strategy variant: it lost no
    * trial where theory says plain ICE connects (a strategy must never make a cell worse); where

@@ -16,7 +16,7 @@ export function parseStrategyVariants(text: string): MatrixVariant[] {
     .split(',')
     .map((name) => name.trim())
     .filter((name) => name !== '');
-  if (names.length === 0) throw new LabSpecError('strategy', '--strategy needs at least one variant: a comma-separated list of ice, predict, birthday, relay-ladder or all.');
+  if (names.length === 0) throw new LabSpecError('strategy', '--strategy needs at least one variant: a comma-separated list of ice, predict, birthday, relay-ladder, portmap or all.');
   const variants: MatrixVariant[] = [];
   for (const name of names) {
     // Throws StrategyNameError (unknown-strategy, exit 2) with its one-line message.
@@ -34,6 +34,15 @@ export function baselineVariant(variants: readonly MatrixVariant[]): MatrixVaria
 /** Rooms of a variant's direct sessions: `direct-i` for ice (as before variants), `direct-<name>-i` otherwise. */
 export function variantRoomPrefix(variant: Pick<MatrixVariant, 'name'>): string {
   return variant.name === ICE_VARIANT.name ? 'direct' : `direct-${variant.name}`;
+}
+
+/**
+ * True when a variant asks for portmap: every cell then runs miniupnpd in its NAT routers
+ * (startLabServers `portmap`), for every variant alike, so plain ICE is measured with the same
+ * gateways present (it asks them nothing).
+ */
+export function variantsNeedGateway(variants: readonly MatrixVariant[]): boolean {
+  return variants.some((v) => v.strategies.includes('portmap'));
 }
 
 /** True when the variant is just the default (`--strategy ice`): the run then looks as before variants. */

@@ -67,12 +67,13 @@ function isTraversal(value: unknown): value is SessionTraversal {
  * and sockets over its attempts, its winner and plan. Undefined when the session returned no
  * report (the runner then counts plan "unknown", 0 probes, 0 sockets; see combineTraversal).
  */
-export function sessionTraversal(report: Pick<TraversalReport, 'winner' | 'plan' | 'attempts'> | undefined): SessionTraversal | undefined {
+export function sessionTraversal(report: Pick<TraversalReport, 'winner' | 'plan' | 'attempts' | 'portmap'> | undefined): SessionTraversal | undefined {
   if (report === undefined) return undefined;
   return {
     winner: report.winner,
     probesSent: report.attempts.reduce((sum, a) => sum + a.probesSent, 0),
     socketsOpened: report.attempts.reduce((sum, a) => sum + a.socketsOpened, 0),
     plan: { technique: report.plan.technique, reason: report.plan.reason, ...(report.plan.probability !== undefined ? { probability: report.plan.probability } : {}) },
+    ...(report.portmap !== undefined ? { portmap: report.portmap } : {}),
   };
 }

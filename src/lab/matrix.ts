@@ -11,7 +11,7 @@ import { assertLabPrerequisites } from './preflight.js';
 import { runMatrixCell, type CellRunOptions } from './matrix-cell.js';
 import { MATRIX_DEFAULTS, planMatrix } from './matrix-plan.js';
 import type { CellResult, MatrixCellPlan, MatrixConfig, MatrixResult, MatrixVariant } from './matrix-types.js';
-import { baselineVariant, ICE_VARIANT, onlyIce } from './matrix-variants.js';
+import { baselineVariant, ICE_VARIANT, onlyIce, variantsNeedGateway } from './matrix-variants.js';
 import { matrixMix } from './nat-mix.js';
 import { LabSpecError } from './errors.js';
 import type { NatType, TranslatingNatType } from './nat-types.js';
@@ -69,7 +69,7 @@ export async function runMatrix(options: RunMatrixOptions): Promise<MatrixResult
   const { delayMs, jitterMs } = normalizeLabSpec({ a: 'none', delayMs: options.delayMs ?? 0, jitterMs: options.jitterMs ?? 0 });
   const turn = options.turn ?? false;
   const variants = options.variants ?? [ICE_VARIANT];
-  if (variants.length === 0) throw new LabSpecError('strategy', '--strategy needs at least one variant: a comma-separated list of ice, predict, birthday, relay-ladder or all.');
+  if (variants.length === 0) throw new LabSpecError('strategy', '--strategy needs at least one variant: a comma-separated list of ice, predict, birthday, relay-ladder, portmap or all.');
   const plans = planMatrix({
     types: options.types,
     ...(options.cgn !== undefined ? { cgn: options.cgn } : {}),
@@ -77,7 +77,7 @@ export async function runMatrix(options: RunMatrixOptions): Promise<MatrixResult
     ...(options.failureTimeoutMs !== undefined ? { failureTimeoutMs: options.failureTimeoutMs } : {}),
     ...(options.strategyTimeoutMs !== undefined ? { strategyTimeoutMs: options.strategyTimeoutMs } : {}),
   });
-  if (options.preflight ?? true) await assertLabPrerequisites({ tools: [...(turn ? ['turnserver'] : []), ...(delayMs > 0 ? ['python3'] : [])] });
+  if (options.preflight ?? true) await assertLabPrerequisites({ tools: [...(turn ? ['turnserver'] : []), ...(delayMs > 0 ? ['python3'] : []), ...(variantsNeedGateway(variants) ? ['miniupnpd'] : [])] });
   const config: MatrixConfig = { types: [...options.types], cgn: options.cgn, runs, turn, lossPercent, ...(delayMs > 0 ? { delayMs, jitterMs } : {}), concurrency, prefix, variants: [...variants], baseline: baselineVariant(variants).name };
   const startedAt = new Date();
   const t0 = performance.now();

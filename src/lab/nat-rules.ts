@@ -60,6 +60,12 @@ export interface RouterRulesOptions {
   hashSeed?: number;
   /** Lifetime of full-cone/restricted/hairpin map entries without outbound traffic, seconds. Default 120 (RFC 4787 REQ-5 minimum). */
   mappingTimeoutSeconds?: number;
+  /**
+   * The lab's RFC 5780 STUN server (both addresses, both ports): its answers to a socket *on the
+   * router itself* pass the input drop (see `routerRuleset`). miniupnpd's STUN test
+   * (`ext_perform_stun`) needs them. Default: none, every new inbound flow to the router is dropped.
+   */
+  stunServer?: { addresses: readonly string[]; ports: readonly number[] };
 }
 
 function quote(name: string): string {
@@ -81,28 +87,53 @@ function needsMappingMap(type: TranslatingNatType, hairpin: boolean): boolean {
   return hairpin || type === 'full-cone' || type === 'restricted';
 }
 
+/**
+ * Source NAT for traffic the router forwards, never for its own: `ip saddr != WAN` leaves the
+ * router's own datagrams (miniupnpd's STUN test, which must see its port unchanged to find itself
+ * "behind unrestricted full-cone NAT 1:1") with their source port, as a home router's own
+ * services have them. Forwarded traffic always comes from a LAN address (the client, or the inner
+ * routers' 100.64 segment on a CGN), never from the WAN address, so it is translated exactly as
+ * before for every type.
+ */
 function sourceNatRules(options: Required<Pick<RouterRulesOptions, 'type' | 'wanAddress' | 'hashSeed'>>, wan: string): string[] {
   const { type, wanAddress, hashSeed } = options;
+  const forwarded = `oifname ${wan} ip saddr != ${wanAddress}`;
   switch (type) {
     case 'port-restricted':
     case 'full-cone':
     case 'restricted':
-      return [`oifname ${wan} masquerade`];
+      return [`${forwarded} masquerade`];
     case 'symmetric':
-      return [`oifname ${wan} masquerade random`];
+      return [`${forwarded} masquerade random`];
     case 'addr-dependent':
       // The port depends on (internal endpoint, remote address) only: ADM (RFC 4787 §4.1).
       return [
-        `oifname ${wan} meta l4proto udp snat ip to ${wanAddress} : jhash ip saddr . udp sport . ip daddr mod ${HASHED_PORT_COUNT} seed 0x${hashSeed.toString(16)} offset ${HASHED_PORT_OFFSET}`,
-        `oifname ${wan} masquerade`,
+        `${forwarded} meta l4proto udp snat ip to ${wanAddress} : jhash ip saddr . udp sport . ip daddr mod ${HASHED_PORT_COUNT} seed 0x${hashSeed.toString(16)} offset ${HASHED_PORT_OFFSET}`,
+        `${forwarded} masquerade`,
       ];
     case 'symmetric-sequential':
       // The NAT chain sees only the first packet of each conntrack, so the counter advances once per new mapping.
       return [
-        `oifname ${wan} meta l4proto udp snat ip to ${wanAddress} : numgen inc mod ${SEQUENTIAL_PORT_COUNT} map ${sequentialPortMap()}`,
-        `oifname ${wan} masquerade random`,
+        `${forwarded} meta l4proto udp snat ip to ${wanAddress} : numgen inc mod ${SEQUENTIAL_PORT_COUNT} map ${sequentialPortMap()}`,
+        `${forwarded} masquerade random`,
       ];
   }
+}
+
+/**
+ * The one exception to the input drop: RFC 5780 answers from the lab's STUN server to a socket
+ * that is open on the router itself (nft `socket`: the rule matches only when the kernel finds a
+ * local socket for the packet; `transparent 0` is true of every ordinary socket). miniupnpd's STUN
+ * test asks with CHANGE-REQUEST, so answers come from the alternate address and port as new
+ * conntrack flows, which the drop would otherwise eat ("restrictive NAT, port forwarding
+ * disabled"). Harmless without miniupnpd, so it is in every router: a packet for which no socket
+ * exists (a client's RFC 5780 filtering answer that the NAT must not let in, which arrives
+ * addressed to the router) still meets the drop, so it leaves no conntrack entry behind (the
+ * LAB-NOTES pitfall) and client behaviour is the same as without the rule.
+ */
+function stunAnswerAccept(stun: NonNullable<RouterRulesOptions['stunServer']>, wan: string): string[] {
+  if (stun.addresses.length === 0 || stun.ports.length === 0) return [];
+  return [`iifname ${wan} ip saddr { ${stun.addresses.join(', ')} } udp sport { ${stun.ports.join(', ')} } socket transparent 0 accept`];
 }
 
 /** The full ruleset of one NAT router namespace. */
@@ -125,7 +156,12 @@ export function routerRuleset(options: RouterRulesOptions): string {
   }
 
   // The pitfall rule: nothing from outside may open a conntrack entry on the router itself.
-  lines.push('  chain input { type filter hook input priority filter; policy accept;', `    iifname ${wan} ct state new drop`, '  }');
+  lines.push(
+    '  chain input { type filter hook input priority filter; policy accept;',
+    ...(options.stunServer ? stunAnswerAccept(options.stunServer, wan) : []).map((rule) => `    ${rule}`),
+    `    iifname ${wan} ct state new drop`,
+    '  }',
+  );
 
   lines.push(
     '  chain forward { type filter hook forward priority filter; policy accept;',

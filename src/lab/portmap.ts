@@ -1,15 +1,27 @@
 /**
  * The lab router's port-mapping service: miniupnpd (UPnP IGD, NAT-PMP and PCP; Debian
  * `miniupnpd` 2.3.1, nftables backend) in a side's router namespace, listening on the LAN and
- * naming the WAN as its external interface, so `detect` in the client namespace has a real
- * gateway to ask. Everything stays inside the lab's namespaces.
+ * naming the WAN as its external interface, so `detect` and the `portmap` traversal strategy in
+ * the client namespace have a real gateway to ask. Everything stays inside the lab's namespaces.
  *
- * What miniupnpd 2.3.1 does in this lab (measured): it answers all three protocols, but it
- * refuses to state an external address that is private, shared (100.64/10) or reserved — and
- * the lab's public segment is documentation space (203.0.113.0/24), which it counts as
- * reserved. So NAT-PMP answers result 3 (Network Failure) and GetExternalIPAddress an empty
- * address, with or without a CGN, and it logs "Port forwarding is impossible". Its `ext_ip`
- * option is refused for such addresses too.
+ * What miniupnpd 2.3.1 does in this lab (measured). It refuses to map on an external address
+ * that is private, shared (100.64/10) or reserved, and the lab's public segment is documentation
+ * space (203.0.113.0/24), which it counts as reserved ("Port forwarding is impossible", NAT-PMP
+ * result 3; `ext_ip=` is refused for such addresses too). So it runs its STUN test
+ * (`ext_perform_stun`, four Binding requests to the lab's RFC 5780 server, three with
+ * CHANGE-REQUEST) at start-up:
+ *   - on a router whose WAN is on the public bridge, its port is kept (the router does not
+ *     translate its own traffic) and all four answers arrive (nat-rules.ts lets answers to the
+ *     router's own sockets in): "behind unrestricted full-cone NAT 1:1", "Port forwarding is now
+ *     enabled"; it states 203.0.113.10 and grants mappings. Fast: every answer comes at once.
+ *   - on a router behind the CGN (WAN 100.64.0.2), the CGN filters the CHANGE-REQUEST answers:
+ *     "behind restrictive or symmetric NAT … which does not support port forwarding", "Port
+ *     forwarding is now disabled"; mapping requests get NAT-PMP result 3 — a mapping on the inner
+ *     NAT would not help. It still *states* the address STUN gave it (the CGN's 203.0.113.10),
+ *     so the stated address alone no longer shows the double NAT. Slow: three 3 s waits for the
+ *     missing answers (≈ 9 s), which the readiness bound allows for.
+ * miniupnpd exits when the STUN server does not answer at all ("Performing STUN failed.
+ * EXITING"), so servers.ts starts it only after serve is up.
  */
 import { randomUUID } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
@@ -18,7 +30,7 @@ import type { ChildProcess } from 'node:child_process';
 import { LabServerError } from './errors.js';
 import { spawnInNamespace } from './exec.js';
 import { loadNftRuleset } from './namespaces.js';
-import type { LabSide } from './topology.js';
+import { LAB_STUN_PORT, SERVER_PRIMARY_ADDRESS, type LabSide } from './topology.js';
 
 /** miniupnpd's HTTP port for the device description and SOAP control (UPnP needs a fixed one to print). */
 export const LAB_UPNP_HTTP_PORT = 2189;
@@ -29,6 +41,11 @@ export interface LabPortMapper {
   pid: number;
   configFile: string;
   logFile: string;
+  /**
+   * What miniupnpd's STUN test concluded at start-up: 'enabled' (it grants mappings), 'disabled'
+   * (an upstream NAT filters, as behind the CGN), 'unknown' (neither line was logged).
+   */
+  forwarding: 'enabled' | 'disabled' | 'unknown';
   /** SIGTERM, then SIGKILL after a bounded grace. Idempotent. */
   stop(): Promise<void>;
 }
@@ -46,6 +63,14 @@ export function miniupnpdConfig(side: LabSide): string {
     // secure_mode: a client may map only to its own address (the default of real routers).
     'secure_mode=yes',
     'system_uptime=yes',
+    // The WAN address is documentation space (203.0.113.0/24), which miniupnpd counts as
+    // reserved and would refuse to map on. With STUN it learns its public address from the lab's
+    // RFC 5780 server and, finding itself "behind unrestricted full-cone NAT 1:1" (its port kept,
+    // CHANGE-REQUEST answers let in: nat-rules.ts), grants mappings. Behind a CGN the same test
+    // finds a restrictive upstream NAT and forwarding stays off, as on a real double NAT.
+    'ext_perform_stun=yes',
+    `ext_stun_host=${SERVER_PRIMARY_ADDRESS}`,
+    `ext_stun_port=${LAB_STUN_PORT}`,
     `uuid=${randomUUID()}`,
     `friendly_name=nat-probe lab router ${side.name}`,
     // Where miniupnpd puts the rules of the mappings it grants (MINIUPNPD_NFT_RULESET below).
@@ -88,11 +113,19 @@ export const MINIUPNPD_NFT_RULESET = `table inet miniupnpd {
 }
 `;
 
+/** miniupnpd logs these after its STUN test (which comes first), so they also mean the test is over. */
 const READY_LINES = ['HTTP listening on port', 'Listening for NAT-PMP/PCP traffic'];
 
 /**
- * Starts miniupnpd in `side`'s router namespace and resolves once it listens for HTTP and
- * NAT-PMP/PCP (its own log lines, within `readyWithinMs`). `detached` leaves it running after
+ * The STUN test waits up to 3 s for each of its four answers in turn; behind a filtering NAT
+ * (the CGN) three never come: ≈ 9 s, measured 9.3 s. Added to the caller's bound.
+ */
+export const MINIUPNPD_STUN_TEST_MS = 12_000;
+
+/**
+ * Starts miniupnpd in `side`'s router namespace and resolves once its STUN test is over and it
+ * listens for HTTP and NAT-PMP/PCP (its own log lines, within `readyWithinMs` plus the STUN
+ * test's own bound). The lab's STUN server must already answer. `detached` leaves it running after
  * this process exits (for `lab up`; `lab down` signals its PID).
  */
 export async function startPortMapper(
@@ -135,7 +168,7 @@ export async function startPortMapper(
     })();
     return stopping;
   };
-  const bound = options.readyWithinMs ?? 10_000;
+  const bound = (options.readyWithinMs ?? 10_000) + MINIUPNPD_STUN_TEST_MS;
   const started = Date.now();
   // miniupnpd signals readiness only in its log; the file is read until both lines are there,
   // it exits, or the bound passes.
@@ -149,7 +182,14 @@ export async function startPortMapper(
     await new Promise<void>((resolve) => setTimeout(resolve, 20));
   }
   if (options.detached) child.unref();
-  return { side: side.name, namespace: router.namespace, pid: child.pid!, configFile, logFile, stop };
+  return { side: side.name, namespace: router.namespace, pid: child.pid!, configFile, logFile, forwarding: forwardingState(safeRead(logFile)), stop };
+}
+
+/** miniupnpd's verdict on its STUN test, from its log. */
+export function forwardingState(log: string): LabPortMapper['forwarding'] {
+  if (log.includes('Port forwarding is now enabled')) return 'enabled';
+  if (log.includes('Port forwarding is now disabled') || log.includes('Port forwarding is impossible')) return 'disabled';
+  return 'unknown';
 }
 
 function safeRead(file: string): string {

@@ -20,9 +20,9 @@ import { startPortMapper, type LabPortMapper } from './portmap.js';
 import type { LabSpec } from './spec.js';
 import type { Lab } from './topology.js';
 
-/** RFC 5780 needs two addresses × two ports; serve takes the pair 3478/3479 on .1 and .2. */
-export const LAB_STUN_PORT = 3478;
-export const LAB_STUN_ALTERNATE_PORT = 3479;
+import { LAB_STUN_ALTERNATE_PORT, LAB_STUN_PORT } from './topology.js';
+/** Defined beside the addresses (topology.ts), where the routers' rules need them too. */
+export { LAB_STUN_ALTERNATE_PORT, LAB_STUN_PORT };
 export const LAB_SIGNAL_PORT = 8478;
 /** coturn, UDP and TCP (TURN over TCP, RFC 8656 §3.1, is a feature), clear of serve's 3478/3479. */
 export const LAB_TURN_PORT = 3480;
@@ -306,8 +306,11 @@ export async function startLabServers(lab: Lab, options: StartLabServersOptions 
   };
   let announcement: ServeAnnouncement | undefined;
   const portMappers: LabPortMapper[] = [];
+  const serveUp = readiness(serve, serveReady(serve, boundMs).then((value) => (announcement = value)));
   const startPortMappers = async (): Promise<void> => {
-    await labReady;
+    // miniupnpd runs its STUN test against serve once, at start-up, and exits when nobody
+    // answers ("Performing STUN failed. EXITING"): serve and the lab's addresses come first.
+    await Promise.all([labReady, serveUp]);
     const sides = [lab.a, ...(lab.b ? [lab.b] : [])].filter((side) => side.router !== undefined);
     const results = await Promise.allSettled(sides.map((side) => startPortMapper(side, { dir: scratch, base, detached, readyWithinMs: boundMs })));
     for (const result of results) if (result.status === 'fulfilled') portMappers.push(result.value);
@@ -316,7 +319,7 @@ export async function startLabServers(lab: Lab, options: StartLabServersOptions 
   };
   try {
     await Promise.all([
-      readiness(serve, serveReady(serve, boundMs).then((value) => (announcement = value))),
+      serveUp,
       turnserver === undefined ? undefined : readiness(turnserver, turnReady(lab, turnserver, boundMs, labReady)),
       labReady,
       options.portmap === true ? startPortMappers() : undefined,

@@ -21,6 +21,11 @@ export const PUBLIC_NETWORK = '203.0.113.0/24';
 /** RFC 5780 primary and alternate server addresses (TURN and signaling share them on other ports). */
 export const SERVER_PRIMARY_ADDRESS = '203.0.113.1';
 export const SERVER_ALTERNATE_ADDRESS = '203.0.113.2';
+/** RFC 5780 needs two addresses × two ports; serve takes the pair 3478/3479 on .1 and .2. */
+export const LAB_STUN_PORT = 3478;
+export const LAB_STUN_ALTERNATE_PORT = 3479;
+/** Every address and port the lab's STUN server answers from (the routers let answers to their own sockets in). */
+const LAB_STUN_SERVER = { addresses: [SERVER_PRIMARY_ADDRESS, SERVER_ALTERNATE_ADDRESS], ports: [LAB_STUN_PORT, LAB_STUN_ALTERNATE_PORT] } as const;
 export const CGN_NETWORK = '100.64.0.0/24';
 
 export type SideName = 'a' | 'b';
@@ -224,13 +229,13 @@ function planSide(
     addr(cgnPlan, 'lan', cgn.lanAddress, CGN_INSIDE.prefixLength);
     // Loss belongs to the client's first hop; that is the CGN only when the client has no router of its own.
     const lossPercent = router ? 0 : spec.lossPercent;
-    cgnPlan.nftRuleset = routerRuleset({ type: cgn.natType, wanAddress: cgn.wanAddress, hairpin: spec.hairpin, lossPercent, hashSeed: hashSeed + 1 });
+    cgnPlan.nftRuleset = routerRuleset({ type: cgn.natType, wanAddress: cgn.wanAddress, hairpin: spec.hairpin, lossPercent, hashSeed: hashSeed + 1, stunServer: LAB_STUN_SERVER });
   }
   if (router && routerPlan) {
     addr(routerPlan, 'wan', router.wanAddress, cgn ? CGN_INSIDE.prefixLength : PUBLIC_PREFIX_LENGTH);
     addr(routerPlan, 'lan', router.lanAddress, addressing.lan.prefixLength);
     if (cgn) routerPlan.setup.push(['route', 'add', 'default', 'via', cgn.lanAddress]);
-    routerPlan.nftRuleset = routerRuleset({ type: router.natType, wanAddress: router.wanAddress, hairpin: spec.hairpin, lossPercent: spec.lossPercent, hashSeed });
+    routerPlan.nftRuleset = routerRuleset({ type: router.natType, wanAddress: router.wanAddress, hairpin: spec.hairpin, lossPercent: spec.lossPercent, hashSeed, stunServer: LAB_STUN_SERVER });
   }
   const clientPrefix = router ? addressing.lan.prefixLength : cgn ? CGN_INSIDE.prefixLength : PUBLIC_PREFIX_LENGTH;
   addr(clientPlan, 'eth0', client.address, clientPrefix);

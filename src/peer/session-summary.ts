@@ -54,7 +54,7 @@ export const PeerSummary = z.object({
   /** The sender's local candidates as RFC 8839 `candidate:` attributes (peer-reflexive ones included). */
   localCandidates: z.array(z.string()),
   /** Which path won by the sender's own evidence (src/traversal), when it ran strategies. */
-  traversalWinner: z.enum(['ice', 'predict', 'birthday', 'relay-udp', 'relay-tcp', 'relay-tls', 'none']).optional(),
+  traversalWinner: z.enum(['ice', 'predict', 'birthday', 'portmap', 'relay-udp', 'relay-tcp', 'relay-tls', 'none']).optional(),
 });
 export type PeerSummary = z.infer<typeof PeerSummary>;
 

@@ -412,6 +412,9 @@ class PeerSession {
     if (remoteResult !== undefined) this.emitPhase('remote-result');
     const hold = o.hold !== undefined && o.hold.ms > 0 && ice.state === 'connected' ? await this.holdPath(agent, o.hold) : undefined;
 
+    // Both sides are done with the path (after --hold, if any; renewals kept the mapping alive
+    // meanwhile): a portmap mapping is deleted now, so the report can say so.
+    await this.traversal?.releaseGateway();
     const totalMs = this.clock.now() - this.startedAt;
     const result: PeerResult = {
       ...ice,
@@ -519,6 +522,8 @@ class PeerSession {
       trial: this.trial,
       onEvent: (event) => this.emit(event),
       relaysMayJoin: () => this.relaysMayJoin(),
+      // portmap's mapped address is trickled like every other candidate (RFC 8838).
+      signalCandidate: (candidate) => this.sendCandidate(candidate),
     });
     this.traversal.start();
     for (const payload of this.inbox.traversal.splice(0)) this.traversal.onPayload(payload);

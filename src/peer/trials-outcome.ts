@@ -59,6 +59,7 @@ export function trialTraversal(first: PeerSessionOutcome | undefined, second: Pe
     plan: { technique: plan.technique, reason: plan.reason, ...(plan.probability !== undefined ? { probability: plan.probability } : {}) },
     probesSent: attempts.reduce((sum, attempt) => sum + attempt.probesSent, 0),
     socketsOpened: attempts.reduce((sum, attempt) => sum + attempt.socketsOpened, 0),
+    ...(a?.portmap !== undefined || b?.portmap !== undefined ? { portmap: [a?.portmap, b?.portmap].filter((p) => p !== undefined) } : {}),
   };
 }
 

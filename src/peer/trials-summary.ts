@@ -44,7 +44,7 @@ export interface TrialsSummary {
 
 /** A path a connected trial can be won by. */
 export type WonPath = Exclude<WinningPath, 'none'>;
-export const WON_PATHS: readonly WonPath[] = ['ice', 'predict', 'birthday', 'relay-udp', 'relay-tcp', 'relay-tls'];
+export const WON_PATHS: readonly WonPath[] = ['ice', 'predict', 'birthday', 'portmap', 'relay-udp', 'relay-tcp', 'relay-tls'];
 
 /** What the strategies did over a run: which path won the connected trials, the plans, and what it cost. */
 export interface TrialsTraversalSummary {

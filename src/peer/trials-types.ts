@@ -4,7 +4,7 @@
  * the dashboard read these types; nothing here does I/O.
  */
 import type { CandidateType } from '../ice/candidate.js';
-import type { PlanTechnique, TraversalReport, WinningPath } from '../traversal/types.js';
+import type { PlanTechnique, TraversalReport, WinningPath, PortmapReport } from '../traversal/types.js';
 
 /** The part of a candidate the trials code reads (src/ice/candidate.ts `Candidate` fits). */
 export interface SessionCandidate {
@@ -78,6 +78,8 @@ export interface TrialTraversal {
   readonly plan: { readonly technique: PlanTechnique; readonly reason: string; readonly probability?: number };
   readonly probesSent: number;
   readonly socketsOpened: number;
+  /** portmap: each peer's gateway mapping (first peer first), when portmap was asked for. */
+  readonly portmap?: readonly PortmapReport[];
 }
 
 /** One pair, flattened for reports: addresses as "ip:port", types beside them. */

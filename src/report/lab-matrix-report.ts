@@ -57,6 +57,8 @@ export interface LabMatrixVariantReport {
   /** Ice: as theory in every trial. A strategy variant: no trial lost where theory says ICE connects. */
   readonly matchesTheory: boolean;
   readonly trials: readonly LabMatrixVariantTrialReport[];
+  /** portmap variants: the gateway mappings of both sides over the trials (asked, mapped, advertised, deleted, p50 time to map). */
+  readonly portmap?: VariantResult['portmap'];
 }
 
 export interface LabMatrixDetectReport {
@@ -168,6 +170,7 @@ function variant(v: VariantResult): LabMatrixVariantReport {
     winners: v.winners,
     matchesTheory: v.matchesTheory,
     trials: v.trials.trials.map((trial) => variantTrial(trial, trial.connected)),
+    ...(v.portmap !== undefined ? { portmap: { ...v.portmap, ...(v.portmap.mapMsP50 !== undefined ? { mapMsP50: round1(v.portmap.mapMsP50) } : {}) } } : {}),
   };
 }
 

@@ -128,6 +128,17 @@ export function renderVariantsText(report: LabMatrixReport): string {
     }
   }
   parts.push(rows.toString());
+  const mapped = report.cells.flatMap((cell) => cell.variants.filter((v) => v.portmap !== undefined).map((v) => ({ cell, v, tally: v.portmap! })));
+  if (mapped.length > 0) {
+    parts.push(
+      `portmap (gateway mappings over the trials, both sides: mapped/asked, advertised, deleted, p50 time to map):\n${mapped
+        .map(
+          ({ cell, v, tally }) =>
+            `  ${cell.id} ${v.name}: ${tally.mapped}/${tally.asked} mapped, ${tally.advertised} advertised, ${tally.deleted} deleted${tally.mapMsP50 !== undefined ? `, ${formatMs(tally.mapMsP50)}` : ''}${tally.commonestError !== undefined ? ` · unmapped: ${tally.commonestError}` : ''}`,
+        )
+        .join('\n')}`,
+    );
+  }
   const relayOnly = report.cells.filter((c) => c.relayOnly !== null);
   parts.push(
     relayOnly.length === 0

@@ -123,5 +123,6 @@ function roundTraversal(traversal: TraversalReport): PeerReportTraversal {
     attempts: traversal.attempts.map((attempt) => ({ ...attempt, startedAtMs: round1(attempt.startedAtMs), endedAtMs: round1(attempt.endedAtMs) })),
     ladder: traversal.ladder.map((rung) => ({ ...rung, startedAtMs: round1(rung.startedAtMs), ...(rung.endedAtMs !== undefined ? { endedAtMs: round1(rung.endedAtMs) } : {}) })),
     winner: traversal.winner,
+    ...(traversal.portmap !== undefined ? { portmap: { ...traversal.portmap, ...(traversal.portmap.durationMs !== undefined ? { durationMs: round1(traversal.portmap.durationMs) } : {}) } } : {}),
   };
 }

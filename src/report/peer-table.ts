@@ -2,7 +2,7 @@ import Table from 'cli-table3';
 import type { PeerReport } from './peer-report.js';
 import { formatMs } from './format.js';
 import { FAILURE_REASON_HINTS } from './trials-table.js';
-import { formatAttempt, formatBehaviour, formatPlanHead, formatRung, formatWinner, foundByStrategy } from './traversal-format.js';
+import { formatAttempt, formatBehaviour, formatPlanHead, formatPortmap, formatRung, formatWinner, foundByStrategy } from './traversal-format.js';
 
 const PLAIN_STYLE = { head: [] as string[], border: [] as string[] };
 
@@ -24,6 +24,7 @@ function traversalTable(traversal: NonNullable<PeerReport['traversal']>): string
     ['Strategies', traversal.attempts.map(formatAttempt).join('\n') || 'none ran'],
   );
   if (traversal.ladder.length > 0) table.push(['Relay ladder', traversal.ladder.map(formatRung).join('\n')]);
+  if (traversal.portmap !== undefined) table.push(['Port mapping', formatPortmap(traversal.portmap)]);
   table.push(['Path won by', formatWinner(traversal.winner)]);
   return table.toString();
 }

@@ -2,7 +2,7 @@
  * One wording of traversal results (src/traversal/types.ts) for every reporter: the peer table,
  * the plain lines, the trials table and JUnit, and the Ink views. Pure string functions.
  */
-import type { NatBehaviour, PlanDuty, RelayRungResult, StrategyAttempt, TraversalPlan, WinningPath } from '../traversal/types.js';
+import type { NatBehaviour, PlanDuty, PortmapReport, RelayRungResult, StrategyAttempt, TraversalPlan, WinningPath } from '../traversal/types.js';
 import { formatMs } from './format.js';
 
 export { formatProbability } from '../stats.js';
@@ -42,11 +42,29 @@ const WINNER_WORDS: Readonly<Record<WinningPath, string>> = {
   ice: 'plain ICE',
   predict: 'port prediction',
   birthday: 'birthday probing',
+  portmap: 'a port mapping on the gateway',
   'relay-udp': 'TURN relay over UDP',
   'relay-tcp': 'TURN relay over TCP',
   'relay-tls': 'TURN relay over TLS',
   none: 'nothing: not connected',
 };
+
+/**
+ * "NAT-PMP on 198.51.100.1: 203.0.113.10:40123 ← port 40123 for 120 s, in 2.1 ms · advertised ·
+ * deleted", or "NAT-PMP on 198.51.100.1: not mapped (NAT-PMP refused: 3 Network Failure)", or
+ * "not asked: every server is a loopback address".
+ */
+export function formatPortmap(report: PortmapReport): string {
+  if (report.skipped !== undefined) return `not asked: ${report.skipped}`;
+  const head = `${report.protocol === 'pcp' ? 'PCP' : report.protocol === 'upnp' ? 'UPnP' : 'NAT-PMP'} on ${report.gateway ?? 'the gateway'}`;
+  const took = report.durationMs !== undefined ? `, in ${formatMs(report.durationMs)}` : '';
+  if (!report.mapped) return `${head}: not mapped${took}${report.error !== undefined ? ` (${report.error})` : ''}`;
+  const renewals = report.renewals > 0 ? ` · renewed ${report.renewals}×` : '';
+  const used = report.advertised ? 'advertised as a candidate' : 'not advertised (the plan did not need it)';
+  const deleted = report.deleted ? 'deleted' : 'NOT deleted';
+  const error = report.error !== undefined ? ` · ${report.error}` : '';
+  return `${head}: ${report.externalAddress}:${report.externalPort} ← port ${report.internalPort} for ${report.lifetimeSeconds} s${took}${renewals} · ${used} · ${deleted}${error}`;
+}
 
 /** "birthday probing (birthday)". */
 export function formatWinner(winner: WinningPath): string {

@@ -4,7 +4,7 @@
  */
 import type { PeerEvent, PeerPhaseEvent, TrialEvent } from '../events.js';
 import { formatMs } from './format.js';
-import { formatAttempt, formatPlanHead } from './traversal-format.js';
+import { formatAttempt, formatPlanHead, formatPortmap } from './traversal-format.js';
 
 /** A line for a trial event: "trial 3/20  connected  host/host  4.2 ms". Undefined for trial-started. */
 export function formatTrialEventLine(event: TrialEvent): string | undefined {
@@ -63,6 +63,8 @@ export function formatPeerEventLine(event: PeerEvent): string | undefined {
       return `traversal ${event.strategy} ${event.probesSent}/${event.budget} probes, ${event.socketsOpened} sockets`;
     case 'traversal-done':
       return `traversal ${formatAttempt(event.attempt)}`;
+    case 'traversal-portmap':
+      return `traversal portmap ${formatPortmap(event.report)}`;
     case 'peer-hold':
       return `hold      ${event.text}`;
     case 'ice-check-sent':

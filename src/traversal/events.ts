@@ -2,7 +2,7 @@
  * The traversal engine's events; src/events.ts only unions them into PeerEvent. `at` is ms since
  * the session started, `trial` as in the ICE events.
  */
-import type { ExtraStrategy, NatBehaviour, StrategyAttempt, TraversalPlan } from './types.js';
+import type { ExtraStrategy, NatBehaviour, PortmapReport, StrategyAttempt, TraversalPlan } from './types.js';
 
 /** Both behaviours are known (or the wait for the other's ended) and the plan is fixed. */
 export interface TraversalPlanEvent {
@@ -34,4 +34,12 @@ export interface TraversalDoneEvent {
   attempt: StrategyAttempt;
 }
 
-export type TraversalEvent = TraversalPlanEvent | TraversalProgressEvent | TraversalDoneEvent;
+/** portmap: the gateway's answer (mapped, refused, silent, or not asked), and again once the mapping is deleted. */
+export interface TraversalPortmapEvent {
+  type: 'traversal-portmap';
+  at: number;
+  trial: number;
+  report: PortmapReport;
+}
+
+export type TraversalEvent = TraversalPlanEvent | TraversalProgressEvent | TraversalDoneEvent | TraversalPortmapEvent;

@@ -6,6 +6,11 @@
  *     the other side counts the next ports (sent once per prediction round).
  * Parsed strictly here (the server only checks that it is a bounded JSON object), so a hostile
  * or newer peer's payload is refused as a whole rather than half-read.
+ *
+ * portmap travels as its own optional `behaviour.portmap` field (the mapping, or why there is
+ * none), never in `strategies`: an older peer's schema would refuse the whole behaviour for an
+ * unknown strategy name, and so lose predict and birthday too; an unknown field it ignores.
+ * Offering portmap = sending the field.
  */
 import { z } from 'zod';
 import { EXTRA_STRATEGIES, type ExtraStrategy, type NatBehaviour } from './types.js';
@@ -21,6 +26,12 @@ const Behaviour = z.object({
   lastMappedPort: Port.optional(),
   publicAddress: z.string().max(64).optional(),
   strategies: z.array(z.enum(EXTRA_STRATEGIES as unknown as [ExtraStrategy, ...ExtraStrategy[]])).max(8),
+  portmap: z
+    .discriminatedUnion('mapped', [
+      z.object({ mapped: z.literal(true), protocol: z.enum(['nat-pmp', 'pcp', 'upnp']), address: z.ipv4(), port: Port }),
+      z.object({ mapped: z.literal(false), reason: z.string().max(200) }),
+    ])
+    .optional(),
 });
 
 const Budget = z.object({
@@ -48,11 +59,28 @@ export const TraversalPayload = z.discriminatedUnion('kind', [
 export type TraversalPayload = z.infer<typeof TraversalPayload>;
 
 export function behaviourPayload(behaviour: NatBehaviour, budget: PlanBudget): TraversalPayload {
-  return { v: 1, kind: 'behaviour', behaviour: { ...behaviour, strategies: [...behaviour.strategies] }, budget: { ...budget } };
+  const { portmap, ...rest } = behaviour;
+  const offered = behaviour.strategies.includes('portmap');
+  return {
+    v: 1,
+    kind: 'behaviour',
+    behaviour: {
+      ...rest,
+      strategies: behaviour.strategies.filter((s) => s !== 'portmap'),
+      ...(offered ? { portmap: portmap ?? { mapped: false, reason: 'no mapping was asked for' } } : {}),
+    },
+    budget: { ...budget },
+  };
 }
 
 /** The payload, or undefined when it is not one this version understands. */
 export function parseTraversalPayload(value: unknown): TraversalPayload | undefined {
   const parsed = TraversalPayload.safeParse(value);
-  return parsed.success ? parsed.data : undefined;
+  if (!parsed.success) return undefined;
+  const payload = parsed.data;
+  // The `portmap` field is the offer (see the header): back into `strategies` for the plan.
+  if (payload.kind === 'behaviour' && payload.behaviour.portmap !== undefined && !payload.behaviour.strategies.includes('portmap')) {
+    payload.behaviour.strategies.push('portmap');
+  }
+  return payload;
 }

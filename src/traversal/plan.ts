@@ -9,6 +9,7 @@
  * otherwise (the external port depends on the destination and is unknown to the other side).
  *
  *   plain ICE expected to connect (hole-punching theory)         → ice
+ *   a side's gateway mapped its ICE port, on the outer NAT       → portmap  (the mapped side advertises it)
  *   easy ↔ hard, hard allocates ports in sequence                → predict  (easy probes the window)
  *   easy ↔ hard, hard allocates randomly (or by hash)            → birthday (hard opens k sockets, easy probes)
  *   hard ↔ hard, both sequential                                 → predict  (both sweep the diagonal)
@@ -17,6 +18,7 @@
 import { directConnectionExpected } from '../nat/compatibility.js';
 import {
   TRAVERSAL_DEFAULTS,
+  type PortmapOffer,
   type ExtraStrategy,
   type NatBehaviour,
   type PlanDuty,
@@ -77,6 +79,27 @@ function plan(technique: PlanTechnique, localDuty: PlanDuty, remoteDuty: PlanDut
   return { technique, localDuty, remoteDuty, reason, ...(probability !== undefined ? { probability } : {}) };
 }
 
+/**
+ * Whether a side's gateway mapping opens that side: granted, and stating the address the STUN
+ * server sees, i.e. the gateway is the outer NAT. A mapped port accepts from every remote
+ * (RFC 6886 §3.3: the mapping is endpoint-independent and unfiltered), so the other side's checks
+ * get in whatever its own NAT does, and the answers go back through the other side's own mapping.
+ * Behind a second NAT the mapping exists only on the inner one, which the other peer cannot reach.
+ */
+export function portmapUsable(b: NatBehaviour): { usable: true; at: string } | { usable: false; why: string } {
+  const offer: PortmapOffer | undefined = b.portmap;
+  if (offer === undefined) return { usable: false, why: 'no mapping was asked for' };
+  if (!offer.mapped) return { usable: false, why: offer.reason };
+  if (b.publicAddress === undefined) return { usable: false, why: `the gateway mapped ${offer.address}:${offer.port}, but the STUN server's view of this side is unknown, so it cannot be told whether the gateway is the outer NAT` };
+  if (offer.address !== b.publicAddress) {
+    return {
+      usable: false,
+      why: `double NAT: the gateway states ${offer.address} while the STUN server sees ${b.publicAddress}; a mapping on the inner NAT does not help`,
+    };
+  }
+  return { usable: true, at: `${offer.address}:${offer.port}` };
+}
+
 /** Both sides must offer a strategy for it to run. */
 function agreed(local: NatBehaviour, remote: NatBehaviour, strategy: ExtraStrategy): boolean {
   return local.strategies.includes(strategy) && remote.strategies.includes(strategy);
@@ -94,6 +117,32 @@ export function decideTraversal(local: PlanSide | undefined, remote: PlanSide | 
   if (directConnectionExpected(l, r)) {
     return plan('ice', 'none', 'none', `plain ICE connects: this side has ${describe(l)}, the other ${describe(r)}`);
   }
+  // A usable mapping on either side opens that side to every sender: cheaper and surer than any
+  // probing, so it comes first. Without one, its reasons are kept for the plan that follows.
+  let portmapNote = '';
+  if (agreed(l, r, 'portmap')) {
+    const lm = portmapUsable(l);
+    const rm = portmapUsable(r);
+    if (lm.usable || rm.usable) {
+      const where = lm.usable && rm.usable ? `both gateways mapped the ICE port (this side ${lm.at}, the other ${rm.at})` : lm.usable ? `this side's gateway mapped its ICE port to ${lm.at}` : `the other side's gateway mapped its ICE port to ${(rm as { at: string }).at}`;
+      return plan(
+        'portmap',
+        lm.usable ? 'opener' : 'none',
+        rm.usable ? 'opener' : 'none',
+        `${where} (NAT-PMP, outer NAT): checks to the mapped address get in whatever the other NAT does (this side has ${describe(l)}, the other ${describe(r)})`,
+      );
+    }
+    portmapNote = `; portmap does not help: this side: ${(lm as { why: string }).why}; the other: ${(rm as { why: string }).why}`;
+  }
+  return withNote(decideHard(local, remote, l, r), portmapNote);
+}
+
+function withNote(p: TraversalPlan, note: string): TraversalPlan {
+  return note === '' ? p : { ...p, reason: `${p.reason}${note}` };
+}
+
+/** Neither plain ICE nor a port mapping connects: prediction, birthday probing, or nothing. */
+function decideHard(local: PlanSide, remote: PlanSide, l: NatBehaviour, r: NatBehaviour): TraversalPlan {
   const localEasy = isEasy(l);
   const remoteEasy = isEasy(r);
   if (localEasy !== remoteEasy) {

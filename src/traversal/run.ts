@@ -23,21 +23,25 @@
  */
 import type { IceAgent } from '../ice/agent.js';
 import type { IceResult } from '../ice/agent-result.js';
-import { baseOf, formatTransportAddress, type TransportAddress } from '../ice/candidate.js';
+import { baseOf, formatTransportAddress, type Candidate, type TransportAddress } from '../ice/candidate.js';
 import { attr, getAttribute, newTransactionId, StunMethod } from '../stun/index.js';
 import type { Clock, TimerHandle } from '../transport/clock.js';
 import { StunTransactions, UdpEndpoint } from '../transport/index.js';
 import { localInterfaceAddresses } from '../nat/local-addresses.js';
+import { portMappingSkipReason } from '../nat/port-mapping.js';
 import { probeBehaviour } from './behaviour.js';
 import type { TraversalEvent } from './events.js';
 import { behaviourPayload, type TraversalPayload } from './messages.js';
 import { decideTraversal, type PlanBudget, type PlanSide } from './plan.js';
+import { portmapGateway, SessionPortMapping } from './portmap.js';
 import { predictedPorts, RandomPortSequence } from './targets.js';
 import {
   TRAVERSAL_DEFAULTS,
   type ExtraStrategy,
   type NatBehaviour,
   type PlanDuty,
+  type PortmapOffer,
+  type PortmapReport,
   type RelayRungResult,
   type StrategyAttempt,
   type TraversalOptions,
@@ -70,6 +74,11 @@ export interface TraversalRunOptions {
   readonly relaysMayJoin?: () => boolean;
   /** How long to wait for the other peer's behaviour after ours is known. Default 2,000 ms. */
   readonly remoteBehaviourWaitMs?: number;
+  /**
+   * Signals a local candidate found after gathering (portmap's mapped address) to the other peer,
+   * as the session trickles every candidate. Without it portmap cannot advertise its mapping.
+   */
+  readonly signalCandidate?: (candidate: Candidate) => void;
 }
 
 export const TRAVERSAL_RUN_DEFAULTS = {
@@ -88,6 +97,12 @@ export const TRAVERSAL_RUN_DEFAULTS = {
    * of a check that was dropped once.
    */
   abandonAfterMs: 1_500,
+  /**
+   * portmap: how long both sides hold the checks from failing once the plan is portmap, so the
+   * mapped candidate can cross signaling and its pairs join the checklist (then they keep the
+   * run going themselves). Many signaling round trips.
+   */
+  portmapHoldMs: 3_000,
 } as const;
 
 /** Budget a side brings (sent with its behaviour): from its own options, capped. */
@@ -136,6 +151,11 @@ export class TraversalRun {
   private readonly remoteBases: { round: number; port: number; delta: number }[] = [];
   private readonly remoteBaseWaiters = new Set<() => void>();
   private readonly abort = new AbortController();
+  /** portmap: the gateway mapping of the ICE host socket, its base, or why none was asked for. */
+  private portmap: SessionPortMapping | undefined;
+  private portmapBaseKey: string | undefined;
+  private portmapSkipped: string | undefined;
+  private portmapReleasing = false;
   private iceDone = false;
   private closed = false;
 
@@ -168,16 +188,27 @@ export class TraversalRun {
   start(): void {
     this.holds.push(this.agent.hold());
     if (this.o.stunServer === undefined) {
+      this.portmapSkipped = 'no STUN server, so no behaviour to plan with';
       this.setLocal(undefined);
       return;
     }
-    void probeBehaviour({
-      server: this.o.stunServer,
-      bindAddress: this.o.bindAddress,
-      strategies: this.o.options.strategies,
-      clock: this.clock,
-      signal: this.abort.signal,
-    }).then((probe) => this.setLocal(probe?.behaviour));
+    // The mapping is asked for while the behaviour is probed, so the behaviour message carries it.
+    const mapping = this.o.options.strategies.includes('portmap') ? this.acquirePortmap(this.o.stunServer) : Promise.resolve(undefined);
+    void Promise.all([
+      probeBehaviour({
+        server: this.o.stunServer,
+        bindAddress: this.o.bindAddress,
+        strategies: this.o.options.strategies,
+        clock: this.clock,
+        signal: this.abort.signal,
+      }),
+      mapping,
+    ]).then(([probe, offer]) => this.setLocal(probe === undefined ? undefined : offer === undefined ? probe.behaviour : { ...probe.behaviour, portmap: offer }));
+  }
+
+  /** Deletes the gateway mapping, if any, before the session's report is final (bounded, never rejects). */
+  async releaseGateway(): Promise<void> {
+    await this.releasePortmap();
   }
 
   /** A `traversal` payload from the other peer (already parsed). */
@@ -206,7 +237,13 @@ export class TraversalRun {
       attempts: this.attempts.map((a) => this.attemptResult(a)),
       ladder: [...(paths.ladder ?? [])],
       winner: this.winnerOf(ice, paths.remoteWinner, paths.relayPath),
+      ...(this.o.options.strategies.includes('portmap') ? { portmap: this.portmapReport() } : {}),
     };
+  }
+
+  private portmapReport(): PortmapReport {
+    if (this.portmap !== undefined) return this.portmap.report();
+    return { protocol: 'nat-pmp', skipped: this.portmapSkipped ?? 'not asked yet', mapped: false, renewals: 0, advertised: false, deleted: false };
   }
 
   /** Stops every strategy; probe sockets belong to the agent, which closes them. */
@@ -220,6 +257,7 @@ export class TraversalRun {
     for (const cleanup of this.cleanups.splice(0)) cleanup();
     for (const resolve of this.planWaiters.splice(0)) resolve();
     this.releaseAll();
+    await this.releasePortmap();
   }
 
   // ---- negotiation -----------------------------------------------------------------------
@@ -259,6 +297,7 @@ export class TraversalRun {
       ...(this.localBehaviour !== undefined ? { local: this.localBehaviour } : {}),
       ...(this.remote !== undefined ? { remote: this.remote.behaviour } : {}),
     });
+    this.applyPortmap(plan);
     if (this.iceDone) {
       this.releaseAll();
       return;
@@ -283,6 +322,90 @@ export class TraversalRun {
       if (this.remote?.relays === true || this.o.relaysMayJoin?.() === true) return;
       this.agent.abandonDirect(why);
     });
+  }
+
+  // ---- portmap ---------------------------------------------------------------------------
+
+  /**
+   * Asks the default gateway to map the ICE host socket's port (NAT-PMP, PCP or UPnP:
+   * traversal/portmap.ts), unless it must not be
+   * asked: the CLI's reason (--embedded), or every server on loopback (the rule `detect`
+   * follows, nat/port-mapping.ts). Resolves with what the other side is told.
+   */
+  private async acquirePortmap(stun: TransportAddress): Promise<PortmapOffer> {
+    const skip = this.o.options.portmap?.skip ?? portMappingSkipReason({ embedded: false, portmap: true, serverAddresses: [stun.address] });
+    const base = this.agent.primaryBaseFor(stun);
+    const gateway = skip === undefined && base !== undefined ? await portmapGateway(this.o.options.portmap?.gateway) : undefined;
+    const why = skip ?? (base === undefined ? 'no host socket of the STUN server family' : gateway === undefined ? 'no IPv4 default route, so no gateway to ask' : undefined);
+    if (why !== undefined || base === undefined || gateway === undefined) {
+      this.portmapSkipped = why ?? 'not asked';
+      this.emitPortmap();
+      return { mapped: false, reason: `not asked: ${this.portmapSkipped}` };
+    }
+    this.portmapBaseKey = base.key;
+    this.portmap = await SessionPortMapping.acquire({
+      gateway,
+      internalPort: base.candidate.port,
+      bindAddress: base.candidate.address,
+      ...(this.o.options.portmap?.lifetimeSeconds !== undefined ? { lifetimeSeconds: this.o.options.portmap.lifetimeSeconds } : {}),
+      ...(this.o.options.portmap?.port !== undefined ? { port: this.o.options.portmap.port } : {}),
+      clock: this.clock,
+      signal: this.abort.signal,
+    });
+    this.emitPortmap();
+    if (this.closed) await this.releasePortmap();
+    return this.portmap.offer();
+  }
+
+  /** Deletes the mapping (once) and says so. */
+  private async releasePortmap(): Promise<void> {
+    const mapping = this.portmap;
+    if (mapping === undefined) return;
+    const first = !this.portmapReleasing;
+    this.portmapReleasing = true;
+    const wasMapped = mapping.mapped;
+    await mapping.release();
+    if (first && wasMapped) this.emitPortmap();
+  }
+
+  private emitPortmap(): void {
+    this.emit({ type: 'traversal-portmap', at: this.at(), trial: this.o.trial, report: this.portmapReport() });
+  }
+
+  /**
+   * With a portmap plan, the side whose mapping is usable signals it as a candidate, and both
+   * sides hold the checks a moment for it to arrive. A mapping the plan does not use is deleted
+   * at once: no state is left on the gateway that the session does not need.
+   */
+  private applyPortmap(plan: TraversalPlan): void {
+    const mapping = this.portmap;
+    const portmapPlan = plan.technique === 'portmap';
+    if (portmapPlan && !this.iceDone) {
+      const release = this.agent.hold();
+      this.holds.push(release);
+      this.after(TRAVERSAL_RUN_DEFAULTS.portmapHoldMs, release);
+    }
+    if (mapping === undefined) return;
+    const offer = mapping.offer();
+    if (!portmapPlan || plan.localDuty !== 'opener' || !offer.mapped) {
+      // Not part of the plan (or not usable, e.g. on the inner NAT of a double NAT): no state is
+      // left on the gateway that the session does not need.
+      void this.releasePortmap();
+      return;
+    }
+    // A port-preserving NAT's mapping is the very address STUN saw: already signalled as our
+    // srflx candidate (and open to every sender from the moment it was granted).
+    const signalled = this.agent.localCandidates.some((c) => c.address === offer.address && c.port === offer.port);
+    if (signalled) {
+      mapping.markAdvertised();
+      return;
+    }
+    if (this.iceDone || this.portmapBaseKey === undefined) return;
+    const candidate = this.agent.addMappedCandidate({ address: offer.address, port: offer.port }, { baseKey: this.portmapBaseKey, server: mapping.report().gateway ?? '' });
+    if (candidate !== undefined) {
+      mapping.markAdvertised();
+      this.o.signalCandidate?.(candidate);
+    }
   }
 
   // ---- birthday --------------------------------------------------------------------------
@@ -583,6 +706,12 @@ export class TraversalRun {
     const byTarget = this.probedTargets.get(formatTransportAddress(selected.remote));
     if (byTarget === 'predict' || byTarget === 'birthday') return byTarget;
     if (remoteWinner === 'predict' || remoteWinner === 'birthday') return remoteWinner;
+    if (this.decided?.technique === 'portmap') {
+      // The other side's mapped address is the remote end of the pair; or the other side saw ours.
+      const offer = this.remote?.behaviour.portmap;
+      if (offer?.mapped === true && selected.remote.address === offer.address && selected.remote.port === offer.port) return 'portmap';
+      if (remoteWinner === 'portmap') return 'portmap';
+    }
     return 'ice';
   }
 

@@ -31,7 +31,7 @@ export function PeerView({ state, title = 'nat-probe peer' }: PeerViewProps) {
           remote candidate skipped ({skipped.reason}): {skipped.candidate}
         </Text>
       ))}
-      <TraversalStatus plan={state.plan} strategies={state.strategies} />
+      <TraversalStatus plan={state.plan} strategies={state.strategies} portmap={state.portmap} />
       {state.relays.map((relay) =>
         relay.state === 'allocated' ? (
           <Text key={relay.server} dimColor>

@@ -80,7 +80,7 @@ function WatchedPeer({ label, watched }: { readonly label: string; readonly watc
         {watched.role ? ` · ${watched.role}` : ''}
       </Text>
       <PeerCandidates candidates={watched.candidates} maxPerSide={3} />
-      <TraversalStatus plan={watched.plan} strategies={watched.strategies} />
+      <TraversalStatus plan={watched.plan} strategies={watched.strategies} portmap={watched.portmap} />
       <PeerPairTable pairs={watched.pairs} selectedPairId={watched.selectedPairId} maxRows={6} />
     </Box>
   );

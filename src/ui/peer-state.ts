@@ -1,6 +1,6 @@
 import type { IceCandidateEvent, IcePairEvent, IceStateEvent, PeerCandidateSkippedEvent, PeerEvent, PeerPhaseEvent, PeerRelayEvent } from '../events.js';
 import type { PeerReport } from '../report/peer-report.js';
-import type { TraversalDoneEvent, TraversalPlanEvent, TraversalProgressEvent } from '../traversal/events.js';
+import type { TraversalDoneEvent, TraversalPlanEvent, TraversalPortmapEvent, TraversalProgressEvent } from '../traversal/events.js';
 
 /** One strategy as the live view shows it: its progress against its budget, and how it ended. */
 export interface LiveStrategy {
@@ -52,6 +52,8 @@ export interface PeerViewState {
   readonly plan: LivePlan | undefined;
   /** Strategies under way or finished, in the order they started. */
   readonly strategies: readonly LiveStrategy[];
+  /** portmap: the gateway mapping as last reported (traversal-portmap). */
+  readonly portmap: TraversalPortmapEvent['report'] | undefined;
   /** The final report, once the session is over. */
   readonly report: PeerReport | undefined;
   /** `--hold`'s verdict on consent traffic and the mapping lifetime, once the hold ended. */
@@ -75,6 +77,7 @@ export function initialPeerViewState(trial = 0): PeerViewState {
     done: undefined,
     plan: undefined,
     strategies: [],
+    portmap: undefined,
     report: undefined,
     hold: undefined,
   };
@@ -129,6 +132,8 @@ export function reducePeerEvent(state: PeerViewState, event: PeerEvent): PeerVie
         elapsedMs: event.at,
         strategies: upsertStrategy(state.strategies, event.strategy, (s) => ({ ...s, probesSent: event.probesSent, budget: event.budget, socketsOpened: event.socketsOpened })),
       };
+    case 'traversal-portmap':
+      return { ...state, elapsedMs: event.at, portmap: event.report };
     case 'traversal-done': {
       const { attempt } = event;
       return {

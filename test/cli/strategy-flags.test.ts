@@ -19,7 +19,7 @@ describe('traversalFromFlags', () => {
 
   it('fills every figure from TRAVERSAL_DEFAULTS, for the strategies asked for only', () => {
     expect(traversalFromFlags({ strategy: strategyListOption('all') })).toEqual({
-      strategies: ['predict', 'birthday', 'relay-ladder'],
+      strategies: ['predict', 'birthday', 'relay-ladder', 'portmap'],
       predict: { window: TRAVERSAL_DEFAULTS.predictWindow, repeats: TRAVERSAL_DEFAULTS.predictRepeats, ratePerSecond: TRAVERSAL_DEFAULTS.predictRatePerSecond },
       birthday: { sockets: TRAVERSAL_DEFAULTS.birthdaySockets, budget: TRAVERSAL_DEFAULTS.birthdayBudget, ratePerSecond: TRAVERSAL_DEFAULTS.birthdayRatePerSecond, allowRandomPair: false },
     });
@@ -50,7 +50,7 @@ describe('strategy flags on the command line', () => {
       expect(help).toContain(flag);
     }
     const flat = help.replace(/\s+/g, ' ');
-    expect(flat).toContain('ice, predict, birthday, relay-ladder, all (default: ice)');
+    expect(flat).toContain('ice, predict, birthday, relay-ladder, portmap, all (default: ice)');
     expect(flat).toContain('(default 50, at most 1024)');
     expect(flat).toContain('(default 2, at most 10)');
     expect(flat).toContain('(default 256, at most 1024)');
@@ -63,7 +63,7 @@ describe('strategy flags on the command line', () => {
   });
 
   it.each([
-    [[...PEER, '--strategy', 'turbo'], '--strategy: Unknown strategy "turbo": use ice, predict, birthday, relay-ladder or all, separated by commas.'],
+    [[...PEER, '--strategy', 'turbo'], '--strategy: Unknown strategy "turbo": use ice, predict, birthday, relay-ladder, portmap or all, separated by commas.'],
     [['trials', '--strategy', 'predict,bday'], 'Unknown strategy "bday"'],
     [[...PEER, '--strategy', 'birthday', '--birthday-sockets', '1025'], '--birthday-sockets must be a whole number from 1 to 1024, got "1025".'],
     [[...PEER, '--strategy', 'birthday', '--birthday-sockets', '0'], '--birthday-sockets must be a whole number from 1 to 1024'],
@@ -99,8 +99,15 @@ describe('trials --strategy on loopback (built-in servers, real sessions)', () =
     expect(await main(['trials', '--runs', '2', '--concurrency', '2', '--bind', '127.0.0.1', '--strategy', 'all', '--json'], io)).toBe(0);
     const report = JSON.parse(io.out().trim().split('\n').at(-1)!) as Record<string, any>;
     expect(report.schema).toBe('nat-probe.trials/v2');
-    expect(report.config.traversal.strategies).toEqual(['predict', 'birthday', 'relay-ladder']);
+    expect(report.config.traversal.strategies).toEqual(['predict', 'birthday', 'relay-ladder', 'portmap']);
     expect(report.summary.traversal).toMatchObject({ trials: 2, wins: { ice: 2, predict: 0, birthday: 0 }, probesSent: 0, socketsOpened: 0 });
     for (const trial of report.trials) expect(trial.traversal).toMatchObject({ winner: 'ice', probesSent: 0, socketsOpened: 0 });
+    // portmap was asked for, but the servers are on loopback: the gateway is never asked (the rule detect follows).
+    for (const trial of report.trials) {
+      expect(trial.traversal.portmap).toEqual([
+        { protocol: 'nat-pmp', skipped: 'every server is a loopback address', mapped: false, renewals: 0, advertised: false, deleted: false },
+        { protocol: 'nat-pmp', skipped: 'every server is a loopback address', mapped: false, renewals: 0, advertised: false, deleted: false },
+      ]);
+    }
   });
 });

@@ -108,7 +108,7 @@ describe('trials --strategy', () => {
     expect(out.match(/^trial [123]\/3 {2}connected {2}srflx\/prflx {2}1\.30 s {2}via birthday$/gm)).toHaveLength(3);
     const flat = out.replace(/\s*│\s*/g, ' ').replace(/\s+/g, ' ');
     expect(flat).toContain('Strategies birthday (256 sockets, budget 2048, random pair allowed) · 200 probes/s');
-    expect(flat).toContain('Won by ice 0 · predict 0 · birthday 3 · relay-udp 0 · relay-tcp 0 · relay-tls 0');
+    expect(flat).toContain('Won by ice 0 · predict 0 · birthday 3 · portmap 0 · relay-udp 0 · relay-tcp 0 · relay-tls 0');
     expect(flat).toContain('Traversal cost 1800 probes, 0 sockets over 3 trial(s), both peers');
   });
 
@@ -120,11 +120,11 @@ describe('trials --strategy', () => {
     expect(await main([...TRIALS, '--strategy', 'all', '--json', '--junit', file], io)).toBe(0);
     const report = JSON.parse(io.out().trim().split('\n').at(-1)!) as Record<string, any>;
     expect(report.schema).toBe('nat-probe.trials/v2');
-    expect(report.config.traversal.strategies).toEqual(['predict', 'birthday', 'relay-ladder']);
+    expect(report.config.traversal.strategies).toEqual(['predict', 'birthday', 'relay-ladder', 'portmap']);
     expect(report.summary.traversal).toMatchObject({ trials: 3, wins: { birthday: 3, ice: 0 }, byTechnique: [{ technique: 'birthday', trials: 3 }], probesSent: 1800, socketsOpened: 0 });
     expect(report.trials[0].traversal).toEqual({ winner: 'birthday', plan: expect.objectContaining({ technique: 'birthday' }), probesSent: 600, socketsOpened: 0 });
     const xml = readFileSync(file, 'utf8');
     expect(xml).toContain('<property name="traversalWins.birthday" value="3"/>');
-    expect(xml).toContain('<property name="strategies" value="predict,birthday,relay-ladder"/>');
+    expect(xml).toContain('<property name="strategies" value="predict,birthday,relay-ladder,portmap"/>');
   });
 });

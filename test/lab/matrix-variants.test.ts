@@ -20,7 +20,7 @@ import type { PeerResult, PeerSessionOptions } from '../../src/peer/session.js';
 import { StrategyNameError, type TraversalReport } from '../../src/traversal/types.js';
 import { rightDetect, sampleMatrix, strategyTrials, TIMINGS, trials } from './matrix-fixtures.js';
 
-const ALL: MatrixVariant = { name: 'all', strategies: ['predict', 'birthday', 'relay-ladder'] };
+const ALL: MatrixVariant = { name: 'all', strategies: ['predict', 'birthday', 'relay-ladder', 'portmap'] };
 const BIRTHDAY: MatrixVariant = { name: 'birthday', strategies: ['birthday'] };
 
 const plan = (a: NatType, b: NatType): MatrixCellPlan => planMatrix({ types: [a, b] }).find((p) => p.a === a && p.b === b)!;
@@ -38,7 +38,7 @@ describe('--strategy variants', () => {
       { name: 'ice', strategies: [] },
       { name: 'predict', strategies: ['predict'] },
       { name: 'birthday', strategies: ['birthday'] },
-      { name: 'all', strategies: ['predict', 'birthday', 'relay-ladder'] },
+      { name: 'all', strategies: ['predict', 'birthday', 'relay-ladder', 'portmap'] },
     ]);
     expect(parseStrategyVariants(' all , ice,all,')).toEqual([ALL, ICE_VARIANT]);
     expect(parseStrategyVariants('relay-ladder')).toEqual([{ name: 'relay-ladder', strategies: ['relay-ladder'] }]);
@@ -52,7 +52,7 @@ describe('--strategy variants', () => {
       parseStrategyVariants('ice,bday');
     } catch (error) {
       expect((error as StrategyNameError).code).toBe('unknown-strategy');
-      expect((error as Error).message).toBe('Unknown strategy "bday": use ice, predict, birthday, relay-ladder or all, separated by commas.');
+      expect((error as Error).message).toBe('Unknown strategy "bday": use ice, predict, birthday, relay-ladder, portmap or all, separated by commas.');
     }
     expect(() => parseStrategyVariants(' , ')).toThrow(LabSpecError);
   });
@@ -183,6 +183,18 @@ describe('judging a cell with variants', () => {
     // Plain ICE only: never "relay-only" (no technique was tried).
     expect(measure(ss, [{ variant: ICE_VARIANT, trials: trials(2, 0) }]).relayOnly).toBeUndefined();
   });
+
+  it('is not relay-only when a wider variant connected with a direct technique (portmap) while a narrower one planned relay-only', () => {
+    const refused = { winner: 'none' as const, probesSent: 0, socketsOpened: 0, plan: { technique: 'relay-only' as const, reason: 'both sides are hard', probability: 0.00025 } };
+    const mapped = { winner: 'portmap' as const, probesSent: 0, socketsOpened: 0, plan: { technique: 'portmap' as const, reason: "this side's gateway mapped its ICE port" } };
+    const cell = measure(plan('symmetric', 'symmetric'), [
+      { variant: ICE_VARIANT, trials: trials(2, 0) },
+      { variant: BIRTHDAY, trials: strategyTrials(2, 0, () => refused) },
+      { variant: ALL, trials: strategyTrials(2, 2, () => mapped) },
+    ]);
+    expect(cell.relayOnly).toBeUndefined();
+    expect(cell.mismatch).toBe(false);
+  });
 });
 
 describe('realistic mix', () => {
@@ -298,9 +310,9 @@ describe('peer worker with variants', () => {
     });
     expect(calls.map((c) => [c.room, c.trial, c.timeoutMs, c.traversal?.strategies ?? null])).toEqual([
       ['direct-1', 1, 3_500, null],
-      ['direct-all-1', 1, 12_000, ['predict', 'birthday', 'relay-ladder']],
+      ['direct-all-1', 1, 12_000, ['predict', 'birthday', 'relay-ladder', 'portmap']],
       ['direct-2', 2, 3_500, null],
-      ['direct-all-2', 2, 12_000, ['predict', 'birthday', 'relay-ladder']],
+      ['direct-all-2', 2, 12_000, ['predict', 'birthday', 'relay-ladder', 'portmap']],
     ]);
     expect(seen).toEqual(['ice:direct-1', 'all:direct-all-1', 'ice:direct-2', 'all:direct-all-2']);
     expect(records[0]!.record).not.toHaveProperty('traversal');

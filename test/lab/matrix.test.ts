@@ -5,7 +5,8 @@
  * `--turn`. In every cell the measured direct outcome must match theory, every relay-only trial
  * must connect through the lab's coturn, and detect must name both sides right; the
  * run must leave no namespace of its prefix behind. Bad input exits 2 with one clear line. With
- * `--strategy ice,all` every cell runs both variants; plain ICE is still judged by theory.
+ * `--strategy ice,birthday,all` every cell runs the three variants; plain ICE is still judged by
+ * theory, and `all` (with portmap) runs miniupnpd in the routers and reaches every cell.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,7 +40,7 @@ describe('lab matrix: bad input', () => {
     expect(runs.stderr).toContain('--runs must be a whole number from 1 to 1000, got "0".');
     const strategy = await runCli(['lab', 'matrix', '--strategy', 'ice,bday', '--prefix', PREFIX]);
     expect(strategy.code).toBe(2);
-    expect(strategy.stderr.trim()).toBe('nat-probe: Unknown strategy "bday": use ice, predict, birthday, relay-ladder or all, separated by commas. [unknown-strategy]');
+    expect(strategy.stderr.trim()).toBe('nat-probe: Unknown strategy "bday": use ice, predict, birthday, relay-ladder, portmap or all, separated by commas. [unknown-strategy]');
   });
 
   // Like its siblings in cli-errors.test.ts: in a checkout nobody cannot read, node fails with 1 before nat-probe runs.
@@ -124,40 +125,50 @@ describe.skipIf(!runLab)('lab matrix through real kernel NAT (reduced CI matrix)
     expect((await listNamespaces()).filter((name) => name.startsWith(PREFIX))).toEqual([]);
   }, 300_000);
 
-  it('--strategy ice,all runs both variants in every cell, side by side, with plain ICE still judged by theory', async () => {
-    const { code, report, stderr } = await matrix(['--types', 'port-restricted,symmetric', '--runs', '2', '--strategy', 'ice,all']);
+  it('--strategy ice,birthday,all runs the variants in every cell, side by side, with plain ICE still judged by theory; all brings miniupnpd and portmap', async () => {
+    const { code, report, stderr } = await matrix(['--types', 'port-restricted,symmetric', '--runs', '2', '--strategy', 'ice,birthday,all']);
     const differences = JSON.stringify(report.differences, null, 1);
     expect(report.config.variants).toEqual([
       { name: 'ice', strategies: [] },
-      { name: 'all', strategies: ['predict', 'birthday', 'relay-ladder'] },
+      { name: 'birthday', strategies: ['birthday'] },
+      { name: 'all', strategies: ['predict', 'birthday', 'relay-ladder', 'portmap'] },
     ]);
     expect(report.cells.map((c) => c.id)).toEqual(['port-restricted~port-restricted', 'port-restricted~symmetric', 'symmetric~symmetric']);
     for (const cell of report.cells) {
       expect(cell.error, cell.id).toBeNull();
-      const [ice, all] = cell.variants;
-      expect([ice!.name, all!.name]).toEqual(['ice', 'all']);
-      // Plain ICE is the v1 `direct` and goes the way theory says; `all` never loses what ICE wins.
+      const [ice, birthday, all] = cell.variants;
+      expect([ice!.name, birthday!.name, all!.name]).toEqual(['ice', 'birthday', 'all']);
+      // Plain ICE is the v1 `direct` and goes the way theory says; no variant loses what ICE wins.
       expect({ id: cell.id, ice: ice!.succeeded, direct: cell.direct.succeeded }, differences).toEqual({ id: cell.id, ice: cell.theory.direct ? 2 : 0, direct: cell.theory.direct ? 2 : 0 });
-      if (cell.theory.direct) expect(all!.succeeded, cell.id).toBe(2);
+      if (cell.theory.direct) expect([birthday!.succeeded, all!.succeeded], cell.id).toEqual([2, 2]);
       expect(all!.uplift!.points).toBe(100 * (all!.successRate - ice!.successRate));
       expect(all!.trials).toHaveLength(2);
-      for (const trial of all!.trials) {
+      for (const trial of birthday!.trials) {
         expect(Number.isInteger(trial.probesSent) && trial.probesSent >= 0).toBe(true);
         expect(Number.isInteger(trial.socketsOpened) && trial.socketsOpened >= 0).toBe(true);
       }
-      expect(['ice', 'predict', 'birthday', 'relay-only', 'unknown']).toContain(all!.plan.technique);
+      expect(['ice', 'predict', 'birthday', 'relay-only', 'unknown']).toContain(birthday!.plan.technique);
       // Plain ICE asks for no strategy, so its sessions report none.
       expect(ice!.plan.technique).toBe('unknown');
+      // all includes portmap: every cell's routers ran miniupnpd, both sides asked, every mapping was deleted.
+      expect(all!.portmap, cell.id).toMatchObject({ asked: 4, mapped: 4, deleted: 4 });
+      expect(birthday!.portmap).toBeUndefined();
     }
-    // No technique reaches symmetric ↔ symmetric (random ports on both sides): relay-only, with a reason.
+    // Birthday alone cannot reach symmetric ↔ symmetric (random ports on both sides: its plan is
+    // relay-only); the gateways' mappings can, so the cell is not relay-only.
     const ss = report.cells.find((c) => c.id === 'symmetric~symmetric')!;
-    expect(ss.relayOnly?.reason).toMatch(/\w/);
-    expect(report.mix!.variants.map((v) => v.name)).toEqual(['ice', 'all']);
+    const [, ssBirthday, ssAll] = ss.variants;
+    expect(ssBirthday!.plan.technique).toBe('relay-only');
+    expect(ssBirthday!.succeeded).toBe(0);
+    expect(ssAll).toMatchObject({ succeeded: 2, plan: { technique: 'portmap' }, winners: [{ winner: 'portmap', count: 2 }] });
+    expect(ss.relayOnly).toBeNull();
+    expect(report.summary.relayOnly).toBe(0);
+    expect(report.mix!.variants.map((v) => v.name)).toEqual(['ice', 'birthday', 'all']);
     expect(report.mix!.allOverIce!.all).toBeGreaterThanOrEqual(report.mix!.allOverIce!.ice);
     expect(report.summary.mismatched, differences).toBe(0);
     expect(code, stderr).toBe(0);
-    // One progress line per cell, each with both variants' scores.
-    expect(stderr.match(/^cell +\d\/3 .*  ice \d\/2 · all \d\/2/gm)).toHaveLength(3);
+    // One progress line per cell, each with every variant's score.
+    expect(stderr.match(/^cell +\d\/3 .*  ice \d\/2 · birthday \d\/2( \([^)]*\))? · all \d\/2/gm)).toHaveLength(3);
     expect((await listNamespaces()).filter((name) => name.startsWith(PREFIX))).toEqual([]);
-  }, 180_000);
+  }, 240_000);
 });

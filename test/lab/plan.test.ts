@@ -119,7 +119,7 @@ describe('routerRuleset', () => {
   });
 
   it('builds each behaviour as LAB-NOTES records', () => {
-    expect(routerRuleset({ type: 'port-restricted', wanAddress: '203.0.113.10' })).toMatch(/oifname "wan" masquerade\n/);
+    expect(routerRuleset({ type: 'port-restricted', wanAddress: '203.0.113.10' })).toMatch(/oifname "wan" ip saddr != 203\.0\.113\.10 masquerade\n/);
     expect(routerRuleset({ type: 'symmetric', wanAddress: '203.0.113.10' })).toMatch(/masquerade random/);
     expect(routerRuleset({ type: 'addr-dependent', wanAddress: '203.0.113.10', hashSeed: 255 })).toMatch(/snat ip to 203\.0\.113\.10 : jhash ip saddr \. udp sport \. ip daddr mod \d+ seed 0xff/);
     expect(routerRuleset({ type: 'symmetric-sequential', wanAddress: '203.0.113.10' })).toMatch(/numgen inc mod 1024 map \{ 0 : 40000, 1 : 40001,/);
@@ -130,6 +130,26 @@ describe('routerRuleset', () => {
     const restricted = routerRuleset({ type: 'restricted', wanAddress: '203.0.113.10' });
     expect(restricted).toMatch(/udp dport \. ip saddr @contacted dnat/);
     expect(restricted).toMatch(/update @contacted \{ ct reply proto-dst \. ip daddr \}/);
+  });
+
+  it("translates only forwarded traffic, never the router's own (miniupnpd's STUN test must see its port kept)", () => {
+    for (const type of ['full-cone', 'restricted', 'port-restricted', 'addr-dependent', 'symmetric', 'symmetric-sequential'] as const) {
+      const postrouting = /chain postrouting \{[^}]*\}/.exec(routerRuleset({ type, wanAddress: '100.64.0.2' }))![0];
+      const natRules = postrouting.split('\n').filter((line) => /masquerade|snat/.test(line));
+      expect(natRules.length).toBeGreaterThan(0);
+      for (const rule of natRules) expect(rule).toContain('oifname "wan" ip saddr != 100.64.0.2 ');
+    }
+  });
+
+  it("lets the STUN server's answers in only to sockets on the router itself, before the input drop", () => {
+    const rules = routerRuleset({ type: 'symmetric', wanAddress: '203.0.113.10', stunServer: { addresses: ['203.0.113.1', '203.0.113.2'], ports: [3478, 3479] } });
+    expect(rules).toMatch(
+      /chain input \{[^}]*iifname "wan" ip saddr \{ 203\.0\.113\.1, 203\.0\.113\.2 \} udp sport \{ 3478, 3479 \} socket transparent 0 accept\n\s*iifname "wan" ct state new drop/,
+    );
+    expect(routerRuleset({ type: 'symmetric', wanAddress: '203.0.113.10' })).not.toMatch(/socket/);
+    // The plan gives every NAT router (CGN included) the lab's server.
+    const { namespaces } = plan({ a: 'port-restricted', cgn: 'symmetric' });
+    for (const role of ['ra', 'ca']) expect(byRole(namespaces, role).nftRuleset).toMatch(/udp sport \{ 3478, 3479 \} socket transparent 0 accept/);
   });
 
   it('adds hairpin DNAT and SNAT only when asked', () => {

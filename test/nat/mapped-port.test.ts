@@ -1,7 +1,7 @@
 /**
  * `detect --map` on loopback: a fake NAT-PMP gateway that grants a port-preserving mapping (so
  * the mapped external port is the listener's own port) and a STUN server that honours
- * RESPONSE-PORT. Against miniupnpd in the lab the mapping is refused (see test/lab/portmap.test.ts).
+ * RESPONSE-PORT. Against miniupnpd in the lab: test/lab/portmap.test.ts (granted, and refused behind the CGN).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkMappedPort } from '../../src/nat/index.js';

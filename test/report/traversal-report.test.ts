@@ -148,7 +148,7 @@ describe('trials v2: traversal', () => {
     expect(report.schema).toBe('nat-probe.trials/v2');
     expect(report.summary.traversal).toEqual({
       trials: 4,
-      wins: { ice: 1, predict: 0, birthday: 2, 'relay-udp': 0, 'relay-tcp': 0, 'relay-tls': 0 },
+      wins: { ice: 1, predict: 0, birthday: 2, portmap: 0, 'relay-udp': 0, 'relay-tcp': 0, 'relay-tls': 0 },
       byTechnique: [
         { technique: 'birthday', trials: 3 },
         { technique: 'ice', trials: 1 },
@@ -186,7 +186,7 @@ describe('trials v2: traversal', () => {
       .replace(/\s*│\s*/g, ' ')
       .replace(/\s+/g, ' ');
     expect(flat).toContain('Strategies predict (window 50 × 2), birthday (256 sockets, budget 1024, random pair allowed), relay-ladder · 200 probes/s');
-    expect(flat).toContain('Won by ice 1 · predict 0 · birthday 2 · relay-udp 0 · relay-tcp 0 · relay-tls 0');
+    expect(flat).toContain('Won by ice 1 · predict 0 · birthday 2 · portmap 0 · relay-udp 0 · relay-tcp 0 · relay-tls 0');
     expect(flat).toContain('Plans birthday 3 · ice 1');
     expect(flat).toContain('Traversal cost 1624 probes, 512 sockets over 4 trial(s), both peers');
   });

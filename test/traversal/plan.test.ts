@@ -110,3 +110,53 @@ describe('probabilities', () => {
     expect(p).toBeLessThan(0.00013);
   });
 });
+
+describe('decideTraversal: portmap', () => {
+  const mapped = (type: string, address = '203.0.113.10', port = 40_001): PlanSide => {
+    const s = side(type);
+    return { ...s, behaviour: { ...s.behaviour, portmap: { mapped: true, protocol: 'nat-pmp', address, port } } };
+  };
+  const refused = (type: string, reason = 'NAT-PMP refused: 3 Network Failure'): PlanSide => {
+    const s = side(type);
+    return { ...s, behaviour: { ...s.behaviour, portmap: { mapped: false, reason } } };
+  };
+
+  it('rescues symmetric ↔ symmetric (relay-only otherwise) when one side is mapped on its outer NAT; both sides agree, mirrored', () => {
+    expect(decideTraversal(side('symmetric'), side('symmetric')).technique).toBe('relay-only');
+    const fromA = decideTraversal(mapped('symmetric'), refused('symmetric'));
+    const fromB = decideTraversal(refused('symmetric'), mapped('symmetric'));
+    expect(fromA).toMatchObject({ technique: 'portmap', localDuty: 'opener', remoteDuty: 'none' });
+    expect(fromB).toMatchObject({ technique: 'portmap', localDuty: 'none', remoteDuty: 'opener' });
+    expect(fromA.reason).toContain("this side's gateway mapped its ICE port to 203.0.113.10:40001");
+    expect(fromB.reason).toContain("the other side's gateway mapped its ICE port to 203.0.113.10:40001");
+  });
+
+  it('both sides mapped: both open', () => {
+    expect(decideTraversal(mapped('addr-dependent'), mapped('symmetric', '203.0.113.10', 50_000))).toMatchObject({ technique: 'portmap', localDuty: 'opener', remoteDuty: 'opener' });
+  });
+
+  it('comes before birthday and predict, which need probing', () => {
+    expect(decideTraversal(side('port-restricted'), side('symmetric')).technique).toBe('birthday');
+    expect(decideTraversal(side('port-restricted'), mapped('symmetric')).technique).toBe('portmap');
+    expect(decideTraversal(mapped('symmetric-sequential'), side('port-restricted')).technique).toBe('portmap');
+  });
+
+  it('leaves a pair plain ICE connects alone: no mapping is used', () => {
+    expect(decideTraversal(mapped('port-restricted'), mapped('port-restricted')).technique).toBe('ice');
+  });
+
+  it('double NAT: a mapping on the inner NAT (stated address is not the STUN one) does not help, and the plan says so', () => {
+    const inner = mapped('symmetric', '100.64.0.2');
+    const plan = decideTraversal(inner, refused('symmetric'));
+    expect(plan.technique).toBe('relay-only');
+    expect(plan.reason).toContain('portmap does not help: this side: double NAT: the gateway states 100.64.0.2 while the STUN server sees 203.0.113.10; a mapping on the inner NAT does not help');
+    expect(plan.reason).toContain('the other: NAT-PMP refused: 3 Network Failure');
+  });
+
+  it('needs both peers to offer it: an older peer (no portmap field) gets the plan it had before', () => {
+    const old = side('symmetric');
+    const oldBehaviour = { ...old, behaviour: { ...old.behaviour, strategies: old.behaviour.strategies.filter((s) => s !== 'portmap') } };
+    expect(decideTraversal(mapped('symmetric'), oldBehaviour).technique).toBe('relay-only');
+    expect(decideTraversal(mapped('port-restricted'), { ...oldBehaviour, behaviour: { ...oldBehaviour.behaviour, ...LAB.symmetric } }).technique).toBe('birthday');
+  });
+});

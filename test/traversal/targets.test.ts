@@ -52,7 +52,7 @@ describe('traversal payloads', () => {
 
 describe('parseStrategyList', () => {
   it('expands all, ignores ice, keeps a stable order', () => {
-    expect(parseStrategyList('all')).toEqual(['predict', 'birthday', 'relay-ladder']);
+    expect(parseStrategyList('all')).toEqual(['predict', 'birthday', 'relay-ladder', 'portmap']);
     expect(parseStrategyList('ice')).toEqual([]);
     expect(parseStrategyList('birthday, predict,ice')).toEqual(['predict', 'birthday']);
   });

@@ -50,7 +50,7 @@ export function registerLabMatrix(lab: Command, io: CliIo, run: (code: Promise<n
     .option('--delay <ms>', 'one-way delay at every client access hop, each direction (peers 4×ms apart; needs python3)', integerOption('--delay', 0, 5000), 0)
     .option('--jitter <ms>', 'vary each packet\'s delay by ±ms (at most --delay, no reordering)', integerOption('--jitter', 0, 5000), 0)
     .option('--cgn <type>', 'put side A behind a carrier-grade NAT of this type (cells become ordered pairs)')
-    .option('--strategy <list>', 'comma-separated variants run side by side in every cell: ice, predict, birthday, relay-ladder, all', 'ice')
+    .option('--strategy <list>', 'comma-separated variants run side by side in every cell: ice, predict, birthday, relay-ladder, portmap, all', 'ice')
     .option('-c, --concurrency <k>', 'cells at once (each is its own lab)', integerOption('--concurrency', 1, 64), MATRIX_DEFAULTS.concurrency)
     .option('--json', 'one JSON document (schema nat-probe.lab-matrix/v2) on stdout; progress on stderr')
     .option('--html <file>', 'also write a self-contained HTML report (heatmap, time-to-connect distributions, detect verdicts, differences from theory)')
@@ -76,6 +76,10 @@ Strategy variants (--strategy):
   technique reaches shows as relay-only. A strategy variant must not lose a trial where theory
   says plain ICE connects; what it rescues elsewhere is uplift. The overall success of each
   variant is also weighted by a published distribution of NAT types (src/lab/nat-mix.ts).
+  portmap (and all) need a gateway that maps ports: when any variant asks for it, every
+  cell's NAT routers run miniupnpd (NAT-PMP, as lab up --portmap), for every variant of the
+  run alike (plain ICE asks it nothing); the report adds each portmap variant's mappings
+  (mapped/asked, advertised, deleted, time to map). miniupnpd must be installed.
 
 Output:
   A live grid on a terminal; otherwise progress lines on stderr and a table on stdout.
@@ -87,6 +91,7 @@ Examples:
   sudo nat-probe lab matrix --turn --json > matrix.json
   sudo nat-probe lab matrix --types port-restricted,symmetric --delay 25   peers 100 ms apart
   sudo nat-probe lab matrix --strategy ice,predict,birthday,all --runs 20 --html strategies.html
+  sudo nat-probe lab matrix --strategy ice,portmap,all --runs 5     miniupnpd in every router
 
 Exit codes: 0 measured matches theory in every cell and every detect verdict is right, 1 a
 difference (or an interrupted run), 2 usage or environment error (not root, a tool missing,

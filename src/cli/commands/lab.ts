@@ -114,7 +114,9 @@ Servers in the public namespace:
   signaling  ws://203.0.113.1:8478/                                    (nat-probe serve)
   TURN       turn:203.0.113.1:3480 over UDP and TCP, REST API secret   (coturn)
 With --portmap, each NAT router also runs miniupnpd on its LAN side (UPnP on :1900 and
-http :2189, NAT-PMP and PCP on :5351); its logs are in /run/nat-probe/ too.
+http :2189, NAT-PMP and PCP on :5351); its logs are in /run/nat-probe/ too. It learns its
+public address by STUN from the lab's server and grants mappings (detect --map, peer
+--strategy portmap); behind --cgn its STUN test finds the CGN and it grants none.
 They keep running after this command returns; \`lab down\` stops them. State, logs and the TURN
 secret (mode 0600) are in /run/nat-probe/. Ctrl-C during \`up\` removes what was built.
 
@@ -124,7 +126,8 @@ Examples:
   sudo nat-probe lab up --a port-restricted --b port-restricted --delay 25 --jitter 2
   sudo nat-probe lab up --a port-restricted --cgn symmetric --b none --no-turn
   sudo nat-probe lab up --a symmetric --prefix ci- --json
-  sudo nat-probe lab up --a port-restricted --cgn port-restricted --portmap --no-turn`,
+  sudo nat-probe lab up --a port-restricted --cgn port-restricted --portmap --no-turn
+  sudo nat-probe lab up --a symmetric --b symmetric --portmap     then peer --strategy portmap`,
     )
     .action((options: LabUpOptions) => run(runLabUp(options, io)));
 

@@ -110,8 +110,9 @@ How it works:
   checks on every pair (RFC 8445). The report shows the selected pair, every pair's state, RTT
   and attempts, why failed pairs failed, and each TURN allocation (or why it failed: the run
   then goes on with direct candidates). With --strategy, both peers also swap their NAT
-  behaviour, agree on a plan, and run port prediction or birthday probing beside ICE; the
-  report's traversal section gives the plan, each attempt and which path won.
+  behaviour, agree on a plan, and run port prediction, birthday probing or a gateway port
+  mapping (portmap) beside ICE; the report's traversal section gives the plan, each attempt,
+  the mapping and which path won.
 
   Long sessions: --hold S keeps the selected pair for S seconds after the verdict with nothing
   on it but ICE consent checks (RFC 7675: one every 4–6 s), as a silent call would. The report
