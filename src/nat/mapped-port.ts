@@ -21,6 +21,8 @@ export interface MappedPortReport {
   /** The mapping was deleted after the test (lifetime 0 accepted). */
   deleted?: boolean;
   error?: string;
+  /** The NAT-PMP result code of a refused mapping (RFC 6886 §3.5), e.g. 3 Network Failure. */
+  resultCode?: number;
 }
 
 const ATTEMPTS = 3;
@@ -40,7 +42,7 @@ export async function checkMappedPort(options: {
   const mapping = { gateway: options.gateway, internalPort: listener.local.port, port: options.natPmpPort, bindAddress: options.bindAddress, lifetimeSeconds: options.lifetimeSeconds, clock };
   try {
     const mapped = await mapUdpPort(mapping);
-    if (!mapped.ok) return { protocol: 'nat-pmp', created: false, internalPort: listener.local.port, error: mapped.error };
+    if (!mapped.ok) return { protocol: 'nat-pmp', created: false, internalPort: listener.local.port, error: mapped.error, ...(mapped.resultCode !== undefined ? { resultCode: mapped.resultCode } : {}) };
     const reachable = await answerArrives(listener, tester, options.server, mapped.externalPort, clock);
     const unmapped = await unmapUdpPort(mapping);
     return {

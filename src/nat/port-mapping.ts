@@ -127,7 +127,10 @@ export function analyseDoubleNat(gateway: GatewayReport, stunPublicAddresses: re
       verdict: 'single',
       cgnLikely: false,
       evidence,
-      meaning: 'The gateway is the outer NAT: a port mapped on it (UPnP, NAT-PMP or PCP) is reachable from the Internet, which turns a hard NAT into an easy one for this host.',
+      // Stated = seen is what a single NAT looks like, but not proof: a gateway that learns its
+      // address by STUN (miniupnpd's ext_perform_stun) states the outer one behind a CGN too.
+      meaning:
+        'The gateway states the address the STUN servers see, so it looks like the outer NAT: a port mapped on it (UPnP, NAT-PMP or PCP) would be reachable from the Internet, which turns a hard NAT into an easy one for this host. A gateway that learns its address by STUN states the outer address even behind another NAT; `detect --map` proves it with a mapping an outside answer comes through.',
     };
   }
   return {
@@ -136,4 +139,41 @@ export function analyseDoubleNat(gateway: GatewayReport, stunPublicAddresses: re
     evidence: stated.length > 0 ? [`The gateway states ${stated.map(([p, a]) => `${a} (${p})`).join(', ')}, but no STUN server saw a public address to compare.`] : ['The gateway states no external address (no NAT-PMP or UPnP answer with one).'],
     meaning: 'Whether a NAT sits beyond the gateway is unknown.',
   };
+}
+
+/**
+ * `detect --map` settles what the stated address only suggests: a mapping that lets an
+ * unsolicited STUN answer in proves the gateway is the outer NAT; one granted that lets nothing
+ * in means another NAT (or a firewall) beyond it; one refused with 3 (Network Failure, RFC 6886
+ * §3.5) from a gateway that states an address is what miniupnpd answers when its own STUN test
+ * found it behind a NAT that would not forward. Returns the finding with that evidence added.
+ */
+export function withMappingEvidence(finding: DoubleNatFinding, map: MappedPortReport | undefined): DoubleNatFinding {
+  if (map === undefined) return finding;
+  if (map.created && map.reachable === true) {
+    if (finding.verdict !== 'single' && finding.verdict !== 'unknown') return { ...finding, evidence: [...finding.evidence, `A NAT-PMP mapping of port ${map.externalPort} let an unsolicited STUN answer in.`] };
+    return {
+      verdict: 'single',
+      cgnLikely: false,
+      evidence: [...finding.evidence, `A NAT-PMP mapping of port ${map.externalPort} on the gateway let an unsolicited STUN answer in: the gateway is the outer NAT (proven by --map).`],
+      meaning: 'The gateway is the outer NAT (proven: a port mapped on it received an answer from outside). UPnP, NAT-PMP or PCP mappings on it turn a hard NAT into an easy one for this host.',
+    };
+  }
+  if (map.created && map.reachable === false && finding.verdict !== 'double-nat') {
+    return {
+      verdict: 'double-nat',
+      cgnLikely: finding.cgnLikely,
+      evidence: [...finding.evidence, `The gateway mapped port ${map.externalPort}, but an unsolicited STUN answer sent to that port did not arrive: another NAT or a firewall sits beyond the gateway.`],
+      meaning: 'Double NAT (or a firewall beyond the gateway): a mapping made on the gateway does not let peers on the Internet reach this host; only the outer NAT\'s behaviour (the STUN verdict) counts.',
+    };
+  }
+  if (!map.created && map.resultCode === 3 && (finding.verdict === 'single' || finding.verdict === 'unknown')) {
+    return {
+      verdict: 'gateway-not-public',
+      cgnLikely: false,
+      evidence: [...finding.evidence, 'The gateway refused a NAT-PMP mapping with 3 (Network Failure) although it states an external address: miniupnpd answers so when its own STUN test finds it behind a NAT that would not forward.'],
+      meaning: 'The gateway will not map ports to the Internet: most likely another NAT (a carrier-grade NAT, or a second router) sits beyond it. Port mapping does not help here; the STUN verdict is what peers meet.',
+    };
+  }
+  return finding;
 }

@@ -74,7 +74,7 @@ describe.skipIf(!runLab)('detect asks the lab gateway (miniupnpd) about port map
     expect(log).not.toMatch(/AddPortMapping|AddAnyPortMapping|PCP MAP|PCP PEER|NAT-PMP port mapping/i);
   });
 
-  it('behind a CGN miniupnpd finds the restrictive upstream NAT and grants nothing; it still states the outer address', async () => {
+  it('behind a CGN miniupnpd finds the restrictive upstream NAT and grants nothing; it states the outer address, and the refused --map makes the verdict "no public address"', async () => {
     // Its STUN test (from 100.64.0.2) got only the plain answer: the CGN filtered the
     // CHANGE-REQUEST ones, so forwarding is off. A mapping on the inner NAT would not help.
     expect(servers[1]!.portMappers![0]!.forwarding).toBe('disabled');
@@ -85,10 +85,12 @@ describe.skipIf(!runLab)('detect asks the lab gateway (miniupnpd) about port map
     if (summary.status !== 'probed') return;
     expect(summary.gateway.natPmp.present && summary.gateway.pcp.present && summary.gateway.upnp.present).toBe(true);
     // What STUN told it, not its WAN address: the stated address matches the STUN verdict, so
-    // detect's stated-address comparison reads "single" here; only the refused mapping shows it.
+    // the stated address alone looks single; the refused mapping (--map) settles it.
     expect(summary.gateway.natPmp.externalAddress).toBe('203.0.113.10');
-    expect(summary.doubleNat.verdict).toBe('single');
-    expect(summary.map).toMatchObject({ protocol: 'nat-pmp', created: false, error: 'NAT-PMP refused: 3 Network Failure' });
+    expect(summary.map).toMatchObject({ protocol: 'nat-pmp', created: false, error: 'NAT-PMP refused: 3 Network Failure', resultCode: 3 });
+    expect(summary.doubleNat.verdict).toBe('gateway-not-public');
+    expect(summary.doubleNat.evidence.join(' ')).toContain('refused a NAT-PMP mapping with 3 (Network Failure)');
+    expect(summary.doubleNat.meaning).toContain('most likely another NAT');
   });
 
   it('reports every protocol absent, within the STUN run, when the router runs no port-mapping service', async () => {
@@ -109,6 +111,9 @@ describe.skipIf(!runLab)('detect asks the lab gateway (miniupnpd) about port map
     if (summary.status !== 'probed') return;
     expect(summary.map).toMatchObject({ protocol: 'nat-pmp', created: true, reachable: true, deleted: true, lifetimeSeconds: 60 });
     expect(summary.map!.externalPort).toBeGreaterThan(0);
+    // The mapping an outside answer came through proves the gateway is the outer NAT.
+    expect(summary.doubleNat.verdict).toBe('single');
+    expect(summary.doubleNat.evidence.at(-1)).toContain('proven by --map');
     const log = readFileSync(servers[0]!.portMappers![0]!.logFile, 'utf8');
     expect(log).toMatch(new RegExp(`NAT-PMP port mapping request : ${summary.map!.externalPort}->198\\.51\\.100\\.2:${summary.map!.internalPort} udp lifetime=60s`));
     expect(log).toContain(`NAT-PMP UDP port ${summary.map!.externalPort} mapping removed`);

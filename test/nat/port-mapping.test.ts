@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { GatewayReport, PortMappingProtocolReport } from '../../src/gateway/index.js';
-import { analyseDoubleNat, isRfc1918, isSharedAddressSpace, portMappingSkipReason } from '../../src/nat/index.js';
+import { analyseDoubleNat, isRfc1918, isSharedAddressSpace, portMappingSkipReason, withMappingEvidence } from '../../src/nat/index.js';
 
 const absent = (protocol: PortMappingProtocolReport['protocol']): PortMappingProtocolReport => ({ protocol, present: false, sent: 4, error: 'no answer' });
 function gateway(natPmp?: string, upnp?: string, pcpResult = 0): GatewayReport {
@@ -70,6 +70,38 @@ describe('analyseDoubleNat', () => {
 
   it('is unknown when nothing states an address', () => {
     expect(analyseDoubleNat(gateway(), ['203.0.113.10']).verdict).toBe('unknown');
+  });
+});
+
+describe('withMappingEvidence (detect --map settles what the stated address suggests)', () => {
+  const looksSingle = () => analyseDoubleNat(gateway('203.0.113.10'), ['203.0.113.10']);
+
+  it('a mapping that lets an unsolicited answer in proves the gateway is the outer NAT', () => {
+    const finding = withMappingEvidence(looksSingle(), { protocol: 'nat-pmp', created: true, externalPort: 40000, reachable: true, deleted: true });
+    expect(finding.verdict).toBe('single');
+    expect(finding.evidence.at(-1)).toContain('proven by --map');
+    expect(finding.meaning).toContain('proven');
+  });
+
+  it('a granted mapping that lets nothing in means another NAT or a firewall beyond the gateway', () => {
+    const finding = withMappingEvidence(looksSingle(), { protocol: 'nat-pmp', created: true, externalPort: 40000, reachable: false, deleted: true });
+    expect(finding.verdict).toBe('double-nat');
+    expect(finding.evidence.at(-1)).toContain('did not arrive');
+  });
+
+  it('a mapping refused with Network Failure by a gateway that states the outer address: not public (miniupnpd behind a CGN)', () => {
+    const finding = withMappingEvidence(looksSingle(), { protocol: 'nat-pmp', created: false, error: 'NAT-PMP refused: 3 Network Failure', resultCode: 3 });
+    expect(finding.verdict).toBe('gateway-not-public');
+    expect(finding.evidence.join(' ')).toContain('203.0.113.10');
+    expect(finding.evidence.at(-1)).toContain('3 (Network Failure)');
+  });
+
+  it('other refusals, no --map, or an already double verdict are left as they are', () => {
+    const single = looksSingle();
+    expect(withMappingEvidence(single, undefined)).toBe(single);
+    expect(withMappingEvidence(single, { protocol: 'nat-pmp', created: false, error: 'NAT-PMP refused: 2 Not Authorized', resultCode: 2 })).toBe(single);
+    const double = analyseDoubleNat(gateway('100.64.0.2'), ['203.0.113.10']);
+    expect(withMappingEvidence(double, { protocol: 'nat-pmp', created: true, externalPort: 1, reachable: false })).toBe(double);
   });
 });
 

@@ -10,6 +10,7 @@ import {
   type ResolvedServer,
   type ServerSpec,
   analyseDoubleNat,
+  withMappingEvidence,
   portMappingSkipReason,
   type PortMappingSummary,
 } from '../../nat/index.js';
@@ -60,7 +61,7 @@ export function registerDetect(program: Command, io: CliIo, run: (code: Promise<
     .option('--attempts <n>', 'sends per probe before "no answer" is believed', integerOption('--attempts', 1, 10), 4)
     .option('--bind <address>', 'local address to bind (default: all interfaces)')
     .option('--no-portmap', 'do not ask the default gateway about NAT-PMP, PCP and UPnP')
-    .option('--map', 'create one NAT-PMP mapping for the run (60 s), check that an unsolicited STUN answer arrives through it, then delete it')
+    .option('--map', 'create one NAT-PMP mapping for the run (60 s), check that an unsolicited STUN answer arrives through it, then delete it; the double-NAT verdict takes the outcome as evidence')
     .option('--lifetime', 'also measure how long a UDP mapping survives silence, one-way and after two-way traffic (RFC 5780 §4.6; takes about the lifetime)')
     .option('--lifetime-max <s>', 'longest silence tested by --lifetime', integerOption('--lifetime-max', 4, 3600), 300)
     .addOption(
@@ -176,6 +177,7 @@ export async function runDetect(options: DetectCommandOptions, io: CliIo): Promi
         summary.map = summary.gateway.natPmp.present
           ? await checkMappedPort({ gateway: summary.gateway.gateway, server: { label: server.label, address: server.primary }, bindAddress: options.bind?.includes(':') ? undefined : options.bind })
           : { protocol: 'nat-pmp', created: false, error: 'the gateway does not speak NAT-PMP' };
+        summary.doubleNat = withMappingEvidence(summary.doubleNat, summary.map);
       }
     }
     const lifetime = options.lifetime ? await runLifetime(options, results, io, mode, onEvent) : undefined;
