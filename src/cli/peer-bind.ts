@@ -8,7 +8,7 @@
  * them, which a self-test has no business doing. Otherwise the peers bind every interface, as a
  * peer on a real network must.
  */
-import { isLoopbackAddress } from '../nat/port-mapping.js';
+import { isLoopbackAddress } from '../stun/index.js';
 import { parseTurnUrl } from '../turn/url.js';
 
 export interface PeerServers {

@@ -6,6 +6,7 @@
 import { isIPv4 } from 'node:net';
 import type { GatewayReport } from '../gateway/index.js';
 import type { MappedPortReport } from './mapped-port.js';
+import { isLoopbackAddress } from '../stun/index.js';
 
 /** The port-mapping part of a detect run, as reported. */
 export type PortMappingSummary =
@@ -43,10 +44,6 @@ export function isSharedAddressSpace(address: string): boolean {
   if (!isIPv4(address)) return false;
   const [a, b] = v4(address) as [number, number];
   return a === 100 && b >= 64 && b <= 127;
-}
-
-export function isLoopbackAddress(address: string): boolean {
-  return (isIPv4(address) && address.startsWith('127.')) || address === '::1' || address.startsWith('::ffff:127.');
 }
 
 /**

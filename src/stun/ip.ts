@@ -117,6 +117,20 @@ export function formatIpv6(bytes: Uint8Array): string {
   return `${left}::${right}`;
 }
 
+/**
+ * 127.0.0.0/8, ::1 or an IPv4-mapped 127.x: traffic to it never leaves this host. The one test
+ * for "is this a local self-test" (detect's gateway rule, peer's default bind, TURN's bind).
+ */
+export function isLoopbackAddress(address: string): boolean {
+  const parsed = parseIp(address);
+  if (parsed === undefined) return false;
+  if (parsed.family === 4) return parsed.bytes[0] === 127;
+  const b = parsed.bytes;
+  const mappedV4 = b.slice(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff;
+  if (mappedV4) return b[12] === 127;
+  return b.slice(0, 15).every((x) => x === 0) && b[15] === 1;
+}
+
 /** True when two textual addresses denote the same IP (e.g. '::1' and '0:0:0:0:0:0:0:1'). */
 export function sameIp(a: string, b: string): boolean {
   const pa = parseIp(a);

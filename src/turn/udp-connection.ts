@@ -1,4 +1,4 @@
-import { sameIp, type EncodeOptions, type StunMessage, type TransportAddress } from '../stun/index.js';
+import { isLoopbackAddress, sameIp, type EncodeOptions, type StunMessage, type TransportAddress } from '../stun/index.js';
 import { RttEstimator, StunTransactions, UdpEndpoint, type Clock } from '../transport/index.js';
 import type { IncomingListener, RequestBounds, RequestOutcome, TurnConnection } from './connection.js';
 import { TurnUnreachableError } from './errors.js';
@@ -125,7 +125,8 @@ export class UdpTurnConnection implements TurnConnection {
 
 /** Loopback servers are reached from loopback (so `local` is a real address); others from every interface. */
 export function defaultBindAddress(server: TransportAddress): string {
-  if (server.family === 4) return server.address.startsWith('127.') ? '127.0.0.1' : '0.0.0.0';
+  if (server.family === 4) return isLoopbackAddress(server.address) ? '127.0.0.1' : '0.0.0.0';
+  // An IPv4-mapped 127.x is loopback too, but reached through '::', not from '::1'.
   return server.address === '::1' ? '::1' : '::';
 }
 
