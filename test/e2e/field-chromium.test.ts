@@ -21,10 +21,9 @@ import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnCli, stopProcess } from '../helpers/cli.js';
+import { JsonLines, spawnCli, stopProcess } from '../helpers/cli.js';
 import { withinMs } from '../helpers/events.js';
 import { skipUnlessTools, toolGate } from '../helpers/tools.js';
 import { FIELD_CHROMIUM_FLAGS, launchChromiumInNetns, type NetnsChromium } from '../helpers/chromium-netns.js';
@@ -43,26 +42,10 @@ interface FieldRun {
 /** Starts `field` in the namespace, opens its link in chromium, and collects everything. */
 async function visit(browser: Browser, namespace: string, args: readonly string[], options: { mediaPermission?: boolean; noWebRtc?: boolean } = {}): Promise<FieldRun> {
   const child: ChildProcess = spawnCli(['field', '--listen', '127.0.0.1:0', '--stun-port', '0', '--visits', '1', '--json', '--visit-timeout', '20000', ...args], { namespace });
-  const lines: unknown[] = [];
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const reader = createInterface({ input: child.stdout! });
-  let onLine: (line: Record<string, any>) => void = () => undefined;
-  reader.on('line', (text) => {
-    const line = JSON.parse(text) as Record<string, any>;
-    lines.push(line);
-    onLine(line);
-  });
+  const out = new JsonLines(child);
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   try {
-    const link = await withinMs(
-      new Promise<string>((resolve, reject) => {
-        onLine = (line) => line.type === 'field-listening' && resolve(line.link as string);
-        child.once('exit', () => reject(new Error(`field exited early: ${stderr}`)));
-      }),
-      15_000,
-      'the field link',
-    );
+    const link = (await out.first((line) => line.type === 'field-listening', 15_000, 'the field link')).link as string;
     const context = await browser.newContext();
     if (options.mediaPermission === true) await context.grantPermissions(['camera', 'microphone'], { origin: new URL(link).origin });
     // A browser with WebRTC turned off (by policy or an extension) has no RTCPeerConnection.
@@ -78,11 +61,10 @@ async function visit(browser: Browser, namespace: string, args: readonly string[
     const pageCode = (await page.locator('#result').getAttribute('data-code')) ?? '';
     await context.close();
     const code = await withinMs(exited, 15_000, 'field to exit after its visit');
-    const report = lines.find((line): line is Record<string, any> => (line as { schema?: string }).schema === 'nat-probe.field-visit/v1');
-    if (report === undefined) throw new Error(`no visit report in ${JSON.stringify(lines).slice(0, 2000)}\n${stderr}`);
-    return { lines, report, code, pageResult, pageCode };
+    const report = out.lines.find((line) => line.schema === 'nat-probe.field-visit/v1');
+    if (report === undefined) throw new Error(`no visit report in ${JSON.stringify(out.lines).slice(0, 2000)}\n${out.stderr}`);
+    return { lines: out.lines, report, code, pageResult, pageCode };
   } finally {
-    reader.close();
     await stopProcess(child);
   }
 }
@@ -201,25 +183,8 @@ describe.skipIf(skip)('field probe: chromium ↔ nat-probe on loopback', () => {
 
   it('a tab closed half way ends its visit with what was learned and the reason', async () => {
     const child = spawnCli(['field', '--listen', '127.0.0.1:0', '--stun-port', '0', '--visits', '1', '--json', '--visit-timeout', '8000'], { namespace });
-    const lines: Record<string, any>[] = [];
-    let wake: () => void = () => undefined;
-    createInterface({ input: child.stdout! }).on('line', (text) => {
-      lines.push(JSON.parse(text) as Record<string, any>);
-      wake();
-    });
-    const next = (match: (line: Record<string, any>) => boolean, what: string): Promise<Record<string, any>> =>
-      withinMs(
-        new Promise<Record<string, any>>((resolve) => {
-          const check = (): void => {
-            const found = lines.find(match);
-            if (found !== undefined) resolve(found);
-            else wake = check;
-          };
-          check();
-        }),
-        30_000,
-        what,
-      );
+    const out = new JsonLines(child);
+    const next = (match: (line: Record<string, any>) => boolean, what: string): Promise<Record<string, any>> => out.first(match, 30_000, what);
     try {
       const link = (await next((l) => l.type === 'field-listening', 'the link')).link as string;
       const context = await browser.newContext();

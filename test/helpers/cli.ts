@@ -63,6 +63,52 @@ export function firstLine(child: ChildProcess, boundMs = 10_000): Promise<string
   return withinMs(line, boundMs, 'the first line of output').finally(() => lines.close());
 }
 
+/**
+ * The stdout of a child that prints NDJSON (`--json`): every line kept in order, and a bounded
+ * wait for the first line, already printed or still to come, that matches. Finding a line does
+ * not consume it. A child that closes its output before a match fails the wait with its stderr.
+ */
+export class JsonLines {
+  readonly lines: Record<string, any>[] = [];
+  private stderrText = '';
+  private closed = false;
+  private readonly checks = new Set<() => void>();
+
+  constructor(child: ChildProcess) {
+    child.stderr?.on('data', (chunk: Buffer) => (this.stderrText += chunk.toString()));
+    createInterface({ input: child.stdout! }).on('line', (text) => {
+      this.lines.push(JSON.parse(text) as Record<string, any>);
+      this.recheck();
+    });
+    child.once('close', () => {
+      this.closed = true;
+      this.recheck();
+    });
+  }
+
+  get stderr(): string {
+    return this.stderrText;
+  }
+
+  first(match: (line: Record<string, any>) => boolean, boundMs: number, what: string): Promise<Record<string, any>> {
+    let check = (): void => undefined;
+    const found = new Promise<Record<string, any>>((resolve, reject) => {
+      check = () => {
+        const line = this.lines.find(match);
+        if (line !== undefined) resolve(line);
+        else if (this.closed) reject(new Error(`the process ended before printing ${what}: ${this.stderrText.trim()}`));
+      };
+    });
+    this.checks.add(check);
+    check();
+    return withinMs(found, boundMs, what).finally(() => this.checks.delete(check));
+  }
+
+  private recheck(): void {
+    for (const check of [...this.checks]) check();
+  }
+}
+
 /** Stops a process we started, by its PID, and waits for it to go. */
 export async function stopProcess(child: ChildProcess, boundMs = 5000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;

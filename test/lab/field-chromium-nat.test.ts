@@ -9,11 +9,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { buildLab, destroyAllLabs, destroyLab, startLabServers, type Lab, type LabServers } from '../../src/lab/index.js';
-import { spawnCli, stopProcess } from '../helpers/cli.js';
+import { JsonLines, spawnCli, stopProcess } from '../helpers/cli.js';
 import { FIELD_CHROMIUM_FLAGS, launchChromiumInNetns, type NetnsChromium } from '../helpers/chromium-netns.js';
-import { withinMs } from '../helpers/events.js';
 import { findTool } from '../helpers/tools.js';
 import { labGate } from './helpers.js';
 
@@ -30,9 +28,8 @@ describe.skipIf(!runLab)('field probe: chromium behind lab NATs', () => {
   let lab: Lab;
   let servers: LabServers | undefined;
   let field: ChildProcess | undefined;
-  const reports = new Map<string, Record<string, any>>();
+  let out: JsonLines;
   let link = '';
-  let waiters: (() => void)[] = [];
 
   beforeAll(async () => {
     await destroyAllLabs(PREFIX);
@@ -42,14 +39,8 @@ describe.skipIf(!runLab)('field probe: chromium behind lab NATs', () => {
       ['field', '--listen', '203.0.113.1:8480', '--stun', '203.0.113.1:3478', '--stun', '203.0.113.2:3479', '--bind', '203.0.113.1', '--json', '--visits', '2', '--link-visits', '2'],
       { namespace: lab.public.namespace },
     );
-    const lines = createInterface({ input: field.stdout! });
-    lines.on('line', (text) => {
-      const line = JSON.parse(text) as Record<string, any>;
-      if (line.type === 'field-listening') link = line.link as string;
-      if (line.schema === 'nat-probe.field-visit/v1') reports.set(line.visit as string, line);
-      for (const waiter of waiters.splice(0)) waiter();
-    });
-    await withinMs(new Promise<void>((resolve) => waiters.push(resolve)), 15_000, 'the field link');
+    out = new JsonLines(field);
+    link = (await out.first((line) => line.type === 'field-listening', 15_000, 'the field link')).link as string;
   }, 60_000);
 
   afterAll(async () => {
@@ -71,15 +62,7 @@ describe.skipIf(!runLab)('field probe: chromium behind lab NATs', () => {
     } finally {
       await browser.close();
     }
-    await withinMs(
-      new Promise<void>((resolve) => {
-        const check = (): void => (reports.has(visit) ? resolve() : void waiters.push(check));
-        check();
-      }),
-      15_000,
-      `the report of ${visit}`,
-    );
-    return reports.get(visit)!;
+    return out.first((line) => line.schema === 'nat-probe.field-visit/v1' && line.visit === visit, 15_000, `the report of ${visit}`);
   }
 
   it('behind port-restricted NAT the browser sees one mapped port from both servers: endpoint-independent; ICE connects', async () => {
@@ -132,26 +115,8 @@ describe.skipIf(!runLab)('field probe: symmetric ↔ symmetric needs the relay',
         '--turn', turn.url, '--turn-secret', turn.secret, '--json', '--visits', '1', '--visit-timeout', '40000'],
       { namespace: lab.b!.client.namespace },
     );
-    const lines = createInterface({ input: field.stdout! });
-    const seen: Record<string, any>[] = [];
-    let wake: () => void = () => undefined;
-    lines.on('line', (text) => {
-      seen.push(JSON.parse(text) as Record<string, any>);
-      wake();
-    });
-    const next = async (match: (line: Record<string, any>) => boolean, what: string): Promise<Record<string, any>> =>
-      withinMs(
-        new Promise<Record<string, any>>((resolve) => {
-          const check = (): void => {
-            const found = seen.find(match);
-            if (found !== undefined) resolve(found);
-            else wake = check;
-          };
-          check();
-        }),
-        60_000,
-        what,
-      );
+    const out = new JsonLines(field);
+    const next = (match: (line: Record<string, any>) => boolean, what: string): Promise<Record<string, any>> => out.first(match, 60_000, what);
     const link = (await next((l) => l.type === 'field-listening', 'the link')).link as string;
     const flags = [
       ...FIELD_CHROMIUM_FLAGS.map((flag) => (flag.startsWith('--host-resolver-rules=') ? '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 203.0.113.20' : flag)),
