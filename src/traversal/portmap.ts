@@ -177,7 +177,7 @@ export class SessionPortMapping {
         if (pcp.ok) {
           upnpAbort.abort();
           this.protocol = 'pcp';
-          this.granted(pcp.externalAddress, pcp.externalPort, pcp.lifetimeSeconds, started);
+          await this.granted({ ok: true, address: pcp.externalAddress }, pcp.externalPort, pcp.lifetimeSeconds, started);
           return;
         }
         failures = `${failures}; ${pcp.error}`;
@@ -185,21 +185,12 @@ export class SessionPortMapping {
       if (mapping.ok || (mapping.resultCode !== undefined && mapping.resultCode !== 1)) {
         // NAT-PMP answered (granted, or refused: UPnP on the same gateway would refuse too).
         upnpAbort.abort();
-        this.durationMs = this.since(started);
         if (!mapping.ok) {
+          this.durationMs = this.since(started);
           this.error = mapping.error;
           return;
         }
-        this.externalPort = mapping.externalPort;
-        this.grantedSeconds = mapping.lifetimeSeconds;
-        if (!address.ok) {
-          // A port without the address it is on is no candidate; give it back at once.
-          this.error = address.error;
-          await this.release();
-          return;
-        }
-        this.externalAddress = address.address;
-        this.scheduleRenewal();
+        await this.granted(address, mapping.externalPort, mapping.lifetimeSeconds, started);
         return;
       }
       // Neither NAT-PMP nor PCP: UPnP IGD AddPortMapping (WANIPConnection §2.4.16).
@@ -220,16 +211,7 @@ export class SessionPortMapping {
         this.error = added.error;
         return;
       }
-      this.externalPort = this.o.internalPort;
-      this.grantedSeconds = this.o.lifetimeSeconds ?? TRAVERSAL_DEFAULTS.portmapLifetimeSeconds;
-      this.durationMs = this.since(started);
-      if (!external.ok) {
-        this.error = external.error;
-        await this.release();
-        return;
-      }
-      this.externalAddress = external.address;
-      this.scheduleRenewal();
+      await this.granted(external, this.o.internalPort, this.o.lifetimeSeconds ?? TRAVERSAL_DEFAULTS.portmapLifetimeSeconds, started);
     } finally {
       this.o.clock.clearTimeout(upnpTimer);
       this.o.signal.removeEventListener('abort', onAbort);
@@ -238,11 +220,21 @@ export class SessionPortMapping {
     }
   }
 
-  private granted(address: string, port: number, lifetimeSeconds: number, started: number): void {
+  /**
+   * A mapping the gateway granted (NAT-PMP, PCP or UPnP): kept and renewed on the external address
+   * the gateway states. A port without the address it is on is no candidate, so when the gateway
+   * would not say the address, the mapping is given back at once.
+   */
+  private async granted(address: { ok: true; address: string } | { ok: false; error: string }, port: number, lifetimeSeconds: number, started: number): Promise<void> {
     this.durationMs = this.since(started);
-    this.externalAddress = address;
     this.externalPort = port;
     this.grantedSeconds = lifetimeSeconds;
+    if (!address.ok) {
+      this.error = address.error;
+      await this.release();
+      return;
+    }
+    this.externalAddress = address.address;
     this.scheduleRenewal();
   }
 

@@ -16,7 +16,7 @@ afterEach(async () => {
 });
 
 /** RFC 6886 gateway stand-in: external address 203.0.113.10; maps port p to p + 1000 for the lifetime asked (capped), or refuses. */
-async function fakeGateway(options: { refuse?: boolean; maxLifetime?: number; silent?: boolean } = {}): Promise<{ port: number; requests: { op: number; internal: number; suggested: number; lifetime: number }[]; searches: () => number }> {
+async function fakeGateway(options: { refuse?: boolean; maxLifetime?: number; silent?: boolean; noAddress?: boolean } = {}): Promise<{ port: number; requests: { op: number; internal: number; suggested: number; lifetime: number }[]; searches: () => number }> {
   const endpoint = await UdpEndpoint.bind({ address: '127.0.0.1' });
   const requests: { op: number; internal: number; suggested: number; lifetime: number }[] = [];
   let searches = 0;
@@ -26,7 +26,8 @@ async function fakeGateway(options: { refuse?: boolean; maxLifetime?: number; si
     if (options.silent || data[0] === 0x4d) return;
     if (data[1] === 0) {
       requests.push({ op: 0, internal: 0, suggested: 0, lifetime: 0 });
-      void endpoint.send(Buffer.from([0, 128, 0, 0, 0, 0, 0, 7, 203, 0, 113, 10]), from);
+      // noAddress: result 3 (Network Failure), the 8-byte error form (RFC 6886 §3.5).
+      void endpoint.send(options.noAddress ? Buffer.from([0, 128, 0, 3, 0, 0, 0, 7]) : Buffer.from([0, 128, 0, 0, 0, 0, 0, 7, 203, 0, 113, 10]), from);
       return;
     }
     const internal = data.readUInt16BE(4);
@@ -86,6 +87,25 @@ describe('SessionPortMapping', () => {
     await driveUntilSettled(clock, mapping.release());
     expect(mapping.report()).toMatchObject({ mapped: false, deleted: false, renewals: 0, error: 'NAT-PMP refused: 3 Network Failure' });
     expect(gateway.requests.filter((r) => r.op === 1)).toHaveLength(1);
+  });
+
+  it('gives a granted port back at once when the gateway will not state its external address (no candidate without it)', async () => {
+    const gateway = await fakeGateway({ noAddress: true });
+    const clock = new FakeClock();
+    const { value: mapping } = await driveUntilSettled(
+      clock,
+      SessionPortMapping.acquire({ gateway: '127.0.0.1', port: gateway.port, ssdpPort: gateway.port, internalPort: 40_000, bindAddress: '127.0.0.1', clock, signal: new AbortController().signal }),
+    );
+    expect(mapping.offer()).toMatchObject({ mapped: false });
+    expect(mapping.report()).toMatchObject({ externalPort: 41_000, deleted: true, renewals: 0 });
+    expect(mapping.report().externalAddress).toBeUndefined();
+    // Asked once, deleted once (lifetime 0), never renewed.
+    expect(gateway.requests.filter((r) => r.op === 1)).toEqual([
+      { op: 1, internal: 40_000, suggested: 40_000, lifetime: 120 },
+      { op: 1, internal: 40_000, suggested: 0, lifetime: 0 },
+    ]);
+    await driveUntilSettled(clock, new Promise<void>((resolve) => clock.setTimeout(resolve, 130_000)), { stepMs: 1_000, maxSimulatedMs: 140_000 });
+    expect(gateway.requests.filter((r) => r.op === 1)).toHaveLength(2);
   });
 
   it('gives up on a silent gateway (NAT-PMP and UPnP silent) after two sends each, the UPnP search starting 250 ms in, within 1.5 s of simulated time', async () => {
